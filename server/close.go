@@ -1,0 +1,96 @@
+package server
+
+import (
+	"time"
+
+	"github.com/gobwas/ws"
+	"go.uber.org/zap"
+)
+
+// Close starts a server-initiated close: it sends a close frame with code
+// and reason, stops delivering messages, and half-closes the socket once the
+// frame is written. The socket closes when the peer answers, hangs up, or
+// server.close_timeout passes. Calling Close on a closing connection does
+// nothing.
+func (c *Conn) Close(code ws.StatusCode, reason string) {
+	if c.state != stateOpen {
+		return
+	}
+	c.startClosing(code, reason)
+	c.shutWrite = true
+	c.queueClose(code, reason)
+}
+
+func (c *Conn) startClosing(code ws.StatusCode, reason string) {
+	c.state = stateClosing
+	c.closeCode, c.closeReason = code, reason
+	c.closingSince.Store(nowNano())
+}
+
+// peerClosed handles the peer's close frame (code 0: it sent none).
+func (c *Conn) peerClosed(code ws.StatusCode, reason string) {
+	switch c.state {
+	case stateClosing:
+		// The peer answered our close: the handshake is complete and the
+		// server closes the TCP connection first (RFC 6455, 7.1.1).
+		c.teardown(c.closeCode, c.closeReason)
+	case stateOpen:
+		logged := code
+		if code == 0 {
+			logged = ws.StatusNoStatusRcvd
+		}
+		c.startClosing(logged, reason)
+		c.endAfter = true
+		c.queueClose(code, "") // echo the peer's code, or an empty close
+	}
+}
+
+// peerGone handles EOF, a reset or a failed write.
+func (c *Conn) peerGone(reason string) {
+	switch c.state {
+	case stateOpen:
+		c.teardown(ws.StatusAbnormalClosure, reason)
+	case stateClosing:
+		c.teardown(c.closeCode, c.closeReason)
+	}
+}
+
+// abort closes the socket now. A non-zero code is sent best-effort first
+// (pong timeout); code 0 keeps the code of the close already in progress.
+func (c *Conn) abort(code ws.StatusCode, reason string) {
+	switch c.state {
+	case stateClosed:
+		return
+	case stateOpen:
+		c.startClosing(code, reason)
+		c.queueClose(code, reason)
+		c.teardown(code, reason)
+	case stateClosing:
+		if code != 0 {
+			c.closeCode = code
+		}
+		c.teardown(c.closeCode, reason)
+	}
+}
+
+// teardown closes the socket and releases the connection. It runs on the
+// actor, exactly once.
+func (c *Conn) teardown(code ws.StatusCode, reason string) {
+	if c.state == stateClosed {
+		return
+	}
+	c.state = stateClosed
+	c.closed.Store(true)
+	if err := c.watch.Remove(); err != nil {
+		c.srv.log.Debug("poll remove", zap.Uint64("conn", c.id), zap.Error(err))
+	}
+	_ = c.nc.Close()
+	c.out = nil
+	c.srv.reg.remove(c)
+	c.ep.Closed(c, code, reason)
+	c.Logger().Info("connection closed",
+		zap.Int("code", int(code)),
+		zap.String("reason", reason),
+		zap.Duration("duration", time.Duration(nowNano()-c.opened)))
+	c.actor.Stop()
+}

@@ -1,0 +1,169 @@
+package server
+
+import (
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gobwas/ws"
+	"go.uber.org/zap"
+
+	"github.com/chatd/chatd/actor"
+	"github.com/chatd/chatd/server/internal/poll"
+	"github.com/chatd/chatd/server/internal/wsframe"
+)
+
+type connState uint8
+
+const (
+	stateOpen connState = iota
+	// stateClosing: a close frame is queued or sent; data is no longer
+	// delivered and the socket closes when the handshake completes or
+	// close_timeout passes.
+	stateClosing
+	stateClosed
+)
+
+// Conn is one upgraded WebSocket connection.
+//
+// Concurrency: the fields under "reader" are used by one reader at a time
+// (the I/O worker an epoll event dispatched, or the actor while resuming a
+// paused connection); the one-shot registration and the paused flag make
+// that exclusive. The fields under "actor" are used only on the connection's
+// actor. The atomics are shared with the sweeper. Exported methods must be
+// called from Endpoint callbacks, which run on the actor.
+type Conn struct {
+	id     uint64
+	srv    *Server
+	ep     Endpoint
+	path   string
+	nc     net.Conn
+	raw    syscall.RawConn
+	watch  *poll.Watch
+	remote netip.AddrPort
+	actor  *actor.Ref[event]
+	opened int64 // unix nanoseconds
+
+	// reader
+	dec     wsframe.Decoder
+	held    *heldInput
+	discard bool
+
+	// shared with the sweeper (unix nanoseconds, 0 = unset)
+	lastRead     atomic.Int64
+	partialSince atomic.Int64
+	pingSent     atomic.Int64
+	closingSince atomic.Int64
+	timeoutSent  atomic.Bool // a frame or pong timeout was posted
+	abortSent    atomic.Bool // a close-timeout abort was posted
+	paused       atomic.Bool // reads stopped until the mailbox drains
+	closed       atomic.Bool
+
+	// actor
+	state       connState
+	out         []byte
+	shutWrite   bool // half-close once out is flushed (after our close frame)
+	endAfter    bool // close the socket once out is flushed (close handshake done)
+	closeCode   ws.StatusCode
+	closeReason string
+}
+
+// heldInput is what a reader could not deliver because the mailbox was full.
+type heldInput struct {
+	ev   event
+	rest []byte
+}
+
+type eventKind uint8
+
+const (
+	evOpen eventKind = iota
+	evMessage
+	evPing
+	evPong
+	evPeerClose
+	evProtocolError
+	evEOF
+	evWritable
+	evKeepalive
+	evClose
+	evAbort
+)
+
+// event is the connection actor's message.
+type event struct {
+	kind   eventKind
+	op     ws.OpCode
+	code   ws.StatusCode
+	data   []byte
+	reason string
+}
+
+// ID is the connection's number, unique within the process.
+func (c *Conn) ID() uint64 { return c.id }
+
+// Path is the endpoint path the connection was upgraded on.
+func (c *Conn) Path() string { return c.path }
+
+// RemoteAddr is the peer's address.
+func (c *Conn) RemoteAddr() netip.AddrPort { return c.remote }
+
+// Logger returns a logger carrying the connection's fields. It is built on
+// demand rather than stored, to keep idle connections small.
+func (c *Conn) Logger() *zap.Logger {
+	return c.srv.log.With(zap.Uint64("conn", c.id), zap.Stringer("remote", c.remote), zap.String("path", c.path))
+}
+
+// Receive handles one event on the connection's actor.
+func (c *Conn) Receive(ev event) {
+	switch ev.kind {
+	case evOpen:
+		c.ep.Open(c)
+	case evMessage:
+		if c.state == stateOpen {
+			c.ep.Message(c, ev.op, ev.data)
+		}
+		c.maybeResume()
+	case evPing:
+		if c.state == stateOpen {
+			c.WriteMessage(ws.OpPong, ev.data)
+		}
+		c.maybeResume()
+	case evPong:
+		c.maybeResume()
+	case evPeerClose:
+		c.peerClosed(ev.code, ev.reason)
+		c.maybeResume()
+	case evProtocolError, evClose:
+		c.Close(ev.code, ev.reason)
+	case evKeepalive:
+		if c.state == stateOpen {
+			c.WriteMessage(ws.OpPing, nil)
+		}
+	case evWritable:
+		c.flush()
+	case evEOF:
+		c.peerGone(ev.reason)
+	case evAbort:
+		c.abort(ev.code, ev.reason)
+	}
+}
+
+// stopped runs when the actor stops. After a panic in an endpoint the
+// connection is closed with 1011; after a normal teardown it does nothing.
+func (c *Conn) stopped(err error) {
+	if err == nil || c.closed.Load() {
+		return
+	}
+	c.srv.log.Error("connection actor failed", zap.Uint64("conn", c.id), zap.Error(err))
+	if c.state != stateClosed {
+		c.state = stateOpen // allow one last close frame
+		c.out = wsframe.AppendClose(c.out[:0], ws.StatusInternalServerError, "internal error")
+		c.writeOut()
+		c.teardown(ws.StatusInternalServerError, "internal error")
+	}
+}
+
+func nowNano() int64 { return time.Now().UnixNano() }

@@ -1,0 +1,89 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+)
+
+// requestHead is what routing needs from an HTTP request head. The full
+// handshake is validated afterwards by gobwas/ws's Upgrader.
+type requestHead struct {
+	method string
+	path   string // without query
+	// upgrade is set when an Upgrade header lists the websocket token.
+	upgrade bool
+}
+
+var errMalformedHead = errors.New("malformed HTTP request head")
+
+// endOfHead returns the length of the head (through the blank line) in b,
+// or -1 if it is not complete yet.
+func endOfHead(b []byte) int {
+	if i := bytes.Index(b, []byte("\r\n\r\n")); i >= 0 {
+		return i + 4
+	}
+	return -1
+}
+
+// parseHead parses a complete request head (request line, headers, blank
+// line). It is deliberately small: a request line of three fields, headers
+// of "Name: value" lines.
+func parseHead(b []byte) (requestHead, error) {
+	var h requestHead
+	line, rest, ok := bytes.Cut(b, []byte("\r\n"))
+	if !ok {
+		return h, errMalformedHead
+	}
+	method, line, ok1 := bytes.Cut(line, []byte(" "))
+	target, proto, ok2 := bytes.Cut(line, []byte(" "))
+	if !ok1 || !ok2 || len(method) == 0 || len(target) == 0 || !bytes.HasPrefix(proto, []byte("HTTP/")) {
+		return h, errMalformedHead
+	}
+	h.method = string(method)
+	h.path = requestPath(target)
+	for {
+		line, rest, ok = bytes.Cut(rest, []byte("\r\n"))
+		if !ok {
+			return h, errMalformedHead
+		}
+		if len(line) == 0 {
+			return h, nil
+		}
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok || len(name) == 0 {
+			return h, errMalformedHead
+		}
+		if bytes.EqualFold(bytes.TrimSpace(name), []byte("Upgrade")) && hasToken(value, "websocket") {
+			h.upgrade = true
+		}
+	}
+}
+
+// requestPath returns the path of an origin-form or absolute-form target.
+func requestPath(target []byte) string {
+	if i := bytes.Index(target, []byte("://")); i >= 0 && !bytes.HasPrefix(target, []byte("/")) {
+		target = target[i+3:]
+		if j := bytes.IndexByte(target, '/'); j >= 0 {
+			target = target[j:]
+		} else {
+			target = []byte("/")
+		}
+	}
+	if i := bytes.IndexAny(target, "?#"); i >= 0 {
+		target = target[:i]
+	}
+	return string(target)
+}
+
+// hasToken reports whether a comma-separated header value lists token,
+// case-insensitively.
+func hasToken(value []byte, token string) bool {
+	for len(value) > 0 {
+		var item []byte
+		item, value, _ = bytes.Cut(value, []byte(","))
+		if bytes.EqualFold(bytes.TrimSpace(item), []byte(token)) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,43 @@
+package wsframe
+
+import (
+	"encoding/binary"
+
+	"github.com/gobwas/ws"
+)
+
+// AppendFrame appends one final, unmasked server frame to dst.
+func AppendFrame(dst []byte, op ws.OpCode, payload []byte) []byte {
+	dst = AppendHeader(dst, op, len(payload))
+	return append(dst, payload...)
+}
+
+// AppendHeader appends the header of a final, unmasked server frame carrying
+// n payload bytes.
+func AppendHeader(dst []byte, op ws.OpCode, n int) []byte {
+	b0 := 0x80 | byte(op)
+	switch {
+	case n <= 125:
+		return append(dst, b0, byte(n))
+	case n <= 0xffff:
+		dst = append(dst, b0, 126)
+		return binary.BigEndian.AppendUint16(dst, uint16(n))
+	default:
+		dst = append(dst, b0, 127)
+		return binary.BigEndian.AppendUint64(dst, uint64(n))
+	}
+}
+
+// AppendClose appends a close frame with code and reason. Code 0 makes an
+// empty close frame. The reason is truncated to fit the 125-byte limit.
+func AppendClose(dst []byte, code ws.StatusCode, reason string) []byte {
+	if code == 0 {
+		return AppendHeader(dst, ws.OpClose, 0)
+	}
+	if len(reason) > 123 {
+		reason = reason[:123]
+	}
+	dst = AppendHeader(dst, ws.OpClose, 2+len(reason))
+	dst = binary.BigEndian.AppendUint16(dst, uint16(code))
+	return append(dst, reason...)
+}

@@ -1,0 +1,187 @@
+package server
+
+import (
+	"errors"
+	"syscall"
+
+	"github.com/gobwas/ws"
+
+	"github.com/chatd/chatd/actor"
+	"github.com/chatd/chatd/server/internal/wsframe"
+)
+
+// readsPerWake bounds the reads one epoll event may do on one connection, so
+// a fast sender cannot monopolise a worker; level-triggered re-arming brings
+// the worker back for the rest.
+const readsPerWake = 8
+
+// sysReader reads a socket without blocking. Each I/O worker owns one, with
+// its buffer and a pre-bound callback, so a read allocates nothing.
+type sysReader struct {
+	buf []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+func newSysReader(size int) *sysReader {
+	r := &sysReader{buf: make([]byte, size)}
+	r.fn = r.read
+	return r
+}
+
+func (r *sysReader) read(fd uintptr) bool {
+	for {
+		r.n, r.err = syscall.Read(int(fd), r.buf)
+		if r.err != syscall.EINTR {
+			return true // never wait: the poller tells us when to come back
+		}
+	}
+}
+
+// readable runs on an I/O worker when epoll reports the socket readable.
+func (c *Conn) readable(r *sysReader) {
+	for i := 0; i < readsPerWake; i++ {
+		if c.closed.Load() {
+			return
+		}
+		if err := c.raw.Read(r.fn); err != nil {
+			c.postSystem(event{kind: evEOF, reason: err.Error()})
+			return
+		}
+		n, err := r.n, r.err
+		if err == syscall.EAGAIN {
+			break
+		}
+		if err != nil {
+			c.postSystem(event{kind: evEOF, reason: err.Error()})
+			return
+		}
+		if n == 0 {
+			c.postSystem(event{kind: evEOF, reason: reasonPeerGone})
+			return
+		}
+		c.touch()
+		if !c.consume(r.buf[:n]) {
+			return
+		}
+		if n < len(r.buf) {
+			break
+		}
+	}
+	c.rearm()
+}
+
+// rearm records whether a frame is pending and asks for the next read event.
+func (c *Conn) rearm() {
+	if c.dec.Partial() && !c.discard {
+		if c.partialSince.Load() == 0 {
+			c.partialSince.Store(nowNano())
+		}
+	} else {
+		c.partialSince.Store(0)
+	}
+	if err := c.watch.ArmRead(); err != nil {
+		c.postSystem(event{kind: evEOF, reason: err.Error()})
+	}
+}
+
+// touch records inbound activity for keepalive.
+func (c *Conn) touch() {
+	c.lastRead.Store(nowNano())
+	if c.pingSent.Load() != 0 {
+		c.pingSent.Store(0)
+	}
+}
+
+// consume decodes p and posts what completes. It returns false when reading
+// must stop without re-arming: the mailbox is full (the rest of p is held)
+// or the actor has stopped.
+func (c *Conn) consume(p []byte) bool {
+	for len(p) > 0 && !c.discard {
+		n, m, ok, err := c.dec.Decode(p)
+		p = p[n:]
+		if err != nil {
+			var fe *wsframe.Error
+			if !errors.As(err, &fe) {
+				fe = &wsframe.Error{Code: ws.StatusProtocolError, Reason: err.Error()}
+			}
+			// Keep reading, discarding, so the peer's close reply or EOF
+			// is seen and the socket never closes with unread data.
+			c.discard = true
+			c.postSystem(event{kind: evProtocolError, code: fe.Code, reason: fe.Reason})
+			return true
+		}
+		if !ok {
+			continue
+		}
+		ev := messageEvent(m)
+		switch err := c.actor.Post(ev); {
+		case err == nil:
+		case errors.Is(err, actor.ErrMailboxFull):
+			c.hold(ev, p)
+			return false
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func messageEvent(m wsframe.Message) event {
+	switch m.Op {
+	case ws.OpPing:
+		return event{kind: evPing, data: m.Payload}
+	case ws.OpPong:
+		return event{kind: evPong}
+	case ws.OpClose:
+		return event{kind: evPeerClose, code: m.Code, reason: m.Reason}
+	default:
+		return event{kind: evMessage, op: m.Op, data: m.Payload}
+	}
+}
+
+// hold keeps ev and the unread rest of the buffer until the mailbox drains,
+// and pauses reading. If the actor drained the mailbox meanwhile, reading
+// resumes at once so no wake-up is lost.
+func (c *Conn) hold(ev event, rest []byte) {
+	c.held = &heldInput{ev: ev, rest: append([]byte(nil), rest...)}
+	c.paused.Store(true)
+	if c.actor.Len() <= c.resumeAt() && c.paused.CompareAndSwap(true, false) {
+		c.resumeInput()
+	}
+}
+
+func (c *Conn) resumeAt() int { return c.srv.cfg.Limits.MailboxSize / 2 }
+
+// maybeResume runs on the actor after each inbound event: once the mailbox
+// has drained to half, the held input is delivered and reading resumes.
+func (c *Conn) maybeResume() {
+	if c.paused.Load() && c.actor.Len() <= c.resumeAt() && c.paused.CompareAndSwap(true, false) {
+		c.resumeInput()
+	}
+}
+
+// resumeInput delivers held input and re-arms the socket. The caller won the
+// paused flag, so it is the only reader.
+func (c *Conn) resumeInput() {
+	h := c.held
+	c.held = nil
+	if h == nil {
+		c.rearm()
+		return
+	}
+	if err := c.actor.Post(h.ev); err != nil {
+		if errors.Is(err, actor.ErrMailboxFull) {
+			c.hold(h.ev, h.rest)
+		}
+		return
+	}
+	if c.consume(h.rest) {
+		c.rearm()
+	}
+}
+
+// postSystem posts to the system lane; it only fails once the actor has
+// stopped, when there is nothing left to tell it.
+func (c *Conn) postSystem(ev event) { _ = c.actor.PostSystem(ev) }

@@ -1,0 +1,200 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+	"go.uber.org/zap"
+
+	"github.com/chatd/chatd/actor"
+	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/internal/poll"
+)
+
+// readBufferSize is each I/O worker's read buffer.
+const readBufferSize = 16 << 10
+
+// Server is a chatd WebSocket server. Its methods are safe for concurrent
+// use. A Server serves one listener and cannot be restarted after Shutdown.
+type Server struct {
+	cfg      config.Server
+	log      *zap.Logger
+	timeouts timeouts
+	routes   map[string]Endpoint
+	upgrader ws.Upgrader
+
+	sys    *actor.System
+	poller *poll.Poller
+	work   chan *Conn
+	reg    *registry
+	nextID atomic.Uint64
+
+	handshakes chan struct{} // semaphore: one token per handshake in progress
+	hsMu       sync.Mutex    // guards hsConns
+	hsConns    map[net.Conn]struct{}
+
+	addr       atomic.Pointer[net.Addr]
+	closing    atomic.Bool
+	stopSweep  chan struct{}
+	serveDone  chan struct{}
+	serving    atomic.Bool
+	mu         sync.Mutex // guards ln
+	ln         net.Listener
+	shutdownMu sync.Mutex // serialises Shutdown
+}
+
+// New builds a server for cfg. It starts the poller, the I/O workers and the
+// sweeper; call Serve or ListenAndServe to accept connections, and Shutdown
+// to release everything.
+func New(cfg config.Server, log *zap.Logger) (*Server, error) {
+	full := config.Default()
+	full.Server = cfg
+	if err := full.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg,
+		log: log,
+		timeouts: timeouts{
+			partial: cfg.Limits.PartialFrameTimeout,
+			ping:    cfg.Keepalive.PingInterval,
+			pong:    cfg.Keepalive.PongTimeout,
+			close:   cfg.CloseTimeout,
+		},
+		routes:     map[string]Endpoint{},
+		sys:        actor.NewSystem(log),
+		work:       make(chan *Conn, 1024*cfg.Workers()),
+		reg:        newRegistry(),
+		handshakes: make(chan struct{}, cfg.Handshake.MaxConcurrent),
+		hsConns:    map[net.Conn]struct{}{},
+		stopSweep:  make(chan struct{}),
+		serveDone:  make(chan struct{}),
+	}
+	if cfg.Echo {
+		s.routes["/echo"] = echoEndpoint{}
+	}
+	s.upgrader = newUpgrader(cfg.AllowedOrigins)
+	p, err := poll.New(func(err error) { log.Error("epoll wait failed", zap.Error(err)) })
+	if err != nil {
+		return nil, err
+	}
+	s.poller = p
+	for i := 0; i < cfg.Workers(); i++ {
+		s.sys.Go(s.ioWorker)
+	}
+	s.sys.Go(func() { s.sweepLoop(s.stopSweep) })
+	return s, nil
+}
+
+// Handle serves endpoint ep at path. It must be called before Serve.
+func (s *Server) Handle(path string, ep Endpoint) { s.routes[path] = ep }
+
+// ioWorker reads the connections epoll reports readable.
+func (s *Server) ioWorker() {
+	r := newSysReader(readBufferSize)
+	for c := range s.work {
+		c.readable(r)
+	}
+}
+
+// ListenAndServe listens on cfg.Listen and serves until Shutdown.
+func (s *Server) ListenAndServe() error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
+	}
+	return s.Serve(ln)
+}
+
+// Serve accepts connections on ln until Shutdown, then returns nil. It
+// returns an error if the listener fails for good.
+func (s *Server) Serve(ln net.Listener) error {
+	if !s.serving.CompareAndSwap(false, true) {
+		return errors.New("server: Serve called twice")
+	}
+	defer close(s.serveDone)
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.ln = ln
+	addr := ln.Addr()
+	s.addr.Store(&addr)
+	s.mu.Unlock()
+	s.log.Info("listening", zap.Stringer("addr", addr), zap.Strings("endpoints", s.endpoints()))
+	return s.acceptLoop(ln)
+}
+
+// Addr is the listening address, or nil before Serve.
+func (s *Server) Addr() net.Addr {
+	if a := s.addr.Load(); a != nil {
+		return *a
+	}
+	return nil
+}
+
+func (s *Server) endpoints() []string {
+	eps := []string{"/healthz"}
+	for p := range s.routes {
+		eps = append(eps, p)
+	}
+	return eps
+}
+
+// Shutdown stops accepting, sends close 1001 to every connection and waits
+// until they have closed or ctx ends; connections still open then are closed
+// at once. Finally it stops every goroutine the server started.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownMu.Lock()
+	defer s.shutdownMu.Unlock()
+	if s.closing.Swap(true) {
+		return nil
+	}
+	s.mu.Lock()
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	serving := s.serving.Load()
+	s.mu.Unlock()
+	if serving {
+		<-s.serveDone
+	}
+	s.abortHandshakes()
+
+	open := s.reg.beginShutdown()
+	for _, c := range open {
+		c.postSystem(event{kind: evClose, code: ws.StatusGoingAway, reason: "server shutting down"})
+	}
+	var err error
+	select {
+	case <-s.reg.drained:
+	case <-ctx.Done():
+		err = fmt.Errorf("shutdown: %d connections still closing: %w", s.reg.len(), ctx.Err())
+		for _, c := range s.reg.snapshot(nil) {
+			c.postSystem(event{kind: evAbort, reason: "shutdown timeout"})
+		}
+		select {
+		case <-s.reg.drained:
+		case <-time.After(time.Second):
+		}
+	}
+	close(s.stopSweep)
+	if perr := s.poller.Close(); perr != nil {
+		err = errors.Join(err, perr)
+	}
+	close(s.work)
+	waitCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if serr := s.sys.Shutdown(waitCtx); serr != nil {
+		err = errors.Join(err, fmt.Errorf("shutdown: %w", serr))
+	}
+	return err
+}
