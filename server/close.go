@@ -25,6 +25,9 @@ func (c *Conn) startClosing(code ws.StatusCode, reason string) {
 	c.state = stateClosing
 	c.closeCode, c.closeReason = code, reason
 	c.closingSince.Store(nowNano())
+	if ce := c.srv.log.Check(zap.DebugLevel, "connection closing"); ce != nil {
+		ce.Write(zap.Uint64("conn", c.id), zap.Int("code", int(code)), zap.String("reason", reason))
+	}
 }
 
 // peerClosed handles the peer's close frame (code 0: it sent none).

@@ -63,9 +63,15 @@ func (s *Server) URL(path string) string { return "ws://" + s.Addr + path }
 
 // CloseCodes returns the close codes of the "connection closed" log entries
 // so far, in order.
-func (s *Server) CloseCodes() []int {
+func (s *Server) CloseCodes() []int { return s.codes("connection closed") }
+
+// ClosingCodes returns the codes of the closes the server has started (sent
+// a close frame or queued one), in order.
+func (s *Server) ClosingCodes() []int { return s.codes("connection closing") }
+
+func (s *Server) codes(msg string) []int {
 	var codes []int
-	for _, e := range s.Logs.FilterMessage("connection closed").All() {
+	for _, e := range s.Logs.FilterMessage(msg).All() {
 		if v, ok := e.ContextMap()["code"]; ok {
 			codes = append(codes, int(v.(int64)))
 		}

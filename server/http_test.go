@@ -1,0 +1,116 @@
+package server_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/internal/testserver"
+)
+
+// rawRequest sends req on a fresh TCP connection and returns the response.
+func rawRequest(t *testing.T, addr, req string) *http.Response {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("read response: %v", err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func upgradeRequest(path, extra string) string {
+	return "GET " + path + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" + extra + "\r\n"
+}
+
+func TestHTTPRouting(t *testing.T) {
+	ts := testserver.Start(t, func(c *config.Server) {
+		c.AllowedOrigins = []string{"https://chat.example.com"}
+	})
+	cases := []struct {
+		name       string
+		req        string
+		wantStatus int
+		wantBody   string
+		wantHeader map[string]string
+	}{
+		{name: "healthz", req: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", wantStatus: 200, wantBody: "ok\n"},
+		{name: "unknown path", req: "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", wantStatus: 404},
+		{name: "unknown path with upgrade", req: upgradeRequest("/nope", ""), wantStatus: 404},
+		{name: "plain http to websocket path", req: "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", wantStatus: 426,
+			wantBody: "/echo is a WebSocket endpoint", wantHeader: map[string]string{"Upgrade": "websocket"}},
+		{name: "query string ignored for routing", req: "GET /healthz?x=1 HTTP/1.1\r\nHost: x\r\n\r\n", wantStatus: 200},
+		{name: "malformed request line", req: "NONSENSE\r\n\r\n", wantStatus: 400},
+		{name: "origin allowed", req: upgradeRequest("/echo", "Origin: https://chat.example.com\r\n"), wantStatus: 101},
+		{name: "origin case-insensitive", req: upgradeRequest("/echo", "Origin: HTTPS://Chat.Example.com\r\n"), wantStatus: 101},
+		{name: "origin refused", req: upgradeRequest("/echo", "Origin: https://evil.example.com\r\n"), wantStatus: 403},
+		{name: "no origin is a non-browser client", req: upgradeRequest("/echo", ""), wantStatus: 101},
+		{name: "bad websocket version", req: strings.Replace(upgradeRequest("/echo", ""), "Version: 13", "Version: 8", 1), wantStatus: 426},
+		{name: "post is refused", req: strings.Replace(upgradeRequest("/echo", ""), "GET", "POST", 1), wantStatus: 405},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := rawRequest(t, ts.Addr, tc.req)
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status = %d, want %d", resp.StatusCode, tc.wantStatus)
+			}
+			if tc.wantStatus != 101 {
+				body, _ := io.ReadAll(resp.Body)
+				if !strings.Contains(string(body), tc.wantBody) {
+					t.Errorf("body = %q, want it to contain %q", body, tc.wantBody)
+				}
+				if strings.Count(strings.TrimSpace(string(body)), "\n") > 0 {
+					t.Errorf("body = %q, want one line", body)
+				}
+			}
+			for k, v := range tc.wantHeader {
+				if got := resp.Header.Get(k); got != v {
+					t.Errorf("header %s = %q, want %q", k, got, v)
+				}
+			}
+		})
+	}
+}
+
+func TestHeadTooLarge(t *testing.T) {
+	ts := testserver.Start(t, func(c *config.Server) { c.Handshake.MaxHeaderBytes = 512 })
+	req := "GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 1000) + "\r\n\r\n"
+	if resp := rawRequest(t, ts.Addr, req); resp.StatusCode != 431 {
+		t.Fatalf("status = %d, want 431", resp.StatusCode)
+	}
+}
+
+func TestHandshakeTimeout(t *testing.T) {
+	ts := testserver.Start(t, func(c *config.Server) { c.Handshake.Timeout = 200 * time.Millisecond })
+	c, err := net.Dial("tcp", ts.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = io.WriteString(c, "GET /echo HTTP/1.1\r\nHost: x\r\n") // never finished
+	start := time.Now()
+	expectEOF(t, c, 5*time.Second)
+	t.Logf("dribbling handshake closed after %v", time.Since(start).Round(time.Millisecond))
+}
+
+func TestEchoDisabled(t *testing.T) {
+	ts := testserver.Start(t, func(c *config.Server) { c.Echo = false })
+	if resp := rawRequest(t, ts.Addr, upgradeRequest("/echo", "")); resp.StatusCode != 404 {
+		t.Fatalf("status = %d, want 404 when echo is off", resp.StatusCode)
+	}
+}

@@ -1,0 +1,166 @@
+package server_test
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+
+	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/internal/testserver"
+)
+
+// TestStarvation: many clients each send half a frame and stall. With a
+// reader that blocked on partial frames they would hold every I/O worker; here
+// a normal client's echo still completes promptly.
+func TestStarvation(t *testing.T) {
+	const workers = 2
+	ts := testserver.Start(t, func(c *config.Server) { c.IOWorkers = workers })
+	stalled := 4 * workers * 8 // well past 4 x (I/O worker count)
+	for i := 0; i < stalled; i++ {
+		c := dialWS(t, ts.URL("/echo"))
+		half := append(maskedHeader(ws.OpText, true, 100), make([]byte, 10)...)
+		if _, err := c.Write(half); err != nil {
+			t.Fatal(err)
+		}
+	}
+	normal := dialWS(t, ts.URL("/echo"))
+	start := time.Now()
+	echoOnce(t, normal, "still served")
+	took := time.Since(start)
+	t.Logf("echo beside %d stalled half-frame clients (%d I/O workers) took %v", stalled, workers, took)
+	if took > 2*time.Second {
+		t.Fatalf("echo took %v, want under 2s", took)
+	}
+}
+
+// TestPartialFrameTimeout: a frame left incomplete is closed with 4002.
+func TestPartialFrameTimeout(t *testing.T) {
+	ts := testserver.Start(t, func(c *config.Server) { c.Limits.PartialFrameTimeout = 200 * time.Millisecond })
+	c := dialWS(t, ts.URL("/echo"))
+	if _, err := c.Write(maskedHeader(ws.OpBinary, true, 50)[:3]); err != nil { // half a header
+		t.Fatal(err)
+	}
+	if code := readCloseCode(t, c, 5*time.Second); code != 4002 {
+		t.Fatalf("close code = %d, want 4002", code)
+	}
+}
+
+// TestFramesSplitAndCoalesced covers the edge-triggered and blocking-read
+// traps: two frames in one segment both arrive, and a frame dribbled one byte
+// per write is assembled.
+func TestFramesSplitAndCoalesced(t *testing.T) {
+	ts := testserver.Start(t, nil)
+	c := dialWS(t, ts.URL("/echo"))
+	var two []byte
+	for _, m := range []string{"first", "second"} {
+		two = append(two, maskedHeader(ws.OpText, true, len(m))...)
+		two = append(two, m...)
+	}
+	if _, err := c.Write(two); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"first", "second"} {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, err := wsutil.ReadServerText(c)
+		if err != nil || string(got) != want {
+			t.Fatalf("got %q, %v; want %q", got, err, want)
+		}
+	}
+	msg := "one byte at a time"
+	frame := append(maskedHeader(ws.OpText, true, len(msg)), msg...)
+	for i := range frame {
+		if _, err := c.Write(frame[i : i+1]); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond) // keep the bytes in separate segments
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if got, err := wsutil.ReadServerText(c); err != nil || string(got) != msg {
+		t.Fatalf("got %q, %v; want %q", got, err, msg)
+	}
+}
+
+// TestBackpressure pipelines many messages into a tiny mailbox: reads pause
+// and resume, and every echo comes back once, in order.
+func TestBackpressure(t *testing.T) {
+	ts := testserver.Start(t, func(c *config.Server) { c.Limits.MailboxSize = 2 })
+	c := dialWS(t, ts.URL("/echo"))
+	const n = 3000
+	errc := make(chan error, 1)
+	go func() {
+		var batch []byte
+		for i := 0; i < n; i++ {
+			m := fmt.Sprintf("m%05d", i)
+			batch = append(batch, maskedHeader(ws.OpText, true, len(m))...)
+			batch = append(batch, m...)
+		}
+		_, err := c.Write(batch)
+		errc <- err
+	}()
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for i := 0; i < n; i++ {
+		got, err := wsutil.ReadServerText(c)
+		if err != nil {
+			t.Fatalf("echo %d: %v", i, err)
+		}
+		if want := fmt.Sprintf("m%05d", i); string(got) != want {
+			t.Fatalf("echo %d = %q, want %q", i, got, want)
+		}
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestScaleIdle holds 5,000 idle connections in one process: the server
+// adds no goroutine per connection and one fd per connection.
+func TestScaleIdle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	const n = 5000
+	ts := testserver.Start(t, nil)
+	// Settle the server's fixed goroutines before the baseline.
+	echoOnce(t, dialWS(t, ts.URL("/echo")), "warm")
+	runtime.GC()
+	baseG := runtime.NumGoroutine()
+	baseFD := openFDs(t)
+	conns := make([]net.Conn, 0, n)
+	for i := 0; i < n; i++ {
+		conns = append(conns, dialWS(t, ts.URL("/echo")))
+	}
+	waitFor(t, 10*time.Second, "server to register every connection", func() bool {
+		return len(ts.Logs.FilterMessage("connection opened").All()) >= n+1
+	})
+	// One round trip on a sample proves they are live, then they idle.
+	for i := 0; i < n; i += 500 {
+		echoOnce(t, conns[i], "alive")
+	}
+	var g int
+	waitFor(t, 5*time.Second, "activations to finish", func() bool {
+		g = runtime.NumGoroutine()
+		return g-baseG < 50
+	})
+	fds := openFDs(t) - baseFD
+	t.Logf("%d idle connections: goroutines %d -> %d, fds +%d (client and server sides)", n, baseG, g, fds)
+	// Each connection has two fds in this process: the client's and the
+	// server's. A duplicated server fd (conn.File) would make it three.
+	if fds < 2*n || fds > 2*n+64 {
+		t.Fatalf("open fds grew by %d for %d connections, want about %d", fds, n, 2*n)
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatalf("count fds: %v", err)
+	}
+	return len(ents)
+}
