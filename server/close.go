@@ -90,7 +90,9 @@ func (c *Conn) teardown(code ws.StatusCode, reason string) {
 	_ = c.nc.Close()
 	c.out = nil
 	c.srv.reg.remove(c)
-	c.ep.Closed(c, code, reason)
+	if !c.failed {
+		c.ep.Closed(c, code, reason)
+	}
 	c.Logger().Info("connection closed",
 		zap.Int("code", int(code)),
 		zap.String("reason", reason),

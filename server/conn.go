@@ -64,6 +64,7 @@ type Conn struct {
 	// actor
 	state       connState
 	out         []byte
+	failed      bool // the endpoint panicked: it is not called again
 	shutWrite   bool // half-close once out is flushed (after our close frame)
 	endAfter    bool // close the socket once out is flushed (close handshake done)
 	closeCode   ws.StatusCode
@@ -159,6 +160,7 @@ func (c *Conn) stopped(err error) {
 	}
 	c.srv.log.Error("connection actor failed", zap.Uint64("conn", c.id), zap.Error(err))
 	if c.state != stateClosed {
+		c.failed = true
 		c.state = stateOpen // allow one last close frame
 		c.out = wsframe.AppendClose(c.out[:0], ws.StatusInternalServerError, "internal error")
 		c.writeOut()

@@ -101,21 +101,24 @@ func (c *Conn) consume(p []byte) bool {
 	for len(p) > 0 && !c.discard {
 		n, m, ok, err := c.dec.Decode(p)
 		p = p[n:]
-		if err != nil {
+		var ev event
+		switch {
+		case err != nil:
 			var fe *wsframe.Error
 			if !errors.As(err, &fe) {
 				fe = &wsframe.Error{Code: ws.StatusProtocolError, Reason: err.Error()}
 			}
-			// Keep reading, discarding, so the peer's close reply or EOF
-			// is seen and the socket never closes with unread data.
+			// The failure is queued behind the messages that preceded it,
+			// so they are answered first. Reading goes on, discarding, so
+			// the peer's EOF is seen and the socket never closes with
+			// unread data.
 			c.discard = true
-			c.postSystem(event{kind: evProtocolError, code: fe.Code, reason: fe.Reason})
-			return true
-		}
-		if !ok {
+			ev = event{kind: evProtocolError, code: fe.Code, reason: fe.Reason}
+		case ok:
+			ev = messageEvent(m)
+		default:
 			continue
 		}
-		ev := messageEvent(m)
 		switch err := c.actor.Post(ev); {
 		case err == nil:
 		case errors.Is(err, actor.ErrMailboxFull):

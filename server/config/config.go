@@ -142,11 +142,22 @@ func Decode(r io.Reader) (Config, error) {
 		return Config{}, fmt.Errorf("read: %w", err)
 	}
 	cfg := Default()
-	if len(bytes.TrimSpace(data)) > 0 {
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&cfg); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	switch err := dec.Decode(&cfg); {
+	case errors.Is(err, io.EOF):
+		// Empty, or only comments: keep the defaults.
+	case err != nil:
+		return Config{}, fmt.Errorf("decode: %w", err)
+	default:
+		// A second document would be ignored, unknown keys and all.
+		var next yaml.Node
+		switch err := dec.Decode(&next); {
+		case errors.Is(err, io.EOF):
+		case err != nil:
 			return Config{}, fmt.Errorf("decode: %w", err)
+		default:
+			return Config{}, fmt.Errorf("decode: line %d: second YAML document; want exactly one", next.Line)
 		}
 	}
 	if err := cfg.Validate(); err != nil {
@@ -168,8 +179,10 @@ func (c Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	s := c.Server
-	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
+	if _, port, err := net.SplitHostPort(s.Listen); err != nil {
 		add("server.listen %q: want host:port (%v)", s.Listen, err)
+	} else if _, err := net.LookupPort("tcp", port); err != nil {
+		add("server.listen %q: want a port from 0 to 65535 (%v)", s.Listen, err)
 	}
 	for i, o := range s.AllowedOrigins {
 		if o == "" || strings.TrimSpace(o) != o {

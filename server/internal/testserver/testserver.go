@@ -29,6 +29,12 @@ type Server struct {
 // fails the test if shutdown fails.
 func Start(tb testing.TB, mutate func(*config.Server)) *Server {
 	tb.Helper()
+	return StartWith(tb, mutate, nil)
+}
+
+// StartWith is Start with extra endpoints served beside the built-in ones.
+func StartWith(tb testing.TB, mutate func(*config.Server), endpoints map[string]server.Endpoint) *Server {
+	tb.Helper()
 	cfg := config.Default().Server
 	cfg.Listen = "127.0.0.1:0"
 	if mutate != nil {
@@ -38,6 +44,9 @@ func Start(tb testing.TB, mutate func(*config.Server)) *Server {
 	srv, err := server.New(cfg, zap.New(core))
 	if err != nil {
 		tb.Fatalf("server.New: %v", err)
+	}
+	for path, ep := range endpoints {
+		srv.Handle(path, ep)
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

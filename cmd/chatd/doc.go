@@ -1,0 +1,32 @@
+// Command chatd runs the chatd WebSocket chat server.
+//
+// Usage:
+//
+//	chatd [-config FILE]
+//	chatd -check-config FILE
+//	chatd -version
+//
+// With -config, chatd reads FILE (see configs/chatd.yaml, the commented
+// reference that lists every key with its default). Without it, chatd runs
+// with the built-in defaults, which equal that file. The file is decoded
+// strictly: an unknown key, a duration without a unit or an invalid value is
+// an error that names the file and the line, and chatd does not start.
+//
+// -check-config FILE validates FILE without starting anything: it prints
+// "FILE: ok" and exits 0, or prints the errors and exits 1. Use it before
+// reloading a service.
+//
+// Logs go to stderr, in the format and at the level of the file's log
+// section. The server logs "listening" with the actual address (useful with
+// port 0) and its endpoints once it accepts connections.
+//
+// On SIGINT or SIGTERM chatd shuts down gracefully: it stops accepting, sends
+// close code 1001 (going away) to every connection and waits up to
+// server.shutdown_timeout (plus one second of slack) for them to close. A
+// second signal stops waiting and drops the remaining connections at once.
+//
+// Exit status: 0 after a clean shutdown or a successful -check-config or
+// -version; 1 when the configuration is invalid, the server cannot start or
+// fails, or connections were still open when shutdown gave up; 2 for a usage
+// error (unknown flag, stray argument).
+package main

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/config"
+)
+
+// shutdownSlack is added to server.shutdown_timeout so the server's own
+// per-connection close timeouts can fire before the overall deadline does.
+const shutdownSlack = time.Second
+
+// failedStartTimeout bounds releasing the server's resources after it failed
+// to listen; there are no connections to wait for.
+const failedStartTimeout = 5 * time.Second
+
+// serve runs the server until the first signal, then shuts it down
+// gracefully. A second signal cuts the shutdown short. It returns the exit
+// status.
+func serve(cfg config.Server, log *zap.Logger, signals <-chan os.Signal) int {
+	srv, err := server.New(cfg, log)
+	if err != nil {
+		log.Error("cannot start server", zap.Error(err))
+		return 1
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ListenAndServe() }()
+
+	select {
+	case err := <-served:
+		// Failed without a signal, e.g. the address is in use.
+		log.Error("server failed", zap.Error(err))
+		ctx, cancel := context.WithTimeout(context.Background(), failedStartTimeout)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			log.Warn("release server", zap.Error(err))
+		}
+		return 1
+	case sig := <-signals:
+		log.Info("shutting down", zap.Stringer("signal", sig), zap.Duration("timeout", cfg.ShutdownTimeout))
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout+shutdownSlack)
+	defer cancel()
+	go func() {
+		select {
+		case sig := <-signals:
+			log.Warn("second signal: dropping open connections", zap.Stringer("signal", sig))
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	status := 0
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Error("graceful shutdown incomplete", zap.Error(err))
+		status = 1
+	}
+	if err := <-served; err != nil {
+		log.Error("server failed", zap.Error(err))
+		status = 1
+	}
+	log.Info("stopped", zap.Int("status", status))
+	return status
+}

@@ -1,0 +1,191 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDecodeEmptyIsDefault(t *testing.T) {
+	commented, err := os.ReadFile("testdata/commented.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		doc  string
+	}{
+		{"empty", ""},
+		{"blank lines", "\n\n  \n"},
+		{"document marker", "---\n"},
+		{"null document", "~\n"},
+		{"empty mapping", "{}\n"},
+		{"empty sections", "server:\nlog:\n"},
+		{"comments only", "# nothing set\n"},
+		{"commented-out file", string(commented)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Decode(strings.NewReader(tc.doc))
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if want := Default(); !reflect.DeepEqual(got, want) {
+				t.Fatalf("got %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestDecodePartialKeepsDefaults(t *testing.T) {
+	got, err := Load("testdata/partial.yaml")
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	want := Default()
+	want.Server.Listen = ":8080"
+	want.Server.Limits.MaxMessageBytes = 4096
+	want.Log.Format = "json"
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestDecodeEveryKey decodes a file that sets every key to a non-default
+// value, so a field with a wrong or missing yaml tag shows up here.
+func TestDecodeEveryKey(t *testing.T) {
+	got, err := Load("testdata/override.yaml")
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	def := leaves(Default())
+	for i, l := range leaves(got) {
+		if reflect.DeepEqual(l.value.Interface(), def[i].value.Interface()) {
+			t.Errorf("%s still has its default %#v: missing from testdata/override.yaml or not decoded", l.path, l.value)
+		}
+	}
+	want := Config{
+		Server: Server{
+			Listen:         "0.0.0.0:9090",
+			AllowedOrigins: []string{"https://chat.example.com", "http://localhost:3000"},
+			Echo:           false,
+			IOWorkers:      4,
+			Handshake:      Handshake{Timeout: 2 * time.Second, MaxConcurrent: 16, MaxHeaderBytes: 4096},
+			Limits: Limits{
+				MaxMessageBytes:     1024,
+				PartialFrameTimeout: time.Minute,
+				WriteBudgetBytes:    65536,
+				MailboxSize:         8,
+			},
+			Keepalive:       Keepalive{PingInterval: 90 * time.Second, PongTimeout: 500 * time.Millisecond},
+			CloseTimeout:    time.Second,
+			ShutdownTimeout: 20 * time.Second,
+		},
+		Log: Log{Level: "debug", Format: "json"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestDecodeUnknownKey(t *testing.T) {
+	cases := []struct {
+		name string
+		doc  string
+		line string
+		key  string
+	}{
+		{"top level", "server: {}\nlogging:\n  level: info\n", "line 2", "logging"},
+		{"in server", "server:\n  listen: \":80\"\n  lisen: \":81\"\n", "line 3", "lisen"},
+		{"in limits", "server:\n  limits:\n    max_mesage_bytes: 1024\n", "line 3", "max_mesage_bytes"},
+		{"in keepalive", "server:\n  keepalive:\n\n    ping: 5s\n", "line 4", "ping"},
+		{"in wrong section", "log:\n  listen: \":80\"\n", "line 2", "listen"},
+		{"camel case", "server:\n  ioWorkers: 2\n", "line 2", "ioWorkers"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode(strings.NewReader(tc.doc))
+			wantErr(t, err, tc.line, "field "+tc.key+" not found")
+		})
+	}
+}
+
+func TestLoadNamesFile(t *testing.T) {
+	cases := []struct {
+		file string
+		want []string
+	}{
+		{"testdata/unknown_key.yaml", []string{"line 4", "field max_mesage_bytes not found"}},
+		{"testdata/int_duration.yaml", []string{"line 3", "`5`", "time.Duration"}},
+		{"testdata/invalid.yaml", []string{"server.io_workers -1", "log.level \"verbose\""}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			_, err := Load(tc.file)
+			wantErr(t, err, append([]string{"config " + tc.file + ": "}, tc.want...)...)
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load("testdata/no-such-file.yaml")
+	wantErr(t, err, "no-such-file.yaml")
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("error %q does not wrap os.ErrNotExist", err)
+	}
+}
+
+func TestDecodeDurationNeedsUnit(t *testing.T) {
+	cases := []struct {
+		name string
+		doc  string
+		want []string
+	}{
+		{"integer", "server:\n  handshake:\n    timeout: 5\n", []string{"line 3", "`5`", "time.Duration"}},
+		{"float", "server:\n  close_timeout: 1.5\n", []string{"line 2", "`1.5`", "time.Duration"}},
+		{"unitless string", "server:\n  shutdown_timeout: \"10\"\n", []string{"line 2", "`10`", "time.Duration"}},
+		{"unknown unit", "server:\n  keepalive:\n    pong_timeout: 5sec\n", []string{"line 3", "`5sec`", "time.Duration"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode(strings.NewReader(tc.doc))
+			wantErr(t, err, tc.want...)
+		})
+	}
+}
+
+func TestDecodeDurationStrings(t *testing.T) {
+	got, err := Decode(strings.NewReader("server:\n  close_timeout: 250ms\n  shutdown_timeout: \"1m30s\"\n"))
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	if got.Server.CloseTimeout != 250*time.Millisecond || got.Server.ShutdownTimeout != 90*time.Second {
+		t.Fatalf("close_timeout %v, shutdown_timeout %v; want 250ms, 1m30s", got.Server.CloseTimeout, got.Server.ShutdownTimeout)
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	cases := []struct {
+		name string
+		doc  string
+		want []string
+	}{
+		{"second document", "log:\n  level: debug\n---\nfoo: 1\n", []string{"line 3", "second YAML document"}},
+		{"duplicate key", "log:\n  level: debug\n  level: info\n", []string{"line 3", "level"}},
+		{"sequence at top", "- server\n", []string{"line 1", "!!seq"}},
+		{"string for int", "server:\n  io_workers: many\n", []string{"line 2", "`many`"}},
+		{"string for bool", "server:\n  echo: maybe\n", []string{"line 2", "`maybe`"}},
+		{"scalar for list", "server:\n  allowed_origins: https://a.example\n", []string{"line 2", "[]string"}},
+		{"syntax", "server:\n  listen: [\n", []string{"line"}},
+		{"valid yaml, invalid value", "log:\n  level: verbose\n", []string{"log.level \"verbose\""}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode(strings.NewReader(tc.doc))
+			wantErr(t, err, tc.want...)
+		})
+	}
+}

@@ -1,0 +1,66 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// shippedFile is the commented source of truth that must equal Default().
+const shippedFile = "../../configs/chatd.yaml"
+
+// leaf is one settable key: its dotted YAML path and its value.
+type leaf struct {
+	path  string
+	value reflect.Value
+}
+
+// leaves lists every non-struct field of cfg by its dotted YAML path, such as
+// "server.limits.mailbox_size", in declaration order.
+func leaves(cfg Config) []leaf {
+	var out []leaf
+	var walk func(v reflect.Value, prefix string)
+	walk = func(v reflect.Value, prefix string) {
+		t := v.Type()
+		for i := range t.NumField() {
+			tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			if tag == "" || tag == "-" {
+				continue
+			}
+			path := prefix + tag
+			if f := v.Field(i); f.Kind() == reflect.Struct {
+				walk(f, path+".")
+			} else {
+				out = append(out, leaf{path: path, value: f})
+			}
+		}
+	}
+	walk(reflect.ValueOf(cfg), "")
+	return out
+}
+
+// leafPaths returns the dotted YAML path of every key Config accepts.
+func leafPaths(tb testing.TB) []string {
+	tb.Helper()
+	var paths []string
+	for _, l := range leaves(Default()) {
+		paths = append(paths, l.path)
+	}
+	if len(paths) == 0 {
+		tb.Fatal("Config has no yaml-tagged fields")
+	}
+	return paths
+}
+
+// wantErr fails tb unless err is non-nil and mentions every one of wants.
+func wantErr(tb testing.TB, err error, wants ...string) {
+	tb.Helper()
+	if err == nil {
+		tb.Fatalf("got no error, want one mentioning %q", wants)
+	}
+	for _, w := range wants {
+		if !strings.Contains(err.Error(), w) {
+			tb.Errorf("error %q does not mention %q", err, w)
+		}
+	}
+}

@@ -1,0 +1,88 @@
+package config
+
+import (
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// TestShippedFileEqualsDefault is THE test that configs/chatd.yaml and
+// Default() agree: running with the file is running with no file.
+func TestShippedFileEqualsDefault(t *testing.T) {
+	got, err := Load(shippedFile)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if want := Default(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s differs from Default():\n got %+v\nwant %+v", shippedFile, got, want)
+	}
+}
+
+// TestShippedFileAloneIsDefault decodes the file strictly into a zero Config,
+// not on top of the defaults, so every default must be spelled out in it.
+func TestShippedFileAloneIsDefault(t *testing.T) {
+	f, err := os.Open(shippedFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	var got Config
+	if err := dec.Decode(&got); err != nil {
+		t.Fatalf("strict decode: %v", err)
+	}
+	want := Default()
+	for i, l := range leaves(got) {
+		w := leaves(want)[i]
+		if !reflect.DeepEqual(l.value.Interface(), w.value.Interface()) {
+			t.Errorf("%s = %#v in %s, Default() has %#v", l.path, l.value, shippedFile, w.value)
+		}
+	}
+}
+
+// TestShippedFileListsEveryKey checks that each key Config accepts appears in
+// the file with a comment above it, and that the file has no other keys.
+func TestShippedFileListsEveryKey(t *testing.T) {
+	data, err := os.ReadFile(shippedFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var inFile []string
+	var walk func(n *yaml.Node, prefix string)
+	walk = func(n *yaml.Node, prefix string) {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i], n.Content[i+1]
+			path := prefix + key.Value
+			if val.Kind == yaml.MappingNode {
+				walk(val, path+".")
+				continue
+			}
+			inFile = append(inFile, path)
+			if strings.TrimSpace(key.HeadComment) == "" {
+				t.Errorf("%s: line %d has no comment above it", path, key.Line)
+			}
+		}
+	}
+	walk(doc.Content[0], "")
+
+	want := leafPaths(t)
+	for _, p := range want {
+		if !slices.Contains(inFile, p) {
+			t.Errorf("%s: missing from %s", p, shippedFile)
+		}
+	}
+	for _, p := range inFile {
+		if !slices.Contains(want, p) {
+			t.Errorf("%s: in %s but not in Config", p, shippedFile)
+		}
+	}
+}

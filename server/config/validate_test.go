@@ -1,0 +1,102 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// validateCases covers every Validate rule, at and just past its limits.
+// want is a substring of the single error line, or "" for a valid config.
+var validateCases = []struct {
+	name   string
+	modify func(c *Config)
+	want   string
+}{
+	{"default", func(c *Config) {}, ""},
+
+	{"listen without port", func(c *Config) { c.Server.Listen = "localhost" }, `server.listen "localhost": want host:port`},
+	{"listen empty", func(c *Config) { c.Server.Listen = "" }, `server.listen "": want host:port`},
+	{"listen port too big", func(c *Config) { c.Server.Listen = "127.0.0.1:65536" }, `server.listen "127.0.0.1:65536": want a port from 0 to 65535`},
+	{"listen port negative", func(c *Config) { c.Server.Listen = "127.0.0.1:-1" }, `server.listen "127.0.0.1:-1": want a port`},
+	{"listen all interfaces", func(c *Config) { c.Server.Listen = ":8080" }, ""},
+	{"listen any port", func(c *Config) { c.Server.Listen = "127.0.0.1:0" }, ""},
+	{"listen ipv6", func(c *Config) { c.Server.Listen = "[::1]:65535" }, ""},
+
+	{"origin empty", func(c *Config) { c.Server.AllowedOrigins = []string{""} }, `server.allowed_origins[0] "": want a non-empty origin`},
+	{"origin padded", func(c *Config) { c.Server.AllowedOrigins = []string{"https://a.example", " https://b.example"} }, `server.allowed_origins[1] " https://b.example"`},
+	{"origins ok", func(c *Config) { c.Server.AllowedOrigins = []string{"https://a.example", "http://localhost:3000"} }, ""},
+
+	{"io_workers negative", func(c *Config) { c.Server.IOWorkers = -1 }, "server.io_workers -1: want 0 (one per CPU) to 1024"},
+	{"io_workers too many", func(c *Config) { c.Server.IOWorkers = 1025 }, "server.io_workers 1025"},
+	{"io_workers max", func(c *Config) { c.Server.IOWorkers = 1024 }, ""},
+
+	{"handshake.timeout zero", func(c *Config) { c.Server.Handshake.Timeout = 0 }, `server.handshake.timeout 0s: want a positive duration such as "5s"`},
+	{"handshake.timeout negative", func(c *Config) { c.Server.Handshake.Timeout = -time.Second }, "server.handshake.timeout -1s: want a positive duration"},
+	{"partial_frame_timeout zero", func(c *Config) { c.Server.Limits.PartialFrameTimeout = 0 }, "server.limits.partial_frame_timeout 0s: want a positive duration"},
+	{"ping_interval zero", func(c *Config) { c.Server.Keepalive.PingInterval = 0 }, "server.keepalive.ping_interval 0s: want a positive duration"},
+	{"pong_timeout zero", func(c *Config) { c.Server.Keepalive.PongTimeout = 0 }, "server.keepalive.pong_timeout 0s: want a positive duration"},
+	{"close_timeout zero", func(c *Config) { c.Server.CloseTimeout = 0 }, "server.close_timeout 0s: want a positive duration"},
+	{"shutdown_timeout negative", func(c *Config) { c.Server.ShutdownTimeout = -time.Millisecond }, "server.shutdown_timeout -1ms: want a positive duration"},
+	{"durations tiny", func(c *Config) { c.Server.CloseTimeout = time.Nanosecond }, ""},
+
+	{"max_concurrent zero", func(c *Config) { c.Server.Handshake.MaxConcurrent = 0 }, "server.handshake.max_concurrent 0: want at least 1"},
+	{"max_concurrent one", func(c *Config) { c.Server.Handshake.MaxConcurrent = 1 }, ""},
+
+	{"max_header_bytes too small", func(c *Config) { c.Server.Handshake.MaxHeaderBytes = 255 }, "server.handshake.max_header_bytes 255: want 256 to 1048576"},
+	{"max_header_bytes too big", func(c *Config) { c.Server.Handshake.MaxHeaderBytes = 1<<20 + 1 }, "server.handshake.max_header_bytes 1048577"},
+	{"max_header_bytes min", func(c *Config) { c.Server.Handshake.MaxHeaderBytes = 256 }, ""},
+	{"max_header_bytes max", func(c *Config) { c.Server.Handshake.MaxHeaderBytes = 1 << 20 }, ""},
+
+	{"max_message_bytes too small", func(c *Config) { c.Server.Limits.MaxMessageBytes = 124 }, "server.limits.max_message_bytes 124: want 125 to 67108864"},
+	{"max_message_bytes too big", func(c *Config) { c.Server.Limits.MaxMessageBytes = 64<<20 + 1 }, "server.limits.max_message_bytes 67108865"},
+	{"max_message_bytes min", func(c *Config) { c.Server.Limits.MaxMessageBytes = 125 }, ""},
+	{"max_message_bytes max", func(c *Config) { c.Server.Limits.MaxMessageBytes = 64 << 20 }, ""},
+
+	{"write_budget_bytes too small", func(c *Config) { c.Server.Limits.WriteBudgetBytes = 4095 }, "server.limits.write_budget_bytes 4095: want at least 4096"},
+	{"write_budget_bytes min", func(c *Config) { c.Server.Limits.WriteBudgetBytes = 4096 }, ""},
+
+	{"mailbox_size zero", func(c *Config) { c.Server.Limits.MailboxSize = 0 }, "server.limits.mailbox_size 0: want 1 to 65536"},
+	{"mailbox_size too big", func(c *Config) { c.Server.Limits.MailboxSize = 1<<16 + 1 }, "server.limits.mailbox_size 65537"},
+	{"mailbox_size max", func(c *Config) { c.Server.Limits.MailboxSize = 1 << 16 }, ""},
+
+	{"log.level empty", func(c *Config) { c.Log.Level = "" }, `log.level "": want debug, info, warn or error`},
+	{"log.level unknown", func(c *Config) { c.Log.Level = "trace" }, `log.level "trace"`},
+	{"log.level upper case", func(c *Config) { c.Log.Level = "INFO" }, `log.level "INFO"`},
+	{"log.level warn", func(c *Config) { c.Log.Level = "warn" }, ""},
+	{"log.format unknown", func(c *Config) { c.Log.Format = "text" }, `log.format "text": want console or json`},
+	{"log.format json", func(c *Config) { c.Log.Format = "json" }, ""},
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range validateCases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Default()
+			tc.modify(&cfg)
+			err := cfg.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			wantErr(t, err, "invalid config:\n", tc.want)
+			// One rule broken, one line reported.
+			if lines := strings.Split(err.Error(), "\n"); len(lines) != 2 {
+				t.Errorf("want exactly one error line, got %q", lines[1:])
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryError(t *testing.T) {
+	cfg := Default()
+	cfg.Server.IOWorkers = -1
+	cfg.Server.CloseTimeout = 0
+	cfg.Log.Format = "xml"
+	err := cfg.Validate()
+	wantErr(t, err, "server.io_workers -1", "server.close_timeout 0s", `log.format "xml"`)
+	if n := strings.Count(err.Error(), "\n"); n != 3 {
+		t.Errorf("want 3 error lines, got %d in %q", n, err)
+	}
+}

@@ -1,0 +1,46 @@
+package server_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+
+	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/internal/testserver"
+)
+
+// panicky echoes, except that the message "boom" panics.
+type panicky struct{}
+
+func (panicky) Open(*server.Conn) {}
+
+func (panicky) Message(c *server.Conn, op ws.OpCode, p []byte) {
+	if string(p) == "boom" {
+		panic("endpoint bug")
+	}
+	c.WriteMessage(op, p)
+}
+
+func (panicky) Closed(*server.Conn, ws.StatusCode, string) {}
+
+// TestEndpointPanic: a panic in one connection's endpoint closes that
+// connection with 1011 and leaves the others running.
+func TestEndpointPanic(t *testing.T) {
+	ts := testserver.StartWith(t, nil, map[string]server.Endpoint{"/panicky": panicky{}})
+	victim := dialWS(t, ts.URL("/panicky"))
+	bystander := dialWS(t, ts.URL("/panicky"))
+	echoOnce(t, victim, "fine")
+	if err := wsutil.WriteClientText(victim, []byte("boom")); err != nil {
+		t.Fatal(err)
+	}
+	if code := readCloseCode(t, victim, 5*time.Second); code != ws.StatusInternalServerError {
+		t.Fatalf("close = %d, want 1011", code)
+	}
+	expectEOF(t, victim, 5*time.Second)
+	echoOnce(t, bystander, "unaffected")
+	waitFor(t, 5*time.Second, "failure logged", func() bool {
+		return ts.Logs.FilterMessage("connection actor failed").Len() == 1
+	})
+}
