@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -146,6 +147,7 @@ func (s *Server) endpoints() []string {
 	for p := range s.routes {
 		eps = append(eps, p)
 	}
+	slices.Sort(eps)
 	return eps
 }
 
