@@ -2,6 +2,7 @@ package wsframe
 
 import (
 	"encoding/binary"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 )
@@ -29,13 +30,20 @@ func AppendHeader(dst []byte, op ws.OpCode, n int) []byte {
 }
 
 // AppendClose appends a close frame with code and reason. Code 0 makes an
-// empty close frame. The reason is truncated to fit the 125-byte limit.
+// empty close frame. The reason is truncated at a rune boundary to fit the
+// 125-byte limit.
 func AppendClose(dst []byte, code ws.StatusCode, reason string) []byte {
 	if code == 0 {
 		return AppendHeader(dst, ws.OpClose, 0)
 	}
 	if len(reason) > 123 {
-		reason = reason[:123]
+		// Cut at a rune boundary so the reason stays valid UTF-8: a peer
+		// must fail the connection on an invalid close reason (1007).
+		n := 123
+		for n > 0 && !utf8.RuneStart(reason[n]) {
+			n--
+		}
+		reason = reason[:n]
 	}
 	dst = AppendHeader(dst, ws.OpClose, 2+len(reason))
 	dst = binary.BigEndian.AppendUint16(dst, uint16(code))
