@@ -74,7 +74,7 @@ func TestInteropWebsocketClient(t *testing.T) {
 // exits non-zero or runs out of time.
 func runPython(t *testing.T, timeout time.Duration, script string, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, python3, append(append(append([]string{}, pythonFlags...), script), args...)...)
 	cmd.WaitDelay = 5 * time.Second // don't hang on pipes held by a stray child
