@@ -90,7 +90,7 @@ func (c *Conn) teardown(code ws.StatusCode, reason string) {
 	_ = c.nc.Close()
 	c.out = nil
 	c.srv.reg.remove(c)
-	if !c.failed {
+	if c.started && !c.failed {
 		c.ep.Closed(c, code, reason)
 	}
 	c.Logger().Info("connection closed",

@@ -49,7 +49,8 @@ type Conn struct {
 	// reader
 	dec     wsframe.Decoder
 	held    *heldInput
-	discard bool
+	discard bool // a protocol error was seen: input is dropped until EOF
+	eof     bool // the stream ended: the socket is not re-armed
 
 	// shared with the sweeper (unix nanoseconds, 0 = unset)
 	lastRead     atomic.Int64
@@ -64,6 +65,7 @@ type Conn struct {
 	// actor
 	state       connState
 	out         []byte
+	started     bool // Endpoint.Open was called
 	failed      bool // the endpoint panicked: it is not called again
 	shutWrite   bool // half-close once out is flushed (after our close frame)
 	endAfter    bool // close the socket once out is flushed (close handshake done)
@@ -121,7 +123,10 @@ func (c *Conn) Logger() *zap.Logger {
 func (c *Conn) Receive(ev event) {
 	switch ev.kind {
 	case evOpen:
-		c.ep.Open(c)
+		if c.state == stateOpen {
+			c.started = true
+			c.ep.Open(c)
+		}
 	case evMessage:
 		if c.state == stateOpen {
 			c.ep.Message(c, ev.op, ev.data)

@@ -171,3 +171,31 @@ func TestShutdown(t *testing.T) {
 		t.Fatal("still accepting after shutdown")
 	}
 }
+
+// TestCloseThenHalfClose: a client that sends a message and a close frame
+// and half-closes TCP at once still gets the echo and the close reply: the
+// end of input is queued behind what came before it.
+func TestCloseThenHalfClose(t *testing.T) {
+	ts := testserver.Start(t, nil)
+	c := dialWS(t, ts.URL("/echo"))
+	var b []byte
+	b = append(b, maskedHeader(ws.OpText, true, 4)...)
+	b = append(b, "last"...)
+	body := ws.NewCloseFrameBody(1000, "done")
+	b = append(b, maskedHeader(ws.OpClose, true, len(body))...)
+	b = append(b, body...)
+	if _, err := c.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if got, err := wsutil.ReadServerText(c); err != nil || string(got) != "last" {
+		t.Fatalf("echo = %q, %v", got, err)
+	}
+	if code := readCloseCode(t, c, 5*time.Second); code != 1000 {
+		t.Fatalf("close reply = %d, want 1000", code)
+	}
+	expectEOF(t, c, 5*time.Second)
+}

@@ -46,7 +46,7 @@ func (c *Conn) readable(r *sysReader) {
 			return
 		}
 		if err := c.raw.Read(r.fn); err != nil {
-			c.postSystem(event{kind: evEOF, reason: err.Error()})
+			c.endOfInput(err.Error())
 			return
 		}
 		n, err := r.n, r.err
@@ -54,11 +54,11 @@ func (c *Conn) readable(r *sysReader) {
 			break
 		}
 		if err != nil {
-			c.postSystem(event{kind: evEOF, reason: err.Error()})
+			c.endOfInput(err.Error())
 			return
 		}
 		if n == 0 {
-			c.postSystem(event{kind: evEOF, reason: reasonPeerGone})
+			c.endOfInput(reasonPeerGone)
 			return
 		}
 		c.touch()
@@ -72,6 +72,13 @@ func (c *Conn) readable(r *sysReader) {
 	c.rearm()
 }
 
+// endOfInput queues the end of the stream behind the messages read before
+// it, so a close frame followed at once by EOF is still answered.
+func (c *Conn) endOfInput(reason string) {
+	c.eof = true
+	c.deliver(event{kind: evEOF, reason: reason}, nil)
+}
+
 // rearm records whether a frame is pending and asks for the next read event.
 func (c *Conn) rearm() {
 	if c.dec.Partial() && !c.discard {
@@ -81,8 +88,11 @@ func (c *Conn) rearm() {
 	} else {
 		c.partialSince.Store(0)
 	}
+	if c.eof {
+		return
+	}
 	if err := c.watch.ArmRead(); err != nil {
-		c.postSystem(event{kind: evEOF, reason: err.Error()})
+		c.endOfInput(err.Error())
 	}
 }
 
@@ -119,16 +129,26 @@ func (c *Conn) consume(p []byte) bool {
 		default:
 			continue
 		}
-		switch err := c.actor.Post(ev); {
-		case err == nil:
-		case errors.Is(err, actor.ErrMailboxFull):
-			c.hold(ev, p)
-			return false
-		default:
+		if !c.deliver(ev, p) {
 			return false
 		}
 	}
 	return true
+}
+
+// deliver posts ev to the normal lane, in order with the messages before it.
+// On a full mailbox it holds ev and rest and pauses reading. It reports
+// whether reading may go on.
+func (c *Conn) deliver(ev event, rest []byte) bool {
+	switch err := c.actor.Post(ev); {
+	case err == nil:
+		return true
+	case errors.Is(err, actor.ErrMailboxFull):
+		c.hold(ev, rest)
+		return false
+	default:
+		return false // the actor stopped: the connection is gone
+	}
 }
 
 func messageEvent(m wsframe.Message) event {
@@ -174,10 +194,7 @@ func (c *Conn) resumeInput() {
 		c.rearm()
 		return
 	}
-	if err := c.actor.Post(h.ev); err != nil {
-		if errors.Is(err, actor.ErrMailboxFull) {
-			c.hold(h.ev, h.rest)
-		}
+	if !c.deliver(h.ev, h.rest) {
 		return
 	}
 	if c.consume(h.rest) {

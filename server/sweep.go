@@ -48,6 +48,10 @@ func (s *Server) sweep(c *Conn, now int64) {
 		}
 		return
 	}
+	if c.paused.Load() {
+		// The server, not the peer, is behind: no frame or pong timeout.
+		return
+	}
 	if ps := c.partialSince.Load(); ps != 0 && now-ps > int64(t.partial) {
 		if c.timeoutSent.CompareAndSwap(false, true) {
 			c.postSystem(event{kind: evClose, code: CloseFrameTimeout, reason: "frame incomplete for too long"})

@@ -212,8 +212,8 @@ func (c Config) Validate() error {
 	if s.Limits.MaxMessageBytes < 125 || s.Limits.MaxMessageBytes > 64<<20 {
 		add("server.limits.max_message_bytes %d: want 125 to 67108864", s.Limits.MaxMessageBytes)
 	}
-	if s.Limits.WriteBudgetBytes < 4096 {
-		add("server.limits.write_budget_bytes %d: want at least 4096", s.Limits.WriteBudgetBytes)
+	if s.Limits.WriteBudgetBytes < 4096 || s.Limits.WriteBudgetBytes < s.Limits.MaxMessageBytes+14 {
+		add("server.limits.write_budget_bytes %d: want at least 4096 and at least max_message_bytes + 14 (one whole frame)", s.Limits.WriteBudgetBytes)
 	}
 	if s.Limits.MailboxSize < 1 || s.Limits.MailboxSize > 1<<16 {
 		add("server.limits.mailbox_size %d: want 1 to 65536", s.Limits.MailboxSize)

@@ -49,12 +49,20 @@ var validateCases = []struct {
 	{"max_header_bytes max", func(c *Config) { c.Server.Handshake.MaxHeaderBytes = 1 << 20 }, ""},
 
 	{"max_message_bytes too small", func(c *Config) { c.Server.Limits.MaxMessageBytes = 124 }, "server.limits.max_message_bytes 124: want 125 to 67108864"},
-	{"max_message_bytes too big", func(c *Config) { c.Server.Limits.MaxMessageBytes = 64<<20 + 1 }, "server.limits.max_message_bytes 67108865"},
+	{"max_message_bytes too big", func(c *Config) {
+		c.Server.Limits.MaxMessageBytes = 64<<20 + 1
+		c.Server.Limits.WriteBudgetBytes = 128 << 20
+	}, "server.limits.max_message_bytes 67108865"},
 	{"max_message_bytes min", func(c *Config) { c.Server.Limits.MaxMessageBytes = 125 }, ""},
-	{"max_message_bytes max", func(c *Config) { c.Server.Limits.MaxMessageBytes = 64 << 20 }, ""},
+	{"max_message_bytes max", func(c *Config) {
+		c.Server.Limits.MaxMessageBytes = 64 << 20
+		c.Server.Limits.WriteBudgetBytes = 128 << 20
+	}, ""},
 
-	{"write_budget_bytes too small", func(c *Config) { c.Server.Limits.WriteBudgetBytes = 4095 }, "server.limits.write_budget_bytes 4095: want at least 4096"},
-	{"write_budget_bytes min", func(c *Config) { c.Server.Limits.WriteBudgetBytes = 4096 }, ""},
+	{"write_budget_bytes too small", func(c *Config) { c.Server.Limits.WriteBudgetBytes = 4095; c.Server.Limits.MaxMessageBytes = 125 }, "server.limits.write_budget_bytes 4095: want at least 4096"},
+	{"write_budget_bytes min", func(c *Config) { c.Server.Limits.WriteBudgetBytes = 4096; c.Server.Limits.MaxMessageBytes = 125 }, ""},
+	{"write_budget_bytes below one frame", func(c *Config) { c.Server.Limits.WriteBudgetBytes = 65549 }, "server.limits.write_budget_bytes 65549: want at least 4096 and at least max_message_bytes + 14"},
+	{"write_budget_bytes one frame", func(c *Config) { c.Server.Limits.WriteBudgetBytes = 65550 }, ""},
 
 	{"mailbox_size zero", func(c *Config) { c.Server.Limits.MailboxSize = 0 }, "server.limits.mailbox_size 0: want 1 to 65536"},
 	{"mailbox_size too big", func(c *Config) { c.Server.Limits.MailboxSize = 1<<16 + 1 }, "server.limits.mailbox_size 65537"},
