@@ -1,0 +1,258 @@
+package actor
+
+import (
+	"fmt"
+	"runtime/debug"
+	"sync"
+
+	"go.uber.org/zap"
+)
+
+// Ref is the handle of one actor: a Receiver plus a bounded mailbox with two
+// lanes. The normal lane holds at most capacity messages; the system lane
+// is unbounded and always served first. The actor runs on a goroutine only
+// while its mailbox holds messages (see the package documentation).
+//
+// Concurrency: all methods are safe for concurrent use by any number of
+// goroutines, including from the actor's own Receive. Create a Ref with
+// Spawn; the zero value is not usable.
+type Ref[M any] struct {
+	sys      *System
+	recv     Receiver[M]
+	onStop   func(error) // nil when not set
+	pool     *ringPool[M]
+	log      *zap.Logger
+	capacity int32 // bound of the normal lane
+
+	// The fields above are immutable after Spawn.
+	mu sync.Mutex // guards every field below
+
+	normal    *ring[M] // normal lane; nil whenever the actor is idle (and until first used)
+	system    *ring[M] // system lane; nil whenever the actor is idle (and until first used)
+	runFn     func()   // a.run, built on the first activation and reused, so activations do not allocate
+	scheduled bool     // an activation is running or started; it owns the rings and OnStop
+	stopped   bool     // Stop was called or Receive panicked; never reset
+}
+
+// SpawnOption configures one actor at Spawn.
+type SpawnOption func(*spawnConfig)
+
+// spawnConfig collects SpawnOptions. Concurrency: local to one Spawn call.
+type spawnConfig struct {
+	onStop func(error)
+	log    *zap.Logger
+}
+
+// WithOnStop sets fn to be called exactly once when the actor stops:
+// with nil after Stop, or with a *PanicError after Receive panicked.
+//
+// fn runs on the actor's activation goroutine when the actor was running
+// (or scheduled to run) at the time it stopped, after the message in
+// progress returned; that includes Stop called from inside Receive and
+// every panic. When Stop is called on an idle actor, fn runs synchronously
+// on the goroutine calling Stop, before Stop returns. Either way fn runs
+// after the last Receive returned and never concurrently with it.
+// fn must not block (System.Shutdown waits for it when it runs on an
+// activation) and must not panic (it runs outside the recovered region).
+// Shutdown itself does not stop actors and so does not call fn.
+func WithOnStop(fn func(err error)) SpawnOption {
+	return func(c *spawnConfig) { c.onStop = fn }
+}
+
+// WithLogger sets the logger used for this actor's recovered panics, for
+// example a per-connection child logger. The default is the System's.
+func WithLogger(log *zap.Logger) SpawnOption {
+	return func(c *spawnConfig) { c.log = log }
+}
+
+// Spawn creates an idle actor in sys that delivers its messages to r, with
+// a normal lane bounded to capacity messages. It starts no goroutine.
+// Spawn panics if capacity is less than 1 or does not fit in an int32.
+func Spawn[M any](sys *System, r Receiver[M], capacity int, opts ...SpawnOption) *Ref[M] {
+	if capacity < 1 || int64(capacity) > 1<<31-1 {
+		panic(fmt.Sprintf("actor: Spawn capacity %d out of range [1, 2^31-1]", capacity))
+	}
+	a := &Ref[M]{
+		sys:      sys,
+		recv:     r,
+		pool:     poolFor[M](sys),
+		log:      sys.log,
+		capacity: int32(capacity),
+	}
+	if len(opts) > 0 { // the config escapes; do not allocate it for option-less spawns
+		cfg := &spawnConfig{log: a.log}
+		for _, o := range opts {
+			o(cfg)
+		}
+		a.onStop, a.log = cfg.onStop, cfg.log
+	}
+	return a
+}
+
+// Post queues msg in the normal lane. It never blocks. It returns
+// ErrMailboxFull when the lane already holds capacity messages, and
+// ErrStopped after the actor stopped or the System began Shutdown; in both
+// cases msg was not queued. Messages posted by one goroutine are received
+// in the order posted.
+func (a *Ref[M]) Post(msg M) error { return a.post(msg, false) }
+
+// PostSystem queues msg in the system lane, which has no capacity bound and
+// is served before the normal lane: the actor checks it before every normal
+// message. It never blocks and returns ErrStopped after the actor stopped
+// or the System began Shutdown. Keep the system lane for rare control
+// messages (close, kick, config change); its lack of bound is a promise to
+// the caller, not a place for bulk traffic.
+func (a *Ref[M]) PostSystem(msg M) error { return a.post(msg, true) }
+
+func (a *Ref[M]) post(msg M, system bool) error {
+	a.mu.Lock()
+	if a.stopped || a.sys.closed.Load() {
+		a.mu.Unlock()
+		return ErrStopped
+	}
+	lane := &a.normal
+	if system {
+		lane = &a.system
+	} else if a.normal != nil && a.normal.n >= int(a.capacity) {
+		a.mu.Unlock()
+		return ErrMailboxFull
+	}
+	var start func()
+	if !a.scheduled {
+		if !a.sys.track.add() { // Shutdown began after the check above
+			a.mu.Unlock()
+			return ErrStopped
+		}
+		a.scheduled = true
+		if a.runFn == nil {
+			a.runFn = a.run
+		}
+		start = a.runFn
+	}
+	if *lane == nil || (*lane).n == len((*lane).buf) {
+		*lane = a.pool.grow(*lane)
+	}
+	(*lane).push(msg)
+	a.mu.Unlock()
+	if start != nil {
+		a.sys.start(start)
+	}
+	return nil
+}
+
+// Stop stops the actor after the message in progress, if any. Queued
+// messages in both lanes are dropped, later posts return ErrStopped, and
+// the OnStop callback runs once (see WithOnStop for on which goroutine).
+// Stop never blocks on the actor and is idempotent; it may be called from
+// the actor's own Receive.
+func (a *Ref[M]) Stop() {
+	a.mu.Lock()
+	if a.stopped {
+		a.mu.Unlock()
+		return
+	}
+	a.stopped = true
+	a.releaseLocked()
+	idle := !a.scheduled // else the activation calls OnStop when it sees stopped
+	a.mu.Unlock()
+	if idle && a.onStop != nil {
+		a.onStop(nil)
+	}
+}
+
+// Len reports how many messages are queued in the normal lane, not
+// counting the one in progress. It is a snapshot for metrics and tests.
+func (a *Ref[M]) Len() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.normal == nil {
+		return 0
+	}
+	return a.normal.n
+}
+
+// releaseLocked drops every queued message and gives the rings back to the
+// pool. a.mu must be held.
+func (a *Ref[M]) releaseLocked() {
+	if a.normal != nil {
+		a.normal.clear()
+		a.pool.put(a.normal)
+		a.normal = nil
+	}
+	if a.system != nil {
+		a.system.clear()
+		a.pool.put(a.system)
+		a.system = nil
+	}
+}
+
+// next returns the message to process: the oldest system message if any,
+// else the oldest normal one. ok is false when the actor must end this
+// activation; stopped then says whether it ended because of Stop. When the
+// mailbox is empty next marks the actor idle and releases its rings under
+// the same lock hold that checked for messages, so a concurrent Post either
+// queued before the check (and is seen) or finds scheduled false (and
+// starts a new activation): no wake-up is lost.
+func (a *Ref[M]) next() (msg M, ok, stopped bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case a.stopped:
+		a.scheduled = false
+		return msg, false, true
+	case a.system != nil && a.system.n > 0:
+		return a.system.pop(), true, false
+	case a.normal != nil && a.normal.n > 0:
+		return a.normal.pop(), true, false
+	}
+	a.releaseLocked()
+	a.scheduled = false
+	return msg, false, false
+}
+
+// run is one activation: it drains the mailbox one message at a time, then
+// goes idle. A panic in Receive ends the activation and stops the actor.
+func (a *Ref[M]) run() {
+	defer a.sys.track.done()
+	finished := false
+	defer func() {
+		if finished {
+			return
+		}
+		// Receive panicked, or called runtime.Goexit (recover returns nil).
+		v := recover()
+		if v == nil {
+			v = "runtime.Goexit called in Receive"
+		}
+		a.fail(&PanicError{Value: v, Stack: debug.Stack()})
+	}()
+	for {
+		msg, ok, stopped := a.next()
+		if !ok {
+			finished = true
+			if stopped && a.onStop != nil {
+				a.onStop(nil)
+			}
+			return
+		}
+		a.recv.Receive(msg)
+	}
+}
+
+// fail stops the actor after a recovered panic, logs it and reports it to
+// OnStop. The activation owns OnStop here even if Stop was called while the
+// message was in progress, because Stop saw scheduled set.
+func (a *Ref[M]) fail(perr *PanicError) {
+	a.mu.Lock()
+	a.stopped = true
+	a.scheduled = false
+	a.releaseLocked()
+	a.mu.Unlock()
+	a.log.Error("actor: Receive panicked; actor stopped",
+		zap.String("receiver", fmt.Sprintf("%T", a.recv)),
+		zap.Any("panic", perr.Value),
+		zap.ByteString("stack", perr.Stack))
+	if a.onStop != nil {
+		a.onStop(perr)
+	}
+}
