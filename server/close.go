@@ -90,8 +90,8 @@ func (c *Conn) teardown(code ws.StatusCode, reason string) {
 	_ = c.nc.Close()
 	c.out = nil
 	c.srv.reg.remove(c)
-	if c.started && !c.failed {
-		c.ep.Closed(c, code, reason)
+	if c.sess != nil && !c.failed {
+		c.sess.Closed(code, reason)
 	}
 	c.Logger().Info("connection closed",
 		zap.Int("code", int(code)),

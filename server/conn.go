@@ -38,6 +38,7 @@ type Conn struct {
 	id     uint64
 	srv    *Server
 	ep     Endpoint
+	sess   Session // set on the actor by evOpen
 	path   string
 	nc     net.Conn
 	raw    syscall.RawConn
@@ -65,7 +66,6 @@ type Conn struct {
 	// actor
 	state       connState
 	out         []byte
-	started     bool // Endpoint.Open was called
 	failed      bool // the endpoint panicked: it is not called again
 	shutWrite   bool // half-close once out is flushed (after our close frame)
 	endAfter    bool // close the socket once out is flushed (close handshake done)
@@ -93,6 +93,7 @@ const (
 	evKeepalive
 	evClose
 	evAbort
+	evNotify
 )
 
 // event is the connection actor's message.
@@ -102,6 +103,7 @@ type event struct {
 	code   ws.StatusCode
 	data   []byte
 	reason string
+	ext    any // evNotify's value
 }
 
 // ID is the connection's number, unique within the process.
@@ -119,17 +121,25 @@ func (c *Conn) Logger() *zap.Logger {
 	return c.srv.log.With(zap.Uint64("conn", c.id), zap.Stringer("remote", c.remote), zap.String("path", c.path))
 }
 
+// Notify posts msg to the connection's actor, which hands it to
+// Session.Notify in order with the connection's other messages. It never
+// blocks. It fails with actor.ErrMailboxFull when the connection is too far
+// behind (the caller decides what that means) and with actor.ErrStopped once
+// the connection has closed. It may be called from any goroutine.
+func (c *Conn) Notify(msg any) error {
+	return c.actor.Post(event{kind: evNotify, ext: msg})
+}
+
 // Receive handles one event on the connection's actor.
 func (c *Conn) Receive(ev event) {
 	switch ev.kind {
 	case evOpen:
 		if c.state == stateOpen {
-			c.started = true
-			c.ep.Open(c)
+			c.sess = c.ep.Open(c)
 		}
 	case evMessage:
 		if c.state == stateOpen {
-			c.ep.Message(c, ev.op, ev.data)
+			c.sess.Message(ev.op, ev.data)
 		}
 		c.maybeResume()
 	case evPing:
@@ -147,6 +157,10 @@ func (c *Conn) Receive(ev event) {
 	case evKeepalive:
 		if c.state == stateOpen {
 			c.WriteMessage(ws.OpPing, nil)
+		}
+	case evNotify:
+		if c.state != stateClosed && c.sess != nil {
+			c.sess.Notify(ev.ext)
 		}
 	case evWritable:
 		c.flush()

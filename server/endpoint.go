@@ -4,26 +4,41 @@ import (
 	"github.com/gobwas/ws"
 )
 
-// Endpoint is the behaviour behind one WebSocket path. Its methods are called
-// on the connection's actor, one at a time per connection, so an endpoint
-// may use the Conn's methods freely inside them. They must not block: slow
-// work belongs on a pool that posts its result back.
+// Endpoint is the behaviour behind one WebSocket path. Open is called once
+// per connection, on the connection's actor, and returns the Session that
+// handles it.
 type Endpoint interface {
-	// Open is called once, before any message.
-	Open(c *Conn)
-	// Message is called for each complete text or binary message. The
-	// payload belongs to the endpoint.
-	Message(c *Conn, op ws.OpCode, payload []byte)
-	// Closed is called once, after the socket is closed, with the close code
-	// the connection ended with and its reason.
-	Closed(c *Conn, code ws.StatusCode, reason string)
+	Open(c *Conn) Session
 }
 
-// echoEndpoint sends every message back unchanged.
-type echoEndpoint struct{}
+// Session handles one connection. Its methods are called on the
+// connection's actor, one at a time, so a Session needs no locking for its
+// own state and may use the Conn's methods freely. They must not block: slow
+// work belongs on a pool that reports back with Conn.Notify.
+type Session interface {
+	// Message is called for each complete text or binary message. The
+	// payload belongs to the session.
+	Message(op ws.OpCode, payload []byte)
+	// Notify is called for each value posted with Conn.Notify.
+	Notify(msg any)
+	// Closed is called once, after the socket is closed, with the close code
+	// the connection ended with and its reason.
+	Closed(code ws.StatusCode, reason string)
+}
 
-func (echoEndpoint) Open(*Conn) {}
+// EndpointFunc adapts a function to Endpoint.
+type EndpointFunc func(c *Conn) Session
 
-func (echoEndpoint) Message(c *Conn, op ws.OpCode, payload []byte) { c.WriteMessage(op, payload) }
+// Open calls f.
+func (f EndpointFunc) Open(c *Conn) Session { return f(c) }
 
-func (echoEndpoint) Closed(*Conn, ws.StatusCode, string) {}
+// echoSession sends every message back unchanged.
+type echoSession struct{ c *Conn }
+
+func newEcho(c *Conn) Session { return echoSession{c} }
+
+func (e echoSession) Message(op ws.OpCode, payload []byte) { e.c.WriteMessage(op, payload) }
+
+func (echoSession) Notify(any) {}
+
+func (echoSession) Closed(ws.StatusCode, string) {}

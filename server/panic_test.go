@@ -12,23 +12,25 @@ import (
 )
 
 // panicky echoes, except that the message "boom" panics.
-type panicky struct{}
+type panicky struct{ c *server.Conn }
 
-func (panicky) Open(*server.Conn) {}
-
-func (panicky) Message(c *server.Conn, op ws.OpCode, p []byte) {
-	if string(p) == "boom" {
+func (p panicky) Message(op ws.OpCode, b []byte) {
+	if string(b) == "boom" {
 		panic("endpoint bug")
 	}
-	c.WriteMessage(op, p)
+	p.c.WriteMessage(op, b)
 }
 
-func (panicky) Closed(*server.Conn, ws.StatusCode, string) {}
+func (panicky) Notify(any) {}
+
+func (panicky) Closed(ws.StatusCode, string) {}
 
 // TestEndpointPanic: a panic in one connection's endpoint closes that
 // connection with 1011 and leaves the others running.
 func TestEndpointPanic(t *testing.T) {
-	ts := testserver.StartWith(t, nil, map[string]server.Endpoint{"/panicky": panicky{}})
+	ts := testserver.StartWith(t, nil, map[string]server.Endpoint{
+		"/panicky": server.EndpointFunc(func(c *server.Conn) server.Session { return panicky{c} }),
+	})
 	victim := dialWS(t, ts.URL("/panicky"))
 	bystander := dialWS(t, ts.URL("/panicky"))
 	echoOnce(t, victim, "fine")

@@ -78,7 +78,7 @@ func New(cfg config.Server, log *zap.Logger) (*Server, error) {
 		serveDone:  make(chan struct{}),
 	}
 	if cfg.Echo {
-		s.routes["/echo"] = echoEndpoint{}
+		s.routes["/echo"] = EndpointFunc(newEcho)
 	}
 	s.upgrader = newUpgrader(cfg.AllowedOrigins)
 	p, err := poll.New(func(err error) { log.Error("epoll wait failed", zap.Error(err)) })
