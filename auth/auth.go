@@ -1,0 +1,98 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Credentials is one login attempt.
+type Credentials struct {
+	// Name and Password come from a JSON login or from a plain-text login
+	// the backend parsed (ParseText).
+	Name     string
+	Password string
+	// Token is a bearer token (jwt backend, or passed through by http).
+	Token string
+	// Text is the whole plain-text login message; empty for JSON logins.
+	Text string
+}
+
+// Identity is an authenticated user.
+type Identity struct {
+	// Name is the user's chat name.
+	Name string
+	// MaxSessions caps the user's concurrent sessions; 0 means the
+	// server's configured default.
+	MaxSessions int
+}
+
+// Authenticator checks login attempts. Implementations are safe for
+// concurrent use.
+type Authenticator interface {
+	// ParseText turns a plain-text login message into credentials.
+	ParseText(text string) Credentials
+	// Authenticate returns the identity for c, a *Rejection for a refused
+	// attempt, or another error when the backend itself failed.
+	Authenticate(ctx context.Context, c Credentials) (Identity, error)
+}
+
+// Directory is implemented by backends that know every user.
+type Directory interface {
+	// Exists reports whether name is a user.
+	Exists(ctx context.Context, name string) (bool, error)
+}
+
+// Reasons shown to clients, word for word.
+const (
+	ReasonUnknownName   = "name is not exist"
+	ReasonWrongPassword = "wrong password"
+	ReasonInvalidToken  = "invalid token"
+)
+
+// Rejection is a refused login. Reason is shown to the client.
+type Rejection struct{ Reason string }
+
+func (r *Rejection) Error() string { return "login rejected: " + r.Reason }
+
+// Reject returns a *Rejection with reason.
+func Reject(reason string) error { return &Rejection{Reason: reason} }
+
+// IsRejection reports whether err is a *Rejection and returns its reason.
+func IsRejection(err error) (string, bool) {
+	var r *Rejection
+	if errors.As(err, &r) {
+		return r.Reason, true
+	}
+	return "", false
+}
+
+// MaxNameLength is the longest user name, in characters.
+const MaxNameLength = 32
+
+// CheckName enforces the name rules: 1 to MaxNameLength characters of
+// valid UTF-8, with no whitespace, no control characters and no ':'.
+func CheckName(name string) error {
+	n := utf8.RuneCountInString(name)
+	switch {
+	case n == 0:
+		return Reject("name is empty")
+	case n > MaxNameLength:
+		return Reject(fmt.Sprintf("name is longer than %d characters", MaxNameLength))
+	case !utf8.ValidString(name):
+		return Reject("name is not valid UTF-8")
+	}
+	for _, r := range name {
+		switch {
+		case unicode.IsSpace(r):
+			return Reject("name contains whitespace")
+		case unicode.IsControl(r):
+			return Reject("name contains a control character")
+		case r == ':':
+			return Reject("name contains ':'")
+		}
+	}
+	return nil
+}
