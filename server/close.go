@@ -89,6 +89,7 @@ func (c *Conn) teardown(code ws.StatusCode, reason string) {
 	}
 	_ = c.nc.Close()
 	c.out = nil
+	c.flushed = nil
 	c.srv.reg.remove(c)
 	if c.sess != nil && !c.failed {
 		c.sess.Closed(code, reason)

@@ -67,7 +67,8 @@ type Conn struct {
 	state       connState
 	out         []byte
 	failed      bool // the endpoint panicked: it is not called again
-	shutWrite   bool // half-close once out is flushed (after our close frame)
+	flushed     []func() // AfterFlush callbacks waiting for out to drain
+	shutWrite   bool     // half-close once out is flushed (after our close frame)
 	endAfter    bool // close the socket once out is flushed (close handshake done)
 	closeCode   ws.StatusCode
 	closeReason string
@@ -128,6 +129,12 @@ func (c *Conn) Logger() *zap.Logger {
 // the connection has closed. It may be called from any goroutine.
 func (c *Conn) Notify(msg any) error {
 	return c.actor.Post(event{kind: evNotify, ext: msg})
+}
+
+// Kick closes the connection with code and reason from any goroutine. It
+// uses the actor's system lane, so it works even when the mailbox is full.
+func (c *Conn) Kick(code ws.StatusCode, reason string) {
+	c.postSystem(event{kind: evClose, code: code, reason: reason})
 }
 
 // Receive handles one event on the connection's actor.

@@ -133,6 +133,13 @@ func (c *Conn) writeOut() {
 		c.out = c.out[n:]
 	}
 	c.out = nil // an idle connection holds no buffer
+	if len(c.flushed) > 0 {
+		fns := c.flushed
+		c.flushed = nil
+		for _, fn := range fns {
+			fn()
+		}
+	}
 	switch {
 	case c.endAfter:
 		c.teardown(c.closeCode, c.closeReason)
@@ -146,4 +153,18 @@ func (c *Conn) armWrite() {
 	if err := c.watch.ArmWrite(); err != nil {
 		c.peerGone(err.Error())
 	}
+}
+
+// AfterFlush runs fn on the actor once every byte written so far has been
+// accepted by the kernel: at once if nothing is pending. If the connection
+// closes first, fn never runs.
+func (c *Conn) AfterFlush(fn func()) {
+	if c.state == stateClosed {
+		return
+	}
+	if len(c.out) == 0 {
+		fn()
+		return
+	}
+	c.flushed = append(c.flushed, fn)
 }
