@@ -1,0 +1,274 @@
+package chat_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+	"go.uber.org/zap"
+
+	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/chat"
+	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/internal/testserver"
+	"github.com/chatd/chatd/server/mailbox"
+)
+
+// fakeAuth accepts the names in users, or any valid name if users is nil;
+// like the anonymous and static backends, the plain form is the name.
+type fakeAuth struct {
+	users       []string
+	maxSessions int
+	directory   bool
+}
+
+func (f *fakeAuth) ParseText(text string) auth.Credentials {
+	return auth.Credentials{Name: text}
+}
+
+func (f *fakeAuth) Authenticate(_ context.Context, c auth.Credentials) (auth.Identity, error) {
+	if err := auth.CheckName(c.Name); err != nil {
+		return auth.Identity{}, err
+	}
+	if f.users != nil && !slices.Contains(f.users, c.Name) {
+		return auth.Identity{}, auth.Reject(auth.ReasonUnknownName)
+	}
+	return auth.Identity{Name: c.Name, MaxSessions: f.maxSessions}, nil
+}
+
+// directoryAuth is fakeAuth that also knows its users.
+type directoryAuth struct{ fakeAuth }
+
+func (d *directoryAuth) Exists(_ context.Context, name string) (bool, error) {
+	return slices.Contains(d.users, name), nil
+}
+
+// memBox is an in-memory Mailbox.
+type memBox struct {
+	mu  sync.Mutex
+	max int
+	m   map[string][]mailbox.Entry
+}
+
+func newMemBox(max int) *memBox { return &memBox{max: max, m: map[string][]mailbox.Entry{}} }
+
+func (b *memBox) Put(user string, e mailbox.Entry) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.m[user]) >= b.max {
+		return mailbox.ErrFull
+	}
+	b.m[user] = append(b.m[user], e)
+	return nil
+}
+
+func (b *memBox) Load(user string, _ time.Time) ([]mailbox.Entry, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.m[user]), nil
+}
+
+func (b *memBox) Ack(user string, upTo uint64) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	kept := b.m[user][:0]
+	for _, e := range b.m[user] {
+		if e.ID > upTo {
+			kept = append(kept, e)
+		}
+	}
+	n := len(b.m[user]) - len(kept)
+	b.m[user] = kept
+	return n, nil
+}
+
+func (b *memBox) count(user string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.m[user])
+}
+
+// env is a running chat server.
+type env struct {
+	ts  *testserver.Server
+	box *memBox
+}
+
+type options struct {
+	authn  auth.Authenticator
+	box    *memBox
+	chat   func(*config.Chat)
+	auth   func(*config.Auth)
+	server func(*config.Server)
+}
+
+func start(t *testing.T, o options) *env {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Chat.Login.FailureDelay = time.Millisecond
+	cfg.Chat.Login.MaxFailureDelay = 5 * time.Millisecond
+	if o.chat != nil {
+		o.chat(&cfg.Chat)
+	}
+	if o.auth != nil {
+		o.auth(&cfg.Auth)
+	}
+	if o.authn == nil {
+		o.authn = &fakeAuth{maxSessions: 1}
+	}
+	if o.box == nil {
+		o.box = newMemBox(1000)
+	}
+	svc, err := chat.New(cfg.Chat, cfg.Auth, o.authn, o.box, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := testserver.StartWith(t, o.server, map[string]server.Endpoint{"/ws": svc})
+	t.Cleanup(func() {
+		// Cleanups run last-in first-out, so this runs before the test
+		// server's own: shut the server down first (its later Shutdown is
+		// a no-op), then the pools the sessions used.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = ts.Srv.Shutdown(ctx)
+		if err := svc.Close(ctx); err != nil {
+			t.Errorf("chat close: %v", err)
+		}
+	})
+	return &env{ts: ts, box: o.box}
+}
+
+// client is a test connection to /ws.
+type client struct {
+	t *testing.T
+	c net.Conn
+}
+
+func (e *env) dial(t *testing.T) *client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, _, err := ws.Dial(ctx, e.ts.URL("/ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &client{t: t, c: c}
+}
+
+// login dials and logs in with the plain form.
+func (e *env) login(t *testing.T, name string) *client {
+	t.Helper()
+	c := e.dial(t)
+	c.send(name)
+	if got := c.text(); got != "True" {
+		t.Fatalf("login %s: got %q, want True", name, got)
+	}
+	return c
+}
+
+func (c *client) send(text string) {
+	c.t.Helper()
+	_ = c.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if err := wsutil.WriteClientText(c.c, []byte(text)); err != nil {
+		c.t.Fatalf("send: %v", err)
+	}
+}
+
+func (c *client) sendJSON(v any) {
+	c.t.Helper()
+	b, _ := json.Marshal(v)
+	c.send(string(b))
+}
+
+// text reads the next text message.
+func (c *client) text() string {
+	c.t.Helper()
+	_ = c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		b, op, err := wsutil.ReadServerData(c.c)
+		if err != nil {
+			c.t.Fatalf("read: %v", err)
+		}
+		if op == ws.OpText {
+			return string(b)
+		}
+	}
+}
+
+// next reads the next message as a JSON object.
+func (c *client) next() map[string]any {
+	c.t.Helper()
+	s := c.text()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		c.t.Fatalf("not JSON: %q", s)
+	}
+	return m
+}
+
+// expect reads the next message and checks the given fields.
+func (c *client) expect(fields map[string]any) map[string]any {
+	c.t.Helper()
+	m := c.next()
+	for k, want := range fields {
+		if got := m[k]; !equalJSON(got, want) {
+			c.t.Fatalf("field %s = %v, want %v (message %v)", k, got, want, m)
+		}
+	}
+	return m
+}
+
+// quiet asserts nothing arrives for a short while.
+func (c *client) quiet() {
+	c.t.Helper()
+	_ = c.c.SetReadDeadline(time.Now().Add(150 * time.Millisecond))
+	b, _, err := wsutil.ReadServerData(c.c)
+	if err == nil {
+		c.t.Fatalf("unexpected message %q", b)
+	}
+	if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+		c.t.Fatalf("read: %v", err)
+	}
+}
+
+// closeCode reads until a close frame and returns its code.
+func (c *client) closeCode() ws.StatusCode {
+	c.t.Helper()
+	_ = c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		f, err := ws.ReadFrame(c.c)
+		if err != nil {
+			c.t.Fatalf("no close frame: %v", err)
+		}
+		if f.Header.OpCode == ws.OpClose {
+			code, _ := ws.ParseCloseFrameData(f.Payload)
+			return code
+		}
+	}
+}
+
+func equalJSON(got, want any) bool {
+	g, _ := json.Marshal(got)
+	w, _ := json.Marshal(want)
+	return string(g) == string(w)
+}
+
+// waitFor polls cond until it holds, failing after 5 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

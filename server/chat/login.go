@@ -1,0 +1,235 @@
+package chat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/gobwas/ws"
+	"go.uber.org/zap"
+
+	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/server/wire"
+)
+
+// Close codes of the login phase.
+const (
+	// CloseLoginAttempts: chat.login.max_attempts failed logins.
+	CloseLoginAttempts ws.StatusCode = 4001
+	// CloseLoginTimeout: no successful login within chat.login.timeout.
+	CloseLoginTimeout ws.StatusCode = 4004
+)
+
+// Reasons the chat layer gives for refused logins.
+const (
+	reasonOnline = "name is already online"
+	reasonBusy   = "server busy, try again"
+	reasonBroken = "login service unavailable, try again later"
+)
+
+// attempt is one login, as the auth pool sees it.
+type attempt struct {
+	creds auth.Credentials
+	json  bool // answer in JSON
+	ref   json.RawMessage
+	ack   bool
+}
+
+// authResult is what the auth pool reports to the session.
+type authResult struct {
+	attempt
+	id  auth.Identity
+	err error
+}
+
+func (s *session) loginMessage(op ws.OpCode, payload []byte) {
+	if op != ws.OpText {
+		s.conn.WriteMessage(ws.OpText, []byte("binary messages are not accepted before login: send your name as text"))
+		return
+	}
+	if s.inFlight || time.Now().Before(s.notBefore) || len(s.queued) > 0 {
+		if len(s.queued) >= s.svc.cfg.Login.MaxAttempts {
+			s.conn.WriteMessage(ws.OpText, []byte("too many login attempts waiting: wait for each answer"))
+			return
+		}
+		s.queued = append(s.queued, string(payload))
+		s.scheduleRetry()
+		return
+	}
+	s.try(string(payload))
+}
+
+// try starts one attempt on the auth pool.
+func (s *session) try(text string) {
+	a, err := s.parseLogin(text)
+	if err != nil {
+		s.refuse(a, err.Error(), false)
+		return
+	}
+	if !s.svc.auth.submit(authJob{s: s, a: a}) {
+		s.refuse(a, reasonBusy, false)
+		return
+	}
+	s.inFlight = true
+}
+
+// parseLogin reads a plain-text or JSON login.
+func (s *session) parseLogin(text string) (attempt, error) {
+	t := bytes.TrimSpace([]byte(text))
+	if len(t) > 0 && t[0] == '{' {
+		var req wire.Request
+		if err := json.Unmarshal(t, &req); err == nil {
+			a := attempt{json: true, ref: req.ID, ack: req.Ack}
+			if req.Type != wire.TypeLogin {
+				return a, fmt.Errorf(`log in first: send {"type":"login",...}`)
+			}
+			a.creds = auth.Credentials{Name: req.Name, Password: req.Password, Token: req.Token}
+			return a, nil
+		}
+	}
+	creds := s.svc.authn.ParseText(text)
+	creds.Text = text
+	return attempt{creds: creds}, nil
+}
+
+// authDone handles the pool's verdict.
+func (s *session) authDone(r authResult) {
+	s.inFlight = false
+	if s.closed || s.loggedIn {
+		return
+	}
+	if r.err == nil {
+		r.err = auth.CheckName(r.id.Name)
+	}
+	if r.err == nil {
+		s.name = r.id.Name
+		max := r.id.MaxSessions
+		if max == 0 {
+			max = s.svc.authCfg.SessionsPerUser
+		}
+		refused := s.svc.users.attach(s, max)
+		if refused == "" {
+			s.loggedInAs(r.attempt)
+			return
+		}
+		r.err = auth.Reject(refused)
+	}
+	reason, rejected := auth.IsRejection(r.err)
+	if !rejected {
+		reason = reasonBroken
+		s.conn.Logger().Warn("login backend failed", zap.Error(r.err))
+	}
+	s.refuse(r.attempt, reason, true)
+}
+
+// refuse answers a failed attempt; counted attempts use up the allowance
+// and delay the next one.
+func (s *session) refuse(a attempt, reason string, counted bool) {
+	left := s.svc.cfg.Login.MaxAttempts - s.attempts
+	if counted {
+		s.attempts++
+		left--
+	}
+	if a.json {
+		s.send(wire.LoginError{Type: wire.TypeLoginError, Error: reason, AttemptsLeft: left, Ref: a.ref})
+	} else {
+		s.conn.WriteMessage(ws.OpText, []byte(reason))
+	}
+	if left <= 0 {
+		s.conn.Close(CloseLoginAttempts, "too many login attempts")
+		return
+	}
+	if counted {
+		d := s.svc.cfg.Login.FailureDelay << (s.attempts - 1)
+		if d > s.svc.cfg.Login.MaxFailureDelay || d <= 0 {
+			d = s.svc.cfg.Login.MaxFailureDelay
+		}
+		s.notBefore = time.Now().Add(d)
+	}
+	s.scheduleRetry()
+}
+
+// scheduleRetry arranges for the next queued attempt to run once the
+// failure delay has passed.
+func (s *session) scheduleRetry() {
+	if s.retryArmed || s.inFlight || len(s.queued) == 0 {
+		return
+	}
+	wait := time.Until(s.notBefore)
+	if wait <= 0 {
+		s.nextQueued()
+		return
+	}
+	s.retryArmed = true
+	time.AfterFunc(wait, func() { s.notify(loginRetry{}) })
+}
+
+func (s *session) nextQueued() {
+	if s.loggedIn || s.closed || s.inFlight || len(s.queued) == 0 {
+		return
+	}
+	if time.Now().Before(s.notBefore) {
+		s.scheduleRetry()
+		return
+	}
+	text := s.queued[0]
+	s.queued = s.queued[1:]
+	s.try(text)
+}
+
+// loggedInAs finishes a successful login: the reply, the auto-joined rooms,
+// then the mailbox (already queued by attach), then live traffic.
+func (s *session) loggedInAs(a attempt) {
+	s.loggedIn = true
+	s.queued = nil
+	if s.loginTimer != nil {
+		s.loginTimer.Stop()
+	}
+	s.ackMode = a.ack
+	s.draining = true
+	s.limiter = s.svc.newLimiter()
+	s.joined = map[string]*room{}
+	if a.json {
+		s.send(wire.LoginOK{Type: wire.TypeLoginOK, User: s.name, Rooms: s.svc.cfg.Rooms.AutoJoin, Ack: s.ackMode, Ref: a.ref})
+	} else {
+		s.conn.WriteMessage(ws.OpText, []byte(wire.PlainLoginOK))
+	}
+	for _, name := range s.svc.cfg.Rooms.AutoJoin {
+		s.joinRoom(name)
+	}
+	s.conn.Logger().Info("logged in", zap.String("user", s.name))
+}
+
+// authJob is one attempt waiting for the auth pool.
+type authJob struct {
+	s *session
+	a attempt
+}
+
+// authPool checks logins on a fixed number of goroutines.
+type authPool struct {
+	authn   auth.Authenticator
+	timeout time.Duration
+	jobs    chan authJob
+}
+
+func (p *authPool) submit(j authJob) bool {
+	select {
+	case p.jobs <- j:
+		return true
+	default:
+		return false
+	}
+}
+
+// run is one worker; it returns when the pool is closed.
+func (p *authPool) run() {
+	for j := range p.jobs {
+		ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+		id, err := p.authn.Authenticate(ctx, j.a.creds)
+		cancel()
+		j.s.notify(authResult{attempt: j.a, id: id, err: err})
+	}
+}

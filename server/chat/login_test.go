@@ -1,0 +1,123 @@
+package chat_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws/wsutil"
+
+	"github.com/chatd/chatd/server/chat"
+	"github.com/chatd/chatd/server/config"
+)
+
+// TestLoginLoop is the tutorial's loop: a wrong name gets the reason, the
+// connection stays open, the right name gets True.
+func TestLoginLoop(t *testing.T) {
+	e := start(t, options{authn: &fakeAuth{users: []string{"hlq"}}})
+	c := e.dial(t)
+	c.send("nobody")
+	if got := c.text(); got != "name is not exist" {
+		t.Fatalf("got %q", got)
+	}
+	c.send("hlq")
+	if got := c.text(); got != "True" {
+		t.Fatalf("got %q, want True", got)
+	}
+}
+
+func TestLoginAlreadyOnline(t *testing.T) {
+	e := start(t, options{})
+	e.login(t, "alice")
+	c := e.dial(t)
+	c.send("alice")
+	if got := c.text(); got != "name is already online" {
+		t.Fatalf("got %q", got)
+	}
+	c.send("alice2")
+	if got := c.text(); got != "True" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestLoginJSON(t *testing.T) {
+	e := start(t, options{authn: &fakeAuth{users: []string{"bob"}}})
+	c := e.dial(t)
+	c.sendJSON(map[string]any{"type": "login", "name": "eve", "id": 7})
+	c.expect(map[string]any{"type": "login_error", "error": "name is not exist", "attemptsLeft": 4, "ref": 7})
+	c.sendJSON(map[string]any{"type": "join", "room": "x"})
+	c.expect(map[string]any{"type": "login_error", "attemptsLeft": 4})
+	c.sendJSON(map[string]any{"type": "login", "name": "bob", "id": "b"})
+	c.expect(map[string]any{"type": "login_ok", "user": "bob", "rooms": []string{"lobby"}, "ref": "b", "ack": false})
+}
+
+func TestLoginAttemptsExhausted(t *testing.T) {
+	e := start(t, options{authn: &fakeAuth{users: []string{"hlq"}}, chat: func(c *config.Chat) { c.Login.MaxAttempts = 3 }})
+	c := e.dial(t)
+	for i := 0; i < 3; i++ {
+		c.send("wrong")
+		if got := c.text(); got != "name is not exist" {
+			t.Fatalf("attempt %d: got %q", i, got)
+		}
+	}
+	if code := c.closeCode(); code != chat.CloseLoginAttempts {
+		t.Fatalf("close = %d, want %d", code, chat.CloseLoginAttempts)
+	}
+}
+
+// TestLoginPipelined: attempts sent without waiting are answered in order,
+// each after the growing delay.
+func TestLoginPipelined(t *testing.T) {
+	e := start(t, options{authn: &fakeAuth{users: []string{"hlq"}}})
+	c := e.dial(t)
+	c.send("a")
+	c.send("b")
+	c.send("hlq")
+	for _, want := range []string{"name is not exist", "name is not exist", "True"} {
+		if got := c.text(); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+}
+
+func TestLoginTimeout(t *testing.T) {
+	e := start(t, options{chat: func(c *config.Chat) { c.Login.Timeout = 200 * time.Millisecond }})
+	c := e.dial(t)
+	if code := c.closeCode(); code != chat.CloseLoginTimeout {
+		t.Fatalf("close = %d, want %d", code, chat.CloseLoginTimeout)
+	}
+	// A logged-in client is not affected by the login deadline.
+	ok := e.login(t, "alice")
+	time.Sleep(300 * time.Millisecond) // past the login timeout
+	ok.sendJSON(map[string]any{"type": "rooms", "id": 1})
+	ok.expect(map[string]any{"type": "rooms", "ref": 1})
+}
+
+func TestLoginBinaryRefused(t *testing.T) {
+	e := start(t, options{})
+	c := e.dial(t)
+	if err := wsutil.WriteClientBinary(c.c, []byte{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.text(); got != "binary messages are not accepted before login: send your name as text" {
+		t.Fatalf("got %q", got)
+	}
+	c.send("carol")
+	if got := c.text(); got != "True" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestLoginInvalidName(t *testing.T) {
+	e := start(t, options{})
+	c := e.dial(t)
+	for text, want := range map[string]string{
+		"":          "name is empty",
+		"has space": "name contains whitespace",
+		"a:b":       "name contains ':'",
+	} {
+		c.send(text)
+		if got := c.text(); got != want {
+			t.Fatalf("login %q: got %q, want %q", text, got, want)
+		}
+	}
+}

@@ -1,0 +1,132 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+
+	"github.com/chatd/chatd/actor"
+	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/internal/wsframe"
+	"github.com/gobwas/ws"
+)
+
+// offlineShards is the number of mailbox goroutines; each user maps to one.
+const offlineShards = 8
+
+// offlineDepth is the number of mailbox operations one shard queues before
+// senders are told the server is busy.
+const offlineDepth = 4096
+
+// Service is the /ws endpoint. It is safe for concurrent use.
+type Service struct {
+	cfg      config.Chat
+	authCfg  config.Auth
+	log      *zap.Logger
+	authn    auth.Authenticator
+	dir      auth.Directory // nil when the backend does not know its users
+	auth     *authPool
+	offline  *offlineQueue
+	users    *users
+	rooms    *rooms
+	ids      idGen
+	roomName *regexp.Regexp
+	autoJoin map[string]bool
+	sys      *actor.System
+	baseCtx  context.Context
+}
+
+var _ server.Endpoint = (*Service)(nil)
+
+// New builds the chat service. box stores offline messages.
+func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mailbox, log *zap.Logger) (*Service, error) {
+	re, err := regexp.Compile(cfg.Rooms.NamePattern)
+	if err != nil {
+		return nil, fmt.Errorf("chat.rooms.name_pattern: %w", err)
+	}
+	s := &Service{
+		cfg:      cfg,
+		authCfg:  authCfg,
+		log:      log,
+		authn:    authn,
+		roomName: re,
+		autoJoin: map[string]bool{},
+		sys:      actor.NewSystem(log),
+		baseCtx:  context.Background(),
+	}
+	s.dir, _ = authn.(auth.Directory)
+	for _, r := range cfg.Rooms.AutoJoin {
+		s.autoJoin[r] = true
+	}
+	s.auth = &authPool{authn: authn, timeout: cfg.Login.Timeout, jobs: make(chan authJob, authCfg.Queue)}
+	for i := 0; i < authCfg.Workers; i++ {
+		s.sys.Go(s.auth.run)
+	}
+	s.offline = newOfflineQueue(box, offlineShards, offlineDepth, log)
+	for i := 0; i < offlineShards; i++ {
+		s.sys.Go(func() { s.offline.run(i) })
+	}
+	s.users = newUsers(s.offline)
+	s.rooms = newRooms(func(name string) bool {
+		if s.autoJoin[name] {
+			return cfg.Rooms.PresenceAutoJoin
+		}
+		return cfg.Rooms.Presence
+	})
+	return s, nil
+}
+
+// Open starts a session in the login phase.
+func (s *Service) Open(c *server.Conn) server.Session {
+	sess := &session{svc: s, conn: c}
+	sess.loginTimer = time.AfterFunc(s.cfg.Login.Timeout, func() {
+		if err := c.Notify(loginExpired{}); err != nil {
+			c.Kick(CloseLoginTimeout, "login timeout")
+		}
+	})
+	return sess
+}
+
+// Close stops the pools. Call it after the server has shut down, so no
+// session is left to use them.
+func (s *Service) Close(ctx context.Context) error {
+	close(s.auth.jobs)
+	s.offline.close()
+	if err := s.sys.Shutdown(ctx); err != nil {
+		return fmt.Errorf("chat: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) newLimiter() *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(s.cfg.Rate.MessagesPerSecond), s.cfg.Rate.Burst)
+}
+
+// frame wraps an encoded JSON message in a text frame.
+func (s *Service) frame(body []byte) []byte {
+	return wsframe.AppendFrame(make([]byte, 0, len(body)+10), ws.OpText, body)
+}
+
+// idGen issues message ids: increasing, unique across restarts as long as
+// the clock does not go back, and below 2^53 so JavaScript reads them
+// exactly. An id is the Unix time in milliseconds times 1000 plus a
+// counter; more than 1000 messages in a millisecond borrow from the next.
+type idGen struct{ last atomic.Uint64 }
+
+func (g *idGen) next(now time.Time) uint64 {
+	floor := uint64(now.UnixMilli()) * 1000
+	for {
+		last := g.last.Load()
+		id := max(last+1, floor)
+		if g.last.CompareAndSwap(last, id) {
+			return id
+		}
+	}
+}

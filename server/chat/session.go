@@ -1,0 +1,126 @@
+package chat
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/gobwas/ws"
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+
+	"github.com/chatd/chatd/actor"
+	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/internal/wsframe"
+	"github.com/chatd/chatd/server/wire"
+)
+
+// session is one /ws connection. Its fields are used only on the
+// connection's actor, except name, which is set once at login before the
+// session is published to the registries and never changes.
+type session struct {
+	svc  *Service
+	conn *server.Conn
+
+	// login phase
+	loggedIn   bool
+	attempts   int
+	inFlight   bool      // an attempt is being checked
+	notBefore  time.Time // the next attempt waits until then
+	queued     []string  // attempts received while one was in flight or delayed
+	retryArmed bool
+	loginTimer *time.Timer
+
+	// chat phase
+	name     string
+	ackMode  bool
+	joined   map[string]*room
+	limiter  *rate.Limiter
+	rejected int // messages over the rate in the current window
+	window   time.Time
+	draining bool     // mailbox not yet written: live deliveries wait
+	pending  [][]byte // live deliveries waiting for the mailbox
+	closed   bool
+}
+
+// Values posted to a session with Conn.Notify.
+type (
+	delivery     []byte // an encoded frame to write
+	loginExpired struct{}
+	loginRetry   struct{}
+)
+
+func (s *session) Message(op ws.OpCode, payload []byte) {
+	if !s.loggedIn {
+		s.loginMessage(op, payload)
+		return
+	}
+	s.chatMessage(op, payload)
+}
+
+func (s *session) Notify(msg any) {
+	switch m := msg.(type) {
+	case delivery:
+		if s.draining {
+			s.pending = append(s.pending, m)
+			return
+		}
+		s.conn.WritePrepared(m)
+	case authResult:
+		s.authDone(m)
+	case loginRetry:
+		s.retryArmed = false
+		s.nextQueued()
+	case loginExpired:
+		if !s.loggedIn {
+			s.conn.Close(CloseLoginTimeout, "login timeout")
+		}
+	case loaded:
+		s.mailboxLoaded(m)
+	case stored:
+		s.storeDone(m)
+	}
+}
+
+func (s *session) Closed(ws.StatusCode, string) {
+	s.closed = true
+	if s.loginTimer != nil {
+		s.loginTimer.Stop()
+	}
+	if !s.loggedIn {
+		return
+	}
+	last, seen := s.svc.users.detach(s, time.Now())
+	for _, rm := range s.joined {
+		s.leaveRoom(rm, last, seen)
+	}
+}
+
+// notify posts msg to s from another goroutine. A session too far behind
+// to take it is closed as a slow consumer.
+func (s *session) notify(msg any) {
+	if err := s.conn.Notify(msg); errors.Is(err, actor.ErrMailboxFull) {
+		s.conn.Kick(server.CloseSlowConsumer, "slow consumer: too many pending deliveries")
+	}
+}
+
+// deliver posts an encoded frame to s from any goroutine.
+func (s *session) deliver(frame []byte) { s.notify(delivery(frame)) }
+
+// send encodes v as a text frame and writes it.
+func (s *session) send(v any) { s.conn.WritePrepared(s.svc.encode(v)) }
+
+// sendError reports a refused request.
+func (s *session) sendError(msg string, ref json.RawMessage) {
+	s.send(wire.Error{Type: wire.TypeError, Error: msg, Ref: ref})
+}
+
+// encode returns v as one text frame.
+func (svc *Service) encode(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only our own wire types are encoded; they always marshal.
+		svc.log.DPanic("encode", zap.Error(err))
+	}
+	return wsframe.AppendFrame(make([]byte, 0, len(b)+10), ws.OpText, b)
+}
