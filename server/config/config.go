@@ -17,6 +17,8 @@ import (
 // Config is the whole configuration file.
 type Config struct {
 	Server Server `yaml:"server"`
+	Chat   Chat   `yaml:"chat"`
+	Auth   Auth   `yaml:"auth"`
 	Log    Log    `yaml:"log"`
 }
 
@@ -116,7 +118,9 @@ func Default() Config {
 			CloseTimeout:    3 * time.Second,
 			ShutdownTimeout: 10 * time.Second,
 		},
-		Log: Log{Level: "info", Format: "console"},
+		Chat: defaultChat(),
+		Auth: defaultAuth(),
+		Log:  Log{Level: "info", Format: "console"},
 	}
 }
 
@@ -218,6 +222,8 @@ func (c Config) Validate() error {
 	if s.Limits.MailboxSize < 1 || s.Limits.MailboxSize > 1<<16 {
 		add("server.limits.mailbox_size %d: want 1 to 65536", s.Limits.MailboxSize)
 	}
+	c.Chat.validate(add)
+	c.Auth.validate(add)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
