@@ -84,7 +84,15 @@ func TestDecodeEveryKey(t *testing.T) {
 			CloseTimeout:    time.Second,
 			ShutdownTimeout: 20 * time.Second,
 		},
-		Log: Log{Level: "debug", Format: "json"},
+		Chat: Chat{
+			Enabled: false,
+			Login:   ChatLogin{MaxAttempts: 3, Timeout: 10 * time.Second, FailureDelay: 100 * time.Millisecond, MaxFailureDelay: time.Second},
+			Rooms: ChatRooms{AutoJoin: []string{"hall", "news"}, MaxPerSession: 8, NamePattern: "^[a-z]{1,16}$",
+				Presence: false, PresenceAutoJoin: true},
+			Rate: ChatRate{MessagesPerSecond: 5.5, Burst: 10, MaxRejected: 20, Window: 30 * time.Second},
+		},
+		Auth: Auth{Backend: "static", SessionsPerUser: 2, Workers: 8, Queue: 64},
+		Log:  Log{Level: "debug", Format: "json"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)
