@@ -21,6 +21,14 @@ import (
 // offlineShards is the number of mailbox goroutines; each user maps to one.
 const offlineShards = 8
 
+// pruneEvery is how often expired mailbox messages are removed.
+const pruneEvery = 5 * time.Minute
+
+// pruner is implemented by mailboxes that drop expired messages on request.
+type pruner interface {
+	Prune(now time.Time) (removed int, err error)
+}
+
 // offlineDepth is the number of mailbox operations one shard queues before
 // senders are told the server is busy.
 const offlineDepth = 4096
@@ -41,6 +49,7 @@ type Service struct {
 	autoJoin map[string]bool
 	sys      *actor.System
 	baseCtx  context.Context
+	stop     chan struct{} // closed by Close
 }
 
 var _ server.Endpoint = (*Service)(nil)
@@ -60,6 +69,7 @@ func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mai
 		autoJoin: map[string]bool{},
 		sys:      actor.NewSystem(log),
 		baseCtx:  context.Background(),
+		stop:     make(chan struct{}),
 	}
 	s.dir, _ = authn.(auth.Directory)
 	for _, r := range cfg.Rooms.AutoJoin {
@@ -72,6 +82,9 @@ func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mai
 	s.offline = newOfflineQueue(box, offlineShards, offlineDepth, log)
 	for i := 0; i < offlineShards; i++ {
 		s.sys.Go(func() { s.offline.run(i) })
+	}
+	if p, ok := box.(pruner); ok {
+		s.sys.Go(func() { s.pruneLoop(p) })
 	}
 	s.users = newUsers(s.offline)
 	s.rooms = newRooms(func(name string) bool {
@@ -97,12 +110,31 @@ func (s *Service) Open(c *server.Conn) server.Session {
 // Close stops the pools. Call it after the server has shut down, so no
 // session is left to use them.
 func (s *Service) Close(ctx context.Context) error {
+	close(s.stop)
 	close(s.auth.jobs)
 	s.offline.close()
 	if err := s.sys.Shutdown(ctx); err != nil {
 		return fmt.Errorf("chat: %w", err)
 	}
 	return nil
+}
+
+// pruneLoop drops expired mailbox messages every pruneEvery until Close.
+func (s *Service) pruneLoop(p pruner) {
+	t := time.NewTicker(pruneEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case now := <-t.C:
+			if n, err := p.Prune(now); err != nil {
+				s.log.Error("mailbox prune", zap.Error(err))
+			} else if n > 0 {
+				s.log.Info("mailbox prune", zap.Int("expired", n))
+			}
+		}
+	}
 }
 
 func (s *Service) newLimiter() *rate.Limiter {
