@@ -52,6 +52,11 @@ const (
 	ReasonInvalidToken  = "invalid token"
 )
 
+// MaxReasonBytes is the longest rejection reason a backend returns, in
+// bytes: one line that fits a WebSocket close frame (125 bytes of payload
+// less the 2-byte code). auth/authtest checks it.
+const MaxReasonBytes = 123
+
 // Rejection is a refused login. Reason is shown to the client.
 type Rejection struct{ Reason string }
 

@@ -2,20 +2,39 @@
 //
 // An Authenticator turns what a client sent at login into an Identity, or
 // rejects it with a Rejection whose reason is shown to the client word for
-// word ("name is not exist", "wrong password", "invalid token"). Any other
-// error is a backend failure: the client is told to try again later and the
-// server logs the cause.
+// word ("name is not exist", "wrong password", "invalid token"). A reason is
+// one line of at most MaxReasonBytes bytes. Any other error is a backend
+// failure: the client is told to try again later and the server logs the
+// cause.
 //
 // Clients log in with a plain-text message or a JSON object. ParseText maps
-// the plain form onto Credentials the way the backend expects it: a name for
-// anonymous and static, "name:password" for passwords, a token for jwt.
+// the plain form onto Credentials the way the backend expects it, and keeps
+// the whole message in Credentials.Text. No backend trims the message: a
+// trailing newline is part of the name, password or token, and is refused
+// as such.
 //
-// Backends live in subpackages, one each, and are chosen in the YAML config:
-// anonymous (the default), static, passwords (bcrypt file), jwt and http.
-// Backends that know their users also implement Directory, so the chat layer
-// can refuse a private message to a name that does not exist.
+// # Backends
 //
-// Authenticate may block (bcrypt, HTTP): the chat layer calls it on a
-// bounded pool, never on an actor. Implementations must be safe for
-// concurrent use. Every backend passes the shared suite in auth/authtest.
+// Backends live in subpackages, one each, and are chosen in the YAML config
+// (auth.backend); each has a Config for its auth.<backend> section:
+//
+//	backend    package         plain text       refuses with
+//	anonymous  auth/anonymous  name             CheckName's reasons ("name is empty", ...)
+//	static     auth/static     name             "name is not exist"
+//	passwords  auth/passwords  name:password    "name is not exist", "wrong password"
+//	jwt        auth/jwt        token            "invalid token", "token expired",
+//	                                            "token not valid yet", "name does not match token"
+//	http       auth/httpauth   name:password    the service's own reason, or "login refused"
+//
+// anonymous is the default; its identities allow one session per name
+// (MaxSessions 1), the others leave it to the server's setting (0). Backends
+// that know every user (static, passwords) also implement Directory, so the
+// chat layer can refuse a private message to a name that does not exist.
+//
+// # Concurrency
+//
+// Authenticate may block (bcrypt in passwords, a request in http): the chat
+// layer calls it on a bounded pool, never on an actor. A backend that blocks
+// on I/O honours its context. Implementations are safe for concurrent use.
+// Every backend passes the shared conformance suite in auth/authtest.
 package auth

@@ -5,6 +5,7 @@
 //	chatd [-config FILE]
 //	chatd -check-config FILE
 //	chatd -version
+//	chatd passwd FILE NAME
 //
 // With -config, chatd reads FILE (see configs/chatd.yaml, the commented
 // reference that lists every key with its default). Without it, chatd runs
@@ -15,6 +16,16 @@
 // -check-config FILE validates FILE without starting anything: it prints
 // "FILE: ok" and exits 0, or prints the errors and exits 1. Use it before
 // reloading a service.
+//
+// passwd adds user NAME to the password file FILE of the passwords auth
+// backend, or changes its password: the password is the first line of
+// standard input, stored as a bcrypt hash. The file is rewritten atomically
+// with mode 0600, and a running chatd picks the change up at the next login.
+//
+//	echo 'correct horse' | chatd passwd ./data/passwords alice
+//
+// The chat endpoint /ws stores offline messages under chat.mailbox.dir
+// (default ./data, relative to the working directory).
 //
 // Logs go to stderr, in the format and at the level of the file's log
 // section. The server logs "listening" with the actual address (useful with

@@ -19,20 +19,29 @@ import (
 )
 
 // testConfig is a config for a server on a free loopback port that logs JSON,
-// so tests can read the address from the "listening" line.
+// so tests can read the address from the "listening" line. Its mailbox goes
+// to a temporary directory (see writeFile).
 const testConfig = `server:
   listen: "127.0.0.1:0"
   close_timeout: "2s"
   shutdown_timeout: "5s"
+chat:
+  mailbox:
+    dir: "` + dataDir + `"
 log:
   level: info
   format: json
 `
 
+// dataDir in a file's content stands for a fresh temporary directory.
+const dataDir = "@DATA@"
+
 // writeFile writes content to name in a fresh temporary directory and
-// returns its path.
+// returns its path. Occurrences of dataDir become another fresh temporary
+// directory, so a test's chatd never writes under the source tree.
 func writeFile(tb testing.TB, name, content string) string {
 	tb.Helper()
+	content = strings.ReplaceAll(content, dataDir, tb.TempDir())
 	path := filepath.Join(tb.TempDir(), name)
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		tb.Fatal(err)

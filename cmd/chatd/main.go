@@ -23,6 +23,9 @@ func main() {
 // results to stdout and diagnostics and logs to stderr, and shuts the server
 // down on the first value from signals.
 func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int {
+	if len(args) > 0 && args[0] == "passwd" {
+		return runPasswd(args[1:], os.Stdin, stdout, stderr)
+	}
 	opts, err := parseFlags(args, stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -60,5 +63,5 @@ func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int 
 	if opts.configFile == "" {
 		log.Info("no -config given; using built-in defaults")
 	}
-	return serve(cfg.Server, log, signals)
+	return serve(cfg, log, signals)
 }

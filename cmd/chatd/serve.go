@@ -22,11 +22,29 @@ const failedStartTimeout = 5 * time.Second
 // serve runs the server until the first signal, then shuts it down
 // gracefully. A second signal cuts the shutdown short. It returns the exit
 // status.
-func serve(cfg config.Server, log *zap.Logger, signals <-chan os.Signal) int {
+func serve(full config.Config, log *zap.Logger, signals <-chan os.Signal) int {
+	cfg := full.Server
 	srv, err := server.New(cfg, log)
 	if err != nil {
 		log.Error("cannot start server", zap.Error(err))
 		return 1
+	}
+	var chatSvc *chatService
+	if full.Chat.Enabled {
+		if chatSvc, err = startChat(full, log); err != nil {
+			log.Error("cannot start chat", zap.Error(err))
+			ctx, cancel := context.WithTimeout(context.Background(), failedStartTimeout)
+			defer cancel()
+			_ = srv.Shutdown(ctx)
+			return 1
+		}
+		srv.Handle("/ws", chatSvc)
+	}
+	closeChat := func(ctx context.Context) error {
+		if chatSvc == nil {
+			return nil
+		}
+		return chatSvc.close(ctx)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.ListenAndServe() }()
@@ -39,6 +57,9 @@ func serve(cfg config.Server, log *zap.Logger, signals <-chan os.Signal) int {
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
 			log.Warn("release server", zap.Error(err))
+		}
+		if err := closeChat(ctx); err != nil {
+			log.Warn("release chat", zap.Error(err))
 		}
 		return 1
 	case sig := <-signals:
@@ -63,6 +84,10 @@ func serve(cfg config.Server, log *zap.Logger, signals <-chan os.Signal) int {
 	}
 	if err := <-served; err != nil {
 		log.Error("server failed", zap.Error(err))
+		status = 1
+	}
+	if err := closeChat(ctx); err != nil {
+		log.Error("chat shutdown incomplete", zap.Error(err))
 		status = 1
 	}
 	log.Info("stopped", zap.Int("status", status))

@@ -3,6 +3,12 @@ package config
 import (
 	"regexp"
 	"time"
+
+	"github.com/chatd/chatd/auth/httpauth"
+	"github.com/chatd/chatd/auth/jwt"
+	"github.com/chatd/chatd/auth/passwords"
+	"github.com/chatd/chatd/auth/static"
+	"github.com/chatd/chatd/server/mailbox"
 )
 
 // Chat configures the /ws chat endpoint.
@@ -12,6 +18,8 @@ type Chat struct {
 	Login   ChatLogin `yaml:"login"`
 	Rooms   ChatRooms `yaml:"rooms"`
 	Rate    ChatRate  `yaml:"rate"`
+	// Mailbox is the durable store of messages for offline users.
+	Mailbox mailbox.Config `yaml:"mailbox"`
 }
 
 // ChatLogin bounds the login loop.
@@ -71,6 +79,12 @@ type Auth struct {
 	// Queue is the number of logins waiting for a worker; past it a login
 	// is answered "server busy". Default 1024.
 	Queue int `yaml:"queue"`
+
+	// Settings of each backend; only the selected one is used and checked.
+	Static    static.Config    `yaml:"static"`
+	Passwords passwords.Config `yaml:"passwords"`
+	JWT       jwt.Config       `yaml:"jwt"`
+	HTTP      httpauth.Config  `yaml:"http"`
 }
 
 func defaultChat() Chat {
@@ -94,11 +108,21 @@ func defaultChat() Chat {
 			MaxRejected:       100,
 			Window:            10 * time.Second,
 		},
+		Mailbox: mailbox.Default(),
 	}
 }
 
 func defaultAuth() Auth {
-	return Auth{Backend: "anonymous", SessionsPerUser: 4, Workers: 4, Queue: 1024}
+	return Auth{
+		Backend:         "anonymous",
+		SessionsPerUser: 4,
+		Workers:         4,
+		Queue:           1024,
+		Static:          static.Default(),
+		Passwords:       passwords.Default(),
+		JWT:             jwt.Default(),
+		HTTP:            httpauth.Default(),
+	}
 }
 
 func (c Chat) validate(add func(string, ...any)) {
@@ -132,6 +156,9 @@ func (c Chat) validate(add func(string, ...any)) {
 	if rt.MaxRejected < 1 || rt.Window <= 0 {
 		add("chat.rate: max_rejected %d and window %v must be positive", rt.MaxRejected, rt.Window)
 	}
+	if err := c.Mailbox.Validate(); err != nil {
+		add("%v", err)
+	}
 }
 
 // Backends lists the auth backends.
@@ -153,5 +180,19 @@ func (a Auth) validate(add func(string, ...any)) {
 	}
 	if a.Queue < 1 {
 		add("auth.queue %d: want at least 1", a.Queue)
+	}
+	var err error
+	switch a.Backend {
+	case "static":
+		err = a.Static.Validate()
+	case "passwords":
+		err = a.Passwords.Validate()
+	case "jwt":
+		err = a.JWT.Validate()
+	case "http":
+		err = a.HTTP.Validate()
+	}
+	if err != nil {
+		add("%v", err)
 	}
 }

@@ -7,6 +7,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/auth/httpauth"
+	"github.com/chatd/chatd/auth/jwt"
+	"github.com/chatd/chatd/auth/passwords"
+	"github.com/chatd/chatd/auth/static"
+	"github.com/chatd/chatd/server/mailbox"
 )
 
 func TestDecodeEmptyIsDefault(t *testing.T) {
@@ -89,10 +95,17 @@ func TestDecodeEveryKey(t *testing.T) {
 			Login:   ChatLogin{MaxAttempts: 3, Timeout: 10 * time.Second, FailureDelay: 100 * time.Millisecond, MaxFailureDelay: time.Second},
 			Rooms: ChatRooms{AutoJoin: []string{"hall", "news"}, MaxPerSession: 8, NamePattern: "^[a-z]{1,16}$",
 				Presence: false, PresenceAutoJoin: true},
-			Rate: ChatRate{MessagesPerSecond: 5.5, Burst: 10, MaxRejected: 20, Window: 30 * time.Second},
+			Rate:    ChatRate{MessagesPerSecond: 5.5, Burst: 10, MaxRejected: 20, Window: 30 * time.Second},
+			Mailbox: mailbox.Config{Dir: "/var/lib/chatd", MaxMessages: 50, MaxAge: 24 * time.Hour},
 		},
-		Auth: Auth{Backend: "static", SessionsPerUser: 2, Workers: 8, Queue: 64},
-		Log:  Log{Level: "debug", Format: "json"},
+		Auth: Auth{Backend: "static", SessionsPerUser: 2, Workers: 8, Queue: 64,
+			Static:    static.Config{Users: []string{"hlq", "alice"}},
+			Passwords: passwords.Config{File: "/etc/chatd/passwords"},
+			JWT: jwt.Config{Algorithm: "RS256", Secret: "s", SecretFile: "/etc/chatd/secret", PublicKeyFile: "/etc/chatd/key.pem",
+				Issuer: "https://id.example.com", Audience: "chatd", Leeway: 5 * time.Second},
+			HTTP: httpauth.Config{URL: "https://accounts.example.com/login", Timeout: 2 * time.Second},
+		},
+		Log: Log{Level: "debug", Format: "json"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)

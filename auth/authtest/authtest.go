@@ -1,0 +1,285 @@
+package authtest
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/chatd/chatd/auth"
+)
+
+// Harness describes one backend to Run. New, Users and Valid are required;
+// the other fields are optional.
+type Harness struct {
+	// New returns a fresh Authenticator. Run calls it once per subtest; it
+	// registers its own cleanup with t.Cleanup.
+	New func(t *testing.T) auth.Authenticator
+	// Users are names that can log in: at least one, each passing
+	// auth.CheckName.
+	Users []string
+	// Valid returns credentials, shaped as a JSON login would be, that log
+	// name in. Run also calls it with Unknown, which must then be refused.
+	Valid func(t *testing.T, name string) auth.Credentials
+	// Text returns the plain-text login message for name; ParseText of it
+	// must log name in. Nil when the backend has no plain form to build
+	// (Run then only checks that ParseText keeps the text).
+	Text func(t *testing.T, name string) string
+	// BadLogins are attempts the backend must refuse.
+	BadLogins func(t *testing.T) []BadLogin
+	// Unknown is a well-formed name that is not a user: Valid(Unknown) must
+	// be refused and, for a Directory, Exists(Unknown) must be false. Empty
+	// for backends that accept every well-formed name (anonymous, jwt).
+	Unknown string
+	// MaxSessions is the Identity.MaxSessions every login must return.
+	MaxSessions int
+	// Block, when set, returns an Authenticator and credentials whose
+	// Authenticate blocks until its context is done (an HTTP service that
+	// never answers, say). Run cancels and times out such calls.
+	Block func(t *testing.T) (auth.Authenticator, auth.Credentials)
+}
+
+// BadLogin is one login attempt that must be refused.
+type BadLogin struct {
+	// Name names the case in failure messages.
+	Name string
+	// Credentials are what the client sent.
+	Credentials auth.Credentials
+	// Reason is the exact reason expected; empty accepts any valid reason.
+	Reason string
+}
+
+// promptly bounds how long a blocking backend may take to notice that its
+// context is done. Generous, for loaded CI machines.
+const promptly = 5 * time.Second
+
+// Run checks the backend described by h against the auth.Authenticator
+// contract, each property in its own subtest.
+func Run(t *testing.T, h Harness) {
+	t.Helper()
+	if h.New == nil || h.Valid == nil || len(h.Users) == 0 {
+		t.Fatal("authtest: Harness needs New, Valid and at least one of Users")
+	}
+	for _, name := range h.Users {
+		if err := auth.CheckName(name); err != nil {
+			t.Fatalf("authtest: Harness.Users has %q: %v", name, err)
+		}
+	}
+	t.Run("ValidLogin", func(t *testing.T) { checkValid(t, h) })
+	t.Run("BadLogins", func(t *testing.T) { checkBad(t, h) })
+	t.Run("ParseText", func(t *testing.T) { checkParseText(t, h) })
+	t.Run("Concurrent", func(t *testing.T) { checkConcurrent(t, h) })
+	t.Run("Directory", func(t *testing.T) { checkDirectory(t, h) })
+	t.Run("Cancel", func(t *testing.T) { checkCancel(t, h) })
+}
+
+// badLogins returns the harness's bad logins plus those Run adds: empty
+// credentials, and a valid-looking login for the unknown name.
+func badLogins(t *testing.T, h Harness) []BadLogin {
+	cases := []BadLogin{{Name: "empty credentials"}}
+	if h.Unknown != "" {
+		cases = append(cases, BadLogin{Name: "unknown name " + h.Unknown, Credentials: h.Valid(t, h.Unknown)})
+	}
+	if h.BadLogins != nil {
+		cases = append(cases, h.BadLogins(t)...)
+	}
+	return cases
+}
+
+func checkValid(t *testing.T, h Harness) {
+	a := h.New(t)
+	for _, name := range h.Users {
+		id, err := a.Authenticate(context.Background(), h.Valid(t, name))
+		checkIdentity(t, h, "valid login of "+name, name, id, err)
+	}
+}
+
+func checkBad(t *testing.T, h Harness) {
+	a := h.New(t)
+	for _, c := range badLogins(t, h) {
+		id, err := a.Authenticate(context.Background(), c.Credentials)
+		checkRejection(t, c, id, err)
+	}
+}
+
+func checkParseText(t *testing.T, h Harness) {
+	a := h.New(t)
+	odd := []string{"", ":", "::", " ", "a:", ":b", "a:b:c", "\x00", "\xff\xfe", "line\nbreak",
+		"é:ü", strings.Repeat("x", 70000), strings.Repeat(":", 100)}
+	for _, text := range odd {
+		c := a.ParseText(text)
+		if c.Text != text {
+			t.Errorf("ParseText(%.20q).Text = %.20q; want the whole text", text, c.Text)
+		}
+		id, err := a.Authenticate(context.Background(), c)
+		if _, rejected := auth.IsRejection(err); err != nil && !rejected {
+			t.Errorf("Authenticate(ParseText(%.20q)) = backend error %v; want an identity or a rejection", text, err)
+		} else if err == nil {
+			if cerr := auth.CheckName(id.Name); cerr != nil {
+				t.Errorf("Authenticate(ParseText(%.20q)) = name %q, which fails CheckName: %v", text, id.Name, cerr)
+			}
+		}
+	}
+	if h.Text == nil {
+		return
+	}
+	for _, name := range h.Users {
+		text := h.Text(t, name)
+		id, err := a.Authenticate(context.Background(), a.ParseText(text))
+		checkIdentity(t, h, "plain-text login "+strings.ToValidUTF8(text, "?"), name, id, err)
+	}
+}
+
+func checkConcurrent(t *testing.T, h Harness) {
+	a := h.New(t)
+	bad := badLogins(t, h)
+	valid := make([]auth.Credentials, len(h.Users))
+	for i, name := range h.Users {
+		valid[i] = h.Valid(t, name)
+	}
+	const workers, rounds = 4, 4
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for r := range rounds {
+				i := w + r
+				name := h.Users[i%len(h.Users)]
+				id, err := a.Authenticate(context.Background(), valid[i%len(valid)])
+				checkIdentity(t, h, "concurrent login of "+name, name, id, err)
+				c := bad[i%len(bad)]
+				id, err = a.Authenticate(context.Background(), c.Credentials)
+				checkRejection(t, c, id, err)
+				if d, ok := a.(auth.Directory); ok {
+					if ok, err := d.Exists(context.Background(), name); !ok || err != nil {
+						t.Errorf("concurrent Exists(%q) = %v, %v; want true, nil", name, ok, err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func checkDirectory(t *testing.T, h Harness) {
+	a := h.New(t)
+	d, ok := a.(auth.Directory)
+	if !ok {
+		t.Skipf("%T does not implement auth.Directory", a)
+	}
+	exists := func(name string, want bool) {
+		t.Helper()
+		got, err := d.Exists(context.Background(), name)
+		if err != nil || got != want {
+			t.Errorf("Exists(%q) = %v, %v; want %v, nil", name, got, err, want)
+		}
+	}
+	for _, name := range h.Users {
+		exists(name, true)
+	}
+	if h.Unknown != "" {
+		exists(h.Unknown, false)
+	}
+	for _, name := range []string{"", "a b", "a:b", "\xff", strings.Repeat("n", auth.MaxNameLength+1)} {
+		exists(name, false)
+	}
+}
+
+func checkCancel(t *testing.T, h Harness) {
+	if h.Block == nil {
+		t.Skip("backend does not block (Harness.Block is nil)")
+	}
+	call := func(name string, ctx context.Context, want error) {
+		t.Helper()
+		a, c := h.Block(t)
+		start := time.Now()
+		id, err := a.Authenticate(ctx, c)
+		took := time.Since(start)
+		switch _, rejected := auth.IsRejection(err); {
+		case err == nil:
+			t.Errorf("%s: Authenticate = %+v, nil; want a backend error", name, id)
+		case rejected:
+			t.Errorf("%s: Authenticate = rejection %v; want a backend error, not a rejection", name, err)
+		case !errors.Is(err, want):
+			t.Errorf("%s: Authenticate = %v; want an error wrapping %v", name, err, want)
+		}
+		if took > promptly {
+			t.Errorf("%s: Authenticate took %v; want it to return promptly when its context is done", name, took)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	call("already cancelled", ctx, context.Canceled)
+
+	ctx, cancel = context.WithCancel(context.Background())
+	timer := time.AfterFunc(50*time.Millisecond, cancel)
+	defer timer.Stop()
+	call("cancelled while blocked", ctx, context.Canceled)
+
+	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	call("deadline passed while blocked", ctx, context.DeadlineExceeded)
+}
+
+// checkIdentity checks that a login meant for name succeeded with it.
+func checkIdentity(t *testing.T, h Harness, what, name string, id auth.Identity, err error) {
+	t.Helper()
+	switch {
+	case err != nil:
+		t.Errorf("%s: Authenticate = %v; want identity %q", what, err, name)
+	case id.Name != name:
+		t.Errorf("%s: Authenticate = name %q; want %q", what, id.Name, name)
+	case id.MaxSessions != h.MaxSessions:
+		t.Errorf("%s: Authenticate = MaxSessions %d; want %d", what, id.MaxSessions, h.MaxSessions)
+	}
+}
+
+// checkRejection checks that c was refused with a reason fit for a client.
+func checkRejection(t *testing.T, c BadLogin, id auth.Identity, err error) {
+	t.Helper()
+	reason, rejected := auth.IsRejection(err)
+	switch {
+	case err == nil:
+		t.Errorf("%s: Authenticate = %+v, nil; want a rejection", c.Name, id)
+	case !rejected:
+		t.Errorf("%s: Authenticate = %v (%T); want a *auth.Rejection", c.Name, err, err)
+	case id != auth.Identity{}:
+		t.Errorf("%s: rejection came with identity %+v; want the zero Identity", c.Name, id)
+	default:
+		if msg := CheckReason(reason); msg != "" {
+			t.Errorf("%s: reason %q: %s", c.Name, reason, msg)
+		}
+		if c.Reason != "" && reason != c.Reason {
+			t.Errorf("%s: reason %q; want %q", c.Name, reason, c.Reason)
+		}
+		if !strings.Contains(err.Error(), reason) {
+			t.Errorf("%s: Error() = %q; want it to contain the reason %q", c.Name, err.Error(), reason)
+		}
+	}
+}
+
+// CheckReason returns what is wrong with a rejection reason, or "" when it
+// is fit to show a client: one line of valid UTF-8 without control
+// characters, neither empty nor longer than auth.MaxReasonBytes, and without
+// leading or trailing spaces.
+func CheckReason(reason string) string {
+	switch {
+	case reason == "":
+		return "empty"
+	case len(reason) > auth.MaxReasonBytes:
+		return "longer than auth.MaxReasonBytes"
+	case !utf8.ValidString(reason):
+		return "not valid UTF-8"
+	case strings.TrimSpace(reason) != reason:
+		return "has leading or trailing spaces"
+	}
+	for _, r := range reason {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+			return "contains a control character or line break"
+		}
+	}
+	return ""
+}

@@ -1,0 +1,25 @@
+// Package authtest is the conformance suite every auth backend runs.
+//
+// A backend's tests describe it with a Harness (how to build a fresh
+// Authenticator, which names can log in and how, which logins must be
+// refused) and call Run. Run checks the auth.Authenticator contract the chat
+// layer relies on:
+//
+//   - a valid login returns an Identity with exactly the requested name, a
+//     name that passes auth.CheckName, and the expected MaxSessions;
+//   - a refused login is a *auth.Rejection whose reason is one line of valid
+//     UTF-8, not empty and at most auth.MaxReasonBytes long; empty
+//     credentials are refused, not accepted and not a backend failure;
+//   - ParseText keeps the whole message in Credentials.Text, never panics,
+//     and the plain-text form of a valid login logs in the same user;
+//   - Authenticate is safe for concurrent use (run the tests with -race);
+//   - a backend that blocks (Harness.Block) returns promptly when its context
+//     is cancelled or its deadline passes, with an error that is not a
+//     rejection and wraps the context's error;
+//   - a backend that implements auth.Directory agrees with its logins:
+//     Exists is true for every user and false for unknown or invalid names.
+//
+// Run uses only the standard testing package, so a backend test needs no
+// other dependency. The suite runs its checks as subtests, one per property,
+// sequentially; each subtest gets its own Authenticator from Harness.New.
+package authtest

@@ -1,0 +1,47 @@
+// Package jwt is the login backend for signed JSON Web Tokens (RFC 7519)
+// issued by another service: the user's chat name is the token's "sub"
+// claim.
+//
+// # Tokens
+//
+// The plain-text login message is the token itself, in compact form and
+// untrimmed: a byte outside base64url and '.' (a trailing newline, say)
+// makes it invalid. A JSON login sends it in the "token" field
+// (Credentials.Token) and may also send a name, which must then equal the
+// token's subject. Tokens longer than MaxTokenBytes are invalid.
+//
+// Exactly one algorithm is accepted, the configured one (auth.jwt.algorithm):
+// HS256 with a shared secret of at least 32 bytes, RS256 with an RSA public
+// key of at least 2048 bits, or ES256 with a P-256 public key. A token
+// signed with any other algorithm, "none" included, is invalid, so an RS256
+// public key can never be used as an HS256 secret. The key material is read
+// once, by New; rotating it needs a restart.
+//
+// Claims:
+//
+//   - sub is required and must pass auth.CheckName;
+//   - exp is required: tokens that never expire are refused;
+//   - nbf is checked when present;
+//   - iss must equal auth.jwt.issuer, and aud must contain auth.jwt.audience,
+//     when those are set (the claim is then required);
+//   - exp and nbf are compared with a tolerance of auth.jwt.leeway for clock
+//     skew between the issuer and chatd.
+//
+// # Rejections
+//
+// Reasons shown to the client:
+//
+//	"invalid token"            bad format, bad signature, wrong algorithm, missing
+//	                           or malformed sub, missing exp, wrong iss or aud,
+//	                           an empty or oversized token (ReasonInvalidToken)
+//	"token expired"            otherwise valid, but past exp (ReasonExpired)
+//	"token not valid yet"      otherwise valid, but before nbf (ReasonNotValidYet)
+//	"name does not match token" a JSON login whose name is not the sub (ReasonNameMismatch)
+//
+// The expiry reasons are only given for a token whose signature and every
+// other claim are fine, so they reveal nothing to someone without a valid
+// token. Identities have MaxSessions 0, the server's default.
+//
+// Checking a token is pure computation: Authenticate never blocks, never
+// fails as a backend, and ignores its context.
+package jwt

@@ -1,0 +1,36 @@
+package jwt_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/auth/jwt"
+)
+
+// FuzzAuthenticate feeds arbitrary plain-text logins to an HS256
+// Authenticator: it must never panic or fail as a backend, and must accept
+// only tokens whose subject is a valid name. Seeds live in
+// testdata/fuzz/FuzzAuthenticate.
+func FuzzAuthenticate(f *testing.F) {
+	a, err := jwt.New(configFor(jwt.HS256))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sign(f, jwt.HS256, claims("alice")))
+	f.Add(sign(f, "none", claims("alice")))
+	f.Add("eyJhbGciOiJIUzI1NiJ9.e30.")
+	f.Add("..")
+	f.Fuzz(func(t *testing.T, text string) {
+		id, err := a.Authenticate(context.Background(), a.ParseText(text))
+		if err == nil {
+			if auth.CheckName(id.Name) != nil {
+				t.Fatalf("accepted name %q", id.Name)
+			}
+			return
+		}
+		if _, ok := auth.IsRejection(err); !ok {
+			t.Fatalf("backend error %v for %q", err, text)
+		}
+	})
+}

@@ -1,0 +1,149 @@
+package jwt
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	gojwt "github.com/golang-jwt/jwt/v5"
+
+	"github.com/chatd/chatd/auth"
+)
+
+// Reasons this backend gives besides auth.ReasonInvalidToken.
+const (
+	ReasonExpired      = "token expired"
+	ReasonNotValidYet  = "token not valid yet"
+	ReasonNameMismatch = "name does not match token"
+)
+
+// tokenAlphabet is every byte of a compact JWS: base64url and the dots.
+// The base64 decoder would skip '\r' and '\n'; checking first keeps tokens
+// exact.
+const tokenAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
+
+// MaxTokenBytes bounds the tokens Authenticate looks at; longer ones are
+// invalid without being parsed.
+const MaxTokenBytes = 8 << 10
+
+// Option changes how New builds an Authenticator; for tests.
+type Option func(*Authenticator)
+
+// WithClock makes the Authenticator read the time from now instead of
+// time.Now when it checks exp and nbf.
+func WithClock(now func() time.Time) Option {
+	return func(a *Authenticator) { a.now = now }
+}
+
+// Authenticator verifies tokens. It is immutable after New and safe for
+// concurrent use.
+type Authenticator struct {
+	method gojwt.SigningMethod
+	key    any // []byte, *rsa.PublicKey or *ecdsa.PublicKey, matching method
+	now    func() time.Time
+	parser *gojwt.Parser // safe for concurrent use: its options are only read
+}
+
+var _ auth.Authenticator = (*Authenticator)(nil)
+
+// New returns an Authenticator for cfg, reading its secret or key file. It
+// fails if cfg is invalid or the key material is unusable.
+func New(cfg Config, opts ...Option) (*Authenticator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	key, err := cfg.key()
+	if err != nil {
+		return nil, err
+	}
+	a := &Authenticator{key: key, now: time.Now}
+	switch cfg.Algorithm {
+	case HS256:
+		a.method = gojwt.SigningMethodHS256
+	case RS256:
+		a.method = gojwt.SigningMethodRS256
+	case ES256:
+		a.method = gojwt.SigningMethodES256
+	}
+	for _, o := range opts {
+		o(a)
+	}
+	popts := []gojwt.ParserOption{
+		gojwt.WithValidMethods([]string{cfg.Algorithm}),
+		gojwt.WithExpirationRequired(),
+		gojwt.WithLeeway(cfg.Leeway),
+		gojwt.WithTimeFunc(func() time.Time { return a.now() }),
+	}
+	if cfg.Issuer != "" {
+		popts = append(popts, gojwt.WithIssuer(cfg.Issuer))
+	}
+	if cfg.Audience != "" {
+		popts = append(popts, gojwt.WithAudience(cfg.Audience))
+	}
+	a.parser = gojwt.NewParser(popts...)
+	return a, nil
+}
+
+// ParseText takes the whole text as the token, untrimmed.
+func (*Authenticator) ParseText(text string) auth.Credentials {
+	return auth.Credentials{Token: text, Text: text}
+}
+
+// Authenticate verifies c.Token and returns the identity named by its sub
+// claim. See the package documentation for the checks and the reasons.
+func (a *Authenticator) Authenticate(_ context.Context, c auth.Credentials) (auth.Identity, error) {
+	if c.Token == "" || len(c.Token) > MaxTokenBytes || strings.Trim(c.Token, tokenAlphabet) != "" {
+		return auth.Identity{}, auth.Reject(auth.ReasonInvalidToken)
+	}
+	var claims gojwt.RegisteredClaims
+	_, err := a.parser.ParseWithClaims(c.Token, &claims, a.keyFor)
+	if err != nil {
+		return auth.Identity{}, auth.Reject(reason(err))
+	}
+	if auth.CheckName(claims.Subject) != nil {
+		return auth.Identity{}, auth.Reject(auth.ReasonInvalidToken)
+	}
+	if c.Name != "" && c.Name != claims.Subject {
+		return auth.Identity{}, auth.Reject(ReasonNameMismatch)
+	}
+	return auth.Identity{Name: claims.Subject}, nil
+}
+
+// keyFor returns the key for a token signed with the configured method.
+// The parser has already refused other algorithms; this is a second lock.
+func (a *Authenticator) keyFor(t *gojwt.Token) (any, error) {
+	if t.Method != a.method {
+		return nil, errors.New("unexpected signing method")
+	}
+	return a.key, nil
+}
+
+// reason maps a parse error to the client's reason. Expiry is reported only
+// when it is the sole problem of a correctly signed token.
+func reason(err error) string {
+	if !errors.Is(err, gojwt.ErrTokenInvalidClaims) {
+		return auth.ReasonInvalidToken // format, algorithm or signature
+	}
+	for _, other := range []error{
+		gojwt.ErrTokenRequiredClaimMissing,
+		gojwt.ErrTokenInvalidIssuer,
+		gojwt.ErrTokenInvalidAudience,
+		gojwt.ErrTokenInvalidSubject,
+		gojwt.ErrTokenUsedBeforeIssued,
+		gojwt.ErrTokenInvalidId,
+		gojwt.ErrTokenUnverifiable,
+		gojwt.ErrInvalidType,
+	} {
+		if errors.Is(err, other) {
+			return auth.ReasonInvalidToken
+		}
+	}
+	switch {
+	case errors.Is(err, gojwt.ErrTokenExpired):
+		return ReasonExpired
+	case errors.Is(err, gojwt.ErrTokenNotValidYet):
+		return ReasonNotValidYet
+	}
+	return auth.ReasonInvalidToken
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"go.uber.org/zap"
+
+	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/auth/anonymous"
+	"github.com/chatd/chatd/auth/httpauth"
+	"github.com/chatd/chatd/auth/jwt"
+	"github.com/chatd/chatd/auth/passwords"
+	"github.com/chatd/chatd/auth/static"
+	"github.com/chatd/chatd/server/chat"
+	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/mailbox"
+)
+
+// newAuthenticator builds the backend auth.backend names.
+func newAuthenticator(cfg config.Auth, log *zap.Logger) (auth.Authenticator, error) {
+	switch cfg.Backend {
+	case "anonymous":
+		return anonymous.New(), nil
+	case "static":
+		return static.New(cfg.Static)
+	case "passwords":
+		return passwords.New(cfg.Passwords, log.Named("passwords"))
+	case "jwt":
+		return jwt.New(cfg.JWT)
+	case "http":
+		return httpauth.New(cfg.HTTP)
+	}
+	return nil, fmt.Errorf("auth.backend %q: unknown", cfg.Backend)
+}
+
+// chatService is the /ws endpoint with what it owns.
+type chatService struct {
+	*chat.Service
+	box   *mailbox.Store
+	authn auth.Authenticator
+}
+
+// startChat opens the mailbox and builds the chat service.
+func startChat(cfg config.Config, log *zap.Logger) (*chatService, error) {
+	authn, err := newAuthenticator(cfg.Auth, log)
+	if err != nil {
+		return nil, fmt.Errorf("auth backend %s: %w", cfg.Auth.Backend, err)
+	}
+	box, err := mailbox.Open(cfg.Chat.Mailbox, log.Named("mailbox"))
+	if err != nil {
+		return nil, err
+	}
+	svc, err := chat.New(cfg.Chat, cfg.Auth, authn, box, log.Named("chat"))
+	if err != nil {
+		box.Close()
+		return nil, err
+	}
+	log.Info("chat ready", zap.String("auth", cfg.Auth.Backend), zap.String("mailbox", box.Path()))
+	return &chatService{Service: svc, box: box, authn: authn}, nil
+}
+
+// close stops the chat pools and closes the mailbox. Call it after the
+// server has shut down.
+func (c *chatService) close(ctx context.Context) error {
+	err := errors.Join(c.Service.Close(ctx), c.box.Close())
+	if closer, ok := c.authn.(io.Closer); ok { // the http backend's idle connections
+		err = errors.Join(err, closer.Close())
+	}
+	return err
+}

@@ -1,0 +1,74 @@
+package chat_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+)
+
+// TestFanoutDoesNotStall: while a publisher fans messages out to a large
+// lobby, a new user still logs in and a message in another room still
+// arrives promptly. The members never read, so the frames pile up in their
+// socket buffers as they would for idle clients.
+func TestFanoutDoesNotStall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens thousands of connections")
+	}
+	const members = 2000 // x2 fds in this process (client and server side)
+	e := start(t, options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for i := 0; i < members; i++ {
+		c, _, _, err := ws.Dial(ctx, e.ts.URL("/ws"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if err := wsutil.WriteClientText(c, []byte(fmt.Sprintf("m%d", i))); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := wsutil.ReadServerText(c); err != nil || string(b) != "True" {
+			t.Fatalf("login m%d: %q %v", i, b, err)
+		}
+	}
+	pub := e.login(t, "publisher")
+	x, y := e.login(t, "x"), e.login(t, "y")
+	for _, c := range []*client{x, y} {
+		c.sendJSON(map[string]any{"type": "leave", "room": "lobby"})
+		c.expect(map[string]any{"type": "left"})
+		c.sendJSON(map[string]any{"type": "join", "room": "side"})
+		c.expect(map[string]any{"type": "joined"})
+	}
+	x.expect(map[string]any{"type": "presence", "user": "y"})
+
+	start := time.Now()
+	for i := 0; i < 20; i++ {
+		pub.send(fmt.Sprintf("broadcast %d", i)) // 20 x 2000+ deliveries
+	}
+	late := e.login(t, "latecomer")
+	loginTook := time.Since(start)
+	x.sendJSON(map[string]any{"room": "side", "data": "still here"})
+	y.expect(map[string]any{"room": "side", "data": "still here"})
+	sideTook := time.Since(start)
+	t.Logf("during a fan-out of 20 messages to %d members: login in %v, side-room message in %v",
+		members, loginTook.Round(time.Millisecond), sideTook.Round(time.Millisecond))
+	if sideTook > 5*time.Second {
+		t.Fatalf("side room took %v", sideTook)
+	}
+	// The latecomer joined mid-stream and gets the rest in order.
+	prev := -1
+	for {
+		m := late.next()
+		var n int
+		if _, err := fmt.Sscanf(m["data"].(string), "broadcast %d", &n); err != nil || n <= prev {
+			t.Fatalf("latecomer got %v after %d", m, prev)
+		}
+		if prev = n; n == 19 {
+			break
+		}
+	}
+}
