@@ -1,11 +1,13 @@
 package chat_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws/wsutil"
 
+	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/config"
 )
@@ -119,5 +121,38 @@ func TestLoginInvalidName(t *testing.T) {
 		if got := c.text(); got != want {
 			t.Fatalf("login %q: got %q, want %q", text, got, want)
 		}
+	}
+}
+
+// slowAuth blocks logins of the name "slow" until release is closed.
+type slowAuth struct {
+	fakeAuth
+	release chan struct{}
+}
+
+func (s *slowAuth) Authenticate(ctx context.Context, c auth.Credentials) (auth.Identity, error) {
+	if c.Name == "slow" {
+		select {
+		case <-s.release:
+		case <-ctx.Done():
+			return auth.Identity{}, ctx.Err()
+		}
+	}
+	return s.fakeAuth.Authenticate(ctx, c)
+}
+
+// TestSlowBackend: logins run on the auth pool, so a backend stuck on one
+// login delays only that login.
+func TestSlowBackend(t *testing.T) {
+	sa := &slowAuth{release: make(chan struct{})}
+	e := start(t, options{authn: sa, auth: func(a *config.Auth) { a.Workers = 2 }})
+	stuck := e.dial(t)
+	stuck.send("slow")
+	for _, name := range []string{"a", "b", "c"} {
+		e.login(t, name) // served by the other worker meanwhile
+	}
+	close(sa.release)
+	if got := stuck.text(); got != "True" {
+		t.Fatalf("slow login: %q", got)
 	}
 }
