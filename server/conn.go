@@ -148,17 +148,13 @@ func (c *Conn) Receive(ev event) {
 		if c.state == stateOpen {
 			c.sess.Message(ev.op, ev.data)
 		}
-		c.maybeResume()
 	case evPing:
 		if c.state == stateOpen {
 			c.WriteMessage(ws.OpPong, ev.data)
 		}
-		c.maybeResume()
 	case evPong:
-		c.maybeResume()
 	case evPeerClose:
 		c.peerClosed(ev.code, ev.reason)
-		c.maybeResume()
 	case evProtocolError, evClose:
 		c.Close(ev.code, ev.reason)
 	case evKeepalive:
@@ -175,6 +171,11 @@ func (c *Conn) Receive(ev event) {
 		c.peerGone(ev.reason)
 	case evAbort:
 		c.abort(ev.code, ev.reason)
+	}
+	// Whatever filled the mailbox (inbound messages or Notify values), a
+	// paused reader resumes once it has drained to half.
+	if c.state != stateClosed {
+		c.maybeResume()
 	}
 }
 

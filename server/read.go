@@ -177,7 +177,7 @@ func (c *Conn) hold(ev event, rest []byte) {
 
 func (c *Conn) resumeAt() int { return c.srv.cfg.Limits.MailboxSize / 2 }
 
-// maybeResume runs on the actor after each inbound event: once the mailbox
+// maybeResume runs on the actor after each event: once the mailbox
 // has drained to half, the held input is delivered and reading resumes.
 func (c *Conn) maybeResume() {
 	if c.paused.Load() && c.actor.Len() <= c.resumeAt() && c.paused.CompareAndSwap(true, false) {
