@@ -1,0 +1,21 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestNoServerImport enforces that the bench tools talk to servers only over
+// the wire: neither they nor anything they import is part of chatd's server.
+func TestNoServerImport(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".", "../baseline").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if pkg == "github.com/chatd/chatd/server" || strings.HasPrefix(pkg, "github.com/chatd/chatd/server/") {
+			t.Errorf("bench imports %s; bench must reach the server only over the network", pkg)
+		}
+	}
+}
