@@ -13,6 +13,10 @@ import (
 // server.close_timeout passes. Calling Close on a closing connection does
 // nothing.
 func (c *Conn) Close(code ws.StatusCode, reason string) {
+	if c.state == stateHandshake {
+		c.teardown(code, reason) // no WebSocket yet: nothing to say
+		return
+	}
 	if c.state != stateOpen {
 		return
 	}
@@ -25,7 +29,7 @@ func (c *Conn) startClosing(code ws.StatusCode, reason string) {
 	c.state = stateClosing
 	c.closeCode, c.closeReason = code, reason
 	c.closingSince.Store(nowNano())
-	if ce := c.srv.log.Check(zap.DebugLevel, "connection closing"); ce != nil {
+	if ce := c.srv.log.Check(zap.DebugLevel, "connection closing"); ce != nil && c.upgraded.Load() {
 		ce.Write(zap.Uint64("conn", c.id), zap.Int("code", int(code)), zap.String("reason", reason))
 	}
 }
@@ -51,6 +55,8 @@ func (c *Conn) peerClosed(code ws.StatusCode, reason string) {
 // peerGone handles EOF, a reset or a failed write.
 func (c *Conn) peerGone(reason string) {
 	switch c.state {
+	case stateHandshake:
+		c.teardown(ws.StatusAbnormalClosure, reason)
 	case stateOpen:
 		c.teardown(ws.StatusAbnormalClosure, reason)
 	case stateClosing:
@@ -64,6 +70,8 @@ func (c *Conn) abort(code ws.StatusCode, reason string) {
 	switch c.state {
 	case stateClosed:
 		return
+	case stateHandshake:
+		c.teardown(code, reason)
 	case stateOpen:
 		c.startClosing(code, reason)
 		c.queueClose(code, reason)
@@ -87,16 +95,30 @@ func (c *Conn) teardown(code ws.StatusCode, reason string) {
 	if err := c.watch.Remove(); err != nil {
 		c.srv.log.Debug("poll remove", zap.Uint64("conn", c.id), zap.Error(err))
 	}
-	_ = c.nc.Close()
+	c.sock.close()
+	c.leaveHandshake()
 	c.out = nil
 	c.flushed = nil
 	c.srv.reg.remove(c)
 	if c.sess != nil && !c.failed {
 		c.sess.Closed(code, reason)
 	}
-	c.Logger().Info("connection closed",
-		zap.Int("code", int(code)),
-		zap.String("reason", reason),
-		zap.Duration("duration", time.Duration(nowNano()-c.opened)))
+	if !c.upgraded.Load() {
+		if ce := c.srv.log.Check(zap.DebugLevel, "connection ended before upgrade"); ce != nil {
+			ce.Write(zap.Stringer("remote", c.remote), zap.String("reason", reason))
+		}
+	} else if ce := c.logCheck(zap.InfoLevel, "connection closed"); ce != nil {
+		ce.Write(append(c.fields(),
+			zap.Int("code", int(code)),
+			zap.String("reason", reason),
+			zap.Duration("duration", time.Duration(nowNano()-c.opened)))...)
+	}
 	c.actor.Stop()
+}
+
+// leaveHandshake gives the connection's handshake slot back, once.
+func (c *Conn) leaveHandshake() {
+	if c.hsSlot.CompareAndSwap(true, false) {
+		<-c.srv.handshakes
+	}
 }

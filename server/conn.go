@@ -1,14 +1,13 @@
 package server
 
 import (
-	"net"
 	"net/netip"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/chatd/chatd/actor"
 	"github.com/chatd/chatd/server/internal/poll"
@@ -18,7 +17,10 @@ import (
 type connState uint8
 
 const (
-	stateOpen connState = iota
+	// stateHandshake: the HTTP request is being read; nothing is written
+	// until the response.
+	stateHandshake connState = iota
+	stateOpen
 	// stateClosing: a close frame is queued or sent; data is no longer
 	// delivered and the socket closes when the handshake completes or
 	// close_timeout passes.
@@ -26,28 +28,31 @@ const (
 	stateClosed
 )
 
-// Conn is one upgraded WebSocket connection.
+// Conn is one accepted connection: an HTTP request being read, then an
+// upgraded WebSocket connection.
 //
 // Concurrency: the fields under "reader" are used by one reader at a time
 // (the I/O worker an epoll event dispatched, or the actor while resuming a
 // paused connection); the one-shot registration and the paused flag make
-// that exclusive. The fields under "actor" are used only on the connection's
-// actor. The atomics are shared with the sweeper. Exported methods must be
-// called from Endpoint callbacks, which run on the actor.
+// that exclusive. ep and path are set by the reader before it posts
+// evUpgraded and read on the actor after it. The fields under "actor" are
+// used only on the connection's actor. The atomics are shared with the
+// sweeper. Exported methods must be called from Session methods, which run
+// on the actor.
 type Conn struct {
 	id     uint64
 	srv    *Server
-	ep     Endpoint
-	sess   Session // set on the actor by evOpen
-	path   string
-	nc     net.Conn
-	raw    syscall.RawConn
+	sock   sock
 	watch  *poll.Watch
 	remote netip.AddrPort
 	actor  *actor.Ref[event]
 	opened int64 // unix nanoseconds
+	ep     Endpoint
+	path   string
+	sess   Session // set on the actor by evUpgraded
 
 	// reader
+	head    []byte // the request head read so far; nil once upgraded
 	dec     wsframe.Decoder
 	held    *heldInput
 	discard bool // a protocol error was seen: input is dropped until EOF
@@ -62,14 +67,16 @@ type Conn struct {
 	abortSent    atomic.Bool // a close-timeout abort was posted
 	paused       atomic.Bool // reads stopped until the mailbox drains
 	closed       atomic.Bool
+	upgraded     atomic.Bool // the handshake succeeded
+	hsSlot       atomic.Bool // holds a handshake slot (server.handshakes)
 
 	// actor
 	state       connState
 	out         []byte
-	failed      bool // the endpoint panicked: it is not called again
+	failed      bool     // the endpoint panicked: it is not called again
 	flushed     []func() // AfterFlush callbacks waiting for out to drain
 	shutWrite   bool     // half-close once out is flushed (after our close frame)
-	endAfter    bool // close the socket once out is flushed (close handshake done)
+	endAfter    bool     // close the socket once out is flushed (close handshake done)
 	closeCode   ws.StatusCode
 	closeReason string
 }
@@ -83,7 +90,8 @@ type heldInput struct {
 type eventKind uint8
 
 const (
-	evOpen eventKind = iota
+	evUpgraded eventKind = iota // data: the 101 response
+	evReply                     // data: a complete HTTP response, then close
 	evMessage
 	evPing
 	evPong
@@ -117,9 +125,20 @@ func (c *Conn) Path() string { return c.path }
 func (c *Conn) RemoteAddr() netip.AddrPort { return c.remote }
 
 // Logger returns a logger carrying the connection's fields. It is built on
-// demand rather than stored, to keep idle connections small.
+// demand rather than stored, to keep idle connections small; hot paths use
+// logCheck instead, which allocates nothing when the level is off.
 func (c *Conn) Logger() *zap.Logger {
-	return c.srv.log.With(zap.Uint64("conn", c.id), zap.Stringer("remote", c.remote), zap.String("path", c.path))
+	return c.srv.log.With(c.fields()...)
+}
+
+func (c *Conn) fields() []zap.Field {
+	return []zap.Field{zap.Uint64("conn", c.id), zap.Stringer("remote", c.remote), zap.String("path", c.path)}
+}
+
+// logCheck returns a log entry for msg at level with the connection's
+// fields to add, or nil when the level is disabled.
+func (c *Conn) logCheck(level zapcore.Level, msg string) *zapcore.CheckedEntry {
+	return c.srv.log.Check(level, msg)
 }
 
 // Notify posts msg to the connection's actor, which hands it to
@@ -140,10 +159,10 @@ func (c *Conn) Kick(code ws.StatusCode, reason string) {
 // Receive handles one event on the connection's actor.
 func (c *Conn) Receive(ev event) {
 	switch ev.kind {
-	case evOpen:
-		if c.state == stateOpen {
-			c.sess = c.ep.Open(c)
-		}
+	case evUpgraded:
+		c.upgradeDone(ev.data)
+	case evReply:
+		c.replyAndClose(ev.data)
 	case evMessage:
 		if c.state == stateOpen {
 			c.sess.Message(ev.op, ev.data)

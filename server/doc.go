@@ -2,10 +2,21 @@
 // upgrade, the epoll read path, the per-connection actors that own all
 // writes, and the endpoints (/echo, /healthz; chat comes next).
 //
+// # Accept and handshake
+//
+// The accept loop takes connections with accept4 on the listener's fd; they
+// never become net.Conns, so Go's runtime poller and its per-connection
+// state are not involved, and each connection is exactly one non-blocking
+// fd (see sock). The HTTP upgrade runs on the read path below: the request
+// head accumulates in a per-connection buffer until complete, so a client
+// that dribbles its request holds a buffer, never a goroutine, until
+// handshake.timeout. gobwas/ws's Upgrader checks the request and writes the
+// response into memory; the connection's actor sends it.
+//
 // # Read path
 //
-// After the handshake a connection is registered with one epoll instance by
-// its own file descriptor (package poll), level-triggered and one-shot. When
+// A connection is registered with one epoll instance by its own file
+// descriptor (package poll), level-triggered and one-shot. When
 // it is readable, one of a fixed set of I/O workers reads it without blocking
 // into the worker's own buffer until EAGAIN, and feeds the bytes to the
 // connection's wsframe.Decoder. Complete messages are copied out and posted to

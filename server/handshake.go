@@ -2,114 +2,144 @@ package server
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/netip"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/gobwas/ws"
 	"go.uber.org/zap"
-
-	"github.com/chatd/chatd/actor"
-	"github.com/chatd/chatd/server/internal/poll"
-	"github.com/chatd/chatd/server/internal/wsframe"
+	"go.uber.org/zap/zapcore"
 )
 
-// errHeadTooLarge: the request head exceeded handshake.max_header_bytes.
-var errHeadTooLarge = errors.New("request head too large")
+// The handshake runs on the same non-blocking path as frames: an I/O worker
+// appends what the socket has to the connection's head buffer and, once the
+// head is complete, routes it and builds the response. The actor writes
+// the response. A client that dribbles its request costs a buffer, never a
+// goroutine; handshake.timeout bounds it.
 
-// handshake reads the request head, routes it and, for a WebSocket
-// endpoint, upgrades the connection and hands it to the poller. It runs on
-// its own goroutine under the handshake deadline and semaphore.
-func (s *Server) handshake(nc net.Conn) {
-	if !s.trackHandshake(nc) {
-		nc.Close()
-		return
-	}
-	defer s.untrackHandshake(nc)
-	log := s.log.With(zap.Stringer("remote", nc.RemoteAddr()))
-	_ = nc.SetDeadline(time.Now().Add(s.cfg.Handshake.Timeout))
-	head, rest, err := readHead(nc, s.cfg.Handshake.MaxHeaderBytes)
-	if err != nil {
-		if errors.Is(err, errHeadTooLarge) {
-			writeHTTP(nc, 431, "Request Header Fields Too Large", "request head larger than the server accepts\n", "")
+// readHandshake runs on an I/O worker while the request head is incomplete.
+func (c *Conn) readHandshake(r *sysReader) {
+	limit := c.srv.cfg.Handshake.MaxHeaderBytes
+	for {
+		n, err := c.sock.read(r.buf[:min(len(r.buf), limit-len(c.head))])
+		if isEAGAIN(err) {
+			c.rearmHandshake()
+			return
 		}
-		log.Debug("handshake failed", zap.Error(err))
-		nc.Close()
-		return
+		if err != nil || n == 0 {
+			c.endOfInput(reasonPeerGone)
+			return
+		}
+		c.head = append(c.head, r.buf[:n]...)
+		if end := endOfHead(c.head); end >= 0 {
+			head, rest := c.head[:end], c.head[end:]
+			c.head = nil
+			c.route(head, rest)
+			return
+		}
+		if len(c.head) >= limit {
+			c.head = nil
+			c.reply(431, "Request Header Fields Too Large", "request head larger than the server accepts\n", "")
+			return
+		}
 	}
+}
+
+func (c *Conn) rearmHandshake() {
+	if err := c.watch.ArmRead(); err != nil {
+		c.endOfInput(err.Error())
+	}
+}
+
+// route answers a complete request head: an HTTP response, or the upgrade.
+// rest holds what the client sent after the head.
+func (c *Conn) route(head, rest []byte) {
+	s := c.srv
 	req, err := parseHead(head)
 	if err != nil {
-		writeHTTP(nc, 400, "Bad Request", "malformed HTTP request\n", "")
-		nc.Close()
+		c.reply(400, "Bad Request", "malformed HTTP request\n", "")
 		return
 	}
+	c.path = req.path
 	if req.path == "/healthz" {
-		writeHTTP(nc, 200, "OK", "ok\n", "")
-		nc.Close()
+		c.reply(200, "OK", "ok\n", "")
 		return
 	}
 	ep, ok := s.routes[req.path]
 	if !ok {
-		writeHTTP(nc, 404, "Not Found", "no such endpoint: "+req.path+"\n", "")
-		nc.Close()
+		c.reply(404, "Not Found", "no such endpoint: "+req.path+"\n", "")
 		return
 	}
 	if !req.upgrade {
-		writeHTTP(nc, 426, "Upgrade Required",
+		c.reply(426, "Upgrade Required",
 			req.path+" is a WebSocket endpoint: connect with a WebSocket client (ws://host"+req.path+").\n",
 			"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n")
-		nc.Close()
 		return
 	}
+	var resp bytes.Buffer
 	rw := struct {
 		io.Reader
 		io.Writer
-	}{bytes.NewReader(head), nc}
+	}{bytes.NewReader(head), &resp}
 	if _, err := s.upgrader.Upgrade(rw); err != nil {
-		log.Debug("upgrade rejected", zap.Error(err))
-		nc.Close()
+		// The Upgrader wrote the error response (400, 403, 405, 426...).
+		if ce := s.log.Check(zap.DebugLevel, "upgrade rejected"); ce != nil {
+			ce.Write(zap.Stringer("remote", c.remote), zap.String("path", req.path), zap.Error(err))
+		}
+		c.eof = true
+		c.deliver(event{kind: evReply, data: resp.Bytes()}, nil)
 		return
 	}
-	_ = nc.SetDeadline(time.Time{})
-	if err := s.register(nc, req.path, ep, rest); err != nil {
-		log.Warn("register connection", zap.Error(err))
-		nc.Close()
+	c.ep = ep
+	c.leaveHandshake()
+	c.upgraded.Store(true)
+	c.lastRead.Store(nowNano())
+	if !c.deliver(event{kind: evUpgraded, data: resp.Bytes()}, rest) {
+		return
 	}
+	if len(rest) > 0 && !c.consume(rest) {
+		return
+	}
+	c.rearm()
 }
 
-// readHead reads until the end of the request head. It returns the head and
-// any bytes the client sent after it.
-func readHead(nc net.Conn, limit int) (head, rest []byte, err error) {
-	buf := make([]byte, 0, 1024)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := nc.Read(buf[len(buf):min(cap(buf), limit)])
-		buf = buf[:len(buf)+n]
-		if end := endOfHead(buf); end >= 0 {
-			return buf[:end], buf[end:], nil
-		}
-		if len(buf) >= limit {
-			return nil, nil, errHeadTooLarge
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("read request head: %w", err)
-		}
+// reply sends a plain-text HTTP response and closes the connection.
+func (c *Conn) reply(code int, status, body, extraHeaders string) {
+	if ce := c.srv.log.Check(zap.DebugLevel, "http request"); ce != nil {
+		ce.Write(zap.Stringer("remote", c.remote), zap.String("path", c.path), zap.Int("status", code))
 	}
-}
-
-// writeHTTP writes a complete plain-text response. Errors are ignored: the
-// connection is closed right after.
-func writeHTTP(nc net.Conn, code int, status, body, extraHeaders string) {
 	resp := fmt.Sprintf("HTTP/1.1 %d %s\r\n%sContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
 		code, status, extraHeaders, len(body), body)
-	_, _ = io.WriteString(nc, resp)
+	c.eof = true // read no more: the answer is final
+	c.deliver(event{kind: evReply, data: []byte(resp)}, nil)
+}
+
+// upgradeDone runs on the actor: it writes the 101 response and opens the
+// endpoint's session.
+func (c *Conn) upgradeDone(resp []byte) {
+	if c.state != stateHandshake {
+		return
+	}
+	c.state = stateOpen
+	c.queue(resp, nil)
+	if c.state != stateOpen { // the write failed
+		return
+	}
+	if ce := c.logCheck(zapcore.InfoLevel, "connection opened"); ce != nil {
+		ce.Write(c.fields()...)
+	}
+	c.sess = c.ep.Open(c)
+}
+
+// replyAndClose runs on the actor: it writes an HTTP response, then closes
+// the socket once it is written.
+func (c *Conn) replyAndClose(resp []byte) {
+	if c.state != stateHandshake {
+		return
+	}
+	c.startClosing(0, "http response sent")
+	c.endAfter = true
+	c.queue(resp, nil)
 }
 
 // newUpgrader returns the Upgrader shared by all handshakes. It rejects an
@@ -133,72 +163,4 @@ func newUpgrader(allowed []string) ws.Upgrader {
 		return nil
 	}
 	return u
-}
-
-// register turns an upgraded socket into a Conn watched by the poller.
-// early holds bytes the client sent right after its request head.
-func (s *Server) register(nc net.Conn, path string, ep Endpoint, early []byte) error {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return fmt.Errorf("%T has no raw fd", nc)
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return fmt.Errorf("raw conn: %w", err)
-	}
-	c := &Conn{
-		id:     s.nextID.Add(1),
-		srv:    s,
-		ep:     ep,
-		path:   path,
-		nc:     nc,
-		raw:    raw,
-		opened: nowNano(),
-	}
-	c.dec.MaxMessage = s.cfg.Limits.MaxMessageBytes
-	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
-		c.remote = ap
-	}
-	c.lastRead.Store(c.opened)
-	var fd int
-	if err := raw.Control(func(f uintptr) { fd = int(f) }); err != nil {
-		return fmt.Errorf("raw fd: %w", err)
-	}
-	c.actor = actor.Spawn[event](s.sys, c, s.cfg.Limits.MailboxSize, actor.WithOnStop(c.stopped))
-	c.watch, err = s.poller.Add(fd, func(r poll.Ready) { s.ready(c, r) })
-	if err != nil {
-		c.actor.Stop()
-		return err
-	}
-	if !s.reg.add(c) {
-		// Shutdown began during the handshake.
-		_ = c.watch.Remove()
-		c.actor.Stop()
-		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = nc.Write(goingAwayFrame)
-		nc.Close()
-		return nil
-	}
-	c.Logger().Info("connection opened")
-	c.postSystem(event{kind: evOpen})
-	if len(early) > 0 && !c.consume(early) {
-		return nil
-	}
-	c.rearm()
-	return nil
-}
-
-// goingAwayFrame is sent to a client whose handshake finished after shutdown
-// began.
-var goingAwayFrame = wsframe.AppendClose(nil, ws.StatusGoingAway, "server shutting down")
-
-// ready runs on the epoll goroutine: reads go to the I/O workers, writability
-// to the connection's actor.
-func (s *Server) ready(c *Conn, r poll.Ready) {
-	if r.Read {
-		s.work <- c
-	}
-	if r.Write {
-		c.postSystem(event{kind: evWritable})
-	}
 }

@@ -2,7 +2,8 @@ package server
 
 import (
 	"errors"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gobwas/ws"
 
@@ -15,42 +16,28 @@ import (
 // the worker back for the rest.
 const readsPerWake = 8
 
-// sysReader reads a socket without blocking. Each I/O worker owns one, with
-// its buffer and a pre-bound callback, so a read allocates nothing.
+// sysReader is an I/O worker's read buffer. Each worker owns one; a
+// connection holds no buffer of its own between reads.
 type sysReader struct {
 	buf []byte
-	n   int
-	err error
-	fn  func(fd uintptr) bool
 }
 
-func newSysReader(size int) *sysReader {
-	r := &sysReader{buf: make([]byte, size)}
-	r.fn = r.read
-	return r
-}
+func newSysReader(size int) *sysReader { return &sysReader{buf: make([]byte, size)} }
 
-func (r *sysReader) read(fd uintptr) bool {
-	for {
-		r.n, r.err = syscall.Read(int(fd), r.buf)
-		if r.err != syscall.EINTR {
-			return true // never wait: the poller tells us when to come back
-		}
-	}
-}
+func isEAGAIN(err error) bool { return err == unix.EAGAIN }
 
 // readable runs on an I/O worker when epoll reports the socket readable.
 func (c *Conn) readable(r *sysReader) {
+	if !c.upgraded.Load() {
+		c.readHandshake(r)
+		return
+	}
 	for i := 0; i < readsPerWake; i++ {
 		if c.closed.Load() {
 			return
 		}
-		if err := c.raw.Read(r.fn); err != nil {
-			c.endOfInput(err.Error())
-			return
-		}
-		n, err := r.n, r.err
-		if err == syscall.EAGAIN {
+		n, err := c.sock.read(r.buf)
+		if isEAGAIN(err) {
 			break
 		}
 		if err != nil {

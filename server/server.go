@@ -37,12 +37,11 @@ type Server struct {
 	nextID atomic.Uint64
 
 	handshakes chan struct{} // semaphore: one token per handshake in progress
-	hsMu       sync.Mutex    // guards hsConns
-	hsConns    map[net.Conn]struct{}
 
 	addr       atomic.Pointer[net.Addr]
 	closing    atomic.Bool
 	stopSweep  chan struct{}
+	stopAccept chan struct{} // closed by Shutdown to end the accept loop
 	serveDone  chan struct{}
 	serving    atomic.Bool
 	mu         sync.Mutex // guards ln
@@ -63,18 +62,19 @@ func New(cfg config.Server, log *zap.Logger) (*Server, error) {
 		cfg: cfg,
 		log: log,
 		timeouts: timeouts{
-			partial: cfg.Limits.PartialFrameTimeout,
-			ping:    cfg.Keepalive.PingInterval,
-			pong:    cfg.Keepalive.PongTimeout,
-			close:   cfg.CloseTimeout,
+			partial:   cfg.Limits.PartialFrameTimeout,
+			ping:      cfg.Keepalive.PingInterval,
+			pong:      cfg.Keepalive.PongTimeout,
+			close:     cfg.CloseTimeout,
+			handshake: cfg.Handshake.Timeout,
 		},
 		routes:     map[string]Endpoint{},
 		sys:        actor.NewSystem(log),
 		work:       make(chan *Conn, 1024*cfg.Workers()),
 		reg:        newRegistry(),
 		handshakes: make(chan struct{}, cfg.Handshake.MaxConcurrent),
-		hsConns:    map[net.Conn]struct{}{},
 		stopSweep:  make(chan struct{}),
+		stopAccept: make(chan struct{}),
 		serveDone:  make(chan struct{}),
 	}
 	if cfg.Echo {
@@ -160,16 +160,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.closing.Swap(true) {
 		return nil
 	}
+	close(s.stopAccept)
+	s.mu.Lock()
+	serving := s.serving.Load()
+	s.mu.Unlock()
+	if serving {
+		<-s.serveDone // the accept loop no longer uses the listener's fd
+	}
 	s.mu.Lock()
 	if s.ln != nil {
 		s.ln.Close()
 	}
-	serving := s.serving.Load()
 	s.mu.Unlock()
-	if serving {
-		<-s.serveDone
-	}
-	s.abortHandshakes()
 
 	open := s.reg.beginShutdown()
 	for _, c := range open {

@@ -7,14 +7,14 @@ import "time"
 // fire up to one interval late.
 func sweepInterval(cfg timeouts) time.Duration {
 	d := time.Second
-	for _, t := range []time.Duration{cfg.partial, cfg.ping, cfg.pong, cfg.close} {
+	for _, t := range []time.Duration{cfg.partial, cfg.ping, cfg.pong, cfg.close, cfg.handshake} {
 		d = min(d, t/4)
 	}
 	return max(d, 10*time.Millisecond)
 }
 
 type timeouts struct {
-	partial, ping, pong, close time.Duration
+	partial, ping, pong, close, handshake time.Duration
 }
 
 // sweepLoop runs until stop is closed.
@@ -42,6 +42,12 @@ func (s *Server) sweep(c *Conn, now int64) {
 		return
 	}
 	t := s.timeouts
+	if !c.upgraded.Load() {
+		if now-c.opened > int64(t.handshake) && c.abortSent.CompareAndSwap(false, true) {
+			c.postSystem(event{kind: evAbort, reason: "handshake timeout"})
+		}
+		return
+	}
 	if cs := c.closingSince.Load(); cs != 0 {
 		if now-cs > int64(t.close) && c.abortSent.CompareAndSwap(false, true) {
 			c.postSystem(event{kind: evAbort, reason: reasonCloseTimeout})

@@ -1,66 +1,10 @@
 package server
 
 import (
-	"sync"
-	"syscall"
-
 	"github.com/gobwas/ws"
-	"golang.org/x/sys/unix"
 
 	"github.com/chatd/chatd/server/internal/wsframe"
 )
-
-// sysWriter writes to a socket without blocking. Writers are pooled so the
-// callback handed to RawConn.Write is bound once, not allocated per write.
-type sysWriter struct {
-	iov [][]byte
-	n   int
-	err error
-	fn  func(fd uintptr) bool
-}
-
-var writerPool = sync.Pool{New: func() any {
-	w := &sysWriter{iov: make([][]byte, 0, 2)}
-	w.fn = w.write
-	return w
-}}
-
-func (w *sysWriter) write(fd uintptr) bool {
-	for {
-		if len(w.iov) == 1 {
-			w.n, w.err = unix.Write(int(fd), w.iov[0])
-		} else {
-			w.n, w.err = unix.Writev(int(fd), w.iov)
-		}
-		if w.err != syscall.EINTR {
-			return true
-		}
-	}
-}
-
-// writeNow makes one non-blocking write of a then b (b may be nil) and
-// returns how many bytes the socket took.
-func (c *Conn) writeNow(a, b []byte) (int, error) {
-	w := writerPool.Get().(*sysWriter)
-	w.iov = append(w.iov[:0], a)
-	if len(b) > 0 {
-		w.iov = append(w.iov, b)
-	}
-	err := c.raw.Write(w.fn)
-	n, werr := w.n, w.err
-	w.iov = w.iov[:0]
-	writerPool.Put(w)
-	if err != nil {
-		return 0, err
-	}
-	if werr == syscall.EAGAIN {
-		return 0, nil
-	}
-	if n < 0 {
-		n = 0
-	}
-	return n, werr
-}
 
 // WriteMessage sends one unfragmented message or control frame. It never
 // blocks: what the socket does not take now is queued and sent when it is
@@ -75,17 +19,33 @@ func (c *Conn) WriteMessage(op ws.OpCode, payload []byte) {
 // retained after the call returns.
 func (c *Conn) WritePrepared(frame []byte) { c.send(frame, nil) }
 
+// send writes data frames of an open connection, within the write budget.
 func (c *Conn) send(a, b []byte) {
 	if c.state != stateOpen {
 		return
 	}
+	c.write(a, b, c.srv.cfg.Limits.WriteBudgetBytes)
+}
+
+// queue writes a then b whatever the connection's state and budget: the
+// handshake response and close frames, which are small and final.
+func (c *Conn) queue(a, b []byte) { c.write(a, b, -1) }
+
+// write makes one non-blocking write when nothing is pending, and queues
+// what the socket did not take. A budget >= 0 bounds the queue: past it the
+// connection is closed as a slow consumer.
+func (c *Conn) write(a, b []byte, budget int) {
+	if c.state == stateClosed {
+		return
+	}
 	if len(c.out) == 0 {
-		n, err := c.writeNow(a, b)
+		n, err := c.sock.write(a, b)
 		if err != nil {
 			c.peerGone(err.Error())
 			return
 		}
 		if n >= len(a)+len(b) {
+			c.afterDrain()
 			return
 		}
 		if n >= len(a) {
@@ -94,7 +54,7 @@ func (c *Conn) send(a, b []byte) {
 			a = a[n:]
 		}
 	}
-	if len(c.out)+len(a)+len(b) > c.srv.cfg.Limits.WriteBudgetBytes {
+	if budget >= 0 && len(c.out)+len(a)+len(b) > budget {
 		c.Close(CloseSlowConsumer, "slow consumer: outbound buffer over budget")
 		return
 	}
@@ -102,11 +62,11 @@ func (c *Conn) send(a, b []byte) {
 	c.armWrite()
 }
 
-// queueControl queues a close frame regardless of the budget (it is at most
+// queueClose queues a close frame regardless of the budget (it is at most
 // 127 bytes) and tries to send it.
 func (c *Conn) queueClose(code ws.StatusCode, reason string) {
-	c.out = wsframe.AppendClose(c.out, code, reason)
-	c.writeOut()
+	var buf [127]byte
+	c.queue(wsframe.AppendClose(buf[:0], code, reason), nil)
 }
 
 // flush runs when the socket became writable.
@@ -121,7 +81,7 @@ func (c *Conn) flush() {
 // writability or finishes a close that was waiting for the queue to drain.
 func (c *Conn) writeOut() {
 	for len(c.out) > 0 {
-		n, err := c.writeNow(c.out, nil)
+		n, err := c.sock.write(c.out, nil)
 		if err != nil {
 			c.peerGone(err.Error())
 			return
@@ -140,12 +100,17 @@ func (c *Conn) writeOut() {
 			fn()
 		}
 	}
+	c.afterDrain()
+}
+
+// afterDrain finishes what waited for the queue to empty.
+func (c *Conn) afterDrain() {
 	switch {
 	case c.endAfter:
 		c.teardown(c.closeCode, c.closeReason)
 	case c.shutWrite:
 		c.shutWrite = false
-		_ = c.raw.Control(func(fd uintptr) { _ = syscall.Shutdown(int(fd), syscall.SHUT_WR) })
+		c.sock.shutdownWrite()
 	}
 }
 

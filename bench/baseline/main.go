@@ -2,21 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
-	"net/http"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
-// maxMessageBytes matches chatd's default server.limits.max_message_bytes.
-const maxMessageBytes = 64 << 10
+// shutdownTimeout bounds Shutdown after SIGINT or SIGTERM.
+const shutdownTimeout = 10 * time.Second
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8081", "listen on `host:port`")
@@ -33,49 +30,26 @@ func main() {
 	}
 }
 
-// run serves until ctx ends. Hijacked WebSocket connections are not tracked
-// by http.Server; they end with the process.
+// run serves on addr until ctx ends, then shuts down.
 func run(ctx context.Context, addr string) error {
-	mux := http.NewServeMux()
-	// The zero Upgrader keeps buffer sizes at 0, so each connection reuses
-	// the 4 KiB bufio buffers net/http already allocated: the library's
-	// default and the common way it is deployed.
-	mux.Handle("/echo", echoHandler{})
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := New()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Printf("baseline: listening on %s (gorilla/websocket, goroutine per connection)", addr)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Printf("baseline: listening on %s (gorilla/websocket, goroutines per connection, hub)", ln.Addr())
 	select {
 	case err := <-errc:
+		srv.Shutdown(context.Background())
 		return err
 	case <-ctx.Done():
-		if err := srv.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
 	}
-}
-
-// echoHandler upgrades and echoes. ServeHTTP runs on the connection's own
-// goroutine (net/http's) for the connection's whole life.
-type echoHandler struct {
-	upgrader websocket.Upgrader
-}
-
-func (h echoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c, err := h.upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return // Upgrade has already answered with an HTTP error
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
 	}
-	defer c.Close()
-	c.SetReadLimit(maxMessageBytes)
-	for {
-		op, msg, err := c.ReadMessage()
-		if err != nil {
-			return
-		}
-		if err := c.WriteMessage(op, msg); err != nil {
-			return
-		}
-	}
+	return <-errc
 }
