@@ -33,3 +33,16 @@ fuzz:
 			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$dir; \
 		done; \
 	done
+
+# make bench: chatbench's quick standard suite (about 2 minutes): every
+# scenario, small, against a fresh chatd and, where it speaks the scenario,
+# the baseline; medians, ratios and the invariants. BENCHDIR (default a new
+# /tmp/chatbench-suite.*) keeps the binaries, server logs and JSON reports.
+.PHONY: bench
+bench:
+	@set -e; dir=$${BENCHDIR:-$$(mktemp -d /tmp/chatbench-suite.XXXXXX)}; \
+	$(GO) build -o $$dir/bin/chatd ./cmd/chatd; \
+	$(GO) build -o $$dir/bin/baseline ./bench/baseline; \
+	$(GO) build -o $$dir/bin/chatbench ./cmd/chatbench; \
+	$$dir/bin/chatbench suite -chatd $$dir/bin/chatd -baseline $$dir/bin/baseline \
+		-server-config configs/chatbench-server.yaml -dir $$dir

@@ -1,0 +1,6 @@
+// Package procfs samples a server process from /proc/PID: resident memory
+// (VmRSS), threads, open file descriptors and CPU time (utime+stime). The
+// load generator reads them to report bytes per connection, descriptors per
+// connection and server CPU per message. Go's goroutine count is not visible
+// from outside the process and is not reported.
+package procfs

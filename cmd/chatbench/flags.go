@@ -1,0 +1,132 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chatd/chatd/bench/scenario"
+)
+
+// boolPtr is a flag.Value for *bool fields (unset means default).
+type boolPtr struct{ p **bool }
+
+func (b boolPtr) String() string {
+	if b.p == nil || *b.p == nil {
+		return ""
+	}
+	return strconv.FormatBool(**b.p)
+}
+
+func (b boolPtr) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*b.p = &v
+	return nil
+}
+
+func (b boolPtr) IsBoolFlag() bool { return true }
+
+// bind defines the scenario flags on fs, writing into c.
+func bind(fs *flag.FlagSet, c *scenario.Config) *string {
+	dur := func(p *scenario.Duration, name, usage string) {
+		fs.DurationVar((*time.Duration)(p), name, time.Duration(*p), usage)
+	}
+	config := fs.String("config", "", "YAML `file` with the run (configs/chatbench-*.yaml); flags override it")
+	fs.StringVar(&c.Scenario, "scenario", c.Scenario, "`name`: "+strings.Join(scenario.Names, ", ")+" (or the first argument)")
+	fs.StringVar(&c.URL, "url", c.URL, "endpoint `URL` (default ws://127.0.0.1:8080/ws, /echo for echo)")
+	fs.IntVar(&c.PID, "pid", c.PID, "server `PID` to sample from /proc (RSS, fds, threads, CPU)")
+	fs.IntVar(&c.Procs, "procs", c.Procs, "client processes (default: enough for 19,000 connections each)")
+	fs.StringVar(&c.Src, "src", c.Src, "first source `address` (127.0.0.2); later ones follow")
+	fs.IntVar(&c.PerSrc, "per-src", c.PerSrc, "most connections per source address (15000)")
+	fs.IntVar(&c.Dials, "dials", c.Dials, "concurrent dials per process (256)")
+	dur(&c.Timeout, "timeout", "bound on one connect+handshake+login (10s)")
+	fs.IntVar(&c.N, "n", c.N, "connections: users (private), members (room), offline users (mailbox), C (echo)")
+	fs.Float64Var(&c.Rate, "rate", c.Rate, "aggregate rate per second: connections (connect), messages (private, room, mailbox), round trips (echo; 0 closed loop)")
+	dur(&c.Duration, "d", "hold (idle) or measured sending time (echo, private, room) (10s)")
+	dur(&c.Warmup, "warmup", "sent but not measured, before -d (echo 2s, else 0)")
+	fs.IntVar(&c.Size, "size", c.Size, "payload `bytes` (echo 32, chat 64)")
+	fs.StringVar(&c.Receiver, "receiver", c.Receiver, "private: partner or random")
+	fs.StringVar(&c.RoomName, "room", c.RoomName, "room: the room (lobby)")
+	fs.IntVar(&c.Publishers, "publishers", c.Publishers, "room: publishers among the members (1)")
+	fs.IntVar(&c.Observers, "observers", c.Observers, "room: connections outside the room that must get nothing (not with the lobby)")
+	fs.IntVar(&c.Messages, "messages", c.Messages, "mailbox: messages stored for the offline users (10000)")
+	fs.IntVar(&c.Senders, "senders", c.Senders, "mailbox: online senders (10)")
+	fs.Var(boolPtr{&c.Login}, "login", "log in with a plain-text name after the handshake (default: when the URL ends in /ws)")
+	dur(&c.Drain, "drain", "longest wait for late deliveries (10s)")
+	dur(&c.Quiet, "quiet", "the drain ends after this long without a delivery (1s)")
+	dur(&c.Interval, "interval", "server sampling interval and time-series step (1s)")
+	fs.StringVar(&c.Out, "out", c.Out, "write the JSON report to `file`")
+	fs.StringVar(&c.Plots, "plots", c.Plots, "write PNG plots into `dir`")
+	fs.StringVar(&c.Tag, "tag", c.Tag, "user names are cb<tag>-<i> (default random)")
+	return config
+}
+
+// parseConfig parses a scenario's flags: an optional first argument naming
+// the scenario, then flags, with -config read first and overridden by the
+// other flags. The result went through WithDefaults and Validate.
+func parseConfig(name string, args []string, stderr io.Writer) (scenario.Config, error) {
+	var c scenario.Config
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		c.Scenario, args = args[0], args[1:]
+	}
+	named := c.Scenario
+
+	// First pass: only to find -config (and reject bad flags early).
+	probe := c
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	config := bind(fs, &probe)
+	if err := fs.Parse(args); err != nil {
+		fs.SetOutput(stderr)
+		return c, usage(fs, name, err)
+	}
+	if *config != "" {
+		var err error
+		if c, err = scenario.LoadFile(*config, c); err != nil {
+			fmt.Fprintln(stderr, err)
+			return c, err
+		}
+		if named != "" {
+			c.Scenario = named
+		}
+	}
+	fs = flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bind(fs, &c)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, usage(fs, name, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	}
+	if c.Tag == "" {
+		var b [3]byte
+		_, _ = rand.Read(b[:])
+		c.Tag = hex.EncodeToString(b[:])
+	}
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return c, err
+	}
+	return c, nil
+}
+
+func usage(fs *flag.FlagSet, name string, err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(fs.Output(), "Usage: chatbench %s SCENARIO [flags]   (or -config FILE)\n\nFlags:\n", name)
+		fs.PrintDefaults()
+		return err
+	}
+	fmt.Fprintln(fs.Output(), err)
+	return err
+}
