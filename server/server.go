@@ -31,6 +31,7 @@ type Server struct {
 	upgrader ws.Upgrader
 
 	sys    *actor.System
+	pool   *runPool
 	poller *poll.Poller
 	work   chan *Conn
 	reg    *registry
@@ -69,7 +70,6 @@ func New(cfg config.Server, log *zap.Logger) (*Server, error) {
 			handshake: cfg.Handshake.Timeout,
 		},
 		routes:     map[string]Endpoint{},
-		sys:        actor.NewSystem(log),
 		work:       make(chan *Conn, 1024*cfg.Workers()),
 		reg:        newRegistry(),
 		handshakes: make(chan struct{}, cfg.Handshake.MaxConcurrent),
@@ -86,6 +86,8 @@ func New(cfg config.Server, log *zap.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.poller = p
+	s.pool = newRunPool()
+	s.sys = actor.NewSystem(log, actor.WithDispatcher(s.pool.dispatch))
 	for i := 0; i < cfg.Workers(); i++ {
 		s.sys.Go(s.ioWorker)
 	}
@@ -199,6 +201,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	defer cancel()
 	if serr := s.sys.Shutdown(waitCtx); serr != nil {
 		err = errors.Join(err, fmt.Errorf("shutdown: %w", serr))
+	} else {
+		s.pool.stop()
 	}
 	return err
 }
