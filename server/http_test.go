@@ -114,3 +114,44 @@ func TestEchoDisabled(t *testing.T) {
 		t.Fatalf("status = %d, want 404 when echo is off", resp.StatusCode)
 	}
 }
+
+// TestMaxConcurrentHandshakes: with every handshake slot held by a client
+// that never finishes its request, the next client waits in the accept
+// queue and is served as soon as a slot frees.
+func TestMaxConcurrentHandshakes(t *testing.T) {
+	ts := testserver.Start(t, func(c *config.Server) { c.Handshake.MaxConcurrent = 2 })
+	var stalled []net.Conn
+	for i := 0; i < 2; i++ {
+		c, err := net.Dial("tcp", ts.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, _ = io.WriteString(c, "GET /echo HTTP/1.1\r\n") // never finished
+		stalled = append(stalled, c)
+	}
+	waiting, err := net.Dial("tcp", ts.Addr) // the kernel completes the TCP handshake
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer waiting.Close()
+	if _, err := io.WriteString(waiting, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	// No answer while both slots are held. (An answer would arrive within
+	// microseconds; 200ms is a generous window to see it not come.)
+	_ = waiting.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if n, err := waiting.Read(make([]byte, 1)); err == nil || n > 0 {
+		t.Fatal("served while every handshake slot was taken")
+	}
+	stalled[0].Close() // frees a slot
+	_ = waiting.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(waiting), nil)
+	if err != nil {
+		t.Fatalf("not served after a slot freed: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+}

@@ -156,3 +156,62 @@ func TestSlowBackend(t *testing.T) {
 		t.Fatalf("slow login: %q", got)
 	}
 }
+
+// TestAuthQueueFull: with the auth pool busy and its queue full, a login is
+// answered "server busy, try again" without using up an attempt.
+func TestAuthQueueFull(t *testing.T) {
+	sa := &slowAuth{release: make(chan struct{})}
+	e := start(t, options{authn: sa, auth: func(a *config.Auth) { a.Workers = 1; a.Queue = 1 }})
+	busy1, busy2 := e.dial(t), e.dial(t)
+	busy1.send("slow") // taken by the only worker
+	busy2.send("slow") // waits in the queue
+	c := e.dial(t)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		// busy2's attempt may still be on its way to the queue: retry
+		// until the queue is seen full.
+		c.sendJSON(map[string]any{"type": "login", "name": "carol"})
+		m := c.next()
+		if m["error"] == "server busy, try again" {
+			if m["attemptsLeft"] != float64(5) {
+				t.Fatalf("a busy answer used up an attempt: %v", m)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never busy: %v", m)
+		}
+		if m["type"] == "login_ok" {
+			t.Fatalf("logged in while the pool was full: %v", m)
+		}
+	}
+	close(sa.release)
+	for _, b := range []*client{busy1, busy2} {
+		if got := b.text(); got != "True" {
+			t.Fatalf("queued login: %q", got)
+		}
+	}
+}
+
+// TestFailureDelayGrows: after each failed login the next attempt waits
+// longer (failure_delay, doubling). Only lower bounds are checked.
+func TestFailureDelayGrows(t *testing.T) {
+	e := start(t, options{authn: &fakeAuth{users: []string{"hlq"}}, chat: func(c *config.Chat) {
+		c.Login.FailureDelay = 50 * time.Millisecond
+		c.Login.MaxFailureDelay = time.Second
+	}})
+	c := e.dial(t)
+	start := time.Now()
+	for i := 0; i < 3; i++ {
+		c.send("wrong") // pipelined: each waits for the previous failure's delay
+	}
+	for i := 0; i < 3; i++ {
+		if got := c.text(); got != "name is not exist" {
+			t.Fatalf("got %q", got)
+		}
+	}
+	// The 2nd attempt waits 50ms, the 3rd 100ms: at least 150ms in all.
+	if took := time.Since(start); took < 150*time.Millisecond {
+		t.Fatalf("three failures answered in %v, want at least 150ms of growing delay", took)
+	}
+}
