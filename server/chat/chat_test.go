@@ -170,3 +170,17 @@ func TestBadRequests(t *testing.T) {
 		alice.expect(map[string]any{"type": "error", "error": tc.want})
 	}
 }
+
+// TestLobbyPresenceOn: with presence_auto_join, logins and logouts are
+// announced in the lobby, the logout with the last-seen time.
+func TestLobbyPresenceOn(t *testing.T) {
+	e := start(t, options{chat: func(c *config.Chat) { c.Rooms.PresenceAutoJoin = true }})
+	alice := e.login(t, "alice")
+	bob := e.login(t, "bob")
+	alice.expect(map[string]any{"type": "presence", "user": "bob", "status": "online", "room": "lobby"})
+	bob.c.Close()
+	m := alice.expect(map[string]any{"type": "presence", "user": "bob", "status": "offline", "room": "lobby"})
+	if m["lastSeen"] == nil {
+		t.Fatalf("offline presence without lastSeen: %v", m)
+	}
+}
