@@ -49,9 +49,9 @@ func (s *session) allow() bool {
 	if s.limiter.Allow() {
 		return true
 	}
-	now := time.Now()
+	now := time.Now().UnixNano()
 	rc := s.svc.cfg.Rate
-	if now.Sub(s.window) > rc.Window {
+	if now-s.window > int64(rc.Window) {
 		s.window, s.rejected = now, 0
 	}
 	s.rejected++
@@ -104,7 +104,7 @@ func (s *session) message(req *wire.Request) {
 }
 
 func (s *session) roomMessage(name string, data json.RawMessage, ref json.RawMessage) {
-	rm := s.joined[name]
+	rm := s.room(name)
 	if rm == nil {
 		s.sendError("not a member of room "+name+": join it first", ref)
 		return

@@ -49,12 +49,13 @@ func (s *session) loginMessage(op ws.OpCode, payload []byte) {
 		s.conn.WriteMessage(ws.OpText, []byte("binary messages are not accepted before login: send your name as text"))
 		return
 	}
-	if s.inFlight || time.Now().Before(s.notBefore) || len(s.queued) > 0 {
-		if len(s.queued) >= s.svc.cfg.Login.MaxAttempts {
+	l := s.login
+	if l.inFlight || time.Now().Before(l.notBefore) || len(l.queued) > 0 {
+		if len(l.queued) >= s.svc.cfg.Login.MaxAttempts {
 			s.conn.WriteMessage(ws.OpText, []byte("too many login attempts waiting: wait for each answer"))
 			return
 		}
-		s.queued = append(s.queued, string(payload))
+		l.queued = append(l.queued, string(payload))
 		s.scheduleRetry()
 		return
 	}
@@ -72,7 +73,7 @@ func (s *session) try(text string) {
 		s.refuse(a, reasonBusy, false)
 		return
 	}
-	s.inFlight = true
+	s.login.inFlight = true
 }
 
 // parseLogin reads a plain-text or JSON login.
@@ -96,10 +97,10 @@ func (s *session) parseLogin(text string) (attempt, error) {
 
 // authDone handles the pool's verdict.
 func (s *session) authDone(r authResult) {
-	s.inFlight = false
-	if s.closed || s.loggedIn {
+	if s.closed || s.login == nil {
 		return
 	}
+	s.login.inFlight = false
 	if r.err == nil {
 		r.err = auth.CheckName(r.id.Name)
 	}
@@ -127,9 +128,10 @@ func (s *session) authDone(r authResult) {
 // refuse answers a failed attempt; counted attempts use up the allowance
 // and delay the next one.
 func (s *session) refuse(a attempt, reason string, counted bool) {
-	left := s.svc.cfg.Login.MaxAttempts - s.attempts
+	l := s.login
+	left := s.svc.cfg.Login.MaxAttempts - l.attempts
 	if counted {
-		s.attempts++
+		l.attempts++
 		left--
 	}
 	if a.json {
@@ -142,11 +144,11 @@ func (s *session) refuse(a attempt, reason string, counted bool) {
 		return
 	}
 	if counted {
-		d := s.svc.cfg.Login.FailureDelay << (s.attempts - 1)
+		d := s.svc.cfg.Login.FailureDelay << (l.attempts - 1)
 		if d > s.svc.cfg.Login.MaxFailureDelay || d <= 0 {
 			d = s.svc.cfg.Login.MaxFailureDelay
 		}
-		s.notBefore = time.Now().Add(d)
+		l.notBefore = time.Now().Add(d)
 	}
 	s.scheduleRetry()
 }
@@ -154,52 +156,56 @@ func (s *session) refuse(a attempt, reason string, counted bool) {
 // scheduleRetry arranges for the next queued attempt to run once the
 // failure delay has passed.
 func (s *session) scheduleRetry() {
-	if s.retryArmed || s.inFlight || len(s.queued) == 0 {
+	l := s.login
+	if l.retryArmed || l.inFlight || len(l.queued) == 0 {
 		return
 	}
-	wait := time.Until(s.notBefore)
+	wait := time.Until(l.notBefore)
 	if wait <= 0 {
 		s.nextQueued()
 		return
 	}
-	s.retryArmed = true
+	l.retryArmed = true
 	time.AfterFunc(wait, func() { s.notify(loginRetry{}) })
 }
 
 func (s *session) nextQueued() {
-	if s.loggedIn || s.closed || s.inFlight || len(s.queued) == 0 {
+	l := s.login
+	if l == nil || s.closed || l.inFlight || len(l.queued) == 0 {
 		return
 	}
-	if time.Now().Before(s.notBefore) {
+	if time.Now().Before(l.notBefore) {
 		s.scheduleRetry()
 		return
 	}
-	text := s.queued[0]
-	s.queued = s.queued[1:]
+	text := l.queued[0]
+	l.queued = l.queued[1:]
 	s.try(text)
 }
 
-// loggedInAs finishes a successful login: the reply, the auto-joined rooms,
+// loggedInAs finishes a successful login: the auto-joined rooms, the reply,
 // then the mailbox (already queued by attach), then live traffic.
 func (s *session) loggedInAs(a attempt) {
 	s.loggedIn = true
-	s.queued = nil
-	if s.loginTimer != nil {
-		s.loginTimer.Stop()
-	}
+	s.login.timer.Stop()
+	s.login = nil
 	s.ackMode = a.ack
 	s.draining = true
 	s.limiter = s.svc.newLimiter()
-	s.joined = map[string]*room{}
+	// Join before answering, so a client that has seen the answer is a
+	// member: deliveries posted meanwhile are handled after this method,
+	// behind the answer.
+	for _, name := range s.svc.cfg.Rooms.AutoJoin {
+		s.joinRoom(name)
+	}
 	if a.json {
 		s.send(wire.LoginOK{Type: wire.TypeLoginOK, User: s.name, Rooms: s.svc.cfg.Rooms.AutoJoin, Ack: s.ackMode, Ref: a.ref})
 	} else {
 		s.conn.WriteMessage(ws.OpText, []byte(wire.PlainLoginOK))
 	}
-	for _, name := range s.svc.cfg.Rooms.AutoJoin {
-		s.joinRoom(name)
+	if ce := s.svc.log.Check(zap.InfoLevel, "logged in"); ce != nil {
+		ce.Write(zap.Uint64("conn", s.conn.ID()), zap.String("user", s.name))
 	}
-	s.conn.Logger().Info("logged in", zap.String("user", s.name))
 }
 
 // authJob is one attempt waiting for the auth pool.

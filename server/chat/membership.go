@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"slices"
+
 	"github.com/chatd/chatd/server/wire"
 )
 
@@ -10,7 +12,7 @@ func (s *session) join(req *wire.Request) {
 	case !s.svc.roomName.MatchString(name):
 		s.sendError("invalid room name "+quote(name)+": must match "+s.svc.cfg.Rooms.NamePattern, req.ID)
 		return
-	case s.joined[name] != nil:
+	case s.room(name) != nil:
 		s.sendError("already in room "+name, req.ID)
 		return
 	case s.extraRooms() >= s.svc.cfg.Rooms.MaxPerSession && !s.svc.autoJoin[name]:
@@ -24,8 +26,8 @@ func (s *session) join(req *wire.Request) {
 // extraRooms counts the joined rooms that are not auto-joined.
 func (s *session) extraRooms() int {
 	n := 0
-	for name := range s.joined {
-		if !s.svc.autoJoin[name] {
+	for _, rm := range s.joined {
+		if !s.svc.autoJoin[rm.name] {
 			n++
 		}
 	}
@@ -35,7 +37,7 @@ func (s *session) extraRooms() int {
 // joinRoom adds s to the room and announces it if the room has presence.
 func (s *session) joinRoom(name string) int {
 	rm, members, arrived := s.svc.rooms.join(s, name)
-	s.joined[name] = rm
+	s.joined = append(s.joined, rm)
 	if arrived && rm.presence {
 		rm.broadcast(s.svc.encode(wire.Presence{Type: wire.TypePresence, User: s.name, Status: wire.StatusOnline, Room: name}), s)
 	}
@@ -43,7 +45,7 @@ func (s *session) joinRoom(name string) int {
 }
 
 func (s *session) leave(req *wire.Request) {
-	rm := s.joined[req.Room]
+	rm := s.room(req.Room)
 	if rm == nil {
 		s.sendError("not in room "+quote(req.Room), req.ID)
 		return
@@ -55,7 +57,9 @@ func (s *session) leave(req *wire.Request) {
 // leaveRoom removes s from rm and announces it if the room has presence.
 // gone and lastSeen describe a user who has no session left.
 func (s *session) leaveRoom(rm *room, gone bool, lastSeen int64) int {
-	delete(s.joined, rm.name)
+	if i := slices.Index(s.joined, rm); i >= 0 {
+		s.joined = slices.Delete(s.joined, i, i+1)
+	}
 	members, departed := s.svc.rooms.leave(s, rm)
 	if departed && rm.presence {
 		p := wire.Presence{Type: wire.TypePresence, User: s.name, Status: wire.StatusOffline, Room: rm.name}
@@ -80,7 +84,7 @@ func (s *session) who(req *wire.Request) {
 }
 
 func (s *session) listRooms(req *wire.Request) {
-	infos := s.svc.rooms.list(s.joined)
+	infos := s.svc.rooms.list(s.room)
 	out := make([]wire.RoomInfo, len(infos))
 	for i, r := range infos {
 		out[i] = wire.RoomInfo{Name: r.name, Members: r.members, Joined: r.joined}

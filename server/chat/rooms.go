@@ -91,8 +91,8 @@ func (r *rooms) get(name string) *room {
 	return r.byName[name]
 }
 
-// list describes every room, marking the ones s has joined.
-func (r *rooms) list(joined map[string]*room) []roomInfo {
+// list describes every room, marking those joined reports.
+func (r *rooms) list(joined func(name string) *room) []roomInfo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]roomInfo, 0, len(r.byName))
@@ -100,8 +100,7 @@ func (r *rooms) list(joined map[string]*room) []roomInfo {
 		rm.mu.RLock()
 		n := len(rm.members)
 		rm.mu.RUnlock()
-		_, in := joined[name]
-		out = append(out, roomInfo{name: name, members: n, joined: in})
+		out = append(out, roomInfo{name: name, members: n, joined: joined(name) != nil})
 	}
 	slices.SortFunc(out, func(a, b roomInfo) int {
 		switch {

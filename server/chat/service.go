@@ -98,8 +98,8 @@ func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mai
 
 // Open starts a session in the login phase.
 func (s *Service) Open(c *server.Conn) server.Session {
-	sess := &session{svc: s, conn: c}
-	sess.loginTimer = time.AfterFunc(s.cfg.Login.Timeout, func() {
+	sess := &session{svc: s, conn: c, login: &loginState{}}
+	sess.login.timer = time.AfterFunc(s.cfg.Login.Timeout, func() {
 		if err := c.Notify(loginExpired{}); err != nil {
 			c.Kick(CloseLoginTimeout, "login timeout")
 		}

@@ -22,25 +22,40 @@ type session struct {
 	svc  *Service
 	conn *server.Conn
 
-	// login phase
-	loggedIn   bool
+	login *loginState // nil once logged in
+
+	// chat phase
+	name     string
+	loggedIn bool
+	ackMode  bool
+	draining bool // mailbox not yet written: live deliveries wait
+	closed   bool
+	joined   []*room // few per session: a slice is smaller than a map
+	limiter  *rate.Limiter
+	rejected int      // messages over the rate in the current window
+	window   int64    // start of that window, unix nanoseconds
+	pending  [][]byte // live deliveries waiting for the mailbox
+}
+
+// loginState is the session's state until it logs in; it is dropped then,
+// so a logged-in session does not carry it.
+type loginState struct {
 	attempts   int
 	inFlight   bool      // an attempt is being checked
 	notBefore  time.Time // the next attempt waits until then
 	queued     []string  // attempts received while one was in flight or delayed
 	retryArmed bool
-	loginTimer *time.Timer
+	timer      *time.Timer // the login deadline
+}
 
-	// chat phase
-	name     string
-	ackMode  bool
-	joined   map[string]*room
-	limiter  *rate.Limiter
-	rejected int // messages over the rate in the current window
-	window   time.Time
-	draining bool     // mailbox not yet written: live deliveries wait
-	pending  [][]byte // live deliveries waiting for the mailbox
-	closed   bool
+// room returns the joined room name, or nil.
+func (s *session) room(name string) *room {
+	for _, rm := range s.joined {
+		if rm.name == name {
+			return rm
+		}
+	}
+	return nil
 }
 
 // Values posted to a session with Conn.Notify.
@@ -69,8 +84,10 @@ func (s *session) Notify(msg any) {
 	case authResult:
 		s.authDone(m)
 	case loginRetry:
-		s.retryArmed = false
-		s.nextQueued()
+		if s.login != nil {
+			s.login.retryArmed = false
+			s.nextQueued()
+		}
 	case loginExpired:
 		if !s.loggedIn {
 			s.conn.Close(CloseLoginTimeout, "login timeout")
@@ -84,15 +101,15 @@ func (s *session) Notify(msg any) {
 
 func (s *session) Closed(ws.StatusCode, string) {
 	s.closed = true
-	if s.loginTimer != nil {
-		s.loginTimer.Stop()
+	if s.login != nil {
+		s.login.timer.Stop()
 	}
 	if !s.loggedIn {
 		return
 	}
 	last, seen := s.svc.users.detach(s, time.Now())
-	for _, rm := range s.joined {
-		s.leaveRoom(rm, last, seen)
+	for len(s.joined) > 0 {
+		s.leaveRoom(s.joined[len(s.joined)-1], last, seen)
 	}
 }
 
