@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chatd/chatd/bench/procfs"
 	"github.com/gorilla/websocket"
 )
 
@@ -188,7 +189,7 @@ func serverCPU(pid int) (time.Duration, error) {
 	if pid <= 0 {
 		return 0, nil
 	}
-	return cpuTime(pid)
+	return procfs.CPUTime(pid)
 }
 
 // selfCPU is this process's user+system CPU time so far.

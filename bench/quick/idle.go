@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"strconv"
 	"time"
+
+	"github.com/chatd/chatd/bench/procfs"
 )
 
 // maxConnsPerProcess keeps one client process under the 20,000 open-file
@@ -71,12 +73,12 @@ func runIdle(ctx context.Context, cfg idleConfig, progress io.Writer) (idleResul
 	res := idleResult{Mode: "idle", URL: cfg.dialer.url, Conns: cfg.n, Procs: cfg.procs}
 	var cpu0 time.Duration
 	if cfg.pid > 0 {
-		before, err := sampleProc(cfg.pid)
+		before, err := procfs.Read(cfg.pid)
 		if err != nil {
 			return res, err
 		}
 		res.RSSBefore, res.FDsBefore, res.ThreadsBefore = before.RSS, before.FDs, before.Threads
-		if cpu0, err = cpuTime(cfg.pid); err != nil {
+		if cpu0, err = procfs.CPUTime(cfg.pid); err != nil {
 			return res, err
 		}
 	}
@@ -125,7 +127,7 @@ func runIdle(ctx context.Context, cfg idleConfig, progress io.Writer) (idleResul
 	res.ConnectSecs = time.Since(start).Seconds()
 	res.ConnectRate = float64(res.Opened) / res.ConnectSecs
 	if cfg.pid > 0 && res.Opened > 0 {
-		cpu1, err := cpuTime(cfg.pid)
+		cpu1, err := procfs.CPUTime(cfg.pid)
 		if err != nil {
 			return res, err
 		}
@@ -144,7 +146,7 @@ func runIdle(ctx context.Context, cfg idleConfig, progress io.Writer) (idleResul
 				return res, ctx.Err()
 			case <-tick.C:
 			}
-			s, err := sampleProc(cfg.pid)
+			s, err := procfs.Read(cfg.pid)
 			if err != nil {
 				tick.Stop()
 				return res, fmt.Errorf("during hold: %w", err)
