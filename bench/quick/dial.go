@@ -6,11 +6,10 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"syscall"
 	"time"
 
+	"github.com/chatd/chatd/bench/wsconn"
 	"github.com/gorilla/websocket"
-	"golang.org/x/sys/unix"
 )
 
 // sources maps a connection's global index to its local (source) address.
@@ -55,7 +54,7 @@ func (d dialer) dial(ctx context.Context, i int) (*websocket.Conn, error) {
 	nd := &net.Dialer{
 		Timeout:   d.timeout,
 		LocalAddr: &net.TCPAddr{IP: src.AsSlice()},
-		Control:   bindNoPort,
+		Control:   wsconn.BindNoPort, // see its comment: bind is linear otherwise
 	}
 	wd := websocket.Dialer{
 		NetDialContext:   nd.DialContext,
@@ -71,23 +70,6 @@ func (d dialer) dial(ctx context.Context, i int) (*websocket.Conn, error) {
 		return nil, fmt.Errorf("dial %s from %v: %w", d.url, src, err)
 	}
 	return c, nil
-}
-
-// bindNoPort sets IP_BIND_ADDRESS_NO_PORT, so bind() takes only the source
-// address and connect() picks the port by the whole 4-tuple. A plain bind
-// to port 0 searches the port space for one unused on that address, which
-// is linear in the sockets already bound: it made the client spend ~1 ms of
-// kernel time per connection at 10,000 connections (perf: 75% in
-// inet_bhash2_conflict and inet_bind2_bucket_find).
-func bindNoPort(_, _ string, c syscall.RawConn) error {
-	var serr error
-	err := c.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
-	})
-	if err != nil {
-		return err
-	}
-	return serr
 }
 
 // echoOnce sends msg as one binary message and waits up to timeout for the

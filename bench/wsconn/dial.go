@@ -67,7 +67,7 @@ func (d *Dialer) Dial(ctx context.Context, i int) (*Conn, error) {
 	nd := &net.Dialer{
 		Timeout:   timeout,
 		LocalAddr: &net.TCPAddr{IP: src.AsSlice()},
-		Control:   bindNoPort,
+		Control:   BindNoPort,
 	}
 	wd := ws.Dialer{
 		Timeout: timeout,
@@ -91,9 +91,14 @@ func (d *Dialer) Dial(ctx context.Context, i int) (*Conn, error) {
 	return newConn(nc, bufio.NewReaderSize(r, size)), nil
 }
 
-// bindNoPort sets IP_BIND_ADDRESS_NO_PORT, so bind() takes only the source
-// address and connect() picks the port by the whole 4-tuple.
-func bindNoPort(_, _ string, c syscall.RawConn) error {
+// BindNoPort is a net.Dialer Control function that sets
+// IP_BIND_ADDRESS_NO_PORT, so bind() takes only the source address and
+// connect() picks the port by the whole 4-tuple. Binding an explicit source
+// address to port 0 otherwise searches the port space for one unused on
+// that address, which is linear in the sockets already bound: ~1 ms of
+// kernel time per connection at 10,000 connections (perf: 75% in
+// inet_bhash2_conflict and inet_bind2_bucket_find).
+func BindNoPort(_, _ string, c syscall.RawConn) error {
 	var serr error
 	err := c.Control(func(fd uintptr) {
 		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
