@@ -46,7 +46,9 @@ func (s *summary) metrics() {
 		if okDel {
 			s.metric("deliveries/s", rate(c["delivered"], ready.At, lastDel), "deliveries/s")
 		}
-		if cpu, ok := tl.cpuBetween(PhaseReady, PhaseSent); ok && c["delivered"] > 0 {
+		// Through PhaseDrained: deliveries that arrive after the last send
+		// cost server CPU too.
+		if cpu, ok := tl.cpuBetween(PhaseReady, PhaseDrained); ok && c["delivered"] > 0 {
 			s.metric("server CPU per delivery", micros(cpu)/float64(c["delivered"]), "µs")
 		}
 	case Mailbox:
