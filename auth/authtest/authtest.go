@@ -283,3 +283,27 @@ func CheckReason(reason string) string {
 	}
 	return ""
 }
+
+// CheckValidation checks what a backend Config's Validate returned: nil when
+// want is nil; otherwise an error of exactly len(want) lines that contains
+// every fragment of want.
+func CheckValidation(t testing.TB, err error, want []string) {
+	t.Helper()
+	if want == nil {
+		if err != nil {
+			t.Fatalf("Validate() = %v; want nil", err)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("Validate() = nil; want %q", want)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Validate() = %q; want it to contain %q", err, w)
+		}
+	}
+	if n := strings.Count(err.Error(), "\n") + 1; n != len(want) {
+		t.Errorf("Validate() has %d lines; want %d:\n%v", n, len(want), err)
+	}
+}

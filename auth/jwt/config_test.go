@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/auth/authtest"
 	"github.com/chatd/chatd/auth/jwt"
 )
 
@@ -57,22 +58,9 @@ func TestValidate(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			err := c.cfg.Validate()
+			authtest.CheckValidation(t, err, c.want)
 			if c.want == nil {
-				if err != nil {
-					t.Fatalf("Validate() = %v; want nil", err)
-				}
 				return
-			}
-			if err == nil {
-				t.Fatalf("Validate() = nil; want %q", c.want)
-			}
-			for _, w := range c.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Validate() = %q; want it to contain %q", err, w)
-				}
-			}
-			if n := strings.Count(err.Error(), "\n") + 1; n != len(c.want) {
-				t.Errorf("Validate() has %d lines; want %d:\n%v", n, len(c.want), err)
 			}
 			if _, err := jwt.New(c.cfg); err == nil {
 				t.Error("New accepted a config that fails Validate")
