@@ -107,7 +107,7 @@ func (c *Conn) teardown(code ws.StatusCode, reason string) {
 		if ce := c.srv.log.Check(zap.DebugLevel, "connection ended before upgrade"); ce != nil {
 			ce.Write(zap.Stringer("remote", c.remote), zap.String("reason", reason))
 		}
-	} else if ce := c.logCheck(zap.InfoLevel, "connection closed"); ce != nil {
+	} else if ce := c.srv.log.Check(zap.InfoLevel, "connection closed"); ce != nil {
 		ce.Write(append(c.fields(),
 			zap.Int("code", int(code)),
 			zap.String("reason", reason),

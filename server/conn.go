@@ -7,7 +7,6 @@ import (
 
 	"github.com/gobwas/ws"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/chatd/chatd/actor"
 	"github.com/chatd/chatd/server/internal/poll"
@@ -125,20 +124,15 @@ func (c *Conn) Path() string { return c.path }
 func (c *Conn) RemoteAddr() netip.AddrPort { return c.remote }
 
 // Logger returns a logger carrying the connection's fields. It is built on
-// demand rather than stored, to keep idle connections small; hot paths use
-// logCheck instead, which allocates nothing when the level is off.
+// demand rather than stored, to keep idle connections small; per-connection
+// events use log.Check with fields(), which allocates nothing when the
+// level is off.
 func (c *Conn) Logger() *zap.Logger {
 	return c.srv.log.With(c.fields()...)
 }
 
 func (c *Conn) fields() []zap.Field {
 	return []zap.Field{zap.Uint64("conn", c.id), zap.Stringer("remote", c.remote), zap.String("path", c.path)}
-}
-
-// logCheck returns a log entry for msg at level with the connection's
-// fields to add, or nil when the level is disabled.
-func (c *Conn) logCheck(level zapcore.Level, msg string) *zapcore.CheckedEntry {
-	return c.srv.log.Check(level, msg)
 }
 
 // Notify posts msg to the connection's actor, which hands it to

@@ -125,7 +125,7 @@ func (c *Conn) upgradeDone(resp []byte) {
 	if c.state != stateOpen { // the write failed
 		return
 	}
-	if ce := c.logCheck(zapcore.InfoLevel, "connection opened"); ce != nil {
+	if ce := c.srv.log.Check(zapcore.InfoLevel, "connection opened"); ce != nil {
 		ce.Write(c.fields()...)
 	}
 	c.sess = c.ep.Open(c)

@@ -26,7 +26,6 @@ import (
 type fakeAuth struct {
 	users       []string
 	maxSessions int
-	directory   bool
 }
 
 func (f *fakeAuth) ParseText(text string) auth.Credentials {

@@ -142,11 +142,3 @@ func (rm *room) who() []string {
 	slices.Sort(names)
 	return names
 }
-
-// has reports whether s is a member.
-func (rm *room) has(s *session) bool {
-	rm.mu.RLock()
-	defer rm.mu.RUnlock()
-	_, ok := rm.index[s]
-	return ok
-}
