@@ -7,7 +7,9 @@ import (
 )
 
 // minRingSlots is the size of the first ring a lane takes when its first
-// message arrives. Rings double from there, up to the lane's capacity.
+// message arrives. Rings double from there as needed: a normal lane's ring
+// ends at the first power of two that holds its capacity; the system lane
+// has no bound.
 const minRingSlots = 8
 
 // ring is a FIFO of messages stored in a power-of-two circular buffer. A

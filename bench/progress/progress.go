@@ -31,7 +31,7 @@ func New(f *os.File, total int) *Display {
 	return newBar(f, total)
 }
 
-// NewTo returns a display that always writes to w (tests, -progress).
+// NewTo returns a display that always writes to w (tests).
 func NewTo(w io.Writer, total int) *Display { return newBar(w, total) }
 
 func newBar(w io.Writer, total int) *Display {

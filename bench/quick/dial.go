@@ -5,49 +5,24 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"time"
 
 	"github.com/chatd/chatd/bench/wsconn"
 	"github.com/gorilla/websocket"
 )
 
-// sources maps a connection's global index to its local (source) address.
-// Loopback connects slow down sharply once the kernel picks ports for more
-// than ~19k connections per (source, destination) pair, so connections are
-// spread over 127.0.0.2, 127.0.0.3, … with at most perSource on each, and
-// every socket is bound explicitly before it connects.
-//
-// A sources is immutable and safe for concurrent use.
-type sources struct {
-	first     netip.Addr // source address of connection 0
-	perSource int
-}
-
-// addr returns the source address of connection i.
-func (s sources) addr(i int) (netip.Addr, error) {
-	a := s.first.As4()
-	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
-	v += uint32(i / s.perSource)
-	out := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
-	if !out.IsLoopback() {
-		return netip.Addr{}, fmt.Errorf("connection %d would need source %v, outside 127.0.0.0/8", i, out)
-	}
-	return out, nil
-}
-
 // dialer opens client WebSocket connections from fixed source addresses.
 // It is safe for concurrent use.
 type dialer struct {
 	url     string
-	src     sources
-	bufSize int // client read and write buffer, at least one message
+	src     wsconn.Sources // connection i binds src.Addr(i); see wsconn.Sources
+	bufSize int            // client read and write buffer, at least one message
 	timeout time.Duration
 }
 
 // dial opens connection i from its source address.
 func (d dialer) dial(ctx context.Context, i int) (*websocket.Conn, error) {
-	src, err := d.src.addr(i)
+	src, err := d.src.Addr(i)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/chatd/chatd/bench/wsconn"
 )
 
 // dialTimeout bounds one TCP connect plus WebSocket handshake.
@@ -34,7 +36,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	d := dialer{
 		url:     o.url,
-		src:     sources{first: o.src, perSource: o.perSource},
+		src:     wsconn.Sources{First: o.src, PerSource: o.perSource},
 		bufSize: max(o.size, 256),
 		timeout: dialTimeout,
 	}

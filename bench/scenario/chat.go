@@ -124,7 +124,7 @@ func (w *worker) onOther(u *user, msg []byte) {
 		w.rec.Count(int(u.idx), "unparsed", 1, time.Time{})
 	case env.Type == wire.TypeSent:
 		u.acks.Add(1)
-		w.rec.Count(int(u.idx), "acks_"+env.Status, 1, time.Time{})
+		w.rec.Count(int(u.idx), ackCounter(env.Status), 1, time.Time{})
 	case env.Type == wire.TypeError:
 		u.acks.Add(1) // a refusal is the reply to a message too
 		w.error(int(u.idx), "server: "+env.Error)
@@ -201,4 +201,16 @@ func (f *fanout) records() []Fanout {
 		out = append(out, *r)
 	}
 	return out
+}
+
+// ackCounter names the counter of a "sent" status without building the
+// string for each ack.
+func ackCounter(status string) string {
+	switch status {
+	case wire.StatusDelivered:
+		return "acks_delivered"
+	case wire.StatusStored:
+		return "acks_stored"
+	}
+	return "acks_" + status
 }

@@ -32,7 +32,7 @@ var Names = []string{Connect, Idle, Echo, Private, Room, Mailbox}
 // with room for its own descriptors.
 const MaxConnsPerProc = 19000
 
-// Config is one run. Zero fields take the scenario's default (withDefaults);
+// Config is one run. Zero fields take the scenario's default (WithDefaults);
 // the yaml keys are the flag names with '_' for '-'.
 type Config struct {
 	Scenario string `yaml:"scenario"` // connect, idle, echo, private, room or mailbox

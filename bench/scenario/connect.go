@@ -19,7 +19,8 @@ const (
 )
 
 // connect opens the shard's connections at cfg.Rate (split over the
-// workers), holds them until every worker is done, then closes them.
+// workers) and waits until every worker has opened its share; Run closes
+// them at the end.
 //
 // Marks: connect_start (first intended start), connect_end (last
 // connection done).
@@ -36,10 +37,8 @@ func (w *worker) connect(ctx context.Context) ([]*user, error) {
 // and samples the server, then checks each is still alive with a ping
 // (every RFC 6455 server answers one).
 func (w *worker) idle(ctx context.Context) ([]*user, error) {
-	w.mark("connect_start", time.Now())
-	users := w.open(ctx, w.indexes(nil), w.shareOf(w.cfg.Rate, w.shard.N, w.cfg.Users()), "connect", w.holdReader)
-	w.mark("connect_end", time.Now())
-	if _, err := w.coord.Sync(ctx, PhaseReady); err != nil {
+	users, err := w.connect(ctx)
+	if err != nil {
 		return users, err
 	}
 	var next atomic.Int64

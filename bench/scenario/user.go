@@ -36,7 +36,7 @@ type user struct {
 // userName is the login name of user i: unique to the run by its tag.
 func userName(tag string, i int) string { return "cb" + tag + "-" + strconv.Itoa(i) }
 
-// errLogin is a refused login; its text is the server's reply.
+// loginError is a refused login; its text is the server's reply.
 type loginError struct{ reply string }
 
 func (e *loginError) Error() string { return "login refused: " + e.reply }

@@ -7,10 +7,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"net/netip"
+
 	"github.com/chatd/chatd/bench/check"
 	"github.com/chatd/chatd/bench/metrics"
 	"github.com/chatd/chatd/bench/wsconn"
-	"net/netip"
 )
 
 // Coord is a worker's link to the parent that runs the whole fleet.
@@ -188,7 +189,7 @@ func (w *worker) mark(name string, t time.Time) {
 	w.marks[name] = t.UnixNano()
 }
 
-// errorf counts one error of cause.
+// error counts one error of cause.
 func (w *worker) error(key int, cause string) {
 	w.live.errors.Add(1)
 	w.rec.Error(key, cause)

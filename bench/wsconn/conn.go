@@ -63,15 +63,6 @@ func newConn(nc net.Conn, br *bufio.Reader) *Conn {
 	}
 }
 
-// NewConn wraps an established WebSocket connection (for tests and for
-// callers that did their own handshake). br may be nil.
-func NewConn(nc net.Conn, br *bufio.Reader) *Conn {
-	if br == nil {
-		br = bufio.NewReaderSize(nc, 1024)
-	}
-	return newConn(nc, br)
-}
-
 // LocalAddr is the connection's local address.
 func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 
@@ -112,9 +103,6 @@ func (c *Conn) WriteClose(code int) error {
 	binary.BigEndian.PutUint16(b[:], uint16(code))
 	return c.write(ws.OpClose, b[:])
 }
-
-// SetWriteDeadline bounds the writes that follow.
-func (c *Conn) SetWriteDeadline(t time.Time) error { return c.nc.SetWriteDeadline(t) }
 
 // SetReadDeadline bounds the reads that follow.
 func (c *Conn) SetReadDeadline(t time.Time) error { return c.nc.SetReadDeadline(t) }
