@@ -146,8 +146,20 @@ func (s *session) private(receiver string, data, ref json.RawMessage) {
 		return // storeDone answers
 	}
 	frame := s.svc.encode(msg)
+	taken := 0
 	for _, t := range to {
-		t.deliver(frame)
+		if t.deliver(frame) {
+			taken++
+		}
+	}
+	if taken == 0 {
+		// Every session of the receiver refused it (each is being closed
+		// as a slow consumer, or just closed): keep it for the next login
+		// rather than report a delivery that did not happen.
+		if !s.svc.offline.enqueue(receiver, store) {
+			s.sendError(reasonBusy, ref)
+		}
+		return // storeDone answers
 	}
 	for _, t := range echo {
 		if t.name != receiver {

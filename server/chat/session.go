@@ -113,16 +113,19 @@ func (s *session) Closed(ws.StatusCode, string) {
 	}
 }
 
-// notify posts msg to s from another goroutine. A session too far behind
-// to take it is closed as a slow consumer.
-func (s *session) notify(msg any) {
-	if err := s.conn.Notify(msg); errors.Is(err, actor.ErrMailboxFull) {
+// notify posts msg to s from another goroutine and reports whether s took
+// it. A session too far behind to take it is closed as a slow consumer.
+func (s *session) notify(msg any) bool {
+	err := s.conn.Notify(msg)
+	if errors.Is(err, actor.ErrMailboxFull) {
 		s.conn.Kick(server.CloseSlowConsumer, "slow consumer: too many pending deliveries")
 	}
+	return err == nil
 }
 
-// deliver posts an encoded frame to s from any goroutine.
-func (s *session) deliver(frame []byte) { s.notify(delivery(frame)) }
+// deliver posts an encoded frame to s from any goroutine and reports
+// whether s took it.
+func (s *session) deliver(frame []byte) bool { return s.notify(delivery(frame)) }
 
 // send encodes v as a text frame and writes it.
 func (s *session) send(v any) { s.conn.WritePrepared(s.svc.encode(v)) }
