@@ -133,10 +133,7 @@ func (s *session) private(receiver string, data, ref json.RawMessage) {
 	}
 	now := time.Now()
 	msg := wire.Message{Type: wire.TypeMessage, ID: s.svc.ids.next(now), Sender: s.name, Receiver: receiver, Data: data, TS: now.UnixMilli()}
-	offline := msg
-	offline.Offline = true
-	body, _ := json.Marshal(offline)
-	store := &storeJob{entry: mailbox.Entry{ID: msg.ID, Stored: now, Data: body}, from: s, ref: ref}
+	store := &storeJob{msg: msg, stored: now, from: s, ref: ref}
 
 	to, echo, isStored, queued := s.svc.users.route(s, receiver, store, nil, nil)
 	if isStored {

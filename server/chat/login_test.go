@@ -2,6 +2,8 @@ package chat_test
 
 import (
 	"context"
+	"encoding/json"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -128,10 +130,12 @@ func TestLoginInvalidName(t *testing.T) {
 type slowAuth struct {
 	fakeAuth
 	release chan struct{}
+	entered atomic.Int32 // logins of "slow" that reached Authenticate
 }
 
 func (s *slowAuth) Authenticate(ctx context.Context, c auth.Credentials) (auth.Identity, error) {
 	if c.Name == "slow" {
+		s.entered.Add(1)
 		select {
 		case <-s.release:
 		case <-ctx.Done():
@@ -157,40 +161,39 @@ func TestSlowBackend(t *testing.T) {
 	}
 }
 
-// TestAuthQueueFull: with the auth pool busy and its queue full, a login is
-// answered "server busy, try again" without using up an attempt.
+// TestAuthQueueFull: with the only auth worker busy and the queue full, a
+// login is answered "server busy, try again" without using up an attempt.
 func TestAuthQueueFull(t *testing.T) {
 	sa := &slowAuth{release: make(chan struct{})}
 	e := start(t, options{authn: sa, auth: func(a *config.Auth) { a.Workers = 1; a.Queue = 1 }})
-	busy1, busy2 := e.dial(t), e.dial(t)
-	busy1.send("slow") // taken by the only worker
-	busy2.send("slow") // waits in the queue
-	c := e.dial(t)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		// busy2's attempt may still be on its way to the queue: retry
-		// until the queue is seen full.
-		c.sendJSON(map[string]any{"type": "login", "name": "carol"})
-		m := c.next()
-		if m["error"] == "server busy, try again" {
-			if m["attemptsLeft"] != float64(5) {
-				t.Fatalf("a busy answer used up an attempt: %v", m)
+	first := e.dial(t)
+	first.sendJSON(map[string]any{"type": "login", "name": "slow"})
+	waitFor(t, func() bool { return sa.entered.Load() == 1 }) // the worker holds it
+	// One of the next two takes the queue's only slot, the other is refused.
+	a, b := e.dial(t), e.dial(t)
+	a.sendJSON(map[string]any{"type": "login", "name": "slow"})
+	b.sendJSON(map[string]any{"type": "login", "name": "slow"})
+	got := make(chan map[string]any, 2)
+	for _, c := range []*client{a, b} {
+		go func() {
+			_ = c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			b, err := wsutil.ReadServerText(c.c)
+			m := map[string]any{"err": err}
+			if err == nil {
+				_ = json.Unmarshal(b, &m)
 			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("never busy: %v", m)
-		}
-		if m["type"] == "login_ok" {
-			t.Fatalf("logged in while the pool was full: %v", m)
-		}
+			got <- m
+		}()
+	}
+	refused := <-got
+	if refused["error"] != "server busy, try again" || refused["attemptsLeft"] != float64(5) {
+		t.Fatalf("first answer = %v, want a busy refusal that keeps all 5 attempts", refused)
 	}
 	close(sa.release)
-	for _, b := range []*client{busy1, busy2} {
-		if got := b.text(); got != "True" {
-			t.Fatalf("queued login: %q", got)
-		}
+	if queued := <-got; queued["type"] != "login_ok" || queued["user"] != "slow" {
+		t.Fatalf("queued login = %v, want it to succeed once the worker is free", queued)
 	}
+	first.expect(map[string]any{"type": "login_ok", "user": "slow"})
 }
 
 // TestFailureDelayGrows: after each failed login the next attempt waits

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"encoding/json"
 	"errors"
 	"hash/maphash"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/server/mailbox"
+	"github.com/chatd/chatd/server/wire"
 )
 
 // Mailbox is the durable offline store the service needs. Its methods block
@@ -74,9 +76,10 @@ func (q *offlineQueue) enqueue(user string, job offlineJob) bool {
 // storeJob stores a private message for an offline user, then tells the
 // sender.
 type storeJob struct {
-	entry mailbox.Entry
-	from  *session
-	ref   []byte
+	msg    wire.Message // encoded only here, when it is actually stored
+	stored time.Time
+	from   *session
+	ref    []byte
 }
 
 // stored is what a storeJob reports to the sender's session.
@@ -87,11 +90,16 @@ type stored struct {
 }
 
 func (j *storeJob) run(q *offlineQueue, user string) {
-	err := q.box.Put(user, j.entry)
+	m := j.msg
+	m.Offline = true
+	data, err := json.Marshal(m)
+	if err == nil {
+		err = q.box.Put(user, mailbox.Entry{ID: m.ID, Stored: j.stored, Data: data})
+	}
 	if err != nil && !errors.Is(err, mailbox.ErrFull) {
 		q.log.Error("mailbox store", zap.String("user", user), zap.Error(err))
 	}
-	j.from.notify(stored{id: j.entry.ID, ref: j.ref, err: err})
+	j.from.notify(stored{id: j.msg.ID, ref: j.ref, err: err})
 }
 
 // loadJob reads a user's mailbox for a session that just logged in.
