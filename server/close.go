@@ -98,8 +98,8 @@ func (c *Conn) teardown(code ws.StatusCode, reason string) {
 	c.sock.close()
 	c.leaveHandshake()
 	c.out = nil
-	c.flushed = nil
 	c.srv.reg.remove(c)
+	c.dropFlushWaits()
 	if c.sess != nil && !c.failed {
 		c.sess.Closed(code, reason)
 	}

@@ -73,7 +73,9 @@ type Conn struct {
 	state       connState
 	out         []byte
 	failed      bool     // the endpoint panicked: it is not called again
-	flushed     []func() // AfterFlush callbacks waiting for out to drain
+	sent        uint64      // bytes accepted for writing since the upgrade
+	wrote       uint64      // bytes the kernel took
+	flushWaits  []flushWait // OnFlushed callbacks, in mark order
 	shutWrite   bool     // half-close once out is flushed (after our close frame)
 	endAfter    bool     // close the socket once out is flushed (close handshake done)
 	closeCode   ws.StatusCode

@@ -8,23 +8,27 @@ import (
 
 // WriteMessage sends one unfragmented message or control frame. It never
 // blocks: what the socket does not take now is queued and sent when it is
-// writable. Past the write budget the connection is closed as a slow consumer.
-func (c *Conn) WriteMessage(op ws.OpCode, payload []byte) {
+// writable. Past the write budget the connection is closed as a slow
+// consumer. It reports whether the connection accepted the frame: false
+// when the connection is not open (closing or closed) or the frame would
+// exceed the write budget; the frame is then dropped.
+func (c *Conn) WriteMessage(op ws.OpCode, payload []byte) bool {
 	var hdr [10]byte
-	c.send(wsframe.AppendHeader(hdr[:0], op, len(payload)), payload)
+	return c.send(wsframe.AppendHeader(hdr[:0], op, len(payload)), payload)
 }
 
 // WritePrepared sends bytes that are already one or more encoded frames,
 // such as a frame encoded once for many recipients. frame is not modified or
-// retained after the call returns.
-func (c *Conn) WritePrepared(frame []byte) { c.send(frame, nil) }
+// retained after the call returns. It reports whether the connection
+// accepted the bytes, as WriteMessage does.
+func (c *Conn) WritePrepared(frame []byte) bool { return c.send(frame, nil) }
 
 // send writes data frames of an open connection, within the write budget.
-func (c *Conn) send(a, b []byte) {
+func (c *Conn) send(a, b []byte) bool {
 	if c.state != stateOpen {
-		return
+		return false
 	}
-	c.write(a, b, c.srv.cfg.Limits.WriteBudgetBytes)
+	return c.write(a, b, c.srv.cfg.Limits.WriteBudgetBytes)
 }
 
 // queue writes a then b whatever the connection's state and budget: the
@@ -33,33 +37,49 @@ func (c *Conn) queue(a, b []byte) { c.write(a, b, -1) }
 
 // write makes one non-blocking write when nothing is pending, and queues
 // what the socket did not take. A budget >= 0 bounds the queue: past it the
-// connection is closed as a slow consumer.
-func (c *Conn) write(a, b []byte, budget int) {
+// connection is closed as a slow consumer and the bytes are dropped. It
+// reports whether the bytes were accepted (written or queued).
+//
+// Accepted bytes are counted in sent and bytes the kernel took in wrote;
+// OnFlushed callbacks wait for wrote to reach the sent mark they were
+// registered at. A frame is either accepted whole or dropped whole, so a
+// stream never carries part of a frame followed by something else.
+func (c *Conn) write(a, b []byte, budget int) bool {
 	if c.state == stateClosed {
-		return
+		return false
 	}
-	if len(c.out) == 0 {
-		n, err := c.sock.write(a, b)
-		if err != nil {
-			c.peerGone(err.Error())
-			return
+	total := len(a) + len(b)
+	if len(c.out) > 0 {
+		if budget >= 0 && len(c.out)+total > budget {
+			c.Close(CloseSlowConsumer, "slow consumer: outbound buffer over budget")
+			return false
 		}
-		if n >= len(a)+len(b) {
-			c.afterDrain()
-			return
-		}
-		if n >= len(a) {
-			a, b = b[n-len(a):], nil
-		} else {
-			a = a[n:]
-		}
+		c.sent += uint64(total)
+		c.out = append(append(c.out, a...), b...)
+		return true // armed for writability since c.out became non-empty
 	}
-	if budget >= 0 && len(c.out)+len(a)+len(b) > budget {
-		c.Close(CloseSlowConsumer, "slow consumer: outbound buffer over budget")
-		return
+	n, err := c.sock.write(a, b)
+	if err != nil {
+		c.peerGone(err.Error())
+		return false
 	}
+	c.sent += uint64(total)
+	c.wrote += uint64(n)
+	if n >= total {
+		c.fireFlushed()
+		c.afterDrain()
+		return true
+	}
+	if n >= len(a) {
+		a, b = b[n-len(a):], nil
+	} else {
+		a = a[n:]
+	}
+	// Part of the frame is on the wire: the rest must follow it, whatever
+	// the budget (one frame is at most max_message_bytes plus framing).
 	c.out = append(append(c.out, a...), b...)
 	c.armWrite()
+	return true
 }
 
 // queueClose queues a close frame regardless of the budget (it is at most
@@ -87,20 +107,20 @@ func (c *Conn) writeOut() {
 			return
 		}
 		if n == 0 {
-			c.armWrite()
+			c.fireFlushed()
+			if c.state != stateClosed {
+				c.armWrite()
+			}
 			return
 		}
 		c.out = c.out[n:]
+		c.wrote += uint64(n)
 	}
 	c.out = nil // an idle connection holds no buffer
-	if len(c.flushed) > 0 {
-		fns := c.flushed
-		c.flushed = nil
-		for _, fn := range fns {
-			fn()
-		}
+	c.fireFlushed()
+	if c.state != stateClosed {
+		c.afterDrain()
 	}
-	c.afterDrain()
 }
 
 // afterDrain finishes what waited for the queue to empty.
@@ -118,18 +138,4 @@ func (c *Conn) armWrite() {
 	if err := c.watch.ArmWrite(); err != nil {
 		c.peerGone(err.Error())
 	}
-}
-
-// AfterFlush runs fn on the actor once every byte written so far has been
-// accepted by the kernel: at once if nothing is pending. If the connection
-// closes first, fn never runs.
-func (c *Conn) AfterFlush(fn func()) {
-	if c.state == stateClosed {
-		return
-	}
-	if len(c.out) == 0 {
-		fn()
-		return
-	}
-	c.flushed = append(c.flushed, fn)
 }

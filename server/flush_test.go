@@ -1,0 +1,158 @@
+package server_test
+
+import (
+	"context"
+	"encoding/binary"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+
+	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/internal/testserver"
+)
+
+// flushResult is what the blaster's OnFlushed callback saw for frame i.
+type flushResult struct {
+	i        int
+	accepted bool
+	written  bool
+}
+
+// blaster answers any message with n numbered frames of size bytes,
+// registering an OnFlushed callback after each.
+type blaster struct {
+	c       *server.Conn
+	n, size int
+	results chan<- flushResult
+}
+
+func (b blaster) Message(ws.OpCode, []byte) {
+	for i := 0; i < b.n; i++ {
+		p := make([]byte, b.size)
+		binary.BigEndian.PutUint32(p, uint32(i))
+		ok := b.c.WriteMessage(ws.OpBinary, p)
+		b.c.OnFlushed(func(written bool) { b.results <- flushResult{i: i, accepted: ok, written: written} })
+	}
+}
+
+func (blaster) Notify(any)                   {}
+func (blaster) Closed(ws.StatusCode, string) {}
+
+// dialSmallBuffer dials url with a small receive buffer, so the server's
+// writes back up quickly when the client does not read.
+func dialSmallBuffer(tb testing.TB, url string) net.Conn {
+	tb.Helper()
+	d := ws.Dialer{NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nd := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			return rc.Control(func(fd uintptr) {
+				_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+			})
+		}}
+		return nd.DialContext(ctx, network, addr)
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, _, err := d.Dial(ctx, url)
+	if err != nil {
+		tb.Fatalf("dial: %v", err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestOnFlushedOnlyForWrittenBytes: a client that does not read gets its
+// connection closed as a slow consumer. Every frame whose callback said
+// written=true reaches the client when it finally reads; frames dropped
+// or left unwritten get written=false, never true.
+func TestOnFlushedOnlyForWrittenBytes(t *testing.T) {
+	const n, size = 200, 16 << 10
+	results := make(chan flushResult, n)
+	ts := testserver.StartWith(t, func(c *config.Server) {
+		c.Limits.WriteBudgetBytes = 128 << 10
+		c.CloseTimeout = 200 * time.Millisecond
+	}, map[string]server.Endpoint{"/blast": server.EndpointFunc(func(c *server.Conn) server.Session {
+		return blaster{c: c, n: n, size: size, results: results}
+	})})
+	c := dialSmallBuffer(t, ts.URL("/blast"))
+	if err := wsutil.WriteClientText(c, []byte("go")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]flushResult, 0, n)
+	deadline := time.After(10 * time.Second)
+	for len(got) < n {
+		select {
+		case r := <-results:
+			got = append(got, r)
+		case <-deadline:
+			t.Fatalf("only %d of %d callbacks ran", len(got), n)
+		}
+	}
+	written := map[int]bool{}
+	for i, r := range got {
+		if r.i != i {
+			t.Fatalf("callback %d ran for frame %d: out of order", i, r.i)
+		}
+		if r.written {
+			if !r.accepted {
+				t.Fatalf("frame %d: dropped by the write path but reported written", i)
+			}
+			written[i] = true
+		}
+	}
+	if len(written) == n {
+		t.Fatalf("all %d frames reported written to a client that never read", n)
+	}
+	// Now read everything the kernel holds for us.
+	received := map[int]bool{}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		f, err := ws.ReadFrame(c)
+		if err != nil || f.Header.OpCode == ws.OpClose {
+			break
+		}
+		if len(f.Payload) == size {
+			received[int(binary.BigEndian.Uint32(f.Payload))] = true
+		}
+	}
+	for i := range written {
+		if !received[i] {
+			t.Errorf("frame %d reported written but never reached the client", i)
+		}
+	}
+	t.Logf("%d of %d frames reported written, %d received", len(written), n, len(received))
+}
+
+// TestOnFlushedReader: with a client that reads, every callback says
+// written, in order.
+func TestOnFlushedReader(t *testing.T) {
+	const n, size = 64, 16 << 10
+	results := make(chan flushResult, n)
+	ts := testserver.StartWith(t, nil, map[string]server.Endpoint{"/blast": server.EndpointFunc(func(c *server.Conn) server.Session {
+		return blaster{c: c, n: n, size: size, results: results}
+	})})
+	c := dialSmallBuffer(t, ts.URL("/blast"))
+	if err := wsutil.WriteClientText(c, []byte("go")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for i := 0; i < n; i++ {
+		if _, _, err := wsutil.ReadServerData(c); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+	}
+	for i := 0; i < n; i++ {
+		select {
+		case r := <-results:
+			if r.i != i || !r.written || !r.accepted {
+				t.Fatalf("callback %d: %+v", i, r)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("callback %d never ran", i)
+		}
+	}
+}
