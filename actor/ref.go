@@ -20,6 +20,7 @@ type Ref[M any] struct {
 	sys      *System
 	recv     Receiver[M]
 	onStop   func(error) // nil when not set
+	onDrop   func(M)     // nil when not set
 	pool     *ringPool[M]
 	log      *zap.Logger
 	capacity int32 // bound of the normal lane
@@ -40,6 +41,7 @@ type SpawnOption func(*spawnConfig)
 // spawnConfig collects SpawnOptions. Concurrency: local to one Spawn call.
 type spawnConfig struct {
 	onStop func(error)
+	onDrop any // func(M) of the Spawn's M
 	log    *zap.Logger
 }
 
@@ -57,6 +59,19 @@ type spawnConfig struct {
 // Shutdown itself does not stop actors and so does not call fn.
 func WithOnStop(fn func(err error)) SpawnOption {
 	return func(c *spawnConfig) { c.onStop = fn }
+}
+
+// WithOnDrop sets fn to be called for every message the actor never
+// received because it stopped (Stop, or a panic in Receive) while the
+// message was queued: its dead letters. The system lane's messages come
+// first, then the normal lane's, each in queue order. fn runs where OnStop
+// runs (see WithOnStop), just before it: on the activation goroutine after
+// the message in progress returned, or synchronously inside Stop when the
+// actor was idle. So it never runs concurrently with Receive. Use it when a
+// message carries a promise that must be settled (a reply owed to another
+// actor). M must be the actor's message type, or Spawn panics.
+func WithOnDrop[M any](fn func(msg M)) SpawnOption {
+	return func(c *spawnConfig) { c.onDrop = fn }
 }
 
 // WithLogger sets the logger used for this actor's recovered panics, for
@@ -85,6 +100,9 @@ func Spawn[M any](sys *System, r Receiver[M], capacity int, opts ...SpawnOption)
 			o(cfg)
 		}
 		a.onStop, a.log = cfg.onStop, cfg.log
+		if cfg.onDrop != nil {
+			a.onDrop = cfg.onDrop.(func(M))
+		}
 	}
 	return a
 }
@@ -141,8 +159,9 @@ func (a *Ref[M]) post(msg M, system bool) error {
 }
 
 // Stop stops the actor after the message in progress, if any. Queued
-// messages in both lanes are dropped, later posts return ErrStopped, and
-// the OnStop callback runs once (see WithOnStop for on which goroutine).
+// messages in both lanes are dropped (handed to the OnDrop callback, if
+// set), later posts return ErrStopped, and the OnStop callback runs once
+// (see WithOnStop for on which goroutine).
 // Stop never blocks on the actor and is idempotent; it may be called from
 // the actor's own Receive.
 func (a *Ref[M]) Stop() {
@@ -152,11 +171,28 @@ func (a *Ref[M]) Stop() {
 		return
 	}
 	a.stopped = true
-	a.releaseLocked()
-	idle := !a.scheduled // else the activation calls OnStop when it sees stopped
+	idle := !a.scheduled // else the activation drops the queue and calls OnStop when it sees stopped
+	var dead []M
+	if idle || a.onDrop == nil {
+		// With OnDrop on a busy actor, the activation collects the queue
+		// when it sees stopped, so the dead letters are settled on it.
+		dead = a.releaseLocked()
+	}
 	a.mu.Unlock()
-	if idle && a.onStop != nil {
-		a.onStop(nil)
+	if idle {
+		a.settle(dead, nil)
+	}
+}
+
+// settle hands dead letters to OnDrop, then reports the stop to OnStop.
+func (a *Ref[M]) settle(dead []M, err error) {
+	if a.onDrop != nil {
+		for _, m := range dead {
+			a.onDrop(m)
+		}
+	}
+	if a.onStop != nil {
+		a.onStop(err)
 	}
 }
 
@@ -172,8 +208,16 @@ func (a *Ref[M]) Len() int {
 }
 
 // releaseLocked drops every queued message and gives the rings back to the
-// pool. a.mu must be held.
-func (a *Ref[M]) releaseLocked() {
+// pool. When the actor has an OnDrop callback it returns the dropped
+// messages, system lane first. a.mu must be held.
+func (a *Ref[M]) releaseLocked() (dead []M) {
+	if a.onDrop != nil {
+		for _, r := range []*ring[M]{a.system, a.normal} {
+			for r != nil && r.n > 0 {
+				dead = append(dead, r.pop())
+			}
+		}
+	}
 	if a.normal != nil {
 		a.normal.clear()
 		a.pool.put(a.normal)
@@ -184,6 +228,7 @@ func (a *Ref[M]) releaseLocked() {
 		a.pool.put(a.system)
 		a.system = nil
 	}
+	return dead
 }
 
 // next returns the message to process: the oldest system message if any,
@@ -193,21 +238,21 @@ func (a *Ref[M]) releaseLocked() {
 // the same lock hold that checked for messages, so a concurrent Post either
 // queued before the check (and is seen) or finds scheduled false (and
 // starts a new activation): no wake-up is lost.
-func (a *Ref[M]) next() (msg M, ok, stopped bool) {
+func (a *Ref[M]) next() (msg M, ok, stopped bool, dead []M) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	switch {
 	case a.stopped:
 		a.scheduled = false
-		return msg, false, true
+		return msg, false, true, a.releaseLocked()
 	case a.system != nil && a.system.n > 0:
-		return a.system.pop(), true, false
+		return a.system.pop(), true, false, nil
 	case a.normal != nil && a.normal.n > 0:
-		return a.normal.pop(), true, false
+		return a.normal.pop(), true, false, nil
 	}
 	a.releaseLocked()
 	a.scheduled = false
-	return msg, false, false
+	return msg, false, false, nil
 }
 
 // run is one activation: it drains the mailbox one message at a time, then
@@ -227,11 +272,11 @@ func (a *Ref[M]) run() {
 		a.fail(&PanicError{Value: v, Stack: debug.Stack()})
 	}()
 	for {
-		msg, ok, stopped := a.next()
+		msg, ok, stopped, dead := a.next()
 		if !ok {
 			finished = true
-			if stopped && a.onStop != nil {
-				a.onStop(nil)
+			if stopped {
+				a.settle(dead, nil)
 			}
 			return
 		}
@@ -246,13 +291,11 @@ func (a *Ref[M]) fail(perr *PanicError) {
 	a.mu.Lock()
 	a.stopped = true
 	a.scheduled = false
-	a.releaseLocked()
+	dead := a.releaseLocked()
 	a.mu.Unlock()
 	a.log.Error("actor: Receive panicked; actor stopped",
 		zap.String("receiver", fmt.Sprintf("%T", a.recv)),
 		zap.Any("panic", perr.Value),
 		zap.ByteString("stack", perr.Stack))
-	if a.onStop != nil {
-		a.onStop(perr)
-	}
+	a.settle(dead, perr)
 }

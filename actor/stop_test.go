@@ -243,3 +243,79 @@ func TestGoexitInReceive(t *testing.T) {
 	}
 	assertPostsStopped(t, ref)
 }
+
+// TestOnDropSettlesDeadLetters: messages queued when the actor stops reach
+// OnDrop exactly once, in order, before OnStop, never concurrently with
+// Receive; posts after the stop are refused instead.
+func TestOnDropSettlesDeadLetters(t *testing.T) {
+	sys, _ := newTestSystem(t)
+	var (
+		mu       sync.Mutex
+		received []int
+		dropped  []int
+		order    []string
+		inRecv   atomic.Bool
+	)
+	release := make(chan struct{})
+	stopped := make(chan struct{})
+	var ref *Ref[int]
+	ref = Spawn[int](sys, ReceiverFunc[int](func(m int) {
+		inRecv.Store(true)
+		defer inRecv.Store(false)
+		mu.Lock()
+		received = append(received, m)
+		mu.Unlock()
+		if m == 0 {
+			<-release
+			ref.Stop()
+		}
+	}), 64, WithOnDrop(func(m int) {
+		if inRecv.Load() {
+			t.Errorf("OnDrop(%d) ran during Receive", m)
+		}
+		mu.Lock()
+		dropped = append(dropped, m)
+		order = append(order, "drop")
+		mu.Unlock()
+	}), WithOnStop(func(error) {
+		mu.Lock()
+		order = append(order, "stop")
+		mu.Unlock()
+		close(stopped)
+	}))
+	for i := 0; i < 10; i++ {
+		if err := ref.Post(i); err != nil {
+			t.Fatalf("post %d: %v", i, err)
+		}
+	}
+	close(release)
+	<-stopped
+	if err := ref.Post(99); !errors.Is(err, ErrStopped) {
+		t.Fatalf("post after stop: %v, want ErrStopped", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(received) != 1 || len(dropped) != 9 {
+		t.Fatalf("received %v, dropped %v: want [0] and 1..9", received, dropped)
+	}
+	for i, m := range dropped {
+		if m != i+1 {
+			t.Fatalf("dropped %v: out of order", dropped)
+		}
+	}
+	if order[len(order)-1] != "stop" {
+		t.Fatalf("order %v: OnStop must come last", order)
+	}
+}
+
+// TestOnDropIdleStop: Stop on an idle actor settles nothing queued and
+// runs OnStop synchronously.
+func TestOnDropIdleStop(t *testing.T) {
+	sys, _ := newTestSystem(t)
+	var drops int
+	ref := Spawn[int](sys, ReceiverFunc[int](func(int) {}), 4, WithOnDrop(func(int) { drops++ }))
+	ref.Stop()
+	if drops != 0 {
+		t.Fatalf("drops = %d", drops)
+	}
+}
