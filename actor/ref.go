@@ -184,15 +184,15 @@ func (a *Ref[M]) Stop() {
 	}
 }
 
-// settle hands dead letters to OnDrop, then reports the stop to OnStop.
+// settle reports the stop to OnStop, then hands dead letters to OnDrop.
 func (a *Ref[M]) settle(dead []M, err error) {
+	if a.onStop != nil {
+		a.onStop(err)
+	}
 	if a.onDrop != nil {
 		for _, m := range dead {
 			a.onDrop(m)
 		}
-	}
-	if a.onStop != nil {
-		a.onStop(err)
 	}
 }
 

@@ -245,7 +245,7 @@ func TestGoexitInReceive(t *testing.T) {
 }
 
 // TestOnDropSettlesDeadLetters: messages queued when the actor stops reach
-// OnDrop exactly once, in order, before OnStop, never concurrently with
+// OnDrop exactly once, in order, after OnStop, never concurrently with
 // Receive; posts after the stop are refused instead.
 func TestOnDropSettlesDeadLetters(t *testing.T) {
 	sys, _ := newTestSystem(t)
@@ -276,12 +276,14 @@ func TestOnDropSettlesDeadLetters(t *testing.T) {
 		mu.Lock()
 		dropped = append(dropped, m)
 		order = append(order, "drop")
+		if m == 9 {
+			close(stopped)
+		}
 		mu.Unlock()
 	}), WithOnStop(func(error) {
 		mu.Lock()
 		order = append(order, "stop")
 		mu.Unlock()
-		close(stopped)
 	}))
 	for i := 0; i < 10; i++ {
 		if err := ref.Post(i); err != nil {
@@ -303,8 +305,8 @@ func TestOnDropSettlesDeadLetters(t *testing.T) {
 			t.Fatalf("dropped %v: out of order", dropped)
 		}
 	}
-	if order[len(order)-1] != "stop" {
-		t.Fatalf("order %v: OnStop must come last", order)
+	if order[0] != "stop" {
+		t.Fatalf("order %v: OnStop must come first", order)
 	}
 }
 
