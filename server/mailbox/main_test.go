@@ -2,6 +2,7 @@ package mailbox
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -101,30 +102,91 @@ func wantCount(tb testing.TB, s *Store, user string, want int) {
 	}
 }
 
-// checkFile runs bbolt's consistency check and verifies that every user
-// bucket is non-empty and its count matches its entries.
-func checkFile(tb testing.TB, s *Store) {
+// checkFile runs bbolt's consistency check and verifies every counter
+// against a scan of the entries: each user bucket is non-empty and its
+// count matches its entries; its usage bucket exists and holds its bytes
+// and exactly the non-zero bytes of each sender; no usage bucket is left
+// without a mailbox; meta/bytes and Stats.Bytes are the sum of all bytes.
+// It returns what it scanned.
+func checkFile(tb testing.TB, s *Store) map[string]usageOf {
 	tb.Helper()
+	scanned := map[string]usageOf{}
+	var total uint64
 	err := s.db.View(func(tx *bolt.Tx) error {
 		for err := range tx.Check() {
 			return err
 		}
-		users := tx.Bucket(usersBucket)
-		return users.ForEachBucket(func(name []byte) error {
+		users, usage := tx.Bucket(usersBucket), tx.Bucket(usageBucket)
+		err := users.ForEachBucket(func(name []byte) error {
 			b := users.Bucket(name)
-			n := b.Stats().KeyN
-			if n == 0 {
+			u, err := scanUsage(b)
+			if err != nil {
+				return fmt.Errorf("user %q: %w", name, err)
+			}
+			scanned[string(name)] = u
+			total += u.bytes
+			if u.count == 0 {
 				return fmt.Errorf("user %q: empty bucket left behind", name)
 			}
-			if uint64(n) != b.Sequence() {
-				return fmt.Errorf("user %q: count %d, entries %d", name, b.Sequence(), n)
+			if u.count != b.Sequence() {
+				return fmt.Errorf("user %q: count %d, entries %d", name, b.Sequence(), u.count)
+			}
+			use := usage.Bucket(name)
+			if use == nil {
+				return fmt.Errorf("user %q: no usage bucket", name)
+			}
+			if use.Sequence() != u.bytes {
+				return fmt.Errorf("user %q: usage says %d bytes, entries hold %d", name, use.Sequence(), u.bytes)
+			}
+			senders := map[string]uint64{}
+			err = use.ForEach(func(k, v []byte) error {
+				if len(k) == 0 || k[0] != 's' || len(v) != 8 {
+					return fmt.Errorf("user %q: bad usage record %q = %x", name, k, v)
+				}
+				if getUint(v) == 0 {
+					return fmt.Errorf("user %q: zero usage record for sender %q", name, k[1:])
+				}
+				senders[string(k[1:])] = getUint(v)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if !maps.Equal(senders, u.senders) {
+				return fmt.Errorf("user %q: usage by sender %v, entries hold %v", name, senders, u.senders)
 			}
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		err = usage.ForEachBucket(func(name []byte) error {
+			if users.Bucket(name) == nil {
+				return fmt.Errorf("usage bucket of %q has no mailbox", name)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if got := getUint(tx.Bucket(metaBucket).Get(bytesKey)); got != total {
+			return fmt.Errorf("meta/bytes %d, entries hold %d", got, total)
+		}
+		if v := tx.Bucket(metaBucket).Get(versionKey); string(v) != schemaVersion {
+			return fmt.Errorf("meta/version %q", v)
+		}
+		if v := tx.Bucket(metaBucket).Get(rebuildKey); v != nil {
+			return fmt.Errorf("meta/rebuild %q left behind", v)
+		}
+		return nil
 	})
 	if err != nil {
 		tb.Fatalf("file check: %v", err)
 	}
+	if got := s.Stats().Bytes; got != total {
+		tb.Fatalf("Stats.Bytes = %d, entries hold %d", got, total)
+	}
+	return scanned
 }
 
 // userBuckets returns the names of the user buckets in the file.

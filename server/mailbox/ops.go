@@ -16,73 +16,84 @@ type Entry struct {
 	// Stored is when the message was stored; expiry counts from it. A zero
 	// Stored is set to the Store's clock by Put.
 	Stored time.Time
-	// Data is the encoded message, opaque to the store.
+	// Data is the encoded message, opaque to the store. Its length is what
+	// the byte bounds count.
 	Data []byte
+	// Sender is the user who sent the message, at most MaxSenderBytes; the
+	// per-sender bound (Config.MaxBytesPerSender) counts by it. Entries
+	// stored before senders were recorded load with Sender "", and ""
+	// counts as one sender like any other.
+	Sender string
 }
 
 // putResult is what one Put's transaction function decided. The function
 // may run more than once (a failed batch is retried call by call), so it
 // resets the result on every run.
 type putResult struct {
-	full     bool
-	replaced bool
+	rejected rejection
 	expired  int
+	delta    int64 // change of the store's bytes
 }
 
 // Put stores e in user's mailbox. When Put returns nil the entry is on
 // disk (the commit was fsynced) and survives a crash or kill -9. Concurrent
 // Puts share commits (group commit, see write), so one fsync covers many.
 //
-// If the mailbox already holds MaxMessages entries, Put first drops the
-// expired ones; if it is still full, it returns ErrFull and writes nothing.
-// Put is O(log n) except on that full path, which scans the expired head of
-// the mailbox.
+// Put enforces every bound in its write transaction, so concurrent Puts
+// never exceed one: the mailbox's MaxMessages and MaxBytes (ErrFull), the
+// sender's MaxBytesPerSender in it (ErrSenderQuota) and the store's
+// MaxTotalBytes (ErrStoreFull); when more than one would be exceeded it
+// reports the first of ErrFull for MaxMessages, then ErrSenderQuota,
+// ErrFull for MaxBytes, ErrStoreFull. Bytes are len(Data). A bound is only
+// checked when the Put raises what it counts, so a retried Put (same ID,
+// same Data) always succeeds. If a bound would be exceeded, Put first
+// drops the mailbox's expired entries; if it still would be, Put returns
+// the error and writes nothing. Put is O(log n) except on that path, which
+// scans the expired head of the mailbox.
 func (s *Store) Put(user string, e Entry) error {
 	if err := checkUser(user); err != nil {
+		return err
+	}
+	if err := checkSender(e.Sender); err != nil {
 		return err
 	}
 	now := s.now()
 	if e.Stored.IsZero() {
 		e.Stored = now
 	}
-	name, key, val := []byte(user), idKey(e.ID), encodeValue(e.Stored, e.Data)
+	name, key, val := []byte(user), idKey(e.ID), encodeValue(e.Stored, e.Sender, e.Data)
+	size := int64(len(e.Data))
 	cutoff := s.cutoff(now)
-	limit := uint64(s.cfg.MaxMessages)
 
 	var r putResult
 	err := s.write(func(tx *bolt.Tx) error {
 		r = putResult{}
-		b, err := tx.Bucket(usersBucket).CreateBucketIfNotExists(name)
-		if err != nil {
-			return err
-		}
-		n := b.Sequence()
-		if b.Get(key) != nil {
-			r.replaced = true
-			return b.Put(key, val)
-		}
-		if n >= limit {
-			if r.expired, err = expireHead(b, cutoff); err != nil {
+		m := openBox(tx, name)
+		if r.rejected = s.check(m, key, e.Sender, size); r.rejected != accepted {
+			drop := m.expiredHead(cutoff)
+			if len(drop.keys) == 0 {
+				return nil
+			}
+			if err := m.remove(drop); err != nil {
 				return err
 			}
-			n = b.Sequence()
-			if n >= limit {
-				r.full = true
+			r.expired, r.delta = len(drop.keys), -drop.bytes
+			if r.rejected = s.check(m, key, e.Sender, size); r.rejected != accepted {
 				return nil
 			}
 		}
-		if err := b.Put(key, val); err != nil {
-			return err
-		}
-		return b.SetSequence(n + 1)
+		d, err := m.put(key, val)
+		r.delta += d
+		return err
 	})
 	if err != nil {
 		return wrap("put", err)
 	}
+	s.bytes.Add(r.delta)
 	s.noteExpired(user, r.expired, "put")
-	if r.full {
-		s.rejected.Add(1)
-		return ErrFull
+	if r.rejected != accepted {
+		s.rejected[r.rejected].Add(1)
+		return r.rejected.err()
 	}
 	s.stored.Add(1)
 	return nil
@@ -97,27 +108,25 @@ func (s *Store) Ack(user string, upTo uint64) (removed int, err error) {
 		return 0, err
 	}
 	name := []byte(user)
+	var freed int64
 	err = s.write(func(tx *bolt.Tx) error {
-		removed = 0
-		users := tx.Bucket(usersBucket)
-		b := users.Bucket(name)
-		if b == nil {
+		removed, freed = 0, 0
+		m := openBox(tx, name)
+		if m.entries == nil {
 			return nil
 		}
-		var keys [][]byte
-		c := b.Cursor()
-		for k, _ := c.First(); k != nil && keyID(k) <= upTo; k, _ = c.Next() {
-			keys = append(keys, append([]byte(nil), k...))
+		r := &removal{}
+		c := m.entries.Cursor()
+		for k, v := c.First(); k != nil && keyID(k) <= upTo; k, v = c.Next() {
+			r.add(k, v)
 		}
-		if len(keys) == 0 {
-			return nil
-		}
-		removed = len(keys)
-		return deleteKeys(users, name, b, keys)
+		removed, freed = len(r.keys), r.bytes
+		return m.remove(r)
 	})
 	if err != nil {
 		return 0, wrap("ack", err)
 	}
+	s.bytes.Add(-freed)
 	s.acked.Add(uint64(removed))
 	return removed, nil
 }
@@ -136,24 +145,6 @@ func (s *Store) Count(user string) (int, error) {
 		return nil
 	})
 	return int(n), wrap("count", err)
-}
-
-// deleteKeys removes keys from user bucket b (named name inside users),
-// keeps its count in step, and deletes the bucket once it is empty.
-func deleteKeys(users *bolt.Bucket, name []byte, b *bolt.Bucket, keys [][]byte) error {
-	for _, k := range keys {
-		if err := b.Delete(k); err != nil {
-			return err
-		}
-	}
-	if k, _ := b.Cursor().First(); k == nil {
-		return users.DeleteBucket(name)
-	}
-	n := b.Sequence()
-	if uint64(len(keys)) > n {
-		n = uint64(len(keys)) // never underflow, even if the count drifted
-	}
-	return b.SetSequence(n - uint64(len(keys)))
 }
 
 // cutoff is the Stored time (Unix nanoseconds) below which an entry has

@@ -1,7 +1,6 @@
 package mailbox
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -19,8 +18,16 @@ import (
 
 var (
 	// ErrFull means the user's mailbox already holds Config.MaxMessages
-	// unexpired messages. Nothing was written; the sender must be told.
+	// unexpired messages, or the entry would take it over Config.MaxBytes.
+	// Nothing was written; the sender must be told.
 	ErrFull = errors.New("mailbox: recipient's mailbox is full")
+	// ErrSenderQuota means the entry would take the sender's messages in
+	// this mailbox over Config.MaxBytesPerSender. Nothing was written; the
+	// sender must wait until the recipient has read some.
+	ErrSenderQuota = errors.New("mailbox: you have too much mail waiting for this recipient")
+	// ErrStoreFull means the entry would take the whole store over
+	// Config.MaxTotalBytes. Nothing was written.
+	ErrStoreFull = errors.New("mailbox: offline message store is full")
 	// ErrLocked means another Store, in this process or another, has the
 	// file open. Open gives up after a short wait rather than blocking.
 	ErrLocked = errors.New("mailbox: store file is in use")
@@ -35,9 +42,16 @@ var (
 // limit).
 const MaxUserBytes = bolt.MaxKeySize
 
+// MaxSenderBytes is the longest Entry.Sender the store accepts; a longer
+// one is refused with ErrBadUser. (The sender's usage record is keyed by a
+// one-byte prefix and the name, so an empty Sender has a key too.)
+const MaxSenderBytes = MaxUserBytes - 1
+
 const (
 	// schemaVersion is written to meta/version when the file is created.
-	schemaVersion = "1"
+	// Schema 1 had no sender in the values and no usage counters; Open
+	// migrates it (see rebuild).
+	schemaVersion = "2"
 	// defaultLockTimeout bounds the wait for the file lock in Open.
 	defaultLockTimeout = time.Second
 	// pruneChunk is how many users Prune cleans per write transaction, so
@@ -48,7 +62,11 @@ const (
 var (
 	metaBucket  = []byte("meta")
 	usersBucket = []byte("users")
+	usageBucket = []byte("usage")
+	seenBucket  = []byte("seen")
 	versionKey  = []byte("version")
+	bytesKey    = []byte("bytes")
+	rebuildKey  = []byte("rebuild")
 )
 
 // Option adjusts a code seam of the Store (the clock); operator
@@ -69,29 +87,51 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // Store's group commit. It exists only so BenchmarkPut can show why.
 func withBoltBatch() Option { return func(o *options) { o.boltBatch = true } }
 
-// Stats are cumulative counters since Open.
+// Stats are cumulative counters since Open, except Bytes.
 type Stats struct {
 	Stored   uint64 // Puts that returned nil (a replaced ID counts again)
-	Rejected uint64 // Puts that returned ErrFull
+	Rejected uint64 // Puts refused by a bound: the sum of the four below
 	Acked    uint64 // entries removed by Ack
 	Expired  uint64 // entries dropped because they were older than MaxAge
 	Commits  uint64 // write transactions (fsyncs) that carried Puts, Acks and cleanups
+
+	RejectedMessages uint64 // ErrFull: the mailbox held MaxMessages entries
+	RejectedBytes    uint64 // ErrFull: the mailbox would exceed MaxBytes
+	RejectedSender   uint64 // ErrSenderQuota: MaxBytesPerSender
+	RejectedStore    uint64 // ErrStoreFull: MaxTotalBytes
+
+	SeenPruned uint64 // last-seen records Prune deleted as older than SeenMaxAge
+
+	// Bytes is the store's current total of Data bytes, as of the last
+	// write transaction; it may trail writes still in flight.
+	Bytes uint64
 }
 
 // Store is the durable offline mailbox, one bbolt file. All methods are safe
 // for concurrent use: reads run in parallel on bbolt read transactions, and
-// writes (Put, Ack, expiry cleanups) are group-committed by the Store's one
-// goroutine, which Open starts and Close stops. Every method blocks on
-// disk, so call them off the actors, on a worker pool. Operations on one
-// user are not ordered against each other unless the caller orders them
-// (chatd serialises them per user).
+// writes (Put, Ack, SetSeen, expiry cleanups) are group-committed by the
+// Store's one goroutine, which Open starts and Close stops. Every method
+// blocks on disk, so call them off the actors, on a worker pool.
+// Operations on one user are not ordered against each other unless the
+// caller orders them (chatd serialises them per user).
 //
-// Layout: bucket "users" holds one nested bucket per user (key: the user
-// name). Its keys are 8-byte big-endian entry IDs, so a cursor walks them
-// in ID order; each value is the 8-byte big-endian Stored time (Unix
-// nanoseconds) followed by Data. The nested bucket's sequence number is the
-// user's entry count, updated in the same transaction as the entries, so
-// Count and the full check are O(1). An empty user bucket is deleted.
+// Layout (schema 2, meta/version "2"):
+//
+//	meta/version              "2"
+//	meta/bytes                8-byte big-endian: bytes of Data in the store
+//	meta/rebuild              only while Open rebuilds the counters (see rebuild)
+//	users/<user>/<id>         one entry: the 8-byte big-endian ID is the key, so
+//	                          a cursor walks a mailbox in ID order; the value is
+//	                          the stored time, the sender and Data (value.go)
+//	users/<user>.Sequence     the mailbox's entry count
+//	usage/<user>.Sequence     the mailbox's bytes of Data
+//	usage/<user>/'s'+<sender> 8-byte big-endian: bytes of Data from sender
+//	seen/<user>               8-byte big-endian Unix nanoseconds: last seen
+//
+// Every counter is updated in the same transaction as the entries it
+// counts, so Count, the bounds and Stats.Bytes are O(1) and exact. A user's
+// users and usage buckets exist only while the mailbox has an entry; a
+// sender's record only while it is above 0.
 type Store struct {
 	db   *bolt.DB
 	cfg  Config
@@ -108,7 +148,10 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error // written once inside closeOnce
 
-	stored, rejected, acked, expired, commits atomic.Uint64
+	stored, acked, expired, commits atomic.Uint64
+	rejected                        [overStore + 1]atomic.Uint64 // by rejection; [accepted] unused
+	seenPruned                      atomic.Uint64
+	bytes                           atomic.Int64 // meta/bytes: set by Open, then moved by each write's change
 }
 
 // Open opens or creates Dir/mailbox.db. Zero Config fields take their
@@ -141,7 +184,8 @@ func Open(cfg Config, log *zap.Logger, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("mailbox: open %s: %w", path, err)
 	}
 	db.MaxBatchDelay = boltBatchDelay
-	if err := initSchema(db); err != nil {
+	total, err := initSchema(db, log)
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("mailbox: %s: %w", path, err)
 	}
@@ -153,33 +197,17 @@ func Open(cfg Config, log *zap.Logger, opts ...Option) (*Store, error) {
 		}
 	}
 	log.Info("store opened", zap.String("path", path), zap.Bool("created", created),
-		zap.Int("max_messages", cfg.MaxMessages), zap.Duration("max_age", cfg.MaxAge))
+		zap.Int("max_messages", cfg.MaxMessages), zap.Int64("max_bytes", cfg.MaxBytes),
+		zap.Int64("max_bytes_per_sender", cfg.MaxBytesPerSender), zap.Int64("max_total_bytes", cfg.MaxTotalBytes),
+		zap.Uint64("bytes", total), zap.Duration("max_age", cfg.MaxAge), zap.Duration("seen_max_age", cfg.SeenMaxAge))
 	s := &Store{
 		db: db, cfg: cfg, log: log, now: o.now, path: path,
 		reqs: make(chan *request), quit: make(chan struct{}), stopped: make(chan struct{}),
 		boltBatch: o.boltBatch,
 	}
+	s.bytes.Store(int64(total))
 	go s.run()
 	return s, nil
-}
-
-func initSchema(db *bolt.DB) error {
-	return db.Update(func(tx *bolt.Tx) error {
-		meta, err := tx.CreateBucketIfNotExists(metaBucket)
-		if err != nil {
-			return err
-		}
-		switch v := meta.Get(versionKey); {
-		case v == nil:
-			if err := meta.Put(versionKey, []byte(schemaVersion)); err != nil {
-				return err
-			}
-		case string(v) != schemaVersion:
-			return fmt.Errorf("schema version %q, this chatd reads %q", v, schemaVersion)
-		}
-		_, err = tx.CreateBucketIfNotExists(usersBucket)
-		return err
-	})
 }
 
 func syncDir(dir string) error {
@@ -206,13 +234,20 @@ func (s *Store) Close() error {
 
 // Stats returns the counters since Open.
 func (s *Store) Stats() Stats {
-	return Stats{
-		Stored:   s.stored.Load(),
-		Rejected: s.rejected.Load(),
-		Acked:    s.acked.Load(),
-		Expired:  s.expired.Load(),
-		Commits:  s.commits.Load(),
+	st := Stats{
+		Stored:           s.stored.Load(),
+		Acked:            s.acked.Load(),
+		Expired:          s.expired.Load(),
+		Commits:          s.commits.Load(),
+		RejectedMessages: s.rejected[overMessages].Load(),
+		RejectedBytes:    s.rejected[overBytes].Load(),
+		RejectedSender:   s.rejected[overSender].Load(),
+		RejectedStore:    s.rejected[overStore].Load(),
+		SeenPruned:       s.seenPruned.Load(),
+		Bytes:            uint64(max(0, s.bytes.Load())),
 	}
+	st.Rejected = st.RejectedMessages + st.RejectedBytes + st.RejectedSender + st.RejectedStore
+	return st
 }
 
 // Path returns the store's file.
@@ -236,32 +271,13 @@ func checkUser(user string) error {
 	return nil
 }
 
+func checkSender(sender string) error {
+	if len(sender) > MaxSenderBytes {
+		return fmt.Errorf("%w: sender of %d bytes, want at most %d", ErrBadUser, len(sender), MaxSenderBytes)
+	}
+	return nil
+}
+
 func idKey(id uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), id) }
 
 func keyID(k []byte) uint64 { return binary.BigEndian.Uint64(k) }
-
-func encodeValue(stored time.Time, data []byte) []byte {
-	v := make([]byte, 8, 8+len(data))
-	binary.BigEndian.PutUint64(v, uint64(stored.UnixNano()))
-	return append(v, data...)
-}
-
-// storedNanos reads the Stored time of a value; a malformed value reads as
-// the oldest possible time, so it expires instead of being delivered.
-func storedNanos(v []byte) int64 {
-	if len(v) < 8 {
-		return minNanos
-	}
-	return int64(binary.BigEndian.Uint64(v))
-}
-
-const minNanos = -1 << 63
-
-// decodeEntry copies k and v out of the transaction's memory.
-func decodeEntry(k, v []byte) Entry {
-	e := Entry{ID: keyID(k), Stored: time.Unix(0, storedNanos(v))}
-	if len(v) > 8 {
-		e.Data = bytes.Clone(v[8:])
-	}
-	return e
-}
