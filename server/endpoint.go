@@ -19,7 +19,10 @@ type Session interface {
 	// Message is called for each complete text or binary message. The
 	// payload belongs to the session.
 	Message(op ws.OpCode, payload []byte)
-	// Notify is called for each value posted with Conn.Notify.
+	// Notify is called exactly once for each value Conn.Notify accepted,
+	// even when the connection closes first: then after Closed, so a value
+	// that carries a promise (a reply owed to another connection) can be
+	// settled. Conn's write methods do nothing once closed.
 	Notify(msg any)
 	// Closed is called once, after the socket is closed, with the close code
 	// the connection ended with and its reason.

@@ -29,6 +29,9 @@ log:
   level: info
   format: json
 chat:
+  login:
+    address_rate: 1000000
+    address_burst: 1000000
   rate:
     messages_per_second: @RATE@
     burst: @RATE@
@@ -36,6 +39,7 @@ chat:
     presence: false
   mailbox:
     dir: "@DIR@"
+    anonymous: true
 `
 
 // goBuild builds pkg into dir, once per test binary.

@@ -49,7 +49,7 @@ func startChat(cfg config.Config, log *zap.Logger) (*chatService, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth backend %s: %w", cfg.Auth.Backend, err)
 	}
-	box, err := mailbox.Open(cfg.Chat.Mailbox, log.Named("mailbox"))
+	box, err := mailbox.Open(cfg.Chat.Mailbox.Config, log.Named("mailbox"))
 	if err != nil {
 		return nil, err
 	}

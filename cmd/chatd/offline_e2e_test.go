@@ -69,7 +69,9 @@ func (c *chatClient) login(name string, ack bool) {
 // acks, unacked messages come again at the next login and acked ones do not.
 func TestOfflineSurvivesKill9(t *testing.T) {
 	bin := buildChatd(t)
-	cfg := writeFile(t, "chatd.yaml", testConfig) // one data directory for both runs
+	// One data directory for both runs. The anonymous backend keeps no
+	// offline mail by default (anyone could read it): use static names.
+	cfg := writeFile(t, "chatd.yaml", testConfig+"auth:\n  backend: static\n  static:\n    users: [alice, bob]\n")
 
 	p := startProcess(t, bin, "-config", cfg)
 	alice := dialChat(t, p.logs.listenAddr(t))

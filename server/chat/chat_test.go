@@ -101,7 +101,7 @@ func TestRooms(t *testing.T) {
 
 	bob.sendJSON(map[string]any{"type": "leave", "room": "dev"})
 	bob.expect(map[string]any{"type": "left", "room": "dev", "members": 1})
-	alice.expect(map[string]any{"type": "presence", "user": "bob", "status": "offline", "room": "dev"})
+	alice.expect(map[string]any{"type": "presence", "user": "bob", "status": "left", "room": "dev"})
 }
 
 // TestLobbyPresenceOff: logins are not announced in the lobby by default.

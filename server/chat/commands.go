@@ -3,7 +3,6 @@ package chat
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/chatd/chatd/auth"
-	"github.com/chatd/chatd/server/mailbox"
 	"github.com/chatd/chatd/server/wire"
 )
 
@@ -39,6 +37,12 @@ func (s *session) chatMessage(op ws.OpCode, payload []byte) {
 	if err := json.Unmarshal(t, &req); err != nil {
 		s.sendError("invalid JSON: "+err.Error(), nil)
 		return
+	}
+	if req.Room == "" && req.Receiver == "" {
+		if field := emptyTarget(t); field != "" {
+			s.sendError(field+" is empty: name a "+field+", or leave the field out to write to the lobby", req.ID)
+			return
+		}
 	}
 	s.request(&req)
 }
@@ -118,83 +122,6 @@ func (s *session) roomMessage(name string, data json.RawMessage, ref json.RawMes
 	}
 }
 
-func (s *session) private(receiver string, data, ref json.RawMessage) {
-	if err := auth.CheckName(receiver); err != nil {
-		reason, _ := auth.IsRejection(err)
-		s.sendError("invalid receiver: "+reason, ref)
-		return
-	}
-	if dir := s.svc.dir; dir != nil {
-		ok, err := dir.Exists(s.svc.baseCtx, receiver)
-		if err == nil && !ok {
-			s.sendError("unknown receiver "+receiver, ref)
-			return
-		}
-	}
-	now := time.Now()
-	msg := wire.Message{Type: wire.TypeMessage, ID: s.svc.ids.next(now), Sender: s.name, Receiver: receiver, Data: data, TS: now.UnixMilli()}
-	store := &storeJob{msg: msg, stored: now, from: s, ref: ref}
-
-	to, echo, isStored, queued := s.svc.users.route(s, receiver, store, nil, nil)
-	if isStored {
-		if !queued {
-			s.sendError(reasonBusy, ref)
-		}
-		return // storeDone answers
-	}
-	frame := s.svc.encode(msg)
-	taken := 0
-	for _, t := range to {
-		if t.deliver(frame) {
-			taken++
-		}
-	}
-	if taken == 0 {
-		// Every session of the receiver refused it (each is being closed
-		// as a slow consumer, or just closed): keep it for the next login
-		// rather than report a delivery that did not happen.
-		if !s.svc.offline.enqueue(receiver, store) {
-			s.sendError(reasonBusy, ref)
-		}
-		return // storeDone answers
-	}
-	for _, t := range echo {
-		if t.name != receiver {
-			t.deliver(frame)
-		}
-	}
-	s.send(wire.Sent{Type: wire.TypeSent, ID: msg.ID, Status: wire.StatusDelivered, Ref: ref})
-}
-
-func (s *session) storeDone(r stored) {
-	switch {
-	case r.err == nil:
-		s.send(wire.Sent{Type: wire.TypeSent, ID: r.id, Status: wire.StatusStored, Ref: r.ref})
-	case errors.Is(r.err, mailbox.ErrFull):
-		s.sendError("the receiver's mailbox is full", r.ref)
-	default:
-		s.sendError("could not store the message, try again", r.ref)
-	}
-}
-
-// mailboxLoaded writes the stored messages, then the live ones that came
-// meanwhile. Without acks the messages leave the mailbox once the socket
-// has taken them.
-func (s *session) mailboxLoaded(l loaded) {
-	for _, e := range l.entries {
-		s.conn.WritePrepared(s.svc.frame(e.Data))
-	}
-	if n := len(l.entries); n > 0 && !s.ackMode {
-		last, name, q := l.entries[n-1].ID, s.name, s.svc.offline
-		s.conn.AfterFlush(func() { q.enqueue(name, ackJob{upTo: last}) })
-	}
-	s.draining = false
-	for _, f := range s.pending {
-		s.conn.WritePrepared(f)
-	}
-	s.pending = nil
-}
-
 func (s *session) ack(req *wire.Request) {
 	id, err := strconv.ParseUint(string(req.ID), 10, 64)
 	if err != nil {
@@ -211,6 +138,38 @@ func (s *session) seen(req *wire.Request) {
 		s.sendError(`seen needs a "user"`, req.ID)
 		return
 	}
-	online, last := s.svc.users.seen(req.User)
-	s.send(wire.Seen{Type: wire.TypeSeen, User: req.User, Online: online, LastSeen: last, Ref: req.ID})
+	name, err := auth.CanonicalName(req.User)
+	if err != nil {
+		reason, _ := auth.IsRejection(err)
+		s.sendError("invalid user: "+reason, req.ID)
+		return
+	}
+	if s.svc.users.isOnline(name) {
+		s.send(wire.Seen{Type: wire.TypeSeen, User: name, Online: true, Ref: req.ID})
+		return
+	}
+	if !s.svc.offline.enqueue(name, seenLookup{s: s, ref: req.ID}) {
+		s.sendError(reasonBusy, req.ID)
+	}
+}
+
+// emptyTarget reports which of "room" and "receiver" a message names as an
+// empty string ("" when neither does), so that a client bug is an error
+// instead of a message to the lobby. Only messages without a non-empty
+// target are decoded a second time.
+func emptyTarget(t []byte) string {
+	var p struct {
+		Room     *string `json:"room"`
+		Receiver *string `json:"receiver"`
+	}
+	if json.Unmarshal(t, &p) != nil {
+		return ""
+	}
+	switch {
+	case p.Receiver != nil:
+		return "receiver"
+	case p.Room != nil:
+		return "room"
+	}
+	return ""
 }

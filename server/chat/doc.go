@@ -28,4 +28,48 @@
 // those queue operations; a message is therefore either delivered live or
 // found by the next login's load. Stored messages are written to a new
 // session before any live delivery, which the session buffers until then.
+//
+// # Presence
+//
+// Presence is coalesced per room (presence.go): joins and leaves record each
+// user's latest state in the room's pending set, and the members hear of
+// them in rounds at most chat.rooms.presence_interval apart, a change in a
+// quiet room at once, the rest when the interval ends. A round announces
+// only users whose state differs from the last one announced, so churn
+// within an interval costs the members nothing. The pending set holds at
+// most chat.rooms.presence_max_pending users; past that the round is one
+// reset hint. A member therefore gets at most one round per interval, of
+// bounded size, however fast others join and leave, and is not closed as a
+// slow consumer for it. Each room with changes waiting has one timer,
+// stopped when the room is deleted; a round runs on the timer's goroutine,
+// or on the actor of the session whose change found the room quiet, posts
+// through session.deliver like any fan-out, and never holds the rooms
+// registry's lock. The registry keeps the
+// rooms sorted, so a page of rooms is copied under its lock in O(log n +
+// page); a page of who copies the room's names and sorts them outside.
+//
+// # Delivery promises
+//
+// The sender of a private message hears "delivered" only once the frame was
+// written to the socket of an open session of the receiver: each session
+// the message is handed to settles it exactly once (privateSend.done),
+// with written=true from Conn.OnFlushed or false when it was closing,
+// closed, too far behind, or its connection stopped with the message still
+// queued (the actor's dead letters reach Session.Notify after Closed). If no
+// session wrote it, it is routed again (a new session may have logged in)
+// and then stored, and the sender hears "stored" only after the store's
+// fsync. The offline mailbox is written in pages (drain.go): the next page
+// is read only when the socket has taken the previous one, and without
+// acks an entry is removed only after its page was written.
+//
+// # Bounds
+//
+// Per connection: what may be sent before login (chat.login.max_messages,
+// max_bytes), the rate after it, rooms joined, the live messages held while
+// the mailbox drains (chat.mailbox.live_buffer_bytes). Server-wide: login
+// attempts per source address and failed logins per name (throttle.go, maps
+// bounded and swept), the auth queue, the offline queue in jobs and bytes
+// (chat.mailbox.queue_bytes), the store's quotas (package mailbox). The
+// users registry holds only online users; last-seen times live in the
+// store and expire there.
 package chat

@@ -51,9 +51,10 @@ func (d *directoryAuth) Exists(_ context.Context, name string) (bool, error) {
 
 // memBox is an in-memory Mailbox.
 type memBox struct {
-	mu  sync.Mutex
-	max int
-	m   map[string][]mailbox.Entry
+	mu   sync.Mutex
+	max  int
+	m    map[string][]mailbox.Entry
+	seen map[string]time.Time
 }
 
 func newMemBox(max int) *memBox { return &memBox{max: max, m: map[string][]mailbox.Entry{}} }
@@ -68,10 +69,39 @@ func (b *memBox) Put(user string, e mailbox.Entry) error {
 	return nil
 }
 
-func (b *memBox) Load(user string, _ time.Time) ([]mailbox.Entry, error) {
+func (b *memBox) LoadPage(user string, after uint64, maxEntries, maxBytes int, _ time.Time) ([]mailbox.Entry, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return slices.Clone(b.m[user]), nil
+	var out []mailbox.Entry
+	size := 0
+	for _, e := range b.m[user] {
+		if e.ID <= after {
+			continue
+		}
+		if len(out) > 0 && (len(out) == maxEntries || size+len(e.Data) > maxBytes) {
+			break
+		}
+		out = append(out, e)
+		size += len(e.Data)
+	}
+	return out, nil
+}
+
+func (b *memBox) SetSeen(user string, at time.Time) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.seen == nil {
+		b.seen = map[string]time.Time{}
+	}
+	b.seen[user] = at
+	return nil
+}
+
+func (b *memBox) Seen(user string) (time.Time, bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	at, ok := b.seen[user]
+	return at, ok, nil
 }
 
 func (b *memBox) Ack(user string, upTo uint64) (int, error) {
@@ -103,16 +133,22 @@ type env struct {
 type options struct {
 	authn  auth.Authenticator
 	box    *memBox
+	store  chat.Mailbox // instead of box, e.g. a real mailbox.Store
 	chat   func(*config.Chat)
 	auth   func(*config.Auth)
 	server func(*config.Server)
 }
 
-func start(t *testing.T, o options) *env {
+func start(t testing.TB, o options) *env {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Chat.Login.FailureDelay = time.Millisecond
 	cfg.Chat.Login.MaxFailureDelay = 5 * time.Millisecond
+	// Tests log in many users from 127.0.0.1 and use the offline mailbox
+	// with fakeAuth under the default (anonymous) backend setting; the
+	// tests of those policies set them back.
+	cfg.Chat.Login.AddressRate, cfg.Chat.Login.AddressBurst = 1e6, 1e6
+	cfg.Chat.Mailbox.Anonymous = true
 	if o.chat != nil {
 		o.chat(&cfg.Chat)
 	}
@@ -125,11 +161,25 @@ func start(t *testing.T, o options) *env {
 	if o.box == nil {
 		o.box = newMemBox(1000)
 	}
-	svc, err := chat.New(cfg.Chat, cfg.Auth, o.authn, o.box, zap.NewNop())
+	var box chat.Mailbox = o.box
+	if o.store != nil {
+		box = o.store
+	}
+	svc, err := chat.New(cfg.Chat, cfg.Auth, o.authn, box, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := testserver.StartWith(t, o.server, map[string]server.Endpoint{"/ws": svc})
+	// Every test client comes from 127.0.0.1: lift the per-address limits
+	// (the server package tests them).
+	mutate := func(c *config.Server) {
+		c.Connections.MaxPerAddress = c.Connections.MaxTotal
+		c.Connections.MaxHandshakesPerAddress = c.Handshake.MaxConcurrent
+		c.Connections.RatePerAddress, c.Connections.BurstPerAddress = 1e6, 1e6
+		if o.server != nil {
+			o.server(c)
+		}
+	}
+	ts := testserver.StartWith(t, mutate, map[string]server.Endpoint{"/ws": svc})
 	t.Cleanup(func() {
 		// Cleanups run last-in first-out, so this runs before the test
 		// server's own: shut the server down first (its later Shutdown is
@@ -146,11 +196,11 @@ func start(t *testing.T, o options) *env {
 
 // client is a test connection to /ws.
 type client struct {
-	t *testing.T
+	t testing.TB
 	c net.Conn
 }
 
-func (e *env) dial(t *testing.T) *client {
+func (e *env) dial(t testing.TB) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -163,7 +213,7 @@ func (e *env) dial(t *testing.T) *client {
 }
 
 // login dials and logs in with the plain form.
-func (e *env) login(t *testing.T, name string) *client {
+func (e *env) login(t testing.TB, name string) *client {
 	t.Helper()
 	c := e.dial(t)
 	c.send(name)
@@ -261,7 +311,7 @@ func equalJSON(got, want any) bool {
 }
 
 // waitFor polls cond until it holds, failing after 5 s.
-func waitFor(t *testing.T, cond func() bool) {
+func waitFor(t testing.TB, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {
@@ -270,4 +320,10 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// mailboxEntry is a stored private message from alice with data text.
+func mailboxEntry(id uint64, text string) mailbox.Entry {
+	b, _ := json.Marshal(map[string]any{"type": "message", "id": id, "sender": "alice", "data": text, "offline": true})
+	return mailbox.Entry{ID: id, Stored: time.Now(), Sender: "alice", Data: b}
 }

@@ -20,6 +20,9 @@ const (
 	CloseLoginAttempts ws.StatusCode = 4001
 	// CloseLoginTimeout: no successful login within chat.login.timeout.
 	CloseLoginTimeout ws.StatusCode = 4004
+	// CloseLoginFlood: more than chat.login.max_messages messages, or
+	// chat.login.max_bytes bytes, before login.
+	CloseLoginFlood ws.StatusCode = 4005
 )
 
 // Reasons the chat layer gives for refused logins.
@@ -27,6 +30,11 @@ const (
 	reasonOnline = "name is already online"
 	reasonBusy   = "server busy, try again"
 	reasonBroken = "login service unavailable, try again later"
+	// reasonLookalike refuses a name that looks the same as (has the same
+	// auth.NameKey as) a different user's who is online.
+	reasonLookalike = "name is already online"
+	reasonAddress   = "too many logins from your address, try again later"
+	reasonAccount   = "too many failed logins for this name, try again later"
 )
 
 // attempt is one login, as the auth pool sees it.
@@ -50,6 +58,12 @@ func (s *session) loginMessage(op ws.OpCode, payload []byte) {
 		return
 	}
 	l := s.login
+	l.messages++
+	l.bytes += len(payload)
+	if lc := s.svc.cfg.Login; l.messages > lc.MaxMessages || l.bytes > lc.MaxBytes {
+		s.conn.Close(CloseLoginFlood, "too much sent before login")
+		return
+	}
 	if l.inFlight || time.Now().Before(l.notBefore) || len(l.queued) > 0 {
 		if len(l.queued) >= s.svc.cfg.Login.MaxAttempts {
 			s.conn.WriteMessage(ws.OpText, []byte("too many login attempts waiting: wait for each answer"))
@@ -69,6 +83,14 @@ func (s *session) try(text string) {
 		s.refuse(a, err.Error(), false)
 		return
 	}
+	if !s.svc.throttle.allowAddress(s.conn.RemoteAddr().Addr()) {
+		s.refuse(a, reasonAddress, false)
+		return
+	}
+	if a.creds.Name != "" && !s.svc.throttle.accountOpen(a.creds.Name) {
+		s.refuse(a, reasonAccount, false)
+		return
+	}
 	if !s.svc.auth.submit(authJob{s: s, a: a}) {
 		s.refuse(a, reasonBusy, false)
 		return
@@ -80,15 +102,17 @@ func (s *session) try(text string) {
 func (s *session) parseLogin(text string) (attempt, error) {
 	t := bytes.TrimSpace([]byte(text))
 	if len(t) > 0 && t[0] == '{' {
+		// Something that looks like JSON is never taken as a name.
 		var req wire.Request
-		if err := json.Unmarshal(t, &req); err == nil {
-			a := attempt{json: true, ref: req.ID, ack: req.Ack}
-			if req.Type != wire.TypeLogin {
-				return a, fmt.Errorf(`log in first: send {"type":"login",...}`)
-			}
-			a.creds = auth.Credentials{Name: req.Name, Password: req.Password, Token: req.Token}
-			return a, nil
+		if err := json.Unmarshal(t, &req); err != nil {
+			return attempt{json: true}, fmt.Errorf("invalid JSON login: %v", err)
 		}
+		a := attempt{json: true, ref: req.ID, ack: req.Ack}
+		if req.Type != wire.TypeLogin {
+			return a, fmt.Errorf(`log in first: send {"type":"login",...}`)
+		}
+		a.creds = auth.Credentials{Name: req.Name, Password: req.Password, Token: req.Token}
+		return a, nil
 	}
 	creds := s.svc.authn.ParseText(text)
 	creds.Text = text
@@ -101,26 +125,39 @@ func (s *session) authDone(r authResult) {
 		return
 	}
 	s.login.inFlight = false
+	var name string
 	if r.err == nil {
-		r.err = auth.CheckName(r.id.Name)
+		name, r.err = auth.CanonicalName(r.id.Name)
 	}
 	if r.err == nil {
-		s.name = r.id.Name
+		s.name = name
 		max := r.id.MaxSessions
 		if max == 0 {
 			max = s.svc.authCfg.SessionsPerUser
 		}
-		refused := s.svc.users.attach(s, max)
+		var first offlineJob
+		if s.svc.keepsMail {
+			first = pageJob{s: s}
+		}
+		refused := s.svc.users.attach(s, max, first)
 		if refused == "" {
 			s.loggedInAs(r.attempt)
 			return
 		}
-		r.err = auth.Reject(refused)
+		s.name = ""
+		// Not the user's fault: neither counted nor throttled.
+		s.refuse(r.attempt, refused, refused != reasonBusy)
+		return
 	}
 	reason, rejected := auth.IsRejection(r.err)
 	if !rejected {
-		reason = reasonBroken
+		// The backend failed (timeout, 5xx): no attempt is used up.
 		s.conn.Logger().Warn("login backend failed", zap.Error(r.err))
+		s.refuse(r.attempt, reasonBroken, false)
+		return
+	}
+	if r.creds.Name != "" {
+		s.svc.throttle.accountFailed(r.creds.Name)
 	}
 	s.refuse(r.attempt, reason, true)
 }
@@ -190,7 +227,7 @@ func (s *session) loggedInAs(a attempt) {
 	s.login.timer.Stop()
 	s.login = nil
 	s.ackMode = a.ack
-	s.draining = true
+	s.draining = s.svc.keepsMail
 	s.limiter = s.svc.newLimiter()
 	// Join before answering, so a client that has seen the answer is a
 	// member: deliveries posted meanwhile are handled after this method,
@@ -233,6 +270,9 @@ func (p *authPool) submit(j authJob) bool {
 // run is one worker; it returns when the pool is closed.
 func (p *authPool) run() {
 	for j := range p.jobs {
+		if j.s.gone.Load() {
+			continue // the client went away while the login waited
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 		id, err := p.authn.Authenticate(ctx, j.a.creds)
 		cancel()

@@ -41,7 +41,11 @@ type Service struct {
 	authn    auth.Authenticator
 	dir      auth.Directory // nil when the backend does not know its users
 	auth     *authPool
+	throttle *loginThrottle
 	offline  *offlineQueue
+	// keepsMail: private messages to offline users are stored. False with
+	// the anonymous backend unless chat.mailbox.anonymous is set.
+	keepsMail bool
 	users    *users
 	rooms    *rooms
 	ids      idGen
@@ -79,20 +83,18 @@ func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mai
 	for i := 0; i < authCfg.Workers; i++ {
 		s.sys.Go(s.auth.run)
 	}
-	s.offline = newOfflineQueue(box, offlineShards, offlineDepth, log)
+	s.keepsMail = authCfg.Backend != "anonymous" || cfg.Mailbox.Anonymous
+	l := cfg.Login
+	s.throttle = newLoginThrottle(l.AddressRate, l.AddressBurst, l.AccountFailures, l.AccountWindow)
+	s.offline = newOfflineQueue(box, offlineShards, offlineDepth, cfg.Mailbox.QueueBytes,
+		pageLimits{messages: cfg.Mailbox.PageMessages, bytes: cfg.Mailbox.PageBytes}, log)
 	for i := 0; i < offlineShards; i++ {
 		s.sys.Go(func() { s.offline.run(i) })
 	}
-	if p, ok := box.(pruner); ok {
-		s.sys.Go(func() { s.pruneLoop(p) })
-	}
+	p, _ := box.(pruner)
+	s.sys.Go(func() { s.janitor(p) })
 	s.users = newUsers(s.offline)
-	s.rooms = newRooms(func(name string) bool {
-		if s.autoJoin[name] {
-			return cfg.Rooms.PresenceAutoJoin
-		}
-		return cfg.Rooms.Presence
-	})
+	s.rooms = newRooms(cfg.Rooms, s.autoJoin, s.encode)
 	return s, nil
 }
 
@@ -119,15 +121,28 @@ func (s *Service) Close(ctx context.Context) error {
 	return nil
 }
 
-// pruneLoop drops expired mailbox messages every pruneEvery until Close.
-func (s *Service) pruneLoop(p pruner) {
-	t := time.NewTicker(pruneEvery)
-	defer t.Stop()
+// throttleSweepEvery is how often idle login-throttle entries are dropped.
+const throttleSweepEvery = time.Minute
+
+// janitor drops expired mailbox messages (when p is not nil) every
+// pruneEvery and idle login-throttle entries every throttleSweepEvery,
+// until Close.
+func (s *Service) janitor(p pruner) {
+	sweep := time.NewTicker(throttleSweepEvery)
+	defer sweep.Stop()
+	prune := time.NewTicker(pruneEvery)
+	defer prune.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
-		case now := <-t.C:
+		case now := <-sweep.C:
+			s.throttle.addresses.sweep(now)
+			s.throttle.accounts.sweep(now)
+		case now := <-prune.C:
+			if p == nil {
+				continue
+			}
 			if n, err := p.Prune(now); err != nil {
 				s.log.Error("mailbox prune", zap.Error(err))
 			} else if n > 0 {

@@ -3,6 +3,7 @@ package chat
 import (
 	"encoding/json"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -17,30 +18,42 @@ import (
 
 // session is one /ws connection. Its fields are used only on the
 // connection's actor, except name, which is set once at login before the
-// session is published to the registries and never changes.
+// session is published to the registries and never changes, and the
+// atomics, which other goroutines read.
 type session struct {
 	svc  *Service
 	conn *server.Conn
 
 	login *loginState // nil once logged in
 
+	// gone is set when the connection has closed: the auth pool and the
+	// offline queue skip work for it.
+	gone atomic.Bool
+	// leaving is set when the session can no longer take deliveries (its
+	// connection is closing or closed, or it refused one): routing skips
+	// it, so a private message goes to another session or the mailbox.
+	leaving atomic.Bool
+
 	// chat phase
-	name     string
-	loggedIn bool
-	ackMode  bool
-	draining bool // mailbox not yet written: live deliveries wait
-	closed   bool
-	joined   []*room // few per session: a slice is smaller than a map
-	limiter  *rate.Limiter
-	rejected int      // messages over the rate in the current window
-	window   int64    // start of that window, unix nanoseconds
-	pending  [][]byte // live deliveries waiting for the mailbox
+	name         string
+	loggedIn     bool
+	ackMode      bool
+	draining     bool // mailbox not yet written: live deliveries wait
+	closed       bool
+	joined       []*room // few per session: a slice is smaller than a map
+	limiter      *rate.Limiter
+	rejected     int           // messages over the rate in the current window
+	window       int64         // start of that window, unix nanoseconds
+	pending      []pendingItem // live deliveries waiting for the mailbox
+	pendingBytes int
 }
 
 // loginState is the session's state until it logs in; it is dropped then,
 // so a logged-in session does not carry it.
 type loginState struct {
 	attempts   int
+	messages   int       // messages received before login
+	bytes      int       // their bytes
 	inFlight   bool      // an attempt is being checked
 	notBefore  time.Time // the next attempt waits until then
 	queued     []string  // attempts received while one was in flight or delayed
@@ -60,7 +73,7 @@ func (s *session) room(name string) *room {
 
 // Values posted to a session with Conn.Notify.
 type (
-	delivery     []byte // an encoded frame to write
+	delivery     []byte // an encoded frame to write, untracked (rooms, echoes)
 	loginExpired struct{}
 	loginRetry   struct{}
 )
@@ -73,14 +86,23 @@ func (s *session) Message(op ws.OpCode, payload []byte) {
 	s.chatMessage(op, payload)
 }
 
+// Notify handles values posted to the session. It is also called after
+// Closed for values that were still queued (server.Session's contract), so
+// every case must be safe on a closed session; *privateSend settles there.
 func (s *session) Notify(msg any) {
 	switch m := msg.(type) {
+	case *privateSend:
+		s.takePrivate(m)
 	case delivery:
-		if s.draining {
-			s.pending = append(s.pending, m)
-			return
+		switch {
+		case s.closed:
+		case s.draining:
+			s.hold(pendingItem{frame: m})
+		default:
+			s.conn.WritePrepared(m)
 		}
-		s.conn.WritePrepared(m)
+	case privateOutcome:
+		s.privateDone(m)
 	case authResult:
 		s.authDone(m)
 	case loginRetry:
@@ -92,22 +114,40 @@ func (s *session) Notify(msg any) {
 		if !s.loggedIn {
 			s.conn.Close(CloseLoginTimeout, "login timeout")
 		}
-	case loaded:
-		s.mailboxLoaded(m)
+	case page:
+		s.pageLoaded(m)
+	case drainRetry:
+		if !s.closed && s.draining {
+			s.nextPage(m.after)
+		}
 	case stored:
 		s.storeDone(m)
+	case seenAnswer:
+		s.send(wire.Seen{Type: wire.TypeSeen, User: m.user, LastSeen: m.lastSeen, Ref: m.ref})
 	}
 }
 
 func (s *session) Closed(ws.StatusCode, string) {
+	if s.closed {
+		return
+	}
 	s.closed = true
+	s.gone.Store(true)
+	s.leaving.Store(true)
 	if s.login != nil {
 		s.login.timer.Stop()
 	}
+	s.dropPending()
 	if !s.loggedIn {
 		return
 	}
-	last, seen := s.svc.users.detach(s, time.Now())
+	now := time.Now()
+	last := s.svc.users.detach(s)
+	var seen int64
+	if last {
+		seen = now.UnixMilli()
+		s.svc.offline.enqueue(s.name, seenJob{at: now})
+	}
 	for len(s.joined) > 0 {
 		s.leaveRoom(s.joined[len(s.joined)-1], last, seen)
 	}
@@ -118,6 +158,7 @@ func (s *session) Closed(ws.StatusCode, string) {
 func (s *session) notify(msg any) bool {
 	err := s.conn.Notify(msg)
 	if errors.Is(err, actor.ErrMailboxFull) {
+		s.leaving.Store(true)
 		s.conn.Kick(server.CloseSlowConsumer, "slow consumer: too many pending deliveries")
 	}
 	return err == nil

@@ -3,45 +3,54 @@ package chat
 import (
 	"sync"
 	"time"
+
+	"github.com/chatd/chatd/auth"
 )
 
 // users is the registry of online users and their sessions.
 //
-// mu guards online and lastSeen. Operations on the offline queue that must
-// be ordered with the online/offline decision (store for an offline user,
-// load at login) are enqueued while mu is held.
+// mu guards online and keys. Operations on the offline queue that must be
+// ordered with the online/offline decision (store for an offline user,
+// the first mailbox page at login) are enqueued while mu is held.
+//
+// Bounds: an entry exists only while its user has a session; last-seen
+// times live in the durable store (Mailbox.SetSeen), not here.
 type users struct {
-	mu       sync.Mutex
-	online   map[string][]*session
-	lastSeen map[string]int64 // unix ms of the last session's logout
-	offline  *offlineQueue
+	mu      sync.Mutex
+	online  map[string][]*session
+	keys    map[string]string // auth.NameKey of each online name -> the name
+	offline *offlineQueue
 }
 
 func newUsers(q *offlineQueue) *users {
-	return &users{online: map[string][]*session{}, lastSeen: map[string]int64{}, offline: q}
+	return &users{online: map[string][]*session{}, keys: map[string]string{}, offline: q}
 }
 
 // attach adds s as a session of its user unless the user already has max
-// sessions, and queues the load of the user's mailbox behind every store
+// sessions or a different user whose name looks the same is online, and
+// queues first (the first mailbox page, if not nil) behind every store
 // queued before it. It returns "" or the reason it refused.
-func (u *users) attach(s *session, max int) (refused string) {
+func (u *users) attach(s *session, max int, first offlineJob) (refused string) {
+	key := auth.NameKey(s.name)
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if other, ok := u.keys[key]; ok && other != s.name {
+		return reasonLookalike
+	}
 	cur := u.online[s.name]
 	if len(cur) >= max {
 		return reasonOnline
 	}
-	if !u.offline.enqueue(s.name, &loadJob{s: s}) {
+	if first != nil && !u.offline.enqueue(s.name, first) {
 		return reasonBusy
 	}
 	u.online[s.name] = append(cur, s)
-	delete(u.lastSeen, s.name)
+	u.keys[key] = s.name
 	return ""
 }
 
-// detach removes s. It reports whether s was the user's last session, and
-// then records the user's last-seen time.
-func (u *users) detach(s *session, now time.Time) (last bool, seen int64) {
+// detach removes s. It reports whether s was the user's last session.
+func (u *users) detach(s *session) (last bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	cur := u.online[s.name]
@@ -53,39 +62,48 @@ func (u *users) detach(s *session, now time.Time) (last bool, seen int64) {
 	}
 	if len(cur) > 0 {
 		u.online[s.name] = cur
-		return false, 0
+		return false
 	}
 	delete(u.online, s.name)
-	seen = now.UnixMilli()
-	u.lastSeen[s.name] = seen
-	return true, seen
+	delete(u.keys, auth.NameKey(s.name))
+	return true
 }
 
-// seen reports whether name is online, or when it was last seen.
-func (u *users) seen(name string) (online bool, lastSeen int64) {
+// isOnline reports whether name has a session.
+func (u *users) isOnline(name string) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if len(u.online[name]) > 0 {
-		return true, 0
-	}
-	return false, u.lastSeen[name]
+	return len(u.online[name]) > 0
 }
 
-// route decides where a private message to receiver goes. If receiver is
-// online it appends the receiver's sessions and the sender's other
-// sessions to the given slices. Otherwise it queues store (under the lock,
-// ordered with logins) and reports stored; queued is false when the
-// offline queue is full.
-func (u *users) route(from *session, receiver string, store *storeJob, to, echo []*session) (toOut, echoOut []*session, stored, queued bool) {
+// route decides where a private message from from to receiver goes. It
+// returns the receiver's sessions that are not leaving and, when echo is
+// set, the sender's other sessions. With no such session the receiver is
+// offline: store, if not nil, is queued under the lock (ordered with
+// logins) and queued says whether the queue took it.
+func (u *users) route(from *session, receiver string, store offlineJob, echo bool) (to, echoTo []*session, offline, queued bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	for _, s := range u.online[from.name] {
-		if s != from {
-			echo = append(echo, s)
+	if echo && receiver != from.name {
+		for _, s := range u.online[from.name] {
+			if s != from && !s.leaving.Load() {
+				echoTo = append(echoTo, s)
+			}
 		}
 	}
-	if rs := u.online[receiver]; len(rs) > 0 {
-		return append(to, rs...), echo, false, true
+	for _, s := range u.online[receiver] {
+		if !s.leaving.Load() {
+			to = append(to, s)
+		}
 	}
-	return to, echo, true, u.offline.enqueue(receiver, store)
+	if len(to) > 0 {
+		return to, echoTo, false, true
+	}
+	if store == nil {
+		return nil, echoTo, true, false
+	}
+	return nil, echoTo, true, u.offline.enqueue(receiver, store)
 }
+
+// nowMilli is the clock of last-seen times.
+func nowMilli() int64 { return time.Now().UnixMilli() }

@@ -18,8 +18,35 @@ type Chat struct {
 	Login   ChatLogin `yaml:"login"`
 	Rooms   ChatRooms `yaml:"rooms"`
 	Rate    ChatRate  `yaml:"rate"`
-	// Mailbox is the durable store of messages for offline users.
-	Mailbox mailbox.Config `yaml:"mailbox"`
+	// Mailbox is the durable store of messages for offline users, and how
+	// the chat layer uses it.
+	Mailbox ChatMailbox `yaml:"mailbox"`
+}
+
+// ChatMailbox is the chat.mailbox section: the store's own settings
+// (mailbox.Config, inline) plus how sessions use the store.
+type ChatMailbox struct {
+	mailbox.Config `yaml:",inline"`
+	// Anonymous keeps offline mail for users of the anonymous backend.
+	// Names are not authenticated there, so whoever logs in with a name
+	// reads its mail: off by default, and then a private message to an
+	// offline user is refused with an error instead of stored. Default false.
+	Anonymous bool `yaml:"anonymous"`
+	// PageMessages and PageBytes bound one page of a mailbox written to a
+	// session at login; the next page is read only once the socket has
+	// taken the previous one. Keep PageBytes well under
+	// server.limits.write_budget_bytes. Defaults 100 and 262144.
+	PageMessages int `yaml:"page_messages"`
+	PageBytes    int `yaml:"page_bytes"`
+	// LiveBufferBytes bounds the live messages a session holds back while
+	// its mailbox is being written; past it the session is closed as a slow
+	// consumer (4008) and undelivered private messages are stored.
+	// Default 1048576.
+	LiveBufferBytes int `yaml:"live_buffer_bytes"`
+	// QueueBytes bounds the messages waiting to be written to the store,
+	// server-wide; past it senders get "server busy, try again".
+	// Default 67108864.
+	QueueBytes int `yaml:"queue_bytes"`
 }
 
 // ChatLogin bounds the login loop.
@@ -34,6 +61,24 @@ type ChatLogin struct {
 	FailureDelay time.Duration `yaml:"failure_delay"`
 	// MaxFailureDelay caps the doubling. Default "2s".
 	MaxFailureDelay time.Duration `yaml:"max_failure_delay"`
+	// MaxMessages and MaxBytes bound what a connection may send before it
+	// has logged in; past either it is closed with 4005. Defaults 20 and
+	// 131072.
+	MaxMessages int `yaml:"max_messages"`
+	MaxBytes    int `yaml:"max_bytes"`
+	// AddressRate and AddressBurst are a token bucket on login attempts
+	// per source address (IPv4 address or IPv6 /64), across connections.
+	// An attempt over it is refused with "too many logins from your
+	// address, try again later" (not counted). Defaults 20 and 100.
+	AddressRate  float64 `yaml:"address_rate"`
+	AddressBurst int     `yaml:"address_burst"`
+	// AccountFailures failed logins for one name are allowed per
+	// AccountWindow (a token bucket refilled over the window); past it
+	// attempts for that name are refused with "too many failed logins for
+	// this name, try again later" without asking the backend. Defaults 10
+	// and "1m".
+	AccountFailures int           `yaml:"account_failures"`
+	AccountWindow   time.Duration `yaml:"account_window"`
 }
 
 // ChatRooms configures rooms and presence.
@@ -52,6 +97,22 @@ type ChatRooms struct {
 	// PresenceAutoJoin announces them in the AutoJoin rooms too; every login
 	// then reaches everyone, O(N^2) in total. Default false.
 	PresenceAutoJoin bool `yaml:"presence_auto_join"`
+	// PresenceInterval is the least time between two rounds of presence
+	// announcements in one room; the changes in between are coalesced, the
+	// latest state of each user winning. Default "1s".
+	PresenceInterval time.Duration `yaml:"presence_interval"`
+	// PresenceMaxPending caps the users with changes waiting in one room;
+	// past it the members get one reset hint instead. Default 100.
+	PresenceMaxPending int `yaml:"presence_max_pending"`
+	// MaxRooms caps the rooms on the server; a join that would create
+	// another gets an error. AutoJoin rooms are always created. Default 10000.
+	MaxRooms int `yaml:"max_rooms"`
+	// ListLimit is the default and largest page of a rooms request.
+	// Default 100.
+	ListLimit int `yaml:"list_limit"`
+	// WhoLimit is the default and largest page of a who request.
+	// Default 1000.
+	WhoLimit int `yaml:"who_limit"`
 }
 
 // ChatRate is a per-connection token bucket on chat messages and commands.
@@ -95,12 +156,24 @@ func defaultChat() Chat {
 			Timeout:         30 * time.Second,
 			FailureDelay:    250 * time.Millisecond,
 			MaxFailureDelay: 2 * time.Second,
+			MaxMessages:     20,
+			MaxBytes:        128 << 10,
+			AddressRate:     20,
+			AddressBurst:    100,
+			AccountFailures: 10,
+			AccountWindow:   time.Minute,
 		},
 		Rooms: ChatRooms{
 			AutoJoin:      []string{"lobby"},
 			MaxPerSession: 32,
 			NamePattern:   "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
 			Presence:      true,
+
+			PresenceInterval:   time.Second,
+			PresenceMaxPending: 100,
+			MaxRooms:           10000,
+			ListLimit:          100,
+			WhoLimit:           1000,
 		},
 		Rate: ChatRate{
 			MessagesPerSecond: 20,
@@ -108,7 +181,13 @@ func defaultChat() Chat {
 			MaxRejected:       100,
 			Window:            10 * time.Second,
 		},
-		Mailbox: mailbox.Default(),
+		Mailbox: ChatMailbox{
+			Config:          mailbox.Default(),
+			PageMessages:    100,
+			PageBytes:       256 << 10,
+			LiveBufferBytes: 1 << 20,
+			QueueBytes:      64 << 20,
+		},
 	}
 }
 
@@ -149,6 +228,21 @@ func (c Chat) validate(add func(string, ...any)) {
 	if r.MaxPerSession < 0 || r.MaxPerSession > 10000 {
 		add("chat.rooms.max_per_session %d: want 0 to 10000", r.MaxPerSession)
 	}
+	if r.PresenceInterval < time.Millisecond || r.PresenceInterval > time.Minute {
+		add("chat.rooms.presence_interval %v: want \"1ms\" to \"1m\"", r.PresenceInterval)
+	}
+	if r.PresenceMaxPending < 1 || r.PresenceMaxPending > 10000 {
+		add("chat.rooms.presence_max_pending %d: want 1 to 10000", r.PresenceMaxPending)
+	}
+	if r.MaxRooms < 1 || r.MaxRooms > 1000000 {
+		add("chat.rooms.max_rooms %d: want 1 to 1000000", r.MaxRooms)
+	}
+	if r.ListLimit < 1 || r.ListLimit > 1000 {
+		add("chat.rooms.list_limit %d: want 1 to 1000", r.ListLimit)
+	}
+	if r.WhoLimit < 1 || r.WhoLimit > 10000 {
+		add("chat.rooms.who_limit %d: want 1 to 10000", r.WhoLimit)
+	}
 	rt := c.Rate
 	if rt.MessagesPerSecond <= 0 || rt.Burst < 1 {
 		add("chat.rate: messages_per_second %v and burst %d must be positive", rt.MessagesPerSecond, rt.Burst)
@@ -158,6 +252,31 @@ func (c Chat) validate(add func(string, ...any)) {
 	}
 	if err := c.Mailbox.Validate(); err != nil {
 		add("%v", err)
+	}
+	mb := c.Mailbox
+	if mb.PageMessages < 1 || mb.PageMessages > 10000 {
+		add("chat.mailbox.page_messages %d: want 1 to 10000", mb.PageMessages)
+	}
+	if mb.PageBytes < 1024 || mb.PageBytes > 64<<20 {
+		add("chat.mailbox.page_bytes %d: want 1024 to 67108864", mb.PageBytes)
+	}
+	if mb.LiveBufferBytes < 1024 {
+		add("chat.mailbox.live_buffer_bytes %d: want at least 1024", mb.LiveBufferBytes)
+	}
+	if mb.QueueBytes < 64<<10 {
+		add("chat.mailbox.queue_bytes %d: want at least 65536", mb.QueueBytes)
+	}
+	if l.MaxMessages < l.MaxAttempts || l.MaxMessages > 100000 {
+		add("chat.login.max_messages %d: want chat.login.max_attempts (%d) to 100000", l.MaxMessages, l.MaxAttempts)
+	}
+	if l.MaxBytes < 1024 {
+		add("chat.login.max_bytes %d: want at least 1024", l.MaxBytes)
+	}
+	if l.AddressRate <= 0 || l.AddressBurst < 1 {
+		add("chat.login: address_rate %v and address_burst %d must be positive", l.AddressRate, l.AddressBurst)
+	}
+	if l.AccountFailures < 1 || l.AccountWindow <= 0 {
+		add("chat.login: account_failures %d and account_window %v must be positive", l.AccountFailures, l.AccountWindow)
 	}
 }
 

@@ -23,7 +23,11 @@ func leaves(cfg Config) []leaf {
 	walk = func(v reflect.Value, prefix string) {
 		t := v.Type()
 		for i := range t.NumField() {
-			tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			tag, opts, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			if tag == "" && opts == "inline" {
+				walk(v.Field(i), prefix) // its keys sit beside the struct's own
+				continue
+			}
 			if tag == "" || tag == "-" {
 				continue
 			}

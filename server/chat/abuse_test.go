@@ -1,0 +1,225 @@
+package chat_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/server/chat"
+	"github.com/chatd/chatd/server/config"
+)
+
+// countingAuth counts Authenticate calls and blocks each one until
+// release is closed; names starting with "down" fail as a broken backend.
+type countingAuth struct {
+	fakeAuth
+	release chan struct{}
+	calls   atomic.Int32
+}
+
+func (a *countingAuth) Authenticate(ctx context.Context, c auth.Credentials) (auth.Identity, error) {
+	a.calls.Add(1)
+	select {
+	case <-a.release:
+	case <-ctx.Done():
+		return auth.Identity{}, ctx.Err()
+	}
+	if len(c.Name) >= 4 && c.Name[:4] == "down" {
+		return auth.Identity{}, errors.New("backend: 503 Service Unavailable")
+	}
+	return a.fakeAuth.Authenticate(ctx, c)
+}
+
+// TestAbandonedLoginsSkipped (issue 7 item 5): logins of clients that have
+// disconnected never reach the backend, so they cannot keep the pool busy.
+func TestAbandonedLoginsSkipped(t *testing.T) {
+	ca := &countingAuth{release: make(chan struct{})}
+	e := start(t, options{authn: ca, auth: func(a *config.Auth) { a.Workers = 1; a.Queue = 200 }})
+	first := e.dial(t)
+	first.send("first")
+	waitFor(t, func() bool { return ca.calls.Load() == 1 }) // the only worker holds it
+	const abandoned = 100
+	for i := 0; i < abandoned; i++ {
+		c := e.dial(t)
+		c.send(fmt.Sprintf("gone%d", i))
+		c.c.Close()
+	}
+	time.Sleep(200 * time.Millisecond) // let the server see the closes
+	close(ca.release)
+	if got := first.text(); got != "True" {
+		t.Fatalf("first login: %q", got)
+	}
+	legit := e.dial(t)
+	legit.send("legit")
+	if got := legit.text(); got != "True" {
+		t.Fatalf("legit login: %q", got)
+	}
+	if n := ca.calls.Load(); n > 2+abandoned/10 {
+		t.Fatalf("the backend was asked %d times for %d abandoned logins: it checked logins of clients that had gone", n, abandoned)
+	}
+}
+
+// TestBackendFailureNotCounted (issue 7 item 5): a backend failure does
+// not use up an attempt.
+func TestBackendFailureNotCounted(t *testing.T) {
+	ca := &countingAuth{release: make(chan struct{})}
+	close(ca.release)
+	e := start(t, options{authn: ca, chat: func(c *config.Chat) { c.Login.MaxAttempts = 2 }})
+	c := e.dial(t)
+	for i := 0; i < 4; i++ {
+		c.sendJSON(map[string]any{"type": "login", "name": "down"})
+		c.expect(map[string]any{"type": "login_error", "error": "login service unavailable, try again later", "attemptsLeft": 2})
+	}
+	c.sendJSON(map[string]any{"type": "login", "name": "alice"})
+	c.expect(map[string]any{"type": "login_ok", "user": "alice"})
+}
+
+// TestLoginThrottleAddress (issue 7 item 5): login attempts from one
+// address are rate-limited across connections, without using up attempts.
+func TestLoginThrottleAddress(t *testing.T) {
+	e := start(t, options{chat: func(c *config.Chat) {
+		c.Login.AddressRate, c.Login.AddressBurst = 0.001, 3
+	}})
+	for i := 0; i < 3; i++ {
+		e.login(t, fmt.Sprintf("u%d", i))
+	}
+	c := e.dial(t)
+	c.sendJSON(map[string]any{"type": "login", "name": "u3"})
+	c.expect(map[string]any{"type": "login_error", "error": "too many logins from your address, try again later", "attemptsLeft": 5})
+}
+
+// TestLoginThrottleAccount (issue 7 item 5): failed logins for one name
+// are limited across connections; past the limit the backend is not asked.
+func TestLoginThrottleAccount(t *testing.T) {
+	ca := &countingAuth{release: make(chan struct{}), fakeAuth: fakeAuth{users: []string{"bob"}}}
+	close(ca.release)
+	e := start(t, options{authn: ca, chat: func(c *config.Chat) {
+		c.Login.AccountFailures, c.Login.AccountWindow = 3, time.Hour
+	}})
+	for i := 0; i < 3; i++ {
+		c := e.dial(t)
+		c.sendJSON(map[string]any{"type": "login", "name": "mallory"})
+		c.expect(map[string]any{"type": "login_error", "error": "name is not exist"})
+	}
+	calls := ca.calls.Load()
+	c := e.dial(t)
+	c.sendJSON(map[string]any{"type": "login", "name": "mallory"})
+	c.expect(map[string]any{"type": "login_error", "error": "too many failed logins for this name, try again later", "attemptsLeft": 5})
+	if ca.calls.Load() != calls {
+		t.Fatal("the backend was asked about a throttled name")
+	}
+	c.sendJSON(map[string]any{"type": "login", "name": "bob"}) // other names are not affected
+	c.expect(map[string]any{"type": "login_ok", "user": "bob"})
+}
+
+// TestPreLoginBudget (issue 7 item 9): a connection that keeps sending
+// before login is closed with 4005 once past chat.login.max_messages.
+func TestPreLoginBudget(t *testing.T) {
+	e := start(t, options{chat: func(c *config.Chat) { c.Login.MaxMessages = 10 }})
+	c := e.dial(t)
+	for i := 0; i < 11; i++ {
+		c.sendJSON(map[string]any{"type": "join", "room": "x"})
+	}
+	if code := c.closeCode(); code != chat.CloseLoginFlood {
+		t.Fatalf("close = %d, want %d", code, chat.CloseLoginFlood)
+	}
+}
+
+// TestPreLoginBytes (issue 7 item 9): large messages before login are
+// bounded in bytes too.
+func TestPreLoginBytes(t *testing.T) {
+	e := start(t, options{})
+	c := e.dial(t)
+	big := make([]byte, 60<<10)
+	for i := range big {
+		big[i] = 'a'
+	}
+	for i := 0; i < 3; i++ {
+		c.send(string(big))
+	}
+	if code := c.closeCode(); code != chat.CloseLoginFlood {
+		t.Fatalf("close = %d, want %d", code, chat.CloseLoginFlood)
+	}
+}
+
+// TestJSONLookingLogin (issue 7 item 10): a login that starts with '{'
+// but is not JSON is an error, never a name.
+func TestJSONLookingLogin(t *testing.T) {
+	e := start(t, options{})
+	c := e.dial(t)
+	c.send(`{"type":"login","name":"bob"`)
+	m := c.expect(map[string]any{"type": "login_error", "attemptsLeft": 5})
+	if s, _ := m["error"].(string); len(s) < 18 || s[:18] != "invalid JSON login" {
+		t.Fatalf("error = %q", s)
+	}
+	c.send("{bob")
+	c.expect(map[string]any{"type": "login_error"})
+}
+
+// TestLookalikeNames (issue 7 item 10): names with invisible characters
+// are refused, and a name that looks like an online user's is refused.
+func TestLookalikeNames(t *testing.T) {
+	e := start(t, options{authn: &fakeAuth{maxSessions: 4}})
+	e.login(t, "alice")
+	for _, name := range []string{"al\u200bice", "\u202ealice", "\ufeffalice", "ALICE", "Alice"} {
+		c := e.dial(t)
+		c.send(name)
+		if got := c.text(); got == "True" {
+			t.Fatalf("login %q accepted while alice is online", name)
+		}
+	}
+	bob := e.login(t, "bob")
+	bob.sendJSON(map[string]any{"receiver": "ali\u200bce", "data": "x", "id": 1})
+	bob.expect(map[string]any{"type": "error", "ref": 1})
+}
+
+// TestEmptyTarget (issue 7 item 10): an empty receiver or room is an
+// error, not a message to the lobby.
+func TestEmptyTarget(t *testing.T) {
+	e := start(t, options{})
+	alice := e.login(t, "alice")
+	bob := e.login(t, "bob")
+	alice.sendJSON(map[string]any{"receiver": "", "data": "secret", "id": 1})
+	alice.expect(map[string]any{"type": "error", "ref": 1})
+	alice.sendJSON(map[string]any{"room": "", "data": "x", "id": 2})
+	alice.expect(map[string]any{"type": "error", "ref": 2})
+	bob.quiet()
+}
+
+// TestAnonymousMailboxOff (issue 7 item 4): with the anonymous backend the
+// mailbox is off by default: a private message to an offline user is
+// refused, and logging in with a name reads no mail left for it.
+func TestAnonymousMailboxOff(t *testing.T) {
+	box := newMemBox(10)
+	_ = box.Put("bob", mailboxEntry(1, "left before"))
+	e := start(t, options{box: box, chat: func(c *config.Chat) { c.Mailbox.Anonymous = false }})
+	alice := e.login(t, "alice")
+	alice.sendJSON(map[string]any{"receiver": "carol", "data": "x", "id": 1})
+	alice.expect(map[string]any{"type": "error", "ref": 1})
+	if box.count("carol") != 0 {
+		t.Fatal("stored for an anonymous user")
+	}
+	bob := e.login(t, "bob")
+	bob.quiet()
+	if box.count("bob") != 1 {
+		t.Fatal("mail touched")
+	}
+}
+
+// TestSeenPersisted (issue 7 item 8): last-seen times are kept in the
+// store, not in memory: seen answers from it.
+func TestSeenPersisted(t *testing.T) {
+	box := newMemBox(10)
+	e := start(t, options{box: box})
+	bob := e.login(t, "bob")
+	bob.c.Close()
+	waitFor(t, func() bool { _, ok, _ := box.Seen("bob"); return ok })
+	at, _, _ := box.Seen("bob")
+	alice := e.login(t, "alice")
+	alice.sendJSON(map[string]any{"type": "seen", "user": "bob", "id": 1})
+	alice.expect(map[string]any{"type": "seen", "online": false, "lastSeen": at.UnixMilli(), "ref": 1})
+}

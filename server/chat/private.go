@@ -1,0 +1,190 @@
+package chat
+
+import (
+	"encoding/json"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/server/mailbox"
+	"github.com/chatd/chatd/server/wire"
+)
+
+// maxPrivateRounds bounds how often a private message is routed again
+// after every session it went to failed to write it (they were all
+// closing); after that it is stored.
+const maxPrivateRounds = 3
+
+// privateSend is one private message on its way to the receiver's live
+// sessions. Each session it is handed to settles it exactly once with
+// done: written (the kernel took the frame) or not (the session was
+// closing, closed, or too far behind). When the last one has settled, the
+// message counts as delivered if any session wrote it; otherwise it is
+// routed again (the user may have a new session) or stored, and the sender
+// hears which. So "delivered" is said only for bytes a socket took, and a
+// message no session could take is never lost silently.
+//
+// Concurrency: the fields above pending are set before the message is
+// handed out and only read afterwards, except round, which only the
+// goroutine that settles the last session of a round touches (ordered by
+// pending).
+type privateSend struct {
+	svc   *Service
+	from  *session
+	msg   wire.Message
+	frame []byte
+	ref   json.RawMessage
+	round int
+
+	pending atomic.Int32 // sessions of this round not yet settled
+	written atomic.Bool  // some session wrote it
+}
+
+// private sends a message to receiver's sessions, or stores it.
+func (s *session) private(receiver string, data, ref json.RawMessage) {
+	name, err := auth.CanonicalName(receiver)
+	if err != nil {
+		reason, _ := auth.IsRejection(err)
+		s.sendError("invalid receiver: "+reason, ref)
+		return
+	}
+	if dir := s.svc.dir; dir != nil {
+		ok, err := dir.Exists(s.svc.baseCtx, name)
+		switch {
+		case err != nil:
+			s.sendError("could not check the receiver, try again", ref)
+			return
+		case !ok:
+			s.sendError("unknown receiver "+name, ref)
+			return
+		}
+	}
+	now := time.Now()
+	p := &privateSend{
+		svc:  s.svc,
+		from: s,
+		msg:  wire.Message{Type: wire.TypeMessage, ID: s.svc.ids.next(now), Sender: s.name, Receiver: name, Data: data, TS: now.UnixMilli()},
+		ref:  ref,
+	}
+	p.route()
+}
+
+// route hands p to the receiver's live sessions, or stores it when there
+// are none. It runs on the sender's actor for the first round and on
+// whichever actor settled the previous round after that.
+func (p *privateSend) route() {
+	p.round++
+	var store offlineJob
+	if p.svc.keepsMail {
+		store = p.storeJob()
+	}
+	first := p.round == 1
+	to, echo, offline, queued := p.svc.users.route(p.from, p.msg.Receiver, store, first)
+	if offline {
+		switch {
+		case store == nil:
+			p.tell(privateOutcome{err: p.msg.Receiver + " is offline, and this server keeps no offline mail for unauthenticated names"})
+		case !queued:
+			p.tell(privateOutcome{err: reasonBusy})
+		}
+		return // the store job answers
+	}
+	if p.frame == nil {
+		p.frame = p.svc.encode(p.msg)
+	}
+	p.pending.Store(int32(len(to)))
+	for _, t := range to {
+		if !t.notify(p) {
+			t.leaving.Store(true)
+			p.done(false)
+		}
+	}
+	for _, t := range echo {
+		t.deliver(p.frame)
+	}
+}
+
+// done settles one session of the current round.
+func (p *privateSend) done(written bool) {
+	if written {
+		p.written.Store(true)
+	}
+	if p.pending.Add(-1) != 0 {
+		return
+	}
+	switch {
+	case p.written.Load():
+		p.tell(privateOutcome{status: wire.StatusDelivered})
+	case p.round < maxPrivateRounds:
+		p.route()
+	case !p.svc.keepsMail:
+		p.tell(privateOutcome{err: p.msg.Receiver + " went offline before the message could be delivered"})
+	case !p.svc.offline.enqueue(p.msg.Receiver, p.storeJob()):
+		p.tell(privateOutcome{err: reasonBusy})
+	}
+}
+
+// tell reports what became of p to its sender.
+func (p *privateSend) tell(o privateOutcome) {
+	o.id, o.ref = p.msg.ID, p.ref
+	p.from.notify(o)
+}
+
+func (p *privateSend) storeJob() *storeJob {
+	return &storeJob{msg: p.msg, stored: time.UnixMilli(p.msg.TS), from: p.from, ref: p.ref}
+}
+
+// privateOutcome is what the sender hears about a private message that
+// was not stored: delivered, or an error.
+type privateOutcome struct {
+	id     uint64
+	ref    json.RawMessage
+	status string
+	err    string
+}
+
+func (s *session) privateDone(o privateOutcome) {
+	if o.err != "" {
+		s.sendError(o.err, o.ref)
+		return
+	}
+	s.send(wire.Sent{Type: wire.TypeSent, ID: o.id, Status: o.status, Ref: o.ref})
+}
+
+// takePrivate runs on a receiver's actor: it writes p, holds it while the
+// mailbox drains, or settles it as not written.
+func (s *session) takePrivate(p *privateSend) {
+	switch {
+	case s.closed:
+		p.done(false)
+	case s.draining:
+		s.hold(pendingItem{frame: p.frame, private: p})
+	default:
+		s.writePrivate(p)
+	}
+}
+
+func (s *session) writePrivate(p *privateSend) {
+	if !s.conn.WritePrepared(p.frame) {
+		s.leaving.Store(true)
+		p.done(false)
+		return
+	}
+	s.conn.OnFlushed(p.done)
+}
+
+func (s *session) storeDone(r stored) {
+	switch {
+	case r.err == nil:
+		s.send(wire.Sent{Type: wire.TypeSent, ID: r.id, Status: wire.StatusStored, Ref: r.ref})
+	case errors.Is(r.err, mailbox.ErrFull):
+		s.sendError("the receiver's mailbox is full", r.ref)
+	case errors.Is(r.err, mailbox.ErrSenderQuota):
+		s.sendError("you have too much mail waiting for this receiver", r.ref)
+	case errors.Is(r.err, mailbox.ErrStoreFull):
+		s.sendError("the server's offline store is full, try again later", r.ref)
+	default:
+		s.sendError("could not store the message, try again", r.ref)
+	}
+}

@@ -1,0 +1,276 @@
+package chat_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+	"go.uber.org/zap"
+
+	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/mailbox"
+	"github.com/chatd/chatd/server/wire"
+)
+
+// openStore opens a real bbolt mailbox in a temporary directory, with
+// quotas large enough for the test's volume.
+func openStore(t testing.TB) *mailbox.Store {
+	t.Helper()
+	cfg := mailbox.Default()
+	cfg.Dir = t.TempDir()
+	cfg.MaxMessages = 10_000
+	cfg.MaxBytes = 256 << 20
+	cfg.MaxBytesPerSender = 256 << 20
+	cfg.MaxTotalBytes = 1 << 30
+	st, err := mailbox.Open(cfg, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// fillMailbox stores n private messages to user with data of size bytes,
+// data "i:<n>" padded, ids 1..n.
+func fillMailbox(t testing.TB, st *mailbox.Store, user string, n, size int) {
+	t.Helper()
+	now := time.Now()
+	for i := 1; i <= n; i++ {
+		data, _ := json.Marshal(fmt.Sprintf("%d:%s", i, strings.Repeat("x", size)))
+		m := wire.Message{Type: wire.TypeMessage, ID: uint64(i), Sender: "alice", Receiver: user, Data: data, TS: now.UnixMilli(), Offline: true}
+		b, _ := json.Marshal(m)
+		if err := st.Put(user, mailbox.Entry{ID: uint64(i), Stored: now, Sender: "alice", Data: b}); err != nil {
+			t.Fatalf("put %d: %v", i, err)
+		}
+	}
+}
+
+// dialSlow dials /ws with a small receive buffer.
+func (e *env) dialSlow(t testing.TB) *client {
+	t.Helper()
+	d := ws.Dialer{NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nd := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			return rc.Control(func(fd uintptr) {
+				_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+			})
+		}}
+		return nd.DialContext(ctx, network, addr)
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, _, err := d.Dial(ctx, e.ts.URL("/ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &client{t: t, c: c}
+}
+
+// readOffline reads messages until it has n offline ones or the deadline
+// passes, slowly (a pause every few messages), and returns their ids in
+// arrival order. A close frame ends it early.
+func (c *client) readOffline(n int, pause time.Duration, ack func(id uint64)) (ids []uint64, closed ws.StatusCode) {
+	c.t.Helper()
+	_ = c.c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	for len(ids) < n {
+		b, op, err := wsutil.ReadServerData(c.c)
+		if err != nil {
+			var ce wsutil.ClosedError
+			if asClosed(err, &ce) {
+				return ids, ce.Code
+			}
+			c.t.Fatalf("read after %d offline messages: %v", len(ids), err)
+		}
+		if op != ws.OpText {
+			continue
+		}
+		var m wire.Message
+		if json.Unmarshal(b, &m) != nil || !m.Offline {
+			continue
+		}
+		ids = append(ids, m.ID)
+		if ack != nil {
+			ack(m.ID)
+		}
+		if len(ids)%10 == 0 {
+			time.Sleep(pause)
+		}
+	}
+	return ids, 0
+}
+
+func asClosed(err error, ce *wsutil.ClosedError) bool {
+	if e, ok := err.(wsutil.ClosedError); ok {
+		*ce = e
+		return true
+	}
+	return false
+}
+
+// checkSequence fails unless ids are exactly from..to in order.
+func checkSequence(t testing.TB, ids []uint64, from, to uint64) {
+	t.Helper()
+	if uint64(len(ids)) != to-from+1 {
+		t.Fatalf("got %d messages, want %d (%d..%d)", len(ids), to-from+1, from, to)
+	}
+	for i, id := range ids {
+		if id != from+uint64(i) {
+			t.Fatalf("message %d has id %d, want %d: lost, repeated or reordered", i, id, from+uint64(i))
+		}
+	}
+}
+
+// TestMailboxDrainSlowReader (issue 7 item 1): 1,000 stored messages of
+// 6 KB reach a reader with a small receive buffer that reads slowly: every
+// one arrives, in order, none twice, with no slow-consumer close, and the
+// store is emptied only of what was written.
+func TestMailboxDrainSlowReader(t *testing.T) {
+	st := openStore(t)
+	fillMailbox(t, st, "bob", 1000, 6000)
+	e := start(t, options{store: st})
+	bob := e.dialSlow(t)
+	bob.send("bob")
+	if got := bob.text(); got != "True" {
+		t.Fatalf("login: %q", got)
+	}
+	ids, closed := bob.readOffline(1000, 2*time.Millisecond, nil)
+	if closed != 0 {
+		t.Fatalf("closed with %d after %d of 1000 offline messages", closed, len(ids))
+	}
+	checkSequence(t, ids, 1, 1000)
+	waitFor(t, func() bool { n, _ := st.Count("bob"); return n == 0 })
+}
+
+// TestMailboxDrainAckMode (issue 7 item 1, ack mode): the same mailbox in
+// ack mode reaches the reader whole; a reader that stops half-way and
+// comes back gets everything it did not ack, and nothing is removed that
+// was not acked.
+func TestMailboxDrainAckMode(t *testing.T) {
+	st := openStore(t)
+	fillMailbox(t, st, "bob", 1000, 6000)
+	e := start(t, options{store: st})
+	login := func() *client {
+		c := e.dialSlow(t)
+		c.sendJSON(map[string]any{"type": "login", "name": "bob", "ack": true})
+		c.expect(map[string]any{"type": "login_ok", "ack": true})
+		return c
+	}
+	bob := login()
+	var acked uint64
+	ids, closed := bob.readOffline(400, 2*time.Millisecond, func(id uint64) {
+		if id%50 == 0 {
+			bob.sendJSON(map[string]any{"type": "ack", "id": id})
+			acked = id
+		}
+	})
+	if closed != 0 {
+		t.Fatalf("closed with %d after %d messages", closed, len(ids))
+	}
+	checkSequence(t, ids, 1, 400)
+	waitFor(t, func() bool { n, _ := st.Count("bob"); return n == int(1000-acked) })
+	bob.c.Close()
+	time.Sleep(50 * time.Millisecond) // the old session is detached on its own actor
+	waitFor(t, func() bool { return !e.online(t, "bob") })
+
+	bob = login()
+	ids, closed = bob.readOffline(int(1000-acked), 2*time.Millisecond, func(id uint64) {
+		if id%100 == 0 || id == 1000 {
+			bob.sendJSON(map[string]any{"type": "ack", "id": id})
+		}
+	})
+	if closed != 0 {
+		t.Fatalf("closed with %d after %d messages", closed, len(ids))
+	}
+	checkSequence(t, ids, acked+1, 1000)
+	waitFor(t, func() bool { n, _ := st.Count("bob"); return n == 0 })
+}
+
+// online asks a fresh connection whether user is online.
+func (e *env) online(t testing.TB, user string) bool {
+	t.Helper()
+	c := e.login(t, fmt.Sprintf("probe%d", time.Now().UnixNano()%1_000_000))
+	defer c.c.Close()
+	c.sendJSON(map[string]any{"type": "seen", "user": user})
+	return c.expect(map[string]any{"type": "seen"})["online"] == true
+}
+
+// TestDeliveredMeansWritten (issue 7 item 2): a receiver that does not
+// read is closed as a slow consumer while a sender keeps writing to it.
+// Every message the sender was told "delivered" reached that connection's
+// socket (the client finds it there), and every one it was told "stored"
+// is in the mailbox: none is lost.
+func TestDeliveredMeansWritten(t *testing.T) {
+	st := openStore(t)
+	e := start(t, options{store: st, chat: func(c *config.Chat) {
+		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
+	}, server: func(c *config.Server) {
+		c.Limits.WriteBudgetBytes = 256 << 10
+		c.CloseTimeout = 300 * time.Millisecond
+	}})
+	bob := e.dialSlow(t)
+	bob.send("bob")
+	if got := bob.text(); got != "True" {
+		t.Fatalf("login: %q", got)
+	}
+	alice := e.login(t, "alice")
+	const n = 300
+	payload := strings.Repeat("p", 40000) // 12 MB in all: more than any socket buffer
+	for i := 0; i < n; i++ {
+		alice.sendJSON(map[string]any{"receiver": "bob", "data": fmt.Sprintf("%d:%s", i, payload), "id": i})
+	}
+	status := map[uint64]string{}
+	for len(status) < n {
+		m := alice.next()
+		switch m["type"] {
+		case "sent":
+			status[uint64(m["id"].(float64))] = m["status"].(string)
+		case "error":
+			t.Fatalf("error for a private message: %v", m)
+		}
+	}
+	// What bob's dead connection holds.
+	got := map[uint64]bool{}
+	for {
+		_ = bob.c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		b, op, err := wsutil.ReadServerData(bob.c)
+		if err != nil {
+			break
+		}
+		var m wire.Message
+		if op == ws.OpText && json.Unmarshal(b, &m) == nil && m.Receiver == "bob" {
+			got[m.ID] = true
+		}
+	}
+	waitFor(t, func() bool { return !e.online(t, "bob") })
+	stored, _ := st.LoadPage("bob", 0, 0, 1<<30, time.Now())
+	inStore := map[uint64]bool{}
+	for _, en := range stored {
+		inStore[en.ID] = true
+	}
+	var delivered, storedN int
+	for id, s := range status {
+		switch s {
+		case wire.StatusDelivered:
+			delivered++
+			if !got[id] {
+				t.Errorf("message %d reported delivered but never reached bob's socket", id)
+			}
+		case wire.StatusStored:
+			storedN++
+			if !inStore[id] {
+				t.Errorf("message %d reported stored but is not in the mailbox", id)
+			}
+		}
+	}
+	if storedN == 0 {
+		t.Fatalf("all %d messages reported delivered to a reader that never read: the test did not reach the slow-consumer close", n)
+	}
+	t.Logf("%d delivered (all found on the socket), %d stored (all in the mailbox)", delivered, storedN)
+}
