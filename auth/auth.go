@@ -3,9 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Credentials is one login attempt.
@@ -72,32 +69,4 @@ func IsRejection(err error) (string, bool) {
 		return r.Reason, true
 	}
 	return "", false
-}
-
-// MaxNameLength is the longest user name, in characters.
-const MaxNameLength = 32
-
-// CheckName enforces the name rules: 1 to MaxNameLength characters of
-// valid UTF-8, with no whitespace, no control characters and no ':'.
-func CheckName(name string) error {
-	n := utf8.RuneCountInString(name)
-	switch {
-	case n == 0:
-		return Reject("name is empty")
-	case n > MaxNameLength:
-		return Reject(fmt.Sprintf("name is longer than %d characters", MaxNameLength))
-	case !utf8.ValidString(name):
-		return Reject("name is not valid UTF-8")
-	}
-	for _, r := range name {
-		switch {
-		case unicode.IsSpace(r):
-			return Reject("name contains whitespace")
-		case unicode.IsControl(r):
-			return Reject("name contains a control character")
-		case r == ':':
-			return Reject("name contains ':'")
-		}
-	}
-	return nil
 }

@@ -56,6 +56,38 @@ func ExampleCheckName() {
 	// "Łukasz": ok
 }
 
+func ExampleCanonicalName() {
+	for _, name := range []string{"José", "Jose\u0301", "ａｌｉｃｅ", "ali\u200bce", "\u202eecila"} {
+		canonical, err := auth.CanonicalName(name)
+		if reason, rejected := auth.IsRejection(err); rejected {
+			fmt.Printf("%+q: %s\n", name, reason)
+			continue
+		}
+		fmt.Printf("%+q: %+q\n", name, canonical)
+	}
+	// Output:
+	// "Jos\u00e9": "Jos\u00e9"
+	// "Jose\u0301": "Jos\u00e9"
+	// "\uff41\uff4c\uff49\uff43\uff45": "alice"
+	// "ali\u200bce": name contains invisible or disallowed characters
+	// "\u202eecila": name contains invisible or disallowed characters
+}
+
+func ExampleNameKey() {
+	online := map[string]string{auth.NameKey("alice"): "alice"} // key → name
+	for _, name := range []string{"Alice", "ALICE", "bob"} {
+		if holder, taken := online[auth.NameKey(name)]; taken && holder != name {
+			fmt.Printf("%s: looks the same as %s, who is online\n", name, holder)
+			continue
+		}
+		fmt.Printf("%s: welcome\n", name)
+	}
+	// Output:
+	// Alice: looks the same as alice, who is online
+	// ALICE: looks the same as alice, who is online
+	// bob: welcome
+}
+
 func ExampleIsRejection() {
 	refused := fmt.Errorf("login of %s: %w", "bob", auth.Reject(auth.ReasonUnknownName))
 	failed := errors.New("auth service: connection refused")

@@ -20,12 +20,14 @@ func (*Authenticator) ParseText(text string) auth.Credentials {
 	return auth.Credentials{Name: text, Text: text}
 }
 
-// Authenticate accepts c.Name if it passes auth.CheckName, whose rejection
-// ("name is empty", "name contains whitespace", ...) it returns otherwise.
-// It never blocks and never fails as a backend.
+// Authenticate accepts c.Name if it passes auth.CanonicalName, whose
+// rejection ("name is empty", "name contains whitespace", ...) it returns
+// otherwise. The identity has the canonical form of the name. It never
+// blocks and never fails as a backend.
 func (*Authenticator) Authenticate(_ context.Context, c auth.Credentials) (auth.Identity, error) {
-	if err := auth.CheckName(c.Name); err != nil {
+	name, err := auth.CanonicalName(c.Name)
+	if err != nil {
 		return auth.Identity{}, err
 	}
-	return auth.Identity{Name: c.Name, MaxSessions: 1}, nil
+	return auth.Identity{Name: name, MaxSessions: 1}, nil
 }

@@ -14,7 +14,7 @@ import (
 func TestConformance(t *testing.T) {
 	authtest.Run(t, authtest.Harness{
 		New:   func(*testing.T) auth.Authenticator { return anonymous.New() },
-		Users: []string{"alice", "hlq", "Łukasz", "名字", strings.Repeat("n", auth.MaxNameLength)},
+		Users: []string{"alice", "hlq", "Łukasz", "名字", "李雷", "José", strings.Repeat("n", auth.MaxNameLength)},
 		Valid: func(_ *testing.T, name string) auth.Credentials {
 			return auth.Credentials{Name: name, Password: "ignored"}
 		},
@@ -26,10 +26,31 @@ func TestConformance(t *testing.T) {
 				{Name: "colon", Credentials: auth.Credentials{Name: "a:b"}, Reason: "name contains ':'"},
 				{Name: "too long", Credentials: auth.Credentials{Name: strings.Repeat("n", auth.MaxNameLength+1)},
 					Reason: fmt.Sprintf("name is longer than %d characters", auth.MaxNameLength)},
+				{Name: "zero width space", Credentials: auth.Credentials{Name: "ali\u200bce"}, Reason: invisible},
+				{Name: "right-to-left override", Credentials: auth.Credentials{Name: "\u202eecila"}, Reason: invisible},
+				{Name: "byte order mark", Credentials: auth.Credentials{Name: "\ufeffalice"}, Reason: invisible},
 			}
 		},
 		MaxSessions: 1,
 	})
+}
+
+// invisible is the reason for a name with invisible characters.
+const invisible = "name contains invisible or disallowed characters"
+
+func TestCanonicalIdentity(t *testing.T) {
+	a := anonymous.New()
+	cases := map[string]string{
+		"Jose\u0301": "José", // decomposed accent
+		"ａｌｉｃｅ":      "alice",
+		"Alice":      "Alice", // case is kept
+	}
+	for name, want := range cases {
+		id, err := a.Authenticate(context.Background(), a.ParseText(name))
+		if err != nil || id.Name != want {
+			t.Errorf("Authenticate(%+q) = %+v, %v; want name %+q", name, id, err, want)
+		}
+	}
 }
 
 func TestParseTextDoesNotTrim(t *testing.T) {

@@ -3,11 +3,14 @@ package authtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/chatd/chatd/auth"
 )
@@ -18,8 +21,10 @@ type Harness struct {
 	// New returns a fresh Authenticator. Run calls it once per subtest; it
 	// registers its own cleanup with t.Cleanup.
 	New func(t *testing.T) auth.Authenticator
-	// Users are names that can log in: at least one, each passing
-	// auth.CheckName.
+	// Users are names that can log in: at least one, each in its canonical
+	// form (auth.CanonicalName returns it unchanged). Include one that
+	// Unicode normalisation changes, such as "José", so that Run can check
+	// its other forms.
 	Users []string
 	// Valid returns credentials, shaped as a JSON login would be, that log
 	// name in. Run also calls it with Unknown, which must then be refused.
@@ -64,12 +69,13 @@ func Run(t *testing.T, h Harness) {
 		t.Fatal("authtest: Harness needs New, Valid and at least one of Users")
 	}
 	for _, name := range h.Users {
-		if err := auth.CheckName(name); err != nil {
-			t.Fatalf("authtest: Harness.Users has %q: %v", name, err)
+		if canonical, err := auth.CanonicalName(name); err != nil || canonical != name {
+			t.Fatalf("authtest: Harness.Users has %+q, not a canonical name: %+q, %v", name, canonical, err)
 		}
 	}
 	t.Run("ValidLogin", func(t *testing.T) { checkValid(t, h) })
 	t.Run("BadLogins", func(t *testing.T) { checkBad(t, h) })
+	t.Run("Names", func(t *testing.T) { checkNames(t, h) })
 	t.Run("ParseText", func(t *testing.T) { checkParseText(t, h) })
 	t.Run("Concurrent", func(t *testing.T) { checkConcurrent(t, h) })
 	t.Run("Directory", func(t *testing.T) { checkDirectory(t, h) })
@@ -109,6 +115,12 @@ func checkParseText(t *testing.T, h Harness) {
 	a := h.New(t)
 	odd := []string{"", ":", "::", " ", "a:", ":b", "a:b:c", "\x00", "\xff\xfe", "line\nbreak",
 		"é:ü", strings.Repeat("x", 70000), strings.Repeat(":", 100)}
+	for _, name := range []string{"alice", "Jose\u0301"} {
+		odd = append(odd, name, "ａｌｉｃｅ")
+		for _, v := range invisible(name) {
+			odd = append(odd, v, v+":x")
+		}
+	}
 	for _, text := range odd {
 		c := a.ParseText(text)
 		if c.Text != text {
@@ -118,9 +130,7 @@ func checkParseText(t *testing.T, h Harness) {
 		if _, rejected := auth.IsRejection(err); err != nil && !rejected {
 			t.Errorf("Authenticate(ParseText(%.20q)) = backend error %v; want an identity or a rejection", text, err)
 		} else if err == nil {
-			if cerr := auth.CheckName(id.Name); cerr != nil {
-				t.Errorf("Authenticate(ParseText(%.20q)) = name %q, which fails CheckName: %v", text, id.Name, cerr)
-			}
+			checkCanonical(t, fmt.Sprintf("Authenticate(ParseText(%.20q))", text), id.Name)
 		}
 	}
 	if h.Text == nil {
@@ -130,6 +140,85 @@ func checkParseText(t *testing.T, h Harness) {
 		text := h.Text(t, name)
 		id, err := a.Authenticate(context.Background(), a.ParseText(text))
 		checkIdentity(t, h, "plain-text login "+strings.ToValidUTF8(text, "?"), name, id, err)
+	}
+}
+
+// invisible returns forms of name with invisible characters that make them
+// no valid name: a zero width space, a right-to-left override, a byte order
+// mark and a zero width joiner.
+func invisible(name string) []string {
+	_, n := utf8.DecodeRuneInString(name)
+	return []string{name + "\u200b", "\u202e" + name, "\ufeff" + name, name[:n] + "\u200d" + name[n:]}
+}
+
+// checkNames checks that names log in only in their canonical form: a user's
+// name with an invisible character added must not log in under that name,
+// and a user's name in another Unicode form (decomposed accents) is either
+// refused or logs in as that user.
+func checkNames(t *testing.T, h Harness) {
+	a := h.New(t)
+	login := func(what string, c auth.Credentials) (auth.Identity, bool) {
+		t.Helper()
+		id, err := a.Authenticate(context.Background(), c)
+		if _, rejected := auth.IsRejection(err); err != nil && !rejected {
+			t.Errorf("%s: Authenticate = backend error %v; want an identity or a rejection", what, err)
+		}
+		if err != nil {
+			return auth.Identity{}, false
+		}
+		checkCanonical(t, what+": Authenticate", id.Name)
+		return id, true
+	}
+	for _, name := range h.Users {
+		for _, v := range invisible(name) {
+			login(fmt.Sprintf("login of %+q", v), h.Valid(t, v))
+			// A valid login of name (with its password, say) under v.
+			if c := h.Valid(t, name); c.Name != "" {
+				c.Name = v
+				login(fmt.Sprintf("login of %+q", v), c)
+			}
+			if h.Text == nil {
+				continue
+			}
+			login(fmt.Sprintf("plain-text login of %+q", v), a.ParseText(h.Text(t, v)))
+			if text := h.Text(t, name); strings.Contains(text, name) {
+				text = strings.Replace(text, name, v, 1)
+				login(fmt.Sprintf("plain-text login %+q", text), a.ParseText(text))
+			}
+		}
+		nfd := norm.NFD.String(name)
+		if nfd == name {
+			continue
+		}
+		same := func(what string, c auth.Credentials) {
+			t.Helper()
+			if id, ok := login(what, c); ok && id.Name != name {
+				t.Errorf("%s: Authenticate = name %+q; want %+q or a rejection", what, id.Name, name)
+			}
+		}
+		same(fmt.Sprintf("login of %+q (NFD)", nfd), h.Valid(t, nfd))
+		if c := h.Valid(t, name); c.Name != "" {
+			c.Name = nfd
+			same(fmt.Sprintf("login of %+q (NFD)", nfd), c)
+		}
+		if h.Text != nil {
+			if text := h.Text(t, name); strings.Contains(text, name) {
+				text = strings.Replace(text, name, nfd, 1)
+				same(fmt.Sprintf("plain-text login %+q (NFD)", text), a.ParseText(text))
+			}
+		}
+	}
+}
+
+// checkCanonical checks that a backend returned a name in its canonical form.
+func checkCanonical(t *testing.T, what, name string) {
+	t.Helper()
+	canonical, err := auth.CanonicalName(name)
+	switch {
+	case err != nil:
+		t.Errorf("%s = name %+q, which CanonicalName refuses: %v", what, name, err)
+	case canonical != name:
+		t.Errorf("%s = name %+q, not in its canonical form %+q", what, name, canonical)
 	}
 }
 
@@ -178,6 +267,12 @@ func checkDirectory(t *testing.T, h Harness) {
 	}
 	for _, name := range h.Users {
 		exists(name, true)
+		if nfd := norm.NFD.String(name); nfd != name {
+			exists(nfd, true) // the same user
+		}
+		for _, v := range invisible(name) {
+			exists(v, false)
+		}
 	}
 	if h.Unknown != "" {
 		exists(h.Unknown, false)

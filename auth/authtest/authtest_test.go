@@ -12,11 +12,11 @@ import (
 	"github.com/chatd/chatd/auth/authtest"
 )
 
-// fake is a hand-written backend: users log in as "name:password". Its
-// flaws, when set, break the contract on purpose so the suite can be shown
-// to catch them.
+// fake is a hand-written backend: users log in as "name:password", names
+// matched in their canonical form. Its flaws, when set, break the contract
+// on purpose so the suite can be shown to catch them.
 type fake struct {
-	users map[string]string // name → password; read-only after construction
+	users map[string]string // canonical name → password; read-only after construction
 	flaw  string
 }
 
@@ -39,7 +39,13 @@ func (f *fake) Authenticate(ctx context.Context, c auth.Credentials) (auth.Ident
 		<-ctx.Done()
 		return auth.Identity{}, ctx.Err()
 	}
-	password, ok := f.users[c.Name]
+	name := c.Name
+	if f.flaw == "invisible ignored" {
+		name = strings.Trim(name, "\u200b\u202e\ufeff")
+	} else if canonical, err := auth.CanonicalName(name); err == nil {
+		name = canonical
+	}
+	password, ok := f.users[name]
 	switch {
 	case !ok && f.flaw == "multi-line reason":
 		return auth.Identity{}, auth.Reject("no such\nuser")
@@ -49,20 +55,25 @@ func (f *fake) Authenticate(ctx context.Context, c auth.Credentials) (auth.Ident
 		return auth.Identity{}, auth.Reject(auth.ReasonWrongPassword)
 	case f.flaw == "wrong name":
 		return auth.Identity{Name: c.Name + "x"}, nil
+	case f.flaw == "invisible ignored" || f.flaw == "name not canonical":
+		return auth.Identity{Name: c.Name}, nil
 	}
-	return auth.Identity{Name: c.Name}, nil
+	return auth.Identity{Name: name}, nil
 }
 
 func (f *fake) Exists(_ context.Context, name string) (bool, error) {
+	if canonical, err := auth.CanonicalName(name); err == nil {
+		name = canonical
+	}
 	_, ok := f.users[name]
 	return ok != (f.flaw == "directory lies"), nil
 }
 
 func harness(flaw string) authtest.Harness {
-	users := map[string]string{"alice": "a-secret", "bob": "b:secret", "Łukasz": "ł"}
+	users := map[string]string{"alice": "a-secret", "bob": "b:secret", "Łukasz": "ł", "José": "j"}
 	h := authtest.Harness{
 		New:   func(*testing.T) auth.Authenticator { return &fake{users: users, flaw: flaw} },
-		Users: []string{"alice", "bob", "Łukasz"},
+		Users: []string{"alice", "bob", "Łukasz", "José"},
 		Valid: func(_ *testing.T, name string) auth.Credentials {
 			return auth.Credentials{Name: name, Password: users[name]}
 		},
@@ -118,6 +129,8 @@ func TestRunCatchesFlaws(t *testing.T) {
 		{"multi-line reason", "contains a control character or line break"},
 		{"text dropped", "want the whole text"},
 		{"directory lies", `Exists("alice") = false, <nil>; want true, nil`},
+		{"invisible ignored", `login of "alice\u200b": Authenticate = name "alice\u200b", which CanonicalName refuses`},
+		{"name not canonical", `login of "Jose\u0301" (NFD): Authenticate = name "Jose\u0301", not in its canonical form "Jos\u00e9"`},
 	}
 	for _, c := range cases {
 		t.Run(c.flaw, func(t *testing.T) {

@@ -6,7 +6,14 @@
 // layer relies on:
 //
 //   - a valid login returns an Identity with exactly the requested name, a
-//     name that passes auth.CheckName, and the expected MaxSessions;
+//     name in its canonical form (auth.CanonicalName), and the expected
+//     MaxSessions;
+//   - no login, JSON or plain text, is accepted under a name that
+//     auth.CanonicalName refuses: a user's name with a zero width space,
+//     a right-to-left override, a byte order mark or a zero width joiner
+//     added is refused or logs in under a valid name; a user's name in
+//     another Unicode form (decomposed accents) is refused or logs in as
+//     that user;
 //   - a refused login is a *auth.Rejection whose reason is one line of valid
 //     UTF-8, not empty and at most auth.MaxReasonBytes long; empty
 //     credentials are refused, not accepted and not a backend failure;
@@ -17,9 +24,10 @@
 //     is cancelled or its deadline passes, with an error that is not a
 //     rejection and wraps the context's error;
 //   - a backend that implements auth.Directory agrees with its logins:
-//     Exists is true for every user and false for unknown or invalid names.
+//     Exists is true for every user, in any Unicode form of its name, and
+//     false for unknown or invalid names.
 //
-// Run uses only the standard testing package, so a backend test needs no
-// other dependency. The suite runs its checks as subtests, one per property,
+// Run uses only the standard testing package (and x/text's norm), so a
+// backend test needs no other dependency. The suite runs its checks as subtests, one per property,
 // sequentially; each subtest gets its own Authenticator from Harness.New.
 package authtest

@@ -18,9 +18,10 @@
 // # The answer
 //
 //   - 200 with {"name": "alice"} logs the user in as that name, which must
-//     pass auth.CheckName (the service decides the chat name: it may
-//     canonicalise it). An optional "max_sessions" (a count, 0 meaning the
-//     server's default) caps the user's concurrent sessions.
+//     pass auth.CanonicalName and is used in its canonical form (the service
+//     decides the chat name: it may canonicalise it further, such as by
+//     case). An optional "max_sessions" (a count, 0 meaning the server's
+//     default) caps the user's concurrent sessions.
 //   - 4xx refuses the login. The reason shown to the client is the "error"
 //     (or else "reason") string of a JSON body, cut to one line of at most
 //     auth.MaxReasonBytes bytes; without one it is "login refused".

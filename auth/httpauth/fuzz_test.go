@@ -8,7 +8,7 @@ import (
 )
 
 // FuzzAnswer feeds arbitrary bodies to the parsers of the service's answers:
-// a 200 body must give a valid name or an error, never a panic, and a
+// a 200 body must give a canonical name or an error, never a panic, and a
 // cleaned reason must be empty or fit for a client. Seeds live in
 // testdata/fuzz/FuzzAnswer.
 func FuzzAnswer(f *testing.F) {
@@ -18,7 +18,7 @@ func FuzzAnswer(f *testing.F) {
 	f.Add([]byte("\xff\xfe"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if id, err := identity(body); err == nil {
-			if auth.CheckName(id.Name) != nil || id.MaxSessions < 0 {
+			if canonical, err := auth.CanonicalName(id.Name); err != nil || canonical != id.Name || id.MaxSessions < 0 {
 				t.Fatalf("identity(%q) = %+v", body, id)
 			}
 		}

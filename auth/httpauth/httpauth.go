@@ -164,11 +164,12 @@ func identity(data []byte) (auth.Identity, error) {
 	case ok.MaxSessions < 0:
 		return auth.Identity{}, fmt.Errorf(`auth service: 200 answer with "max_sessions" %d; want 0 or more`, ok.MaxSessions)
 	}
-	if err := auth.CheckName(*ok.Name); err != nil {
+	name, err := auth.CanonicalName(*ok.Name)
+	if err != nil {
 		reason, _ := auth.IsRejection(err)
 		return auth.Identity{}, fmt.Errorf("auth service: 200 answer with name %q: %s", *ok.Name, reason)
 	}
-	return auth.Identity{Name: *ok.Name, MaxSessions: ok.MaxSessions}, nil
+	return auth.Identity{Name: name, MaxSessions: ok.MaxSessions}, nil
 }
 
 // cleanReason makes a service's reason fit for a client: valid UTF-8, one

@@ -19,14 +19,14 @@ import (
 	"github.com/chatd/chatd/auth/httpauth"
 )
 
-var testUsers = map[string]string{"alice": "secret", "bob": "b:o:b", "Łukasz": "hasło"}
+var testUsers = map[string]string{"alice": "secret", "bob": "b:o:b", "Łukasz": "hasło", "José": "contraseña"}
 
 func TestConformance(t *testing.T) {
 	authtest.Run(t, authtest.Harness{
 		New: func(t *testing.T) auth.Authenticator {
 			return newAuth(t, serve(t, &service{users: testUsers}).URL, 5*time.Second)
 		},
-		Users: []string{"alice", "bob", "Łukasz"},
+		Users: []string{"alice", "bob", "Łukasz", "José"},
 		Valid: func(_ *testing.T, name string) auth.Credentials {
 			return auth.Credentials{Name: name, Password: testUsers[name]}
 		},
@@ -88,6 +88,11 @@ func TestAnswers(t *testing.T) {
 		{name: "max sessions", status: 200, body: `{"name":"alice","max_sessions":3}`, want: auth.Identity{Name: "alice", MaxSessions: 3}},
 		{name: "negative max sessions", status: 200, body: `{"name":"alice","max_sessions":-1}`, failed: `"max_sessions" -1`},
 		{name: "invalid name", status: 200, body: `{"name":"a b"}`, failed: `name "a b": name contains whitespace`},
+		{name: "name in NFD", status: 200, body: `{"name":"Jose\u0301"}`, want: auth.Identity{Name: "José"}},
+		{name: "full-width name", status: 200, body: `{"name":"ａｌｉｃｅ"}`, want: auth.Identity{Name: "alice"}},
+		{name: "zero width space in name", status: 200, body: `{"name":"ali\u200bce"}`,
+			failed: `name "ali\u200bce": name contains invisible or disallowed characters`},
+		{name: "right-to-left override in name", status: 200, body: `{"name":"\u202eecila"}`, failed: "invisible or disallowed"},
 		{name: "empty name", status: 200, body: `{"name":""}`, failed: "name is empty"},
 		{name: "no name", status: 200, body: `{"ok":true}`, failed: `200 answer without "name"`},
 		{name: "not JSON", status: 200, body: `welcome`, failed: `want JSON {"name": ...}`},

@@ -51,12 +51,17 @@ type Config struct {
 	// Leeway is the clock-skew tolerance for exp and nbf, 0 to "10m".
 	// Default "30s".
 	Leeway time.Duration `yaml:"leeway"`
+	// MaxLifetime is the longest a token may be valid for: a token whose
+	// exp is further than this (plus Leeway) from now, or, when it has an
+	// iat, further than this from its iat, is refused ("token lifetime too
+	// long"). 0 or more; "0s" means no limit. Default "8760h" (a year).
+	MaxLifetime time.Duration `yaml:"max_lifetime"`
 }
 
 // Default returns the defaults. They do not validate on their own: HS256
 // needs a secret.
 func Default() Config {
-	return Config{Algorithm: HS256, Leeway: 30 * time.Second}
+	return Config{Algorithm: HS256, Leeway: 30 * time.Second, MaxLifetime: 8760 * time.Hour}
 }
 
 // Validate reports every invalid field, one per line. It reads no files:
@@ -89,6 +94,9 @@ func (c Config) Validate() error {
 	}
 	if c.Leeway < 0 || c.Leeway > maxLeeway {
 		add("auth.jwt.leeway %v: want 0 to \"10m\", such as \"30s\"", c.Leeway)
+	}
+	if c.MaxLifetime < 0 {
+		add("auth.jwt.max_lifetime %v: want \"0s\" (no limit) or more, such as \"8760h\"", c.MaxLifetime)
 	}
 	return errors.Join(errs...)
 }

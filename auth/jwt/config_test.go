@@ -13,7 +13,7 @@ import (
 
 func TestDefault(t *testing.T) {
 	cfg := jwt.Default()
-	if cfg != (jwt.Config{Algorithm: "HS256", Leeway: 30 * time.Second}) {
+	if cfg != (jwt.Config{Algorithm: "HS256", Leeway: 30 * time.Second, MaxLifetime: 8760 * time.Hour}) {
 		t.Errorf("Default() = %+v", cfg)
 	}
 	// HS256 without a secret must not pass.
@@ -36,6 +36,8 @@ func TestValidate(t *testing.T) {
 		{"ES256", configFor(jwt.ES256), nil},
 		{"zero leeway", hs(func(c *jwt.Config) { c.Leeway = 0 }), nil},
 		{"issuer and audience", hs(func(c *jwt.Config) { c.Issuer, c.Audience = "i", "a" }), nil},
+		{"no lifetime limit", hs(func(c *jwt.Config) { c.MaxLifetime = 0 }), nil},
+		{"ten-year lifetime", hs(func(c *jwt.Config) { c.MaxLifetime = 87600 * time.Hour }), nil},
 
 		{"unknown algorithm", hs(func(c *jwt.Config) { c.Algorithm = "HS512" }),
 			[]string{`auth.jwt.algorithm "HS512": want HS256, RS256 or ES256`}},
@@ -52,6 +54,8 @@ func TestValidate(t *testing.T) {
 			[]string{"auth.jwt.secret, auth.jwt.secret_file: only for HS256"}},
 		{"negative leeway", hs(func(c *jwt.Config) { c.Leeway = -time.Second }), []string{"auth.jwt.leeway -1s: want 0 to"}},
 		{"huge leeway", hs(func(c *jwt.Config) { c.Leeway = time.Hour }), []string{"auth.jwt.leeway 1h0m0s"}},
+		{"negative lifetime", hs(func(c *jwt.Config) { c.MaxLifetime = -time.Hour }),
+			[]string{`auth.jwt.max_lifetime -1h0m0s: want "0s" (no limit) or more`}},
 		{"every problem", jwt.Config{Algorithm: "ES256", Secret: "x", Leeway: -1},
 			[]string{"public_key_file", "only for HS256", "leeway"}},
 	}

@@ -13,9 +13,10 @@ import (
 
 // Reasons this backend gives besides auth.ReasonInvalidToken.
 const (
-	ReasonExpired      = "token expired"
-	ReasonNotValidYet  = "token not valid yet"
-	ReasonNameMismatch = "name does not match token"
+	ReasonExpired         = "token expired"
+	ReasonNotValidYet     = "token not valid yet"
+	ReasonNameMismatch    = "name does not match token"
+	ReasonLifetimeTooLong = "token lifetime too long"
 )
 
 // tokenAlphabet is every byte of a compact JWS: base64url and the dots.
@@ -31,7 +32,7 @@ const MaxTokenBytes = 8 << 10
 type Option func(*Authenticator)
 
 // WithClock makes the Authenticator read the time from now instead of
-// time.Now when it checks exp and nbf.
+// time.Now when it checks exp, nbf and the token lifetime.
 func WithClock(now func() time.Time) Option {
 	return func(a *Authenticator) { a.now = now }
 }
@@ -39,10 +40,12 @@ func WithClock(now func() time.Time) Option {
 // Authenticator verifies tokens. It is immutable after New and safe for
 // concurrent use.
 type Authenticator struct {
-	method gojwt.SigningMethod
-	key    any // []byte, *rsa.PublicKey or *ecdsa.PublicKey, matching method
-	now    func() time.Time
-	parser *gojwt.Parser // safe for concurrent use: its options are only read
+	method      gojwt.SigningMethod
+	key         any // []byte, *rsa.PublicKey or *ecdsa.PublicKey, matching method
+	now         func() time.Time
+	leeway      time.Duration
+	maxLifetime time.Duration // 0: no limit
+	parser      *gojwt.Parser // safe for concurrent use: its options are only read
 }
 
 var _ auth.Authenticator = (*Authenticator)(nil)
@@ -57,7 +60,7 @@ func New(cfg Config, opts ...Option) (*Authenticator, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Authenticator{key: key, now: time.Now}
+	a := &Authenticator{key: key, now: time.Now, leeway: cfg.Leeway, maxLifetime: cfg.MaxLifetime}
 	switch cfg.Algorithm {
 	case HS256:
 		a.method = gojwt.SigningMethodHS256
@@ -91,23 +94,46 @@ func (*Authenticator) ParseText(text string) auth.Credentials {
 }
 
 // Authenticate verifies c.Token and returns the identity named by its sub
-// claim. See the package documentation for the checks and the reasons.
+// claim, in its canonical form. See the package documentation for the
+// checks and the reasons.
 func (a *Authenticator) Authenticate(_ context.Context, c auth.Credentials) (auth.Identity, error) {
 	if c.Token == "" || len(c.Token) > MaxTokenBytes || strings.Trim(c.Token, tokenAlphabet) != "" {
 		return auth.Identity{}, auth.Reject(auth.ReasonInvalidToken)
 	}
-	var claims gojwt.RegisteredClaims
-	_, err := a.parser.ParseWithClaims(c.Token, &claims, a.keyFor)
+	var cl claims
+	_, err := a.parser.ParseWithClaims(c.Token, &cl, a.keyFor)
 	if err != nil {
 		return auth.Identity{}, auth.Reject(reason(err))
 	}
-	if auth.CheckName(claims.Subject) != nil {
+	name, err := auth.CanonicalName(cl.Subject)
+	if err != nil {
 		return auth.Identity{}, auth.Reject(auth.ReasonInvalidToken)
 	}
-	if c.Name != "" && c.Name != claims.Subject {
-		return auth.Identity{}, auth.Reject(ReasonNameMismatch)
+	if a.tooLong(cl.RegisteredClaims) {
+		return auth.Identity{}, auth.Reject(ReasonLifetimeTooLong)
 	}
-	return auth.Identity{Name: claims.Subject}, nil
+	if c.Name != "" {
+		if given, err := auth.CanonicalName(c.Name); err != nil || given != name {
+			return auth.Identity{}, auth.Reject(ReasonNameMismatch)
+		}
+	}
+	return auth.Identity{Name: name}, nil
+}
+
+// tooLong reports whether the token's exp is further than the maximum
+// lifetime (plus leeway) from now, or, with an iat, further than the
+// maximum lifetime from iat. The parser has checked that exp is there.
+func (a *Authenticator) tooLong(c gojwt.RegisteredClaims) bool {
+	if a.maxLifetime == 0 {
+		return false
+	}
+	exp := c.ExpiresAt.Time
+	// time.Time.Sub saturates instead of overflowing, so exp in the year
+	// 10000 is simply too long.
+	if exp.Sub(a.now().Add(a.leeway)) > a.maxLifetime {
+		return true
+	}
+	return c.IssuedAt != nil && exp.Sub(c.IssuedAt.Time) > a.maxLifetime
 }
 
 // keyFor returns the key for a token signed with the configured method.

@@ -3,7 +3,9 @@ package jwt_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +24,7 @@ func TestConformance(t *testing.T) {
 		t.Run(alg, func(t *testing.T) {
 			authtest.Run(t, authtest.Harness{
 				New:   func(t *testing.T) auth.Authenticator { return newAuth(t, configFor(alg)) },
-				Users: []string{"alice", "hlq", "Łukasz"},
+				Users: []string{"alice", "hlq", "Łukasz", "José", "李雷"},
 				Valid: func(t *testing.T, name string) auth.Credentials {
 					return auth.Credentials{Token: sign(t, alg, claims(name))}
 				},
@@ -36,6 +38,12 @@ func TestConformance(t *testing.T) {
 						{Name: "alg none", Credentials: auth.Credentials{Token: sign(t, "none", claims("alice"))}, Reason: auth.ReasonInvalidToken},
 						{Name: "name mismatch", Credentials: auth.Credentials{Name: "bob", Token: sign(t, alg, claims("alice"))},
 							Reason: jwt.ReasonNameMismatch},
+						{Name: "exp in a string", Credentials: auth.Credentials{Token: sign(t, alg, with(claims("alice"), "exp", "9999999999"))},
+							Reason: auth.ReasonInvalidToken},
+						{Name: "exp in 9999 years", Credentials: auth.Credentials{Token: sign(t, alg, with(claims("alice"), "iat", nil, "exp", in9999Years))},
+							Reason: jwt.ReasonLifetimeTooLong},
+						{Name: "sub with a zero width space", Credentials: auth.Credentials{Token: sign(t, alg, claims("alice\u200b"))},
+							Reason: auth.ReasonInvalidToken},
 					}
 				},
 			})
@@ -167,6 +175,99 @@ func tamper(token string) string {
 	payload = []byte(strings.Replace(string(payload), `"sub":"alice"`, `"sub":"admin"`, 1))
 	parts[1] = base64.RawURLEncoding.EncodeToString(payload)
 	return strings.Join(parts, ".")
+}
+
+// in9999Years is an exp 9999 years after now.
+var in9999Years = now.AddDate(9999, 0, 0).Unix()
+
+// TestTimeClaimsAreNumbers shows that exp, nbf and iat must be JSON numbers:
+// golang-jwt alone takes a number in a string, treats null as no claim and
+// wraps numbers past the int64 range.
+func TestTimeClaimsAreNumbers(t *testing.T) {
+	a := newAuth(t, configFor(jwt.HS256))
+	str := func(d time.Duration) string { return strconv.FormatInt(now.Add(d).Unix(), 10) }
+	cases := map[string]gojwt.MapClaims{
+		"exp in a string":          with(claims("alice"), "exp", str(time.Hour)),
+		"exp of 9999999999 quoted": with(claims("alice"), "exp", "9999999999"),
+		"exp past int64":           with(claims("alice"), "exp", 1e300),
+		"nbf in a string":          with(claims("alice"), "nbf", str(-time.Minute)),
+		"nbf null":                 with(claims("alice"), "nbf", json.RawMessage("null")),
+		"iat in a string":          with(claims("alice"), "iat", str(-time.Minute)),
+		"iat null":                 with(claims("alice"), "iat", json.RawMessage("null")),
+		"iat past 2^53":            with(claims("alice"), "iat", -1e16),
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			id, err := a.Authenticate(context.Background(), auth.Credentials{Token: sign(t, jwt.HS256, c)})
+			if reason, _ := auth.IsRejection(err); reason != auth.ReasonInvalidToken {
+				t.Errorf("Authenticate = %+v, %v; want rejection %q", id, err, auth.ReasonInvalidToken)
+			}
+		})
+	}
+}
+
+func TestMaxLifetime(t *testing.T) {
+	const year = 8760 * time.Hour
+	at := func(d time.Duration) int64 { return now.Add(d).Unix() }
+	base := with(claims("alice"), "iat", nil)
+	cases := []struct {
+		name   string
+		max    time.Duration // auth.jwt.max_lifetime
+		claims gojwt.MapClaims
+		reason string // "" means accepted
+	}{
+		{"exp in 9999 years", year, with(base, "exp", in9999Years), jwt.ReasonLifetimeTooLong},
+		{"exp in a year and a leeway", year, with(base, "exp", at(year+30*time.Second)), ""},
+		{"exp a second later", year, with(base, "exp", at(year+31*time.Second)), jwt.ReasonLifetimeTooLong},
+		{"iat a year before exp", year, with(base, "iat", at(-time.Hour), "exp", at(year-time.Hour)), ""},
+		{"iat a year and a second before exp", year,
+			with(base, "iat", at(-time.Hour-time.Second), "exp", at(year-time.Hour)), jwt.ReasonLifetimeTooLong},
+		{"issued long ago, expiring soon", year, with(base, "iat", at(-2*year), "exp", at(time.Hour)), jwt.ReasonLifetimeTooLong},
+		{"iat after exp", year, with(base, "iat", at(2*time.Hour), "exp", at(time.Hour)), ""},
+		{"short limit", time.Hour, with(base, "exp", at(2*time.Hour)), jwt.ReasonLifetimeTooLong},
+		{"expired wins", year, with(base, "iat", at(-2*year), "exp", at(-time.Hour)), jwt.ReasonExpired},
+		{"bad sub wins", year, with(base, "sub", "a b", "exp", in9999Years), auth.ReasonInvalidToken},
+
+		{"no limit: exp in 9999 years", 0, with(base, "exp", in9999Years), ""},
+		{"no limit: issued long ago", 0, with(base, "iat", at(-100*year), "exp", at(time.Hour)), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := configFor(jwt.HS256)
+			cfg.MaxLifetime = c.max
+			a := newAuth(t, cfg)
+			id, err := a.Authenticate(context.Background(), auth.Credentials{Token: sign(t, jwt.HS256, c.claims)})
+			reason, _ := auth.IsRejection(err)
+			switch {
+			case c.reason == "" && (err != nil || id.Name != "alice"):
+				t.Errorf("Authenticate = %+v, %v; want alice", id, err)
+			case c.reason != "" && reason != c.reason:
+				t.Errorf("Authenticate = %+v, %v; want rejection %q", id, err, c.reason)
+			}
+		})
+	}
+}
+
+// TestCanonicalNames shows that the sub and a JSON login's name are
+// compared, and the identity named, in their canonical form.
+func TestCanonicalNames(t *testing.T) {
+	a := newAuth(t, configFor(jwt.HS256))
+	cases := []struct{ name, sub, want string }{
+		{"", "Jose\u0301", "José"},
+		{"Jose\u0301", "José", "José"},
+		{"José", "Jose\u0301", "José"},
+		{"ａｌｉｃｅ", "alice", "alice"},
+	}
+	for _, c := range cases {
+		id, err := a.Authenticate(context.Background(), auth.Credentials{Name: c.name, Token: sign(t, jwt.HS256, claims(c.sub))})
+		if err != nil || id.Name != c.want {
+			t.Errorf("name %+q, sub %+q: Authenticate = %+v, %v; want %+q", c.name, c.sub, id, err, c.want)
+		}
+	}
+	_, err := a.Authenticate(context.Background(), auth.Credentials{Name: "Alice", Token: sign(t, jwt.HS256, claims("alice"))})
+	if reason, _ := auth.IsRejection(err); reason != jwt.ReasonNameMismatch {
+		t.Errorf("name Alice, sub alice: %v; want %q (case matters)", err, jwt.ReasonNameMismatch)
+	}
 }
 
 func TestClockMoves(t *testing.T) {

@@ -22,6 +22,8 @@ var testUsers = map[string]string{
 	"bob":    "b:o:b",
 	"carol":  strings.Repeat("c", passwords.MaxPasswordBytes),
 	"Łukasz": "hasło",
+	"José":   "contraseña",
+	"李雷":     "mima",
 }
 
 // writeUsers writes testUsers to a fresh password file at bcrypt's lowest
@@ -47,7 +49,7 @@ func TestConformance(t *testing.T) {
 			}
 			return a
 		},
-		Users: []string{"alice", "bob", "carol", "Łukasz"},
+		Users: []string{"alice", "bob", "carol", "Łukasz", "José", "李雷"},
 		Valid: func(_ *testing.T, name string) auth.Credentials {
 			return auth.Credentials{Name: name, Password: testUsers[name]}
 		},
@@ -64,10 +66,35 @@ func TestConformance(t *testing.T) {
 				{Name: "password past 72 bytes", Credentials: wrong("carol", testUsers["carol"]+"extra"), Reason: auth.ReasonWrongPassword},
 				{Name: "name case", Credentials: wrong("Alice", "correct horse"), Reason: auth.ReasonUnknownName},
 				{Name: "malformed name", Credentials: wrong("a b", "x"), Reason: auth.ReasonUnknownName},
+				{Name: "zero width space", Credentials: wrong("alice\u200b", "correct horse"), Reason: auth.ReasonUnknownName},
+				{Name: "right-to-left override", Credentials: wrong("\u202ealice", "correct horse"), Reason: auth.ReasonUnknownName},
+				{Name: "byte order mark", Credentials: wrong("\ufeffalice", "correct horse"), Reason: auth.ReasonUnknownName},
 			}
 		},
 		Unknown: "mallory",
 	})
+}
+
+// TestCanonicalLogin shows that a name logs in, and is looked up, in its
+// canonical form.
+func TestCanonicalLogin(t *testing.T) {
+	a, err := passwords.New(passwords.Config{File: writeUsers(t)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"José", "Jose\u0301"} {
+		id, err := a.Authenticate(context.Background(), auth.Credentials{Name: name, Password: testUsers["José"]})
+		if err != nil || id.Name != "José" {
+			t.Errorf("Authenticate(%+q) = %+v, %v; want José", name, id, err)
+		}
+		if ok, _ := a.Exists(context.Background(), name); !ok {
+			t.Errorf("Exists(%+q) = false; want true", name)
+		}
+	}
+	id, err := a.Authenticate(context.Background(), a.ParseText("ａｌｉｃｅ:correct horse"))
+	if err != nil || id.Name != "alice" {
+		t.Errorf("full-width alice: %+v, %v; want alice", id, err)
+	}
 }
 
 func TestNewErrors(t *testing.T) {

@@ -5,9 +5,11 @@
 //
 // One user per line, as "name:hash", where hash is a bcrypt hash ($2a$, $2b$
 // or $2y$, 60 characters). Blank lines and lines starting with '#' are
-// ignored; spaces around a line are ignored too. Names follow auth.CheckName,
-// so they never contain ':'. A name may appear only once. A malformed line is
-// an error naming its line number:
+// ignored; spaces around a line are ignored too. Names follow
+// auth.CanonicalName, so they never contain ':', and are matched in their
+// canonical form: a name may appear only once, also not in another Unicode
+// form ("José" with a precomposed and with a combining accent). A malformed
+// line is an error naming its line number:
 //
 //	# chatd users
 //	alice:$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy
@@ -22,7 +24,8 @@
 // The plain-text login message is "name:password", split at the first ':'
 // (the password may contain ':'). Nothing is trimmed: "alice:secret\n" has
 // the password "secret\n". A JSON login uses Credentials.Name and Password.
-// An unknown name is refused with "name is not exist", a wrong password with
+// Names are looked up, and logged in, in their canonical form. An unknown
+// or invalid name is refused with "name is not exist", a wrong password with
 // "wrong password". Passwords longer than 72 bytes, which bcrypt cannot hash,
 // are always wrong. Identities have MaxSessions 0, the server's default.
 //

@@ -15,7 +15,7 @@ import (
 // never mutates the tables it serves.
 type table struct {
 	lines []string        // every line of the file, without its "\n"
-	users map[string]user // by name
+	users map[string]user // by canonical name (auth.CanonicalName)
 }
 
 // user is one entry of a table.
@@ -42,17 +42,22 @@ func parse(data []byte) (*table, error) {
 		if !ok {
 			return nil, fmt.Errorf("line %d: want name:bcrypt-hash", i+1)
 		}
-		if err := auth.CheckName(name); err != nil {
+		canonical, err := auth.CanonicalName(name)
+		if err != nil {
 			reason, _ := auth.IsRejection(err)
 			return nil, fmt.Errorf("line %d: name %q: %s", i+1, name, reason)
 		}
 		if !isBcryptHash(hash) {
 			return nil, fmt.Errorf("line %d: user %q: want a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters)", i+1, name)
 		}
-		if u, dup := t.users[name]; dup {
-			return nil, fmt.Errorf("line %d: user %q is already on line %d", i+1, name, u.line+1)
+		if u, dup := t.users[canonical]; dup {
+			form := ""
+			if other, _, _ := strings.Cut(strings.TrimSpace(t.lines[u.line]), ":"); other != name {
+				form = " (the same name in another Unicode form)"
+			}
+			return nil, fmt.Errorf("line %d: user %q is already on line %d%s", i+1, name, u.line+1, form)
 		}
-		t.users[name] = user{line: i, hash: []byte(hash)}
+		t.users[canonical] = user{line: i, hash: []byte(hash)}
 	}
 	return t, nil
 }
@@ -73,7 +78,8 @@ func isBcryptHash(s string) bool {
 	return err == nil
 }
 
-// set adds name with hash, or replaces its hash in place.
+// set adds name, a canonical name, with hash, or replaces the line of that
+// user (whatever form of the name it had) in place.
 func (t *table) set(name string, hash []byte) {
 	line := name + ":" + string(hash)
 	if u, ok := t.users[name]; ok {

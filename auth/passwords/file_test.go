@@ -29,6 +29,10 @@ func TestParse(t *testing.T) {
 		{name: "2b and 2y", file: "a:" + "$2b$" + hashA[4:] + "\nb:$2y$" + hashB[4:] + "\n",
 			users: map[string]string{"a": "$2b$" + hashA[4:], "b": "$2y$" + hashB[4:]}},
 		{name: "unicode name", file: "Łukasz:" + hashA, users: map[string]string{"Łukasz": hashA}},
+		{name: "name kept by its canonical form", file: "Jose\u0301:" + hashA + "\nａｌｉｃｅ:" + hashB,
+			users: map[string]string{"José": hashA, "alice": hashB}},
+		{name: "case is not a duplicate", file: "alice:" + hashA + "\nAlice:" + hashB,
+			users: map[string]string{"alice": hashA, "Alice": hashB}},
 
 		{name: "no colon", file: "# users\nalice\n", err: "line 2: want name:bcrypt-hash"},
 		{name: "empty name", file: ":" + hashA, err: `line 1: name "": name is empty`},
@@ -42,6 +46,10 @@ func TestParse(t *testing.T) {
 		{name: "bad character in hash", file: "alice:" + hashA[:30] + "!" + hashA[31:], err: "want a bcrypt hash"},
 		{name: "duplicate", file: "alice:" + hashA + "\n#\nalice:" + hashB, err: `line 3: user "alice" is already on line 1`},
 		{name: "invalid UTF-8", file: "\xffalice:" + hashA, err: "line 1: name"},
+		{name: "duplicate in another form", file: "José:" + hashA + "\nJose\u0301:" + hashB,
+			err: "line 2: user \"Jose\u0301\" is already on line 1 (the same name in another Unicode form)"},
+		{name: "zero width space", file: "ali\u200bce:" + hashA,
+			err: `line 1: name "ali\u200bce": name contains invisible or disallowed characters`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -3,10 +3,12 @@ package passwords
 import (
 	"strings"
 	"testing"
+
+	"github.com/chatd/chatd/auth"
 )
 
 // FuzzParse checks that parse never panics, that its errors name a line,
-// that every user it accepts has a valid name, and that setting a password
+// that every user it accepts has a canonical name, and that setting a password
 // and formatting the file keeps every user. Seeds live in
 // testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
@@ -23,11 +25,12 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for name, u := range tab.users {
-			if strings.ContainsAny(name, ": \n") || name == "" || !isBcryptHash(string(u.hash)) {
-				t.Fatalf("accepted user %q with hash %q", name, u.hash)
+			if canonical, err := auth.CanonicalName(name); err != nil || canonical != name || !isBcryptHash(string(u.hash)) {
+				t.Fatalf("accepted user %+q, not a canonical name (%v), with hash %q", name, err, u.hash)
 			}
-			if !strings.Contains(tab.lines[u.line], name+":"+string(u.hash)) {
-				t.Fatalf("user %q points at line %q", name, tab.lines[u.line])
+			lineName, hash, _ := strings.Cut(strings.TrimSpace(tab.lines[u.line]), ":")
+			if canonical, _ := auth.CanonicalName(lineName); canonical != name || hash != string(u.hash) {
+				t.Fatalf("user %+q points at line %+q", name, tab.lines[u.line])
 			}
 		}
 		before := len(tab.users)

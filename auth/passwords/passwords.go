@@ -59,8 +59,8 @@ type Authenticator struct {
 
 // snapshot is the content of one version of the file. Immutable.
 type snapshot struct {
-	users map[string]user
-	info  os.FileInfo // the file it was read from
+	users map[string]user // by canonical name
+	info  os.FileInfo     // the file it was read from
 }
 
 var (
@@ -163,13 +163,18 @@ func (*Authenticator) ParseText(text string) auth.Credentials {
 }
 
 // Authenticate checks c.Name and c.Password against the file, rereading it
-// first if it changed. It rejects an unknown name with
+// first if it changed. Names are matched, and returned, in their canonical
+// form (auth.CanonicalName). It rejects an unknown or invalid name with
 // auth.ReasonUnknownName and a wrong password with auth.ReasonWrongPassword.
 // It blocks for the bcrypt comparison (tens of milliseconds at the default
 // cost) and does not watch ctx while it does. It never fails as a backend:
 // a file that cannot be reread leaves the previous users in force.
 func (a *Authenticator) Authenticate(_ context.Context, c auth.Credentials) (auth.Identity, error) {
-	u, ok := a.refresh().users[c.Name]
+	name, err := auth.CanonicalName(c.Name)
+	if err != nil {
+		return auth.Identity{}, auth.Reject(auth.ReasonUnknownName)
+	}
+	u, ok := a.refresh().users[name]
 	if !ok {
 		return auth.Identity{}, auth.Reject(auth.ReasonUnknownName)
 	}
@@ -177,13 +182,17 @@ func (a *Authenticator) Authenticate(_ context.Context, c auth.Credentials) (aut
 		bcrypt.CompareHashAndPassword(u.hash, []byte(c.Password)) != nil {
 		return auth.Identity{}, auth.Reject(auth.ReasonWrongPassword)
 	}
-	return auth.Identity{Name: c.Name}, nil
+	return auth.Identity{Name: name}, nil
 }
 
-// Exists reports whether name is in the file. It looks at the file at most
-// once a second, so a user added moments ago may be missed until then. It
-// never fails.
+// Exists reports whether the canonical form of name is in the file; an
+// invalid name is not. It looks at the file at most once a second, so a
+// user added moments ago may be missed until then. It never fails.
 func (a *Authenticator) Exists(_ context.Context, name string) (bool, error) {
+	name, err := auth.CanonicalName(name)
+	if err != nil {
+		return false, nil
+	}
 	s := a.cur.Load()
 	now := a.now().UnixNano()
 	if last := a.lastCheck.Load(); now-last >= int64(directoryInterval) && a.lastCheck.CompareAndSwap(last, now) {

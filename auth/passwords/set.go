@@ -27,7 +27,9 @@ const MaxPasswordBytes = 72
 // Two SetPassword calls racing on the same file may lose one update: the
 // last rename wins.
 //
-// name must pass auth.CheckName; password must be 1 to MaxPasswordBytes
+// name must pass auth.CheckName and is written in its canonical form
+// (auth.CanonicalName), replacing the user's line even if that had the name
+// in another form; password must be 1 to MaxPasswordBytes
 // bytes; cost must be from bcrypt.MinCost to bcrypt.MaxCost
 // (bcrypt.DefaultCost is a sound choice).
 func SetPassword(path, name, password string, cost int) error {
@@ -38,7 +40,8 @@ func SetPassword(path, name, password string, cost int) error {
 }
 
 func setPassword(path, name, password string, cost int) error {
-	if err := auth.CheckName(name); err != nil {
+	name, err := auth.CanonicalName(name)
+	if err != nil {
 		reason, _ := auth.IsRejection(err)
 		return errors.New(reason)
 	}

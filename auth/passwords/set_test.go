@@ -63,6 +63,33 @@ func TestSetPasswordReplaces(t *testing.T) {
 	}
 }
 
+// TestSetPasswordCanonicalName shows that SetPassword writes the canonical
+// form of a name and replaces the user's line whatever form it had.
+func TestSetPasswordCanonicalName(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "passwords")
+	if err := os.WriteFile(path, []byte("Jose\u0301:"+hashA+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := SetPassword(path, "José", "new", bcrypt.MinCost); err != nil {
+		t.Fatal(err)
+	}
+	if err := SetPassword(path, "ｂｏｂ", "b", bcrypt.MinCost); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "José:") || !strings.HasPrefix(lines[1], "bob:") {
+		t.Errorf("file after SetPassword:\n%+q\nwant a line for \"José\" (NFC), replaced, and one for \"bob\"", lines)
+	}
+	tab := mustParseFile(t, path)
+	if bcrypt.CompareHashAndPassword(tab.users["José"].hash, []byte("new")) != nil {
+		t.Error("José's password was not replaced")
+	}
+}
+
 func TestSetPasswordErrors(t *testing.T) {
 	dir := t.TempDir()
 	malformed := filepath.Join(dir, "malformed")
@@ -78,6 +105,7 @@ func TestSetPasswordErrors(t *testing.T) {
 	}{
 		{"bad name", ok, "a b", "pw", bcrypt.MinCost, "name contains whitespace"},
 		{"name with colon", ok, "a:b", "pw", bcrypt.MinCost, "name contains ':'"},
+		{"name with a zero width space", ok, "ali\u200bce", "pw", bcrypt.MinCost, "name contains invisible or disallowed characters"},
 		{"empty password", ok, "alice", "", bcrypt.MinCost, "password is empty"},
 		{"long password", ok, "alice", strings.Repeat("p", 73), bcrypt.MinCost, "password is 73 bytes; bcrypt takes at most 72"},
 		{"low cost", ok, "alice", "pw", 3, "bcrypt cost 3: want 4 to 31"},

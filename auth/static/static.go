@@ -10,30 +10,38 @@ import (
 
 // Config is the auth.static section of the config file.
 type Config struct {
-	// Users are the names that may log in. Each must pass auth.CheckName
-	// (1 to 32 characters, no whitespace, control characters or ':'), and
-	// none may appear twice. Default [] (empty): nobody can log in.
+	// Users are the names that may log in. Each must pass
+	// auth.CanonicalName (1 to 32 characters, no whitespace, control
+	// characters, ':' or invisible characters), and none may appear twice,
+	// also not in another form of the same name (decomposed accents,
+	// full-width letters). Default [] (empty): nobody can log in.
 	Users []string `yaml:"users"`
 }
 
 // Default returns the defaults: no users.
 func Default() Config { return Config{Users: []string{}} }
 
-// Validate reports every invalid or duplicate name, one per line.
+// Validate reports every invalid or duplicate name, one per line. Names
+// are compared in their canonical form.
 func (c Config) Validate() error {
 	var errs []error
-	first := make(map[string]int, len(c.Users))
+	first := make(map[string]int, len(c.Users)) // canonical name → index
 	for i, name := range c.Users {
-		if err := auth.CheckName(name); err != nil {
+		canonical, err := auth.CanonicalName(name)
+		if err != nil {
 			reason, _ := auth.IsRejection(err)
 			errs = append(errs, fmt.Errorf("auth.static.users[%d] %q: %s", i, name, reason))
 			continue
 		}
-		if j, dup := first[name]; dup {
-			errs = append(errs, fmt.Errorf("auth.static.users[%d] %q: duplicate of auth.static.users[%d]", i, name, j))
+		if j, dup := first[canonical]; dup {
+			form := ""
+			if name != c.Users[j] {
+				form = " (the same name in another Unicode form)"
+			}
+			errs = append(errs, fmt.Errorf("auth.static.users[%d] %q: duplicate of auth.static.users[%d]%s", i, name, j, form))
 			continue
 		}
-		first[name] = i
+		first[canonical] = i
 	}
 	return errors.Join(errs...)
 }
@@ -41,7 +49,7 @@ func (c Config) Validate() error {
 // Authenticator accepts the configured names. It is immutable after New and
 // safe for concurrent use.
 type Authenticator struct {
-	users map[string]struct{} // read-only after New
+	users map[string]struct{} // canonical names; read-only after New
 }
 
 var (
@@ -56,7 +64,8 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	users := make(map[string]struct{}, len(cfg.Users))
 	for _, name := range cfg.Users {
-		users[name] = struct{}{}
+		canonical, _ := auth.CanonicalName(name) // Validate checked it
+		users[canonical] = struct{}{}
 	}
 	return &Authenticator{users: users}, nil
 }
@@ -66,18 +75,31 @@ func (*Authenticator) ParseText(text string) auth.Credentials {
 	return auth.Credentials{Name: text, Text: text}
 }
 
-// Authenticate accepts c.Name if it is a configured user and otherwise
-// rejects it with auth.ReasonUnknownName. It never blocks and never fails as
+// Authenticate accepts c.Name if its canonical form is a configured user,
+// and returns that canonical form; it rejects any other name, invalid ones
+// included, with auth.ReasonUnknownName. It never blocks and never fails as
 // a backend.
 func (a *Authenticator) Authenticate(_ context.Context, c auth.Credentials) (auth.Identity, error) {
-	if _, ok := a.users[c.Name]; !ok {
+	name, ok := a.lookup(c.Name)
+	if !ok {
 		return auth.Identity{}, auth.Reject(auth.ReasonUnknownName)
 	}
-	return auth.Identity{Name: c.Name}, nil
+	return auth.Identity{Name: name}, nil
 }
 
-// Exists reports whether name is a configured user. It never fails.
+// Exists reports whether the canonical form of name is a configured user.
+// It never fails.
 func (a *Authenticator) Exists(_ context.Context, name string) (bool, error) {
-	_, ok := a.users[name]
+	_, ok := a.lookup(name)
 	return ok, nil
+}
+
+// lookup returns the canonical form of name and whether it is a user.
+func (a *Authenticator) lookup(name string) (string, bool) {
+	canonical, err := auth.CanonicalName(name)
+	if err != nil {
+		return "", false
+	}
+	_, ok := a.users[canonical]
+	return canonical, ok
 }

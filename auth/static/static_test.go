@@ -12,7 +12,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	users := []string{"hlq", "alice", "Łukasz"}
+	users := []string{"hlq", "alice", "Łukasz", "José", "李雷"}
 	authtest.Run(t, authtest.Harness{
 		New: func(t *testing.T) auth.Authenticator {
 			a, err := static.New(static.Config{Users: users})
@@ -30,6 +30,8 @@ func TestConformance(t *testing.T) {
 				{Name: "prefix", Credentials: auth.Credentials{Name: "hl"}, Reason: auth.ReasonUnknownName},
 				{Name: "trailing newline", Credentials: auth.Credentials{Name: "hlq\n"}, Reason: auth.ReasonUnknownName},
 				{Name: "malformed name", Credentials: auth.Credentials{Name: "a b"}, Reason: auth.ReasonUnknownName},
+				{Name: "zero width space", Credentials: auth.Credentials{Name: "hlq\u200b"}, Reason: auth.ReasonUnknownName},
+				{Name: "right-to-left override", Credentials: auth.Credentials{Name: "\u202ehlq"}, Reason: auth.ReasonUnknownName},
 			}
 		},
 		Unknown: "mallory",
@@ -64,6 +66,12 @@ func TestValidate(t *testing.T) {
 		{"colon", []string{"a:b"}, []string{`auth.static.users[0] "a:b": name contains ':'`}},
 		{"too long", []string{strings.Repeat("x", 33)}, []string{"name is longer than 32 characters"}},
 		{"duplicate", []string{"a", "b", "a"}, []string{`auth.static.users[2] "a": duplicate of auth.static.users[0]`}},
+		{"duplicate in another form", []string{"José", "Jose\u0301"},
+			[]string{"auth.static.users[1] \"Jose\u0301\": duplicate of auth.static.users[0] (the same name in another Unicode form)"}},
+		{"full-width duplicate", []string{"alice", "ａｌｉｃｅ"},
+			[]string{`auth.static.users[1] "ａｌｉｃｅ": duplicate of auth.static.users[0] (the same name in another Unicode form)`}},
+		{"case is not a duplicate", []string{"alice", "Alice"}, nil},
+		{"zero width space", []string{"ali\u200bce"}, []string{`auth.static.users[0] "ali\u200bce": name contains invisible or disallowed characters`}},
 		{"every problem", []string{"a", "a", " "}, []string{"users[1]", "users[2]"}},
 	}
 	for _, c := range cases {
@@ -77,6 +85,24 @@ func TestValidate(t *testing.T) {
 				t.Error("New accepted a config that fails Validate")
 			}
 		})
+	}
+}
+
+// TestCanonicalNames shows that a name is matched and returned in its
+// canonical form, whichever form the config file and the client used.
+func TestCanonicalNames(t *testing.T) {
+	a, err := static.New(static.Config{Users: []string{"Jose\u0301", "alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"José": "José", "Jose\u0301": "José", "ａｌｉｃｅ": "alice"} {
+		id, err := a.Authenticate(context.Background(), a.ParseText(name))
+		if err != nil || id.Name != want {
+			t.Errorf("Authenticate(%+q) = %+v, %v; want name %+q", name, id, err, want)
+		}
+		if ok, _ := a.Exists(context.Background(), name); !ok {
+			t.Errorf("Exists(%+q) = false; want true", name)
+		}
 	}
 }
 
