@@ -35,24 +35,53 @@ type Server struct {
 	// reports them readable. 0 means one per CPU. Default 0.
 	IOWorkers int `yaml:"io_workers"`
 
-	Handshake Handshake `yaml:"handshake"`
-	Limits    Limits    `yaml:"limits"`
-	Keepalive Keepalive `yaml:"keepalive"`
+	Connections Connections `yaml:"connections"`
+	Handshake   Handshake   `yaml:"handshake"`
+	Limits      Limits      `yaml:"limits"`
+	Keepalive   Keepalive   `yaml:"keepalive"`
 
 	// CloseTimeout bounds the wait for the peer's close frame (or EOF) after
-	// the server sent its own close frame. Default "3s".
+	// the server sent its own close frame, and how long an answered HTTP
+	// request (an error, a refusal, /healthz) may linger half-closed while
+	// the client reads the answer. Default "3s".
 	CloseTimeout time.Duration `yaml:"close_timeout"`
 	// ShutdownTimeout bounds graceful shutdown: after close 1001 is sent to
 	// every connection, chatd waits this long for them to finish. Default "10s".
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
+// Connections limits the connections chatd holds, in all and per client
+// address, and how fast one address may open them. An address is an IPv4
+// address, or the /64 prefix of an IPv6 address (one IPv6 host usually
+// holds a whole /64). A connection over a limit is answered with HTTP 503
+// (the server is full) or 429 (this address is over its share) and closed.
+type Connections struct {
+	// MaxTotal caps open connections, handshakes included. Default 100000.
+	MaxTotal int `yaml:"max_total"`
+	// MaxPerAddress caps open connections from one address, handshakes
+	// included. Default 1000.
+	MaxPerAddress int `yaml:"max_per_address"`
+	// MaxHandshakesPerAddress caps handshakes in progress from one address.
+	// Default 64.
+	MaxHandshakesPerAddress int `yaml:"max_handshakes_per_address"`
+	// RatePerAddress is the sustained rate of new connections one address
+	// may open, per second (a token bucket). Default 100.
+	RatePerAddress float64 `yaml:"rate_per_address"`
+	// BurstPerAddress is the bucket size: new connections one address may
+	// open at once before RatePerAddress applies. Default 200.
+	BurstPerAddress int `yaml:"burst_per_address"`
+	// MaxLingering caps answered sockets that are half-closed and waiting
+	// for the client to read the answer and hang up (see CloseTimeout).
+	// Past it the oldest is closed at once. Default 1024.
+	MaxLingering int `yaml:"max_lingering"`
+}
+
 // Handshake limits the HTTP upgrade phase.
 type Handshake struct {
 	// Timeout is the deadline for a complete handshake. Default "10s".
 	Timeout time.Duration `yaml:"timeout"`
-	// MaxConcurrent caps handshakes in progress; further connections wait
-	// in the kernel's accept queue. Default 1024.
+	// MaxConcurrent caps handshakes in progress; a connection past it is
+	// answered 503 and closed. Default 1024.
 	MaxConcurrent int `yaml:"max_concurrent"`
 	// MaxHeaderBytes caps the request line plus headers. Default 8192.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
@@ -63,8 +92,9 @@ type Limits struct {
 	// MaxMessageBytes is the largest message (all fragments together).
 	// A bigger one is closed with 1009. Default 65536.
 	MaxMessageBytes int `yaml:"max_message_bytes"`
-	// PartialFrameTimeout closes a connection whose frame stays incomplete
-	// this long. Default "30s".
+	// PartialFrameTimeout closes a connection whose frame, or fragmented
+	// message, stays incomplete this long, counted from its first byte
+	// (4002). Default "30s".
 	PartialFrameTimeout time.Duration `yaml:"partial_frame_timeout"`
 	// WriteBudgetBytes is the most outbound data a connection may have
 	// pending; past it the connection is closed as a slow consumer (4008).
@@ -73,6 +103,10 @@ type Limits struct {
 	// MailboxSize is the number of inbound messages queued per connection
 	// before the server stops reading its socket. Default 256.
 	MailboxSize int `yaml:"mailbox_size"`
+	// ClosingReadBytes is the most a connection may send once chatd has
+	// decided to close it (sent a close frame, or an HTTP answer); past it
+	// the socket is closed at once. Default 65536.
+	ClosingReadBytes int `yaml:"closing_read_bytes"`
 }
 
 // Keepalive configures server pings.
@@ -100,6 +134,14 @@ func Default() Config {
 			AllowedOrigins: []string{},
 			Echo:           true,
 			IOWorkers:      0,
+			Connections: Connections{
+				MaxTotal:                100000,
+				MaxPerAddress:           1000,
+				MaxHandshakesPerAddress: 64,
+				RatePerAddress:          100,
+				BurstPerAddress:         200,
+				MaxLingering:            1024,
+			},
 			Handshake: Handshake{
 				Timeout:        10 * time.Second,
 				MaxConcurrent:  1024,
@@ -110,6 +152,7 @@ func Default() Config {
 				PartialFrameTimeout: 30 * time.Second,
 				WriteBudgetBytes:    1 << 20,
 				MailboxSize:         256,
+				ClosingReadBytes:    64 << 10,
 			},
 			Keepalive: Keepalive{
 				PingInterval: 30 * time.Second,
@@ -207,6 +250,25 @@ func (c Config) Validate() error {
 	positive("server.keepalive.pong_timeout", s.Keepalive.PongTimeout)
 	positive("server.close_timeout", s.CloseTimeout)
 	positive("server.shutdown_timeout", s.ShutdownTimeout)
+	conn := s.Connections
+	if conn.MaxTotal < 1 || conn.MaxTotal > 10_000_000 {
+		add("server.connections.max_total %d: want 1 to 10000000", conn.MaxTotal)
+	}
+	if conn.MaxPerAddress < 1 || conn.MaxPerAddress > 10_000_000 {
+		add("server.connections.max_per_address %d: want 1 to 10000000", conn.MaxPerAddress)
+	}
+	if conn.MaxHandshakesPerAddress < 1 || conn.MaxHandshakesPerAddress > 10_000_000 {
+		add("server.connections.max_handshakes_per_address %d: want 1 to 10000000", conn.MaxHandshakesPerAddress)
+	}
+	if !(conn.RatePerAddress >= 0.001 && conn.RatePerAddress <= 1e9) { // also rejects NaN
+		add("server.connections.rate_per_address %v: want 0.001 to 1000000000 (new connections per second)", conn.RatePerAddress)
+	}
+	if conn.BurstPerAddress < 1 || conn.BurstPerAddress > 1_000_000_000 {
+		add("server.connections.burst_per_address %d: want 1 to 1000000000", conn.BurstPerAddress)
+	}
+	if conn.MaxLingering < 0 || conn.MaxLingering > 1_000_000 {
+		add("server.connections.max_lingering %d: want 0 to 1000000", conn.MaxLingering)
+	}
 	if s.Handshake.MaxConcurrent < 1 {
 		add("server.handshake.max_concurrent %d: want at least 1", s.Handshake.MaxConcurrent)
 	}
@@ -221,6 +283,9 @@ func (c Config) Validate() error {
 	}
 	if s.Limits.MailboxSize < 1 || s.Limits.MailboxSize > 1<<16 {
 		add("server.limits.mailbox_size %d: want 1 to 65536", s.Limits.MailboxSize)
+	}
+	if s.Limits.ClosingReadBytes < 0 || s.Limits.ClosingReadBytes > 64<<20 {
+		add("server.limits.closing_read_bytes %d: want 0 to 67108864", s.Limits.ClosingReadBytes)
 	}
 	c.Chat.validate(add)
 	c.Auth.validate(add)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,25 @@ var validateCases = []struct {
 	{"shutdown_timeout negative", func(c *Config) { c.Server.ShutdownTimeout = -time.Millisecond }, "server.shutdown_timeout -1ms: want a positive duration"},
 	{"durations tiny", func(c *Config) { c.Server.CloseTimeout = time.Nanosecond }, ""},
 
+	{"max_total zero", func(c *Config) { c.Server.Connections.MaxTotal = 0 }, "server.connections.max_total 0: want 1 to 10000000"},
+	{"max_total too big", func(c *Config) { c.Server.Connections.MaxTotal = 10_000_001 }, "server.connections.max_total 10000001"},
+	{"max_total one", func(c *Config) { c.Server.Connections.MaxTotal = 1 }, ""},
+	{"max_per_address zero", func(c *Config) { c.Server.Connections.MaxPerAddress = 0 }, "server.connections.max_per_address 0: want 1 to 10000000"},
+	{"max_per_address above max_total", func(c *Config) { c.Server.Connections.MaxPerAddress = 1_000_000 }, ""},
+	{"max_handshakes_per_address zero", func(c *Config) { c.Server.Connections.MaxHandshakesPerAddress = 0 }, "server.connections.max_handshakes_per_address 0: want 1 to 10000000"},
+	{"max_handshakes_per_address one", func(c *Config) { c.Server.Connections.MaxHandshakesPerAddress = 1 }, ""},
+	{"rate_per_address zero", func(c *Config) { c.Server.Connections.RatePerAddress = 0 }, "server.connections.rate_per_address 0: want 0.001 to 1000000000 (new connections per second)"},
+	{"rate_per_address negative", func(c *Config) { c.Server.Connections.RatePerAddress = -1 }, "server.connections.rate_per_address -1"},
+	{"rate_per_address NaN", func(c *Config) { c.Server.Connections.RatePerAddress = math.NaN() }, "server.connections.rate_per_address NaN"},
+	{"rate_per_address too big", func(c *Config) { c.Server.Connections.RatePerAddress = 1e9 + 1 }, "server.connections.rate_per_address 1.000000001e+09"},
+	{"rate_per_address fractional", func(c *Config) { c.Server.Connections.RatePerAddress = 0.5 }, ""},
+	{"rate_per_address min", func(c *Config) { c.Server.Connections.RatePerAddress = 0.001 }, ""},
+	{"burst_per_address zero", func(c *Config) { c.Server.Connections.BurstPerAddress = 0 }, "server.connections.burst_per_address 0: want 1 to 1000000000"},
+	{"burst_per_address one", func(c *Config) { c.Server.Connections.BurstPerAddress = 1 }, ""},
+	{"max_lingering negative", func(c *Config) { c.Server.Connections.MaxLingering = -1 }, "server.connections.max_lingering -1: want 0 to 1000000"},
+	{"max_lingering too big", func(c *Config) { c.Server.Connections.MaxLingering = 1_000_001 }, "server.connections.max_lingering 1000001"},
+	{"max_lingering zero", func(c *Config) { c.Server.Connections.MaxLingering = 0 }, ""},
+
 	{"max_concurrent zero", func(c *Config) { c.Server.Handshake.MaxConcurrent = 0 }, "server.handshake.max_concurrent 0: want at least 1"},
 	{"max_concurrent one", func(c *Config) { c.Server.Handshake.MaxConcurrent = 1 }, ""},
 
@@ -67,6 +87,10 @@ var validateCases = []struct {
 	{"mailbox_size zero", func(c *Config) { c.Server.Limits.MailboxSize = 0 }, "server.limits.mailbox_size 0: want 1 to 65536"},
 	{"mailbox_size too big", func(c *Config) { c.Server.Limits.MailboxSize = 1<<16 + 1 }, "server.limits.mailbox_size 65537"},
 	{"mailbox_size max", func(c *Config) { c.Server.Limits.MailboxSize = 1 << 16 }, ""},
+
+	{"closing_read_bytes negative", func(c *Config) { c.Server.Limits.ClosingReadBytes = -1 }, "server.limits.closing_read_bytes -1: want 0 to 67108864"},
+	{"closing_read_bytes too big", func(c *Config) { c.Server.Limits.ClosingReadBytes = 64<<20 + 1 }, "server.limits.closing_read_bytes 67108865"},
+	{"closing_read_bytes zero", func(c *Config) { c.Server.Limits.ClosingReadBytes = 0 }, ""},
 
 	{"log.level empty", func(c *Config) { c.Log.Level = "" }, `log.level "": want debug, info, warn or error`},
 	{"log.level unknown", func(c *Config) { c.Log.Level = "trace" }, `log.level "trace"`},
