@@ -71,6 +71,14 @@ func NewDecoder(maxMessage int) *Decoder { return &Decoder{MaxMessage: maxMessag
 // Partial reports whether a frame has started but not finished arriving.
 func (d *Decoder) Partial() bool { return d.hdrN > 0 || d.inFrame }
 
+// InMessage reports whether a fragmented message has begun (a data frame
+// without FIN arrived) and has not ended (its final frame has not arrived
+// whole). Between fragments Partial is false, but the message still holds
+// its buffer. Control frames interleaved in the message do not end it.
+func (d *Decoder) InMessage() bool {
+	return d.fragmented || (d.inFrame && d.frame.OpCode == ws.OpContinuation)
+}
+
 // Decode consumes bytes from p. It returns how many bytes it consumed and,
 // when a message or control frame completed, that message with ok set. Call
 // it again with p[n:] until it consumes nothing. After an error the decoder

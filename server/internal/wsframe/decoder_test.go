@@ -227,6 +227,50 @@ func TestPartial(t *testing.T) {
 	}
 }
 
+// TestInMessage feeds a stream byte by byte. At each frame's end InMessage
+// must say whether a fragmented message is still open (pings inside one
+// included); within a frame, Partial or InMessage must hold, which is what
+// the partial-frame timeout watches.
+func TestInMessage(t *testing.T) {
+	rng := newRand(t)
+	frames := []struct {
+		w  wire
+		in bool // InMessage once this frame has arrived
+	}{
+		{wire{op: ws.OpText, payload: "one frame"}, false},
+		{wire{op: ws.OpPing, payload: "outside"}, false},
+		{wire{op: ws.OpText, payload: "hel", more: true}, true},
+		{wire{op: ws.OpPing, payload: "inside"}, true},
+		{wire{op: ws.OpContinuation, payload: "l", more: true}, true},
+		{wire{op: ws.OpPong}, true},
+		{wire{op: ws.OpContinuation, payload: "o"}, false},
+		{wire{op: ws.OpBinary, more: true}, true}, // an empty first fragment counts
+		{wire{op: ws.OpContinuation, payload: strings.Repeat("b", 300)}, false},
+	}
+	d := NewDecoder(1 << 10)
+	if d.InMessage() {
+		t.Fatal("new decoder is InMessage")
+	}
+	for i, f := range frames {
+		b := f.w.bytes(rng)
+		for j := range b {
+			n, _, _, err := d.Decode(b[j : j+1])
+			if n != 1 || err != nil {
+				t.Fatalf("frame %d byte %d: Decode = %d, %v", i, j, n, err)
+			}
+			if j < len(b)-1 && !d.Partial() && !d.InMessage() {
+				t.Fatalf("frame %d after byte %d of %d: neither Partial nor InMessage", i, j+1, len(b))
+			}
+		}
+		if got := d.InMessage(); got != f.in {
+			t.Fatalf("after frame %d (op %d): InMessage() = %v, want %v", i, f.w.op, got, f.in)
+		}
+		if d.Partial() {
+			t.Fatalf("after frame %d: Partial", i)
+		}
+	}
+}
+
 func TestDecodeCopiesPayload(t *testing.T) {
 	rng := newRand(t)
 	s := stream(rng, wire{op: ws.OpBinary, payload: "abcdef"}, wire{op: ws.OpPing, payload: "ping"})
