@@ -223,3 +223,20 @@ func TestSeenPersisted(t *testing.T) {
 	alice.sendJSON(map[string]any{"type": "seen", "user": "bob", "id": 1})
 	alice.expect(map[string]any{"type": "seen", "online": false, "lastSeen": at.UnixMilli(), "ref": 1})
 }
+
+// TestInvalidNamesNoAccount: failures with invalid names do not share one
+// account bucket (they have no account), so the name rules' reasons keep
+// coming.
+func TestInvalidNamesNoAccount(t *testing.T) {
+	e := start(t, options{chat: func(c *config.Chat) {
+		c.Login.AccountFailures, c.Login.AccountWindow = 1, time.Hour
+		c.Login.MaxAttempts = 10
+	}})
+	for i := 0; i < 3; i++ {
+		c := e.dial(t)
+		c.send("a b")
+		if got := c.text(); got != "name contains whitespace" {
+			t.Fatalf("attempt %d: %q", i, got)
+		}
+	}
+}

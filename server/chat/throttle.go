@@ -39,12 +39,17 @@ func (t *loginThrottle) allowAddress(addr netip.Addr) bool {
 // accountOpen reports whether name may try to log in: it has failures
 // left in its bucket. It takes nothing; accountFailed does.
 func (t *loginThrottle) accountOpen(name string) bool {
-	return t.accounts.tokens(auth.NameKey(name), time.Now()) >= 1
+	key := auth.NameKey(name)
+	return key == "" || t.accounts.tokens(key, time.Now()) >= 1
 }
 
-// accountFailed takes one failure from name's bucket.
+// accountFailed takes one failure from name's bucket. An invalid name
+// (empty key) is no account: its failures cost nothing here, the name
+// rules refuse it anyway.
 func (t *loginThrottle) accountFailed(name string) {
-	t.accounts.allow(auth.NameKey(name), time.Now())
+	if key := auth.NameKey(name); key != "" {
+		t.accounts.allow(key, time.Now())
+	}
 }
 
 // addressKey groups addresses the way a client controls them: an IPv4
