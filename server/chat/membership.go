@@ -19,7 +19,11 @@ func (s *session) join(req *wire.Request) {
 		s.sendError("too many rooms: leave one first", req.ID)
 		return
 	}
-	members := s.joinRoom(name)
+	members, err := s.enterRoom(name)
+	if err != nil {
+		s.sendError(err.Error(), req.ID)
+		return
+	}
 	s.send(wire.Membership{Type: wire.TypeJoined, Room: name, Members: members, Ref: req.ID})
 }
 
@@ -34,14 +38,26 @@ func (s *session) extraRooms() int {
 	return n
 }
 
-// joinRoom adds s to the room and announces it if the room has presence.
+// joinRoom adds s to an auto-joined room, which is never refused, and
+// returns its member count.
 func (s *session) joinRoom(name string) int {
-	rm, members, arrived := s.svc.rooms.join(s, name)
-	s.joined = append(s.joined, rm)
-	if arrived && rm.presence {
-		rm.broadcast(s.svc.encode(wire.Presence{Type: wire.TypePresence, User: s.name, Status: wire.StatusOnline, Room: name}), s)
-	}
+	members, _ := s.enterRoom(name)
 	return members
+}
+
+// enterRoom adds s to the room, announcing it if the room has presence, and
+// returns its member count. It fails with errTooManyRooms when the room
+// would be created past chat.rooms.max_rooms.
+func (s *session) enterRoom(name string) (int, error) {
+	rm, members, flush, err := s.svc.rooms.join(s, name)
+	if err != nil {
+		return 0, err
+	}
+	s.joined = append(s.joined, rm)
+	if flush {
+		rm.flushPresence(false)
+	}
+	return members, nil
 }
 
 func (s *session) leave(req *wire.Request) {
@@ -54,42 +70,60 @@ func (s *session) leave(req *wire.Request) {
 	s.send(wire.Membership{Type: wire.TypeLeft, Room: rm.name, Members: members, Ref: req.ID})
 }
 
-// leaveRoom removes s from rm and announces it if the room has presence.
-// gone and lastSeen describe a user who has no session left.
+// leaveRoom removes s from rm and announces it if the room has presence:
+// as offline if gone (the user has no session left; lastSeen in Unix ms),
+// else as left.
 func (s *session) leaveRoom(rm *room, gone bool, lastSeen int64) int {
 	if i := slices.Index(s.joined, rm); i >= 0 {
 		s.joined = slices.Delete(s.joined, i, i+1)
 	}
-	members, departed := s.svc.rooms.leave(s, rm)
-	if departed && rm.presence {
-		p := wire.Presence{Type: wire.TypePresence, User: s.name, Status: wire.StatusOffline, Room: rm.name}
-		if gone {
-			p.LastSeen = lastSeen
-		}
-		rm.broadcast(s.svc.encode(p), s)
+	members, flush := s.svc.rooms.leave(s, rm, gone, lastSeen)
+	if flush {
+		rm.flushPresence(false)
 	}
 	return members
 }
 
+// who answers a page of the users in a room: names after req.After, at
+// most req.Limit (default and cap chat.rooms.who_limit).
 func (s *session) who(req *wire.Request) {
 	if !s.svc.roomName.MatchString(req.Room) {
 		s.sendError("invalid room name "+quote(req.Room), req.ID)
 		return
 	}
-	users := []string{}
+	reply := wire.Who{Type: wire.TypeWho, Room: req.Room, Users: []string{}, Ref: req.ID}
 	if rm := s.svc.rooms.get(req.Room); rm != nil {
-		users = rm.who()
+		reply.Users, reply.More = rm.who(req.After, pageLimit(req.Limit, s.svc.cfg.Rooms.WhoLimit))
+		if reply.More {
+			reply.Next = reply.Users[len(reply.Users)-1]
+		}
 	}
-	s.send(wire.Who{Type: wire.TypeWho, Room: req.Room, Users: users, Ref: req.ID})
+	s.send(reply)
 }
 
+// listRooms answers a page of the rooms: names after req.After, at most
+// req.Limit (default and cap chat.rooms.list_limit).
 func (s *session) listRooms(req *wire.Request) {
-	infos := s.svc.rooms.list(s.room)
-	out := make([]wire.RoomInfo, len(infos))
-	for i, r := range infos {
-		out[i] = wire.RoomInfo{Name: r.name, Members: r.members, Joined: r.joined}
+	page, more := s.svc.rooms.page(req.After, pageLimit(req.Limit, s.svc.cfg.Rooms.ListLimit))
+	reply := wire.Rooms{Type: wire.TypeRooms, Rooms: make([]wire.RoomInfo, 0, len(page)), More: more, Ref: req.ID}
+	for _, rm := range page {
+		// A room deleted since the page was taken has no members: skip it.
+		if n := rm.size(); n > 0 {
+			reply.Rooms = append(reply.Rooms, wire.RoomInfo{Name: rm.name, Members: n, Joined: s.room(rm.name) == rm})
+		}
 	}
-	s.send(wire.Rooms{Type: wire.TypeRooms, Rooms: out, Ref: req.ID})
+	if more {
+		reply.Next = page[len(page)-1].name
+	}
+	s.send(reply)
+}
+
+// pageLimit is the page size asked for, or max when none or more is asked.
+func pageLimit(asked, max int) int {
+	if asked <= 0 || asked > max {
+		return max
+	}
+	return asked
 }
 
 func quote(s string) string {

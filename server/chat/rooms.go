@@ -1,25 +1,40 @@
 package chat
 
 import (
+	"errors"
 	"slices"
+	"strings"
 	"sync"
+
+	"github.com/chatd/chatd/server/config"
 )
+
+// errTooManyRooms refuses a join that would create a room past
+// chat.rooms.max_rooms.
+var errTooManyRooms = errors.New("too many rooms on this server")
 
 // rooms is the registry of rooms with members. A room exists while it has
 // members.
 //
-// mu guards byName and every room's membership changes, so a room is never
-// deleted while a join is adding to it. Fan-out takes only the room's own
-// read lock.
+// mu guards byName, sorted and every room's membership changes, so a room
+// is never deleted while a join is adding to it. Fan-out takes only the
+// room's own read lock; replies to rooms and who copy a page under the
+// locks and are built outside them.
 type rooms struct {
 	mu     sync.Mutex
 	byName map[string]*room
-	// presence reports whether a room announces presence.
-	presence func(name string) bool
+	sorted []*room // the rooms of byName by name, for paging
+
+	// Set at construction, read-only after.
+	max      int             // rooms beyond which only autoJoin ones are created
+	autoJoin map[string]bool // never refused; presence per presenceAutoJoin
+	presence bool            // ordinary rooms announce presence
+	lobby    bool            // autoJoin rooms announce presence
+	pres     presenceConfig
 }
 
-// room is one room. mu guards members, index and users; membership changes
-// also hold rooms.mu.
+// room is one room. mu guards members, index, users and pres; membership
+// changes also hold rooms.mu.
 type room struct {
 	name     string
 	presence bool
@@ -28,21 +43,34 @@ type room struct {
 	members []*session
 	index   map[*session]int
 	users   map[string]int // sessions per user name
+	pres    roomPresence   // presence changes not yet announced (presence.go)
 }
 
-func newRooms(presence func(string) bool) *rooms {
-	return &rooms{byName: map[string]*room{}, presence: presence}
+// newRooms returns an empty registry configured by cfg. autoJoin names the
+// rooms every session joins; encode turns a wire message into a frame.
+func newRooms(cfg config.ChatRooms, autoJoin map[string]bool, encode func(any) []byte) *rooms {
+	return &rooms{
+		byName:   map[string]*room{},
+		max:      cfg.MaxRooms,
+		autoJoin: autoJoin,
+		presence: cfg.Presence,
+		lobby:    cfg.PresenceAutoJoin,
+		pres:     presenceConfig{interval: cfg.PresenceInterval, maxPending: cfg.PresenceMaxPending, encode: encode},
+	}
 }
 
-// join adds s to the room name, creating it. It returns the room, its
-// member count, and whether s's user just came into the room.
-func (r *rooms) join(s *session, name string) (rm *room, members int, arrived bool) {
+// join adds s to the room name, creating it unless that would pass the cap
+// on rooms. It returns the room, its member count, and whether the caller
+// must flush the room's presence (flushPresence) once it holds no lock.
+func (r *rooms) join(s *session, name string) (rm *room, members int, flush bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rm = r.byName[name]
 	if rm == nil {
-		rm = &room{name: name, presence: r.presence(name), index: map[*session]int{}, users: map[string]int{}}
-		r.byName[name] = rm
+		if len(r.byName) >= r.max && !r.autoJoin[name] {
+			return nil, 0, false, errTooManyRooms
+		}
+		rm = r.createLocked(name)
 	}
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
@@ -50,14 +78,32 @@ func (r *rooms) join(s *session, name string) (rm *room, members int, arrived bo
 		rm.index[s] = len(rm.members)
 		rm.members = append(rm.members, s)
 		rm.users[s.name]++
-		arrived = rm.users[s.name] == 1
+		if rm.users[s.name] == 1 && rm.presence {
+			flush = rm.changedLocked(s.name, change{in: true})
+		}
 	}
-	return rm, len(rm.members), arrived
+	return rm, len(rm.members), flush, nil
 }
 
-// leave removes s from rm, deleting the room when it empties. It returns the
-// member count left and whether s's user has left the room altogether.
-func (r *rooms) leave(s *session, rm *room) (members int, departed bool) {
+// createLocked adds an empty room name.
+func (r *rooms) createLocked(name string) *room {
+	present := r.presence
+	if r.autoJoin[name] {
+		present = r.lobby
+	}
+	rm := &room{name: name, presence: present, index: map[*session]int{}, users: map[string]int{}}
+	rm.pres.cfg = &r.pres
+	r.byName[name] = rm
+	i, _ := slices.BinarySearchFunc(r.sorted, name, byName)
+	r.sorted = slices.Insert(r.sorted, i, rm)
+	return rm
+}
+
+// leave removes s from rm, deleting the room when it empties. gone and
+// lastSeen (Unix ms) describe a user who has no session left. It returns
+// the member count left and whether the caller must flush the room's
+// presence once it holds no lock.
+func (r *rooms) leave(s *session, rm *room, gone bool, lastSeen int64) (members int, flush bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rm.mu.Lock()
@@ -76,13 +122,26 @@ func (r *rooms) leave(s *session, rm *room) (members int, departed bool) {
 	rm.users[s.name]--
 	if rm.users[s.name] == 0 {
 		delete(rm.users, s.name)
-		departed = true
+		if rm.presence {
+			c := change{gone: gone}
+			if gone {
+				c.lastSeen = lastSeen
+			}
+			flush = rm.changedLocked(s.name, c)
+		}
 	}
 	if len(rm.members) == 0 {
 		delete(r.byName, rm.name)
+		if i, found := slices.BinarySearchFunc(r.sorted, rm.name, byName); found {
+			r.sorted = slices.Delete(r.sorted, i, i+1)
+		}
+		rm.pres.stopLocked() // nobody is left to tell
+		return 0, false
 	}
-	return len(rm.members), departed
+	return len(rm.members), flush
 }
+
+func byName(rm *room, name string) int { return strings.Compare(rm.name, name) }
 
 // get returns the room name, or nil.
 func (r *rooms) get(name string) *room {
@@ -91,33 +150,24 @@ func (r *rooms) get(name string) *room {
 	return r.byName[name]
 }
 
-// list describes every room, marking those joined reports.
-func (r *rooms) list(joined func(name string) *room) []roomInfo {
+// page returns up to limit rooms named after after, in name order, and
+// whether more follow. Only the page is copied under the lock.
+func (r *rooms) page(after string, limit int) (page []*room, more bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]roomInfo, 0, len(r.byName))
-	for name, rm := range r.byName {
-		rm.mu.RLock()
-		n := len(rm.members)
-		rm.mu.RUnlock()
-		out = append(out, roomInfo{name: name, members: n, joined: joined(name) != nil})
+	i, found := slices.BinarySearchFunc(r.sorted, after, byName)
+	if found {
+		i++
 	}
-	slices.SortFunc(out, func(a, b roomInfo) int {
-		switch {
-		case a.name < b.name:
-			return -1
-		case a.name > b.name:
-			return 1
-		}
-		return 0
-	})
-	return out
+	end := min(i+limit, len(r.sorted))
+	return slices.Clone(r.sorted[i:end]), end < len(r.sorted)
 }
 
-type roomInfo struct {
-	name    string
-	members int
-	joined  bool
+// size returns the room's member count; 0 once it has been deleted.
+func (rm *room) size() int {
+	rm.mu.RLock()
+	defer rm.mu.RUnlock()
+	return len(rm.members)
 }
 
 // broadcast posts frame to every member except skip.
@@ -131,14 +181,21 @@ func (rm *room) broadcast(frame []byte, skip *session) {
 	}
 }
 
-// who returns the names of the users in the room, sorted.
-func (rm *room) who() []string {
+// who returns up to limit names of the room's users after after, sorted,
+// and whether more follow. Only the names are copied under the room's
+// lock; sorting happens outside it.
+func (rm *room) who(after string, limit int) (names []string, more bool) {
 	rm.mu.RLock()
-	defer rm.mu.RUnlock()
-	names := make([]string, 0, len(rm.users))
+	names = make([]string, 0, min(len(rm.users), limit+1))
 	for n := range rm.users {
-		names = append(names, n)
+		if n > after {
+			names = append(names, n)
+		}
 	}
+	rm.mu.RUnlock()
 	slices.Sort(names)
-	return names
+	if len(names) > limit {
+		return names[:limit], true
+	}
+	return names, false
 }

@@ -234,8 +234,8 @@ func (c Chat) validate(add func(string, ...any)) {
 	if r.PresenceMaxPending < 1 || r.PresenceMaxPending > 10000 {
 		add("chat.rooms.presence_max_pending %d: want 1 to 10000", r.PresenceMaxPending)
 	}
-	if r.MaxRooms < 1 || r.MaxRooms > 1000000 {
-		add("chat.rooms.max_rooms %d: want 1 to 1000000", r.MaxRooms)
+	if r.MaxRooms < 1 || r.MaxRooms > 100000 {
+		add("chat.rooms.max_rooms %d: want 1 to 100000", r.MaxRooms)
 	}
 	if r.ListLimit < 1 || r.ListLimit > 1000 {
 		add("chat.rooms.list_limit %d: want 1 to 1000", r.ListLimit)

@@ -100,7 +100,7 @@ func TestDecodeEveryKey(t *testing.T) {
 			Rooms: ChatRooms{AutoJoin: []string{"hall", "news"}, MaxPerSession: 8, NamePattern: "^[a-z]{1,16}$",
 				Presence: false, PresenceAutoJoin: true,
 				PresenceInterval: 250 * time.Millisecond, PresenceMaxPending: 20, MaxRooms: 500, ListLimit: 50, WhoLimit: 200},
-			Rate:    ChatRate{MessagesPerSecond: 5.5, Burst: 10, MaxRejected: 20, Window: 30 * time.Second},
+			Rate: ChatRate{MessagesPerSecond: 5.5, Burst: 10, MaxRejected: 20, Window: 30 * time.Second},
 			Mailbox: ChatMailbox{
 				Config: mailbox.Config{Dir: "/var/lib/chatd", MaxMessages: 50, MaxBytes: 1 << 20, MaxBytesPerSender: 1 << 16,
 					MaxTotalBytes: 1 << 28, MaxAge: 24 * time.Hour, SeenMaxAge: 48 * time.Hour},

@@ -35,7 +35,11 @@ const (
 
 // Presence statuses.
 const (
-	StatusOnline  = "online"
+	StatusOnline = "online"
+	// StatusLeft: the user's last session left the room, but the user is
+	// still online elsewhere.
+	StatusLeft = "left"
+	// StatusOffline: the user left the room by going offline altogether.
 	StatusOffline = "offline"
 )
 
@@ -62,6 +66,11 @@ type Request struct {
 	Sender   string          `json:"sender,omitempty"`
 	Data     json.RawMessage `json:"data,omitempty"`
 	User     string          `json:"user,omitempty"`
+
+	// Paging of TypeRooms and TypeWho: names after After, at most Limit
+	// of them (0: the server's default).
+	After string `json:"after,omitempty"`
+	Limit int    `json:"limit,omitempty"`
 }
 
 // LoginOK accepts a JSON login.
@@ -112,12 +121,16 @@ type Membership struct {
 	Ref     json.RawMessage `json:"ref,omitempty"`
 }
 
-// Who lists the users online in a room.
+// Who lists the users online in a room, one page at a time.
 type Who struct {
-	Type  string          `json:"type"`
-	Room  string          `json:"room"`
-	Users []string        `json:"users"`
-	Ref   json.RawMessage `json:"ref,omitempty"`
+	Type  string   `json:"type"`
+	Room  string   `json:"room"`
+	Users []string `json:"users"`
+	// More is set when users after this page remain; Next is then the
+	// cursor to send as the next request's After.
+	More bool            `json:"more,omitempty"`
+	Next string          `json:"next,omitempty"`
+	Ref  json.RawMessage `json:"ref,omitempty"`
 }
 
 // RoomInfo is one entry of Rooms.
@@ -127,22 +140,29 @@ type RoomInfo struct {
 	Joined  bool   `json:"joined"`
 }
 
-// Rooms lists the rooms that have members.
+// Rooms lists the rooms that have members, one page at a time.
 type Rooms struct {
-	Type  string          `json:"type"`
-	Rooms []RoomInfo      `json:"rooms"`
-	Ref   json.RawMessage `json:"ref,omitempty"`
+	Type  string     `json:"type"`
+	Rooms []RoomInfo `json:"rooms"`
+	// More is set when rooms after this page remain; Next is then the
+	// cursor to send as the next request's After.
+	More bool            `json:"more,omitempty"`
+	Next string          `json:"next,omitempty"`
+	Ref  json.RawMessage `json:"ref,omitempty"`
 }
 
-// Presence announces a user coming online in or leaving a room.
+// Presence announces a user coming into or leaving a room, or, with Reset,
+// that changes were too many to list: the member should ask Who again.
+// User and Status are set unless Reset is.
 type Presence struct {
 	Type   string `json:"type"`
-	User   string `json:"user"`
-	Status string `json:"status"`
+	User   string `json:"user,omitempty"`
+	Status string `json:"status,omitempty"`
 	Room   string `json:"room"`
-	// LastSeen is set with StatusOffline when the user has no session left,
+	// LastSeen is set with StatusOffline (the user has no session left),
 	// in Unix milliseconds.
 	LastSeen int64 `json:"lastSeen,omitempty"`
+	Reset    bool  `json:"reset,omitempty"`
 }
 
 // Seen answers whether a user is online and when it was last seen.

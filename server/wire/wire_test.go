@@ -30,8 +30,18 @@ func TestEncoding(t *testing.T) {
 			`{"type":"who","room":"dev","users":["alice","bob"]}`},
 		{"rooms", Rooms{Type: TypeRooms, Rooms: []RoomInfo{{Name: "lobby", Members: 3, Joined: true}}},
 			`{"type":"rooms","rooms":[{"name":"lobby","members":3,"joined":true}]}`},
+		{"who page", Who{Type: TypeWho, Room: "dev", Users: []string{"alice", "bob"}, More: true, Next: "bob", Ref: ref},
+			`{"type":"who","room":"dev","users":["alice","bob"],"more":true,"next":"bob","ref":1}`},
+		{"rooms page", Rooms{Type: TypeRooms, Rooms: []RoomInfo{{Name: "dev", Members: 2}}, More: true, Next: "dev"},
+			`{"type":"rooms","rooms":[{"name":"dev","members":2,"joined":false}],"more":true,"next":"dev"}`},
+		{"presence online", Presence{Type: TypePresence, User: "bob", Status: StatusOnline, Room: "dev"},
+			`{"type":"presence","user":"bob","status":"online","room":"dev"}`},
+		{"presence left", Presence{Type: TypePresence, User: "bob", Status: StatusLeft, Room: "dev"},
+			`{"type":"presence","user":"bob","status":"left","room":"dev"}`},
 		{"presence", Presence{Type: TypePresence, User: "bob", Status: StatusOffline, Room: "dev", LastSeen: 5},
 			`{"type":"presence","user":"bob","status":"offline","room":"dev","lastSeen":5}`},
+		{"presence reset", Presence{Type: TypePresence, Room: "dev", Reset: true},
+			`{"type":"presence","room":"dev","reset":true}`},
 		{"seen", Seen{Type: TypeSeen, User: "bob", Online: true},
 			`{"type":"seen","user":"bob","online":true}`},
 		{"error", Error{Type: TypeError, Error: "a message needs data", Ref: ref},
@@ -67,6 +77,14 @@ func TestRequest(t *testing.T) {
 	}
 	if r.Sender != "alice" || r.Receiver != "bob" || r.Room != "r" || string(r.Data) != "[1,2]" || r.User != "u" {
 		t.Fatalf("message: %+v", r)
+	}
+	r = Request{}
+	in = `{"type":"rooms","after":"dev","limit":50}`
+	if err := json.Unmarshal([]byte(in), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Type != TypeRooms || r.After != "dev" || r.Limit != 50 {
+		t.Fatalf("rooms page: %+v", r)
 	}
 	r = Request{}
 	if err := json.Unmarshal([]byte(`{"receiver":"bob"}`), &r); err != nil || r.Data != nil {
