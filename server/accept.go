@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"syscall"
 	"time"
 
@@ -19,9 +20,10 @@ const (
 	acceptBackoffMax = time.Second
 )
 
-// acceptLoop accepts until Shutdown. A handshake slot is taken before each
-// accept, so at most handshake.max_concurrent handshakes are in progress and
-// further clients wait in the kernel's accept queue.
+// acceptLoop accepts until Shutdown. It never stops accepting for a
+// limit: admission answers a socket over one (503 or 429) and accepting
+// goes on, so one client cannot lock everyone else out (and /healthz keeps
+// answering) however many sockets it opens.
 //
 // Connections are accepted with accept4 on the listener's fd, which the
 // poller watches, so they never become net.Conns. Shutdown stops this loop
@@ -51,24 +53,32 @@ func (s *Server) acceptLoop(ln net.Listener) error {
 	}
 	defer w.Remove()
 	var backoff time.Duration
+	var answer []byte // a refusal's response, reused
 	for {
 		select {
-		case s.handshakes <- struct{}{}:
 		case <-s.stopAccept:
 			return nil
+		default:
 		}
 		fd, sa, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		switch {
 		case err == nil:
 			backoff = 0
-			if err := s.startConn(fd, sa); err != nil {
-				<-s.handshakes
+			remote := addrPort(sa)
+			k := keyOf(remote)
+			v, wait := s.adm.admit(k, nowNano())
+			if v != admitted {
+				answer = refusal(answer[:0], v, wait)
+				s.refuse(fd, remote, v, answer)
+				continue
+			}
+			if err := s.startConn(fd, remote, k); err != nil {
+				s.adm.endHandshake(k)
+				s.adm.release(k, nowNano())
 				_ = unix.Close(fd)
 				s.log.Warn("start connection", zap.Error(err))
 			}
-			continue
 		case err == unix.EAGAIN:
-			<-s.handshakes
 			if err := w.ArmRead(); err != nil {
 				return err
 			}
@@ -78,9 +88,8 @@ func (s *Server) acceptLoop(ln net.Listener) error {
 				return nil
 			}
 		case err == unix.ECONNABORTED || err == unix.EINTR:
-			<-s.handshakes // the client gave up while queued
+			// The client gave up while queued.
 		default:
-			<-s.handshakes
 			// Out of fds and the like pass; back off so a persistent
 			// failure does not spin.
 			backoff = min(max(2*backoff, acceptBackoffMin), acceptBackoffMax)
@@ -94,17 +103,36 @@ func (s *Server) acceptLoop(ln net.Listener) error {
 	}
 }
 
-// startConn registers an accepted socket: a Conn in the handshake state,
-// watched by the poller. It owns a handshake slot until the upgrade or the
-// end of the connection.
-func (s *Server) startConn(fd int, sa unix.Sockaddr) error {
+// refuse answers a socket admission turned down, before reading anything
+// from it, and hands it to the linger set so the client reads the answer
+// rather than a reset. The answer is a few hundred bytes into an empty
+// send buffer, so one non-blocking write takes it; if it does not, the
+// socket is closed.
+func (s *Server) refuse(fd int, remote netip.AddrPort, v verdict, answer []byte) {
+	if ce := s.log.Check(zap.DebugLevel, "connection refused"); ce != nil {
+		code, _, _, _ := v.answer()
+		ce.Write(zap.Stringer("remote", remote), zap.Int("status", code), zap.String("limit", v.limitKey()))
+	}
+	n, err := unix.Write(fd, answer)
+	if err != nil || n != len(answer) {
+		_ = unix.Close(fd)
+		return
+	}
+	s.lingers.linger(fd)
+}
+
+// startConn registers an admitted socket: a Conn in the handshake state,
+// watched by the poller. The Conn holds admission's handshake until the
+// upgrade or its end, and its connection until teardown; on an error the
+// caller gives both back.
+func (s *Server) startConn(fd int, remote netip.AddrPort, k addrKey) error {
 	// Small frames go out at once; the write path already coalesces.
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	c := &Conn{
 		id:     s.nextID.Add(1),
 		srv:    s,
 		sock:   sock{fd: fd},
-		remote: addrPort(sa),
+		remote: remote,
 		opened: nowNano(),
 	}
 	c.hsSlot.Store(true)
@@ -121,7 +149,8 @@ func (s *Server) startConn(fd int, sa unix.Sockaddr) error {
 		_ = w.Remove()
 		c.actor.Stop()
 		c.hsSlot.Store(false)
-		<-s.handshakes
+		s.adm.endHandshake(k)
+		s.adm.release(k, nowNano())
 		_ = unix.Close(fd)
 		return nil
 	}

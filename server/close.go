@@ -5,6 +5,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 )
 
 // Close starts a server-initiated close: it sends a close frame with code
@@ -86,7 +87,12 @@ func (c *Conn) abort(code ws.StatusCode, reason string) {
 
 // teardown closes the socket and releases the connection. It runs on the
 // actor, exactly once.
-func (c *Conn) teardown(code ws.StatusCode, reason string) {
+func (c *Conn) teardown(code ws.StatusCode, reason string) { c.end(code, reason, false) }
+
+// end releases the connection. Its socket is closed, or, with linger (an
+// HTTP answer has been written), handed to the linger set, which closes it
+// once the client has read the answer.
+func (c *Conn) end(code ws.StatusCode, reason string, linger bool) {
 	if c.state == stateClosed {
 		return
 	}
@@ -95,8 +101,13 @@ func (c *Conn) teardown(code ws.StatusCode, reason string) {
 	if err := c.watch.Remove(); err != nil {
 		c.srv.log.Debug("poll remove", zap.Uint64("conn", c.id), zap.Error(err))
 	}
-	c.sock.close()
+	if fd, ok := c.sock.detach(); linger && ok {
+		c.srv.lingers.linger(fd)
+	} else if ok {
+		_ = unix.Close(fd)
+	}
 	c.leaveHandshake()
+	c.srv.adm.release(keyOf(c.remote), nowNano())
 	c.out = nil
 	c.srv.reg.remove(c)
 	c.dropFlushWaits()
@@ -116,9 +127,9 @@ func (c *Conn) teardown(code ws.StatusCode, reason string) {
 	c.actor.Stop()
 }
 
-// leaveHandshake gives the connection's handshake slot back, once.
+// leaveHandshake gives the connection's handshake back to admission, once.
 func (c *Conn) leaveHandshake() {
 	if c.hsSlot.CompareAndSwap(true, false) {
-		<-c.srv.handshakes
+		c.srv.adm.endHandshake(keyOf(c.remote))
 	}
 }

@@ -184,9 +184,10 @@ func TestConformanceFraming(t *testing.T) {
 	runConf(t, confServer(t, confLimit(confBigLimit)), cases)
 }
 
-// TestConformancePartialFrame: a frame left incomplete for longer than
-// limits.partial_frame_timeout is closed with 4002; an idle connection is
-// not.
+// TestConformancePartialFrame: a frame, or a fragmented message, left
+// incomplete for longer than limits.partial_frame_timeout is closed with
+// 4002, the message's clock running from its first fragment whatever
+// arrives meanwhile; an idle connection is not closed.
 func TestConformancePartialFrame(t *testing.T) {
 	t.Parallel()
 	const timeout = 300 * time.Millisecond
@@ -198,7 +199,17 @@ func TestConformancePartialFrame(t *testing.T) {
 		{name: "idle between frames", send: []wstest.Frame{wstest.Text([]byte("x"))},
 			want: []confStep{confEcho(ws.OpText, []byte("x")), confSilent(3 * timeout)}},
 		{name: "idle inside fragmented message", send: []wstest.Frame{wstest.Text([]byte("x")).WithFin(false)},
-			want: []confStep{confSilent(3 * timeout), confRaw(wstest.Continuation([]byte("y")).Bytes()), confEcho(ws.OpText, []byte("xy"))}},
+			want: []confStep{confCloseFrame(server.CloseFrameTimeout)}},
+		{name: "fragmented message finished in time", send: []wstest.Frame{wstest.Text([]byte("x")).WithFin(false)},
+			want: []confStep{confSilent(timeout / 2), confRaw(wstest.Continuation([]byte("y")).Bytes()), confEcho(ws.OpText, []byte("xy")),
+				confSilent(3 * timeout)}},
+		{name: "fragments and pings do not restart the message's clock",
+			send: []wstest.Frame{wstest.Text([]byte("x")).WithFin(false)},
+			want: []confStep{
+				confSilent(timeout / 3), confRaw(wstest.Continuation([]byte("y")).WithFin(false).Bytes()),
+				confSilent(timeout / 3), confRaw(wstest.Ping([]byte("p")).Bytes()), confPong([]byte("p")),
+				confCloseFrame(server.CloseFrameTimeout),
+			}},
 	}
 	runConf(t, confServer(t, func(c *config.Server) { c.Limits.PartialFrameTimeout = timeout }), cases)
 }

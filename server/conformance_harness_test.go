@@ -59,6 +59,9 @@ func confServer(t *testing.T, mutate func(*config.Server)) string {
 	t.Helper()
 	srv := testserver.Start(t, func(c *config.Server) {
 		c.CloseTimeout = confCloseTimeout
+		// Hundreds of cases dial one server from 127.0.0.1, in parallel.
+		c.Connections.RatePerAddress = 1e6
+		c.Connections.BurstPerAddress = 1e6
 		if mutate != nil {
 			mutate(c)
 		}

@@ -56,6 +56,9 @@ type Conn struct {
 	held    *heldInput
 	discard bool // a protocol error was seen: input is dropped until EOF
 	eof     bool // the stream ended: the socket is not re-armed
+	// closingRead counts bytes read since chatd decided to close (see
+	// readClosing); at most limits.closing_read_bytes.
+	closingRead uint32
 
 	// shared with the sweeper (unix nanoseconds, 0 = unset)
 	lastRead     atomic.Int64
@@ -72,12 +75,12 @@ type Conn struct {
 	// actor
 	state       connState
 	out         []byte
-	failed      bool     // the endpoint panicked: it is not called again
+	failed      bool        // the endpoint panicked: it is not called again
 	sent        uint64      // bytes accepted for writing since the upgrade
 	wrote       uint64      // bytes the kernel took
 	flushWaits  []flushWait // OnFlushed callbacks, in mark order
-	shutWrite   bool     // half-close once out is flushed (after our close frame)
-	endAfter    bool     // close the socket once out is flushed (close handshake done)
+	shutWrite   bool        // half-close once out is flushed (after our close frame)
+	endAfter    bool        // close the socket once out is flushed (close handshake done)
 	closeCode   ws.StatusCode
 	closeReason string
 }

@@ -13,6 +13,30 @@
 // handshake.timeout. gobwas/ws's Upgrader checks the request and writes the
 // response into memory; the connection's actor sends it.
 //
+// # Admission
+//
+// Before a socket becomes a Conn, admission (admit.go) checks it against
+// server.connections and handshake.max_concurrent: open connections in all
+// and per address, handshakes in progress in all and per address, and a
+// token bucket of new connections per address (an address is an IPv4
+// address or an IPv6 /64). A socket over a limit is answered at once,
+// without reading its request: 503 when the server is full, 429 when its
+// address is over its share. The accept loop never stops accepting, so a
+// client that opens thousands of silent sockets is refused while /healthz
+// and everyone else are served. Admission keeps one small map entry per
+// address with connections or a bucket still refilling, nothing per
+// connection.
+//
+// # Lingering
+//
+// A socket chatd has answered over HTTP (an error, a refusal, /healthz) is
+// not closed at once: closing it with unread request bytes would send an
+// RST, which can make the client lose the answer. It is half-closed and
+// handed to the linger set (linger.go), which reads and discards until the
+// client hangs up, limits.closing_read_bytes, or close_timeout, then
+// closes it; connections.max_lingering bounds the set, the oldest going
+// first. A lingering socket has no Conn, goroutine or buffer.
+//
 // # Read path
 //
 // A connection is registered with one epoll instance by its own file
@@ -33,13 +57,27 @@
 // All writes to a connection come from its actor. A write is one non-blocking
 // writev; bytes the socket does not take are kept on the connection and the
 // socket is armed for writability. A connection whose pending bytes would
-// exceed limits.write_budget_bytes is closed as a slow consumer (4008).
+// exceed limits.write_budget_bytes is dropped as a slow consumer: its close
+// frame could only follow the pending bytes the client is not reading, so
+// the socket is torn down at once and 4008 is logged, not sent.
+//
+// # Closing
+//
+// Once chatd has decided to close a connection (its close frame is queued,
+// or the input broke the protocol) it reads on only to see the peer's close
+// frame or EOF, and at most limits.closing_read_bytes of it; a peer that
+// sends more is dropped at once instead of being read and decoded until
+// close_timeout.
 //
 // # Timeouts
 //
-// One sweeper goroutine enforces the timeouts that need a clock: a frame left
-// incomplete too long (4002), keepalive pings and dead peers (4003), and the
-// close handshake. It only reads atomics and posts to actors' system lanes.
+// One sweeper goroutine enforces the timeouts that need a clock: a frame or
+// a fragmented message left incomplete too long (4002, timed from its first
+// byte, control frames in between not restarting it), keepalive pings and
+// dead peers (4003), the close handshake, and lingering sockets. It also
+// forgets idle addresses and sums refusals into one warning at most every
+// ten seconds. Per connection it only reads atomics and posts to actors'
+// system lanes.
 //
 // # Close codes
 //

@@ -11,6 +11,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
 )
@@ -39,12 +40,17 @@ func dialSmallWindow(t *testing.T, url string) net.Conn {
 	return c
 }
 
-// TestSlowConsumer: a client that never reads while the server echoes a
-// flood to it is closed with 4008; another client is unaffected.
+// TestSlowConsumer: a client that floods /echo and never reads is dropped
+// as a slow consumer (4008 logged) at once: the server does not go on
+// reading and decoding its flood until close_timeout, and reads at most
+// limits.closing_read_bytes (plus the read in progress) after deciding to
+// close. Another client is unaffected.
 func TestSlowConsumer(t *testing.T) {
+	const closingRead = 64 << 10
 	ts := testserver.Start(t, func(c *config.Server) {
 		c.Limits.WriteBudgetBytes = 256 << 10
-		c.CloseTimeout = 10 * time.Second
+		c.Limits.ClosingReadBytes = closingRead
+		c.CloseTimeout = 10 * time.Second // the old code read the flood this long
 	})
 	slow := dialSmallWindow(t, ts.URL("/echo"))
 	other := dialWS(t, ts.URL("/echo"))
@@ -52,24 +58,54 @@ func TestSlowConsumer(t *testing.T) {
 	payload := make([]byte, 16<<10)
 	frame := append(maskedHeader(ws.OpBinary, true, len(payload)), payload...)
 	_ = slow.SetWriteDeadline(time.Now().Add(20 * time.Second))
-	sent := 0
-	for !hasCode(ts.ClosingCodes(), 4008) {
-		if _, err := slow.Write(frame); err != nil {
-			t.Fatalf("flood write after %d bytes: %v", sent, err)
+	sent, sentAtDecision := 0, -1
+	var decided time.Time
+	var writeErr error
+	for sent < 64<<20 {
+		if _, writeErr = slow.Write(frame); writeErr != nil {
+			break // the server dropped the connection: expected
 		}
 		sent += len(frame)
-		if sent > 256<<20 {
-			t.Fatalf("no slow-consumer close after %d MiB", sent>>20)
+		if sentAtDecision < 0 && hasCode(ts.ClosingCodes(), 4008) {
+			sentAtDecision, decided = sent, time.Now()
+		}
+		if sentAtDecision >= 0 && hasCode(ts.CloseCodes(), 4008) {
+			break
 		}
 		if sent%(1<<20) == 0 {
 			echoOnce(t, other, "unaffected") // others keep being served meanwhile
 		}
 	}
-	t.Logf("slow consumer closed after the client sent %d KiB", sent>>10)
+	if sentAtDecision < 0 { // dropped before the test saw the decision
+		waitFor(t, time.Second, "4008 after the write error", func() bool { return hasCode(ts.ClosingCodes(), 4008) })
+		sentAtDecision, decided = sent, time.Now()
+	}
+	waitFor(t, 2*time.Second, "the connection to be torn down with 4008", func() bool {
+		return hasCode(ts.CloseCodes(), 4008)
+	})
+	tornDown := time.Since(decided)
+	read := server.ClosingBytesRead(ts.Srv)
+	t.Logf("the client sent %d KiB, %d KiB of it after the test saw the decision (write error: %v); "+
+		"the server read %d bytes after deciding and tore down within %v of the test seeing it",
+		sent>>10, (sent-sentAtDecision)>>10, writeErr, read, tornDown.Round(time.Millisecond))
+	if limit := int64(closingRead + server.ReadBufferSize); read > limit {
+		t.Errorf("server read %d bytes after deciding to close, want at most %d", read, limit)
+	}
 	echoOnce(t, other, "still unaffected")
-	// The slow client finally reads: the echoes that fit, then close 4008.
-	if code := readCloseCode(t, slow, 10*time.Second); code != 4008 {
-		t.Fatalf("close code = %d, want 4008", code)
+	// The slow client finally reads: the echoes the kernel had, then the
+	// end (no close frame: it could not be sent after the pending data).
+	_ = slow.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		f, err := ws.ReadFrame(slow)
+		if err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("slow client's connection still open")
+			}
+			break
+		}
+		if f.Header.OpCode == ws.OpClose {
+			t.Fatalf("got a close frame %q, want the connection dropped", f.Payload)
+		}
 	}
 }
 

@@ -36,7 +36,13 @@ func (c *Conn) readable(r *sysReader) {
 		if c.closed.Load() {
 			return
 		}
-		n, err := c.sock.read(r.buf)
+		closing := c.discard || c.closingSince.Load() != 0
+		buf := r.buf
+		if closing {
+			// One byte past what is left tells "more" from "exactly".
+			buf = buf[:min(len(buf), c.srv.cfg.Limits.ClosingReadBytes-int(c.closingRead)+1)]
+		}
+		n, err := c.sock.read(buf)
 		if isEAGAIN(err) {
 			break
 		}
@@ -49,12 +55,46 @@ func (c *Conn) readable(r *sysReader) {
 			return
 		}
 		c.touch()
-		if !c.consume(r.buf[:n]) {
+		if closing {
+			c.readClosing(buf[:n])
+			return // readClosing re-arms, or ends the input
+		}
+		if !c.consume(buf[:n]) {
 			return
 		}
-		if n < len(r.buf) {
+		if n < len(buf) {
 			break
 		}
+	}
+	c.rearm()
+}
+
+// readClosing takes input read after chatd decided to close the
+// connection (its close frame is queued or sent, or the input broke the
+// protocol). Up to limits.closing_read_bytes is still decoded, for the
+// peer's close frame; past that the peer is only wasting chatd's time, and
+// the input ends, which tears a closing connection down at once.
+func (c *Conn) readClosing(p []byte) {
+	c.srv.closingRead.Add(int64(len(p)))
+	left := c.srv.cfg.Limits.ClosingReadBytes - int(c.closingRead)
+	over := len(p) > left
+	if over {
+		p = p[:left]
+	}
+	c.closingRead += uint32(len(p))
+	if !c.consume(p) {
+		// The mailbox is full (or the actor gone): the EOF cannot queue
+		// behind the held input. The actor is closing (closingSince is
+		// only set there), so the system lane ends it.
+		if over {
+			c.eof = true
+			c.postSystem(event{kind: evAbort, reason: reasonClosingOverflow})
+		}
+		return
+	}
+	if over {
+		c.endOfInput(reasonClosingOverflow)
+		return
 	}
 	c.rearm()
 }
@@ -66,13 +106,17 @@ func (c *Conn) endOfInput(reason string) {
 	c.deliver(event{kind: evEOF, reason: reason}, nil)
 }
 
-// rearm records whether a frame is pending and asks for the next read event.
+// rearm records whether a frame or a fragmented message is pending, and
+// asks for the next read event. partialSince is when the oldest pending one
+// began: consume clears it when a message completes, so a new one started
+// in the same read is timed from this read, while a control frame inside a
+// fragmented message does not restart the message's clock.
 func (c *Conn) rearm() {
-	if c.dec.Partial() && !c.discard {
+	if (c.dec.Partial() || c.dec.InMessage()) && !c.discard {
 		if c.partialSince.Load() == 0 {
 			c.partialSince.Store(nowNano())
 		}
-	} else {
+	} else if c.partialSince.Load() != 0 {
 		c.partialSince.Store(0)
 	}
 	if c.eof {
@@ -112,6 +156,9 @@ func (c *Conn) consume(p []byte) bool {
 			c.discard = true
 			ev = event{kind: evProtocolError, code: fe.Code, reason: fe.Reason}
 		case ok:
+			if !c.dec.InMessage() && c.partialSince.Load() != 0 {
+				c.partialSince.Store(0) // see rearm
+			}
 			ev = messageEvent(m)
 		default:
 			continue

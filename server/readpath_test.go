@@ -125,7 +125,12 @@ func TestScaleIdle(t *testing.T) {
 		t.Skip("short")
 	}
 	const n = 5000
-	ts := testserver.Start(t, nil)
+	ts := testserver.Start(t, func(c *config.Server) {
+		// Every connection comes from 127.0.0.1, as fast as it can dial.
+		c.Connections.MaxPerAddress = 2 * n
+		c.Connections.RatePerAddress = 1e6
+		c.Connections.BurstPerAddress = 1e6
+	})
 	// Settle the server's fixed goroutines before the baseline.
 	echoOnce(t, dialWS(t, ts.URL("/echo")), "warm")
 	runtime.GC()

@@ -30,14 +30,17 @@ type Server struct {
 	routes   map[string]Endpoint
 	upgrader ws.Upgrader
 
-	sys    *actor.System
-	pool   *runPool
-	poller *poll.Poller
-	work   chan *Conn
-	reg    *registry
-	nextID atomic.Uint64
-
-	handshakes chan struct{} // semaphore: one token per handshake in progress
+	sys     *actor.System
+	pool    *runPool
+	poller  *poll.Poller
+	work    chan readTask
+	reg     *registry
+	adm     *admission
+	lingers *lingerSet
+	nextID  atomic.Uint64
+	// closingRead counts bytes read from connections chatd had decided to
+	// close, in all (tests check the bound on it).
+	closingRead atomic.Int64
 
 	addr       atomic.Pointer[net.Addr]
 	closing    atomic.Bool
@@ -70,13 +73,14 @@ func New(cfg config.Server, log *zap.Logger) (*Server, error) {
 			handshake: cfg.Handshake.Timeout,
 		},
 		routes:     map[string]Endpoint{},
-		work:       make(chan *Conn, 1024*cfg.Workers()),
+		work:       make(chan readTask, 1024*cfg.Workers()),
 		reg:        newRegistry(),
-		handshakes: make(chan struct{}, cfg.Handshake.MaxConcurrent),
+		adm:        newAdmission(cfg.Connections, cfg.Handshake.MaxConcurrent),
 		stopSweep:  make(chan struct{}),
 		stopAccept: make(chan struct{}),
 		serveDone:  make(chan struct{}),
 	}
+	s.lingers = newLingerSet(s)
 	if cfg.Echo {
 		s.routes["/echo"] = EndpointFunc(newEcho)
 	}
@@ -98,11 +102,17 @@ func New(cfg config.Server, log *zap.Logger) (*Server, error) {
 // Handle serves endpoint ep at path. It must be called before Serve.
 func (s *Server) Handle(path string, ep Endpoint) { s.routes[path] = ep }
 
-// ioWorker reads the connections epoll reports readable.
+// readTask is a socket epoll reported readable: a Conn, or a lingering
+// socket being drained.
+type readTask interface {
+	readable(r *sysReader)
+}
+
+// ioWorker reads the sockets epoll reports readable.
 func (s *Server) ioWorker() {
 	r := newSysReader(readBufferSize)
-	for c := range s.work {
-		c.readable(r)
+	for t := range s.work {
+		t.readable(r)
 	}
 }
 
@@ -193,6 +203,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	close(s.stopSweep)
+	s.lingers.shutdown()
 	if perr := s.poller.Close(); perr != nil {
 		err = errors.Join(err, perr)
 	}

@@ -65,6 +65,18 @@ func (s *sock) close() {
 	}
 }
 
+// detach marks the sock closed and hands its fd to the caller, who then
+// owns it. If an operation is in progress, ok is false and the fd is
+// closed when it ends, as with close. Idempotent: only the first call can
+// return ok.
+func (s *sock) detach() (fd int, ok bool) {
+	if s.refs.CompareAndSwap(0, closedBit) {
+		return s.fd, true
+	}
+	s.close()
+	return -1, false
+}
+
 // read makes one non-blocking read. It returns unix.EAGAIN when there is
 // nothing to read, and (0, nil) at EOF.
 func (s *sock) read(p []byte) (int, error) {

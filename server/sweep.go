@@ -1,6 +1,10 @@
 package server
 
-import "time"
+import (
+	"time"
+
+	"go.uber.org/zap"
+)
 
 // sweepInterval is how often the sweeper looks at every connection: a
 // quarter of the shortest timeout, between 10 ms and 1 s. Timeouts therefore
@@ -17,23 +21,55 @@ type timeouts struct {
 	partial, ping, pong, close, handshake time.Duration
 }
 
-// sweepLoop runs until stop is closed.
+// refusedReportEvery is the least time between two "connections refused"
+// warnings: a flood of refusals is summed, not logged one by one.
+const refusedReportEvery = 10 * time.Second
+
+// sweepLoop runs until stop is closed. Besides the connections' timeouts it
+// closes lingering sockets past close_timeout, forgets idle addresses whose
+// bucket is full, and reports refusals.
 func (s *Server) sweepLoop(stop <-chan struct{}) {
 	t := time.NewTicker(sweepInterval(s.timeouts))
 	defer t.Stop()
 	var conns []*Conn
+	var reported time.Time
 	for {
 		select {
 		case <-stop:
 			return
 		case now := <-t.C:
+			ns := now.UnixNano()
 			conns = s.reg.snapshot(conns[:0])
 			for _, c := range conns {
-				s.sweep(c, now.UnixNano())
+				s.sweep(c, ns)
 			}
 			clear(conns)
+			s.lingers.expire(ns - int64(s.timeouts.close))
+			s.adm.sweep(ns)
+			if now.Sub(reported) >= refusedReportEvery {
+				if s.reportRefused() {
+					reported = now
+				}
+			}
 		}
 	}
+}
+
+// reportRefused logs the connections refused since the last report, by the
+// limit that refused them, and reports whether there were any.
+func (s *Server) reportRefused() bool {
+	counts, any := s.adm.takeRefused()
+	if !any {
+		return false
+	}
+	fields := make([]zap.Field, 0, numVerdicts)
+	for v := admitted + 1; v < numVerdicts; v++ {
+		if counts[v] > 0 {
+			fields = append(fields, zap.Uint64(v.limitKey(), counts[v]))
+		}
+	}
+	s.log.Warn("connections refused over limits", fields...)
+	return true
 }
 
 // sweep posts the timeouts that are due for c. Each kind is posted once.
@@ -60,7 +96,7 @@ func (s *Server) sweep(c *Conn, now int64) {
 	}
 	if ps := c.partialSince.Load(); ps != 0 && now-ps > int64(t.partial) {
 		if c.timeoutSent.CompareAndSwap(false, true) {
-			c.postSystem(event{kind: evClose, code: CloseFrameTimeout, reason: "frame incomplete for too long"})
+			c.postSystem(event{kind: evClose, code: CloseFrameTimeout, reason: reasonIncomplete})
 		}
 		return
 	}

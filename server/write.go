@@ -8,8 +8,8 @@ import (
 
 // WriteMessage sends one unfragmented message or control frame. It never
 // blocks: what the socket does not take now is queued and sent when it is
-// writable. Past the write budget the connection is closed as a slow
-// consumer. It reports whether the connection accepted the frame: false
+// writable. Past the write budget the connection is dropped as a slow
+// consumer (4008). It reports whether the connection accepted the frame: false
 // when the connection is not open (closing or closed) or the frame would
 // exceed the write budget; the frame is then dropped.
 func (c *Conn) WriteMessage(op ws.OpCode, payload []byte) bool {
@@ -37,7 +37,7 @@ func (c *Conn) queue(a, b []byte) { c.write(a, b, -1) }
 
 // write makes one non-blocking write when nothing is pending, and queues
 // what the socket did not take. A budget >= 0 bounds the queue: past it the
-// connection is closed as a slow consumer and the bytes are dropped. It
+// connection is dropped as a slow consumer and the bytes with it. It
 // reports whether the bytes were accepted (written or queued).
 //
 // Accepted bytes are counted in sent and bytes the kernel took in wrote;
@@ -51,7 +51,7 @@ func (c *Conn) write(a, b []byte, budget int) bool {
 	total := len(a) + len(b)
 	if len(c.out) > 0 {
 		if budget >= 0 && len(c.out)+total > budget {
-			c.Close(CloseSlowConsumer, "slow consumer: outbound buffer over budget")
+			c.dropSlowConsumer()
 			return false
 		}
 		c.sent += uint64(total)
@@ -80,6 +80,19 @@ func (c *Conn) write(a, b []byte, budget int) bool {
 	c.out = append(append(c.out, a...), b...)
 	c.armWrite()
 	return true
+}
+
+// dropSlowConsumer ends a connection whose pending output is over the
+// budget. Its close frame could only go out after that output, which the
+// client is not reading, so none is sent: the connection is closing from
+// now on (nothing more is accepted for it, its reader stops after
+// limits.closing_read_bytes), and the socket is torn down as soon as the
+// current event returns, with 4008 logged. Tearing down there rather than
+// here keeps the session's Closed from running inside its own Message.
+func (c *Conn) dropSlowConsumer() {
+	const reason = "slow consumer: outbound buffer over budget"
+	c.startClosing(CloseSlowConsumer, reason)
+	c.postSystem(event{kind: evAbort, reason: reason})
 }
 
 // queueClose queues a close frame regardless of the budget (it is at most
@@ -127,7 +140,10 @@ func (c *Conn) writeOut() {
 func (c *Conn) afterDrain() {
 	switch {
 	case c.endAfter:
-		c.teardown(c.closeCode, c.closeReason)
+		// Before the upgrade the bytes were an HTTP answer: the socket
+		// lingers until the client has read it. After it, the close
+		// handshake is complete.
+		c.end(c.closeCode, c.closeReason, !c.upgraded.Load())
 	case c.shutWrite:
 		c.shutWrite = false
 		c.sock.shutdownWrite()
