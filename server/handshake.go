@@ -2,8 +2,10 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 
 	"github.com/gobwas/ws"
@@ -82,12 +84,10 @@ func (c *Conn) route(head, rest []byte) {
 		io.Writer
 	}{bytes.NewReader(head), &resp}
 	if _, err := s.upgrader.Upgrade(rw); err != nil {
-		// The Upgrader wrote the error response (400, 403, 405, 426...).
 		if ce := s.log.Check(zap.DebugLevel, "upgrade rejected"); ce != nil {
 			ce.Write(zap.Stringer("remote", c.remote), zap.String("path", req.path), zap.Error(err))
 		}
-		c.eof = true
-		c.deliver(event{kind: evReply, data: resp.Bytes()}, nil)
+		c.rejectUpgrade(err)
 		return
 	}
 	c.ep = ep
@@ -112,6 +112,23 @@ func (c *Conn) reply(code int, status, body, extraHeaders string) {
 		code, status, extraHeaders, len(body), body)
 	c.eof = true // read no more: the answer is final
 	c.deliver(event{kind: evReply, data: []byte(resp)}, nil)
+}
+
+// rejectUpgrade answers an upgrade the Upgrader refused (400, 403, 405,
+// 426...) with the Upgrader's status and reason, in chatd's own format: a
+// one-line body and Connection: close, like every other answer. (The
+// Upgrader's own response says nothing of the connection closing.)
+func (c *Conn) rejectUpgrade(err error) {
+	code, reason := http.StatusBadRequest, "malformed WebSocket upgrade request"
+	var rej *ws.ConnectionRejectedError
+	if errors.As(err, &rej) && rej.StatusCode() != 0 {
+		code, reason = rej.StatusCode(), rej.Error()
+	}
+	extra := ""
+	if code == http.StatusUpgradeRequired {
+		extra = "Sec-WebSocket-Version: 13\r\n" // RFC 6455 4.4
+	}
+	c.reply(code, http.StatusText(code), reason+"\n", extra)
 }
 
 // upgradeDone runs on the actor: it writes the 101 response and opens the

@@ -58,10 +58,13 @@ func TestHTTPRouting(t *testing.T) {
 		{name: "malformed request line", req: "NONSENSE\r\n\r\n", wantStatus: 400},
 		{name: "origin allowed", req: upgradeRequest("/echo", "Origin: https://chat.example.com\r\n"), wantStatus: 101},
 		{name: "origin case-insensitive", req: upgradeRequest("/echo", "Origin: HTTPS://Chat.Example.com\r\n"), wantStatus: 101},
-		{name: "origin refused", req: upgradeRequest("/echo", "Origin: https://evil.example.com\r\n"), wantStatus: 403},
+		{name: "origin refused", req: upgradeRequest("/echo", "Origin: https://evil.example.com\r\n"), wantStatus: 403, wantBody: "origin not allowed"},
 		{name: "no origin is a non-browser client", req: upgradeRequest("/echo", ""), wantStatus: 101},
-		{name: "bad websocket version", req: strings.Replace(upgradeRequest("/echo", ""), "Version: 13", "Version: 8", 1), wantStatus: 426},
+		{name: "bad websocket version", req: strings.Replace(upgradeRequest("/echo", ""), "Version: 13", "Version: 8", 1), wantStatus: 426,
+			wantBody: "Sec-WebSocket-Version", wantHeader: map[string]string{"Sec-WebSocket-Version": "13"}},
 		{name: "post is refused", req: strings.Replace(upgradeRequest("/echo", ""), "GET", "POST", 1), wantStatus: 405},
+		{name: "no websocket key", req: strings.Replace(upgradeRequest("/echo", ""), "Sec-WebSocket-Key", "X-Key", 1), wantStatus: 400,
+			wantBody: "Sec-WebSocket-Key"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -70,6 +73,13 @@ func TestHTTPRouting(t *testing.T) {
 				t.Fatalf("status = %d, want %d", resp.StatusCode, tc.wantStatus)
 			}
 			if tc.wantStatus != 101 {
+				// Every answer but 101 ends the connection, and says so.
+				if !resp.Close {
+					t.Errorf("%d without Connection: close", resp.StatusCode)
+				}
+				if ct := resp.Header.Get("Content-Type"); ct != "text/plain; charset=utf-8" {
+					t.Errorf("Content-Type %q", ct)
+				}
 				body, _ := io.ReadAll(resp.Body)
 				if !strings.Contains(string(body), tc.wantBody) {
 					t.Errorf("body = %q, want it to contain %q", body, tc.wantBody)
