@@ -70,7 +70,7 @@ type Conn struct {
 	paused       atomic.Bool // reads stopped until the mailbox drains
 	closed       atomic.Bool
 	upgraded     atomic.Bool // the handshake succeeded
-	hsSlot       atomic.Bool // holds a handshake slot (server.handshakes)
+	hsSlot       atomic.Bool // counts as a handshake in admission (until upgraded or ended)
 
 	// actor
 	state       connState
