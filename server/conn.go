@@ -180,7 +180,9 @@ func (c *Conn) Receive(ev event) {
 			c.WriteMessage(ws.OpPing, nil)
 		}
 	case evNotify:
-		if c.state != stateClosed && c.sess != nil {
+		// Also after Closed: a value may carry a promise the session
+		// must settle (see Session.Notify).
+		if c.sess != nil && !c.failed {
 			c.sess.Notify(ev.ext)
 		}
 	case evWritable:
@@ -194,6 +196,15 @@ func (c *Conn) Receive(ev event) {
 	// paused reader resumes once it has drained to half.
 	if c.state != stateClosed {
 		c.maybeResume()
+	}
+}
+
+// deadLetter runs for each event still queued when the actor stopped.
+// Notify values go to the session, which sees it has closed and settles
+// whatever they promised; the rest (input, timers) no longer matter.
+func (c *Conn) deadLetter(ev event) {
+	if ev.kind == evNotify && c.sess != nil && !c.failed {
+		c.sess.Notify(ev.ext)
 	}
 }
 
