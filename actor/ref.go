@@ -20,7 +20,6 @@ type Ref[M any] struct {
 	sys      *System
 	recv     Receiver[M]
 	onStop   func(error) // nil when not set
-	onDrop   func(M)     // nil when not set
 	pool     *ringPool[M]
 	log      *zap.Logger
 	capacity int32 // bound of the normal lane
@@ -41,7 +40,6 @@ type SpawnOption func(*spawnConfig)
 // spawnConfig collects SpawnOptions. Concurrency: local to one Spawn call.
 type spawnConfig struct {
 	onStop func(error)
-	onDrop any // func(M) of the Spawn's M
 	log    *zap.Logger
 }
 
@@ -61,17 +59,18 @@ func WithOnStop(fn func(err error)) SpawnOption {
 	return func(c *spawnConfig) { c.onStop = fn }
 }
 
-// WithOnDrop sets fn to be called for every message the actor never
-// received because it stopped (Stop, or a panic in Receive) while the
-// message was queued: its dead letters. The system lane's messages come
-// first, then the normal lane's, each in queue order. fn runs where OnStop
-// runs (see WithOnStop), just before it: on the activation goroutine after
-// the message in progress returned, or synchronously inside Stop when the
-// actor was idle. So it never runs concurrently with Receive. Use it when a
-// message carries a promise that must be settled (a reply owed to another
-// actor). M must be the actor's message type, or Spawn panics.
-func WithOnDrop[M any](fn func(msg M)) SpawnOption {
-	return func(c *spawnConfig) { c.onDrop = fn }
+// DeadLetterer is implemented by a Receiver that wants the messages its
+// actor never received because it stopped (Stop, or a panic in Receive)
+// while they were queued: its dead letters. DeadLetter is called for each,
+// the system lane's first, then the normal lane's, each in queue order. It
+// runs where OnStop runs (see WithOnStop), just after it: on the activation
+// goroutine after the message in progress returned, or synchronously
+// inside Stop when the actor was idle; so never concurrently with Receive.
+// Use it when a message carries a promise that must be settled (a reply
+// owed to another actor). Being a method of the Receiver, it costs an
+// actor no memory.
+type DeadLetterer[M any] interface {
+	DeadLetter(msg M)
 }
 
 // WithLogger sets the logger used for this actor's recovered panics, for
@@ -100,9 +99,6 @@ func Spawn[M any](sys *System, r Receiver[M], capacity int, opts ...SpawnOption)
 			o(cfg)
 		}
 		a.onStop, a.log = cfg.onStop, cfg.log
-		if cfg.onDrop != nil {
-			a.onDrop = cfg.onDrop.(func(M))
-		}
 	}
 	return a
 }
@@ -159,8 +155,8 @@ func (a *Ref[M]) post(msg M, system bool) error {
 }
 
 // Stop stops the actor after the message in progress, if any. Queued
-// messages in both lanes are dropped (handed to the OnDrop callback, if
-// set), later posts return ErrStopped, and the OnStop callback runs once
+// messages in both lanes are dropped (handed to the Receiver's DeadLetter,
+// if it has one), later posts return ErrStopped, and the OnStop callback runs once
 // (see WithOnStop for on which goroutine).
 // Stop never blocks on the actor and is idempotent; it may be called from
 // the actor's own Receive.
@@ -173,8 +169,8 @@ func (a *Ref[M]) Stop() {
 	a.stopped = true
 	idle := !a.scheduled // else the activation drops the queue and calls OnStop when it sees stopped
 	var dead []M
-	if idle || a.onDrop == nil {
-		// With OnDrop on a busy actor, the activation collects the queue
+	if idle || !a.keepsDeadLetters() {
+		// With dead letters on a busy actor, the activation collects the queue
 		// when it sees stopped, so the dead letters are settled on it.
 		dead = a.releaseLocked()
 	}
@@ -184,16 +180,23 @@ func (a *Ref[M]) Stop() {
 	}
 }
 
-// settle reports the stop to OnStop, then hands dead letters to OnDrop.
+// settle reports the stop to OnStop, then hands dead letters to the
+// Receiver's DeadLetter.
 func (a *Ref[M]) settle(dead []M, err error) {
 	if a.onStop != nil {
 		a.onStop(err)
 	}
-	if a.onDrop != nil {
+	if d, ok := a.recv.(DeadLetterer[M]); ok {
 		for _, m := range dead {
-			a.onDrop(m)
+			d.DeadLetter(m)
 		}
 	}
+}
+
+// keepsDeadLetters reports whether the Receiver takes dead letters.
+func (a *Ref[M]) keepsDeadLetters() bool {
+	_, ok := a.recv.(DeadLetterer[M])
+	return ok
 }
 
 // Len reports how many messages are queued in the normal lane, not
@@ -208,10 +211,10 @@ func (a *Ref[M]) Len() int {
 }
 
 // releaseLocked drops every queued message and gives the rings back to the
-// pool. When the actor has an OnDrop callback it returns the dropped
+// pool. When the Receiver takes dead letters it returns the dropped
 // messages, system lane first. a.mu must be held.
 func (a *Ref[M]) releaseLocked() (dead []M) {
-	if a.onDrop != nil {
+	if a.keepsDeadLetters() && (a.system != nil || a.normal != nil) {
 		for _, r := range []*ring[M]{a.system, a.normal} {
 			for r != nil && r.n > 0 {
 				dead = append(dead, r.pop())

@@ -244,10 +244,10 @@ func TestGoexitInReceive(t *testing.T) {
 	assertPostsStopped(t, ref)
 }
 
-// TestOnDropSettlesDeadLetters: messages queued when the actor stops reach
-// OnDrop exactly once, in order, after OnStop, never concurrently with
+// TestDeadLettersSettled: messages queued when the actor stops reach
+// DeadLetter exactly once, in order, after OnStop, never concurrently with
 // Receive; posts after the stop are refused instead.
-func TestOnDropSettlesDeadLetters(t *testing.T) {
+func TestDeadLettersSettled(t *testing.T) {
 	sys, _ := newTestSystem(t)
 	var (
 		mu       sync.Mutex
@@ -259,7 +259,7 @@ func TestOnDropSettlesDeadLetters(t *testing.T) {
 	release := make(chan struct{})
 	stopped := make(chan struct{})
 	var ref *Ref[int]
-	ref = Spawn[int](sys, ReceiverFunc[int](func(m int) {
+	ref = Spawn[int](sys, deadLetterRecv{recv: func(m int) {
 		inRecv.Store(true)
 		defer inRecv.Store(false)
 		mu.Lock()
@@ -269,9 +269,9 @@ func TestOnDropSettlesDeadLetters(t *testing.T) {
 			<-release
 			ref.Stop()
 		}
-	}), 64, WithOnDrop(func(m int) {
+	}, dead: func(m int) {
 		if inRecv.Load() {
-			t.Errorf("OnDrop(%d) ran during Receive", m)
+			t.Errorf("DeadLetter(%d) ran during Receive", m)
 		}
 		mu.Lock()
 		dropped = append(dropped, m)
@@ -280,7 +280,7 @@ func TestOnDropSettlesDeadLetters(t *testing.T) {
 			close(stopped)
 		}
 		mu.Unlock()
-	}), WithOnStop(func(error) {
+	}}, 64, WithOnStop(func(error) {
 		mu.Lock()
 		order = append(order, "stop")
 		mu.Unlock()
@@ -310,14 +310,20 @@ func TestOnDropSettlesDeadLetters(t *testing.T) {
 	}
 }
 
-// TestOnDropIdleStop: Stop on an idle actor settles nothing queued and
+// TestDeadLettersIdleStop: Stop on an idle actor settles nothing queued and
 // runs OnStop synchronously.
-func TestOnDropIdleStop(t *testing.T) {
+func TestDeadLettersIdleStop(t *testing.T) {
 	sys, _ := newTestSystem(t)
 	var drops int
-	ref := Spawn[int](sys, ReceiverFunc[int](func(int) {}), 4, WithOnDrop(func(int) { drops++ }))
+	ref := Spawn[int](sys, deadLetterRecv{recv: func(int) {}, dead: func(int) { drops++ }}, 4)
 	ref.Stop()
 	if drops != 0 {
 		t.Fatalf("drops = %d", drops)
 	}
 }
+
+// deadLetterRecv is a Receiver that also takes dead letters.
+type deadLetterRecv struct{ recv, dead func(int) }
+
+func (d deadLetterRecv) Receive(m int)    { d.recv(m) }
+func (d deadLetterRecv) DeadLetter(m int) { d.dead(m) }

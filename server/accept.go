@@ -138,7 +138,7 @@ func (s *Server) startConn(fd int, remote netip.AddrPort, k addrKey) error {
 	c.hsSlot.Store(true)
 	c.dec.MaxMessage = s.cfg.Limits.MaxMessageBytes
 	c.lastRead.Store(c.opened)
-	c.actor = actor.Spawn[event](s.sys, c, s.cfg.Limits.MailboxSize, actor.WithOnStop(c.stopped), actor.WithOnDrop(c.deadLetter))
+	c.actor = actor.Spawn[event](s.sys, c, s.cfg.Limits.MailboxSize, actor.WithOnStop(c.stopped))
 	w, err := s.poller.Add(fd, func(r poll.Ready) { s.ready(c, r) })
 	if err != nil {
 		c.actor.Stop()

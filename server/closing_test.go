@@ -15,8 +15,8 @@ import (
 // closerSession closes its connection with 4000 on the first message.
 type closerSession struct{ c *server.Conn }
 
-func (s closerSession) Message(ws.OpCode, []byte) { s.c.Close(4000, "closed by the endpoint") }
-func (closerSession) Notify(any)                  {}
+func (s closerSession) Message(ws.OpCode, []byte)  { s.c.Close(4000, "closed by the endpoint") }
+func (closerSession) Notify(any)                   {}
 func (closerSession) Closed(ws.StatusCode, string) {}
 
 // TestClosingReadIsBounded: once chatd has decided to close a connection,

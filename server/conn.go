@@ -199,10 +199,12 @@ func (c *Conn) Receive(ev event) {
 	}
 }
 
-// deadLetter runs for each event still queued when the actor stopped.
-// Notify values go to the session, which sees it has closed and settles
-// whatever they promised; the rest (input, timers) no longer matter.
-func (c *Conn) deadLetter(ev event) {
+// DeadLetter is for the actor runtime, not for sessions: it runs for each
+// event still queued when the actor stopped (see
+// actor.DeadLetterer). Notify values go to the session, which sees it has
+// closed and settles whatever they promised; the rest (input, timers) no
+// longer matter.
+func (c *Conn) DeadLetter(ev event) {
 	if ev.kind == evNotify && c.sess != nil && !c.failed {
 		c.sess.Notify(ev.ext)
 	}

@@ -172,6 +172,15 @@ func TestLookalikeNames(t *testing.T) {
 			t.Fatalf("login %q accepted while alice is online", name)
 		}
 	}
+	// The other way round: a name that is not its own key first.
+	e.login(t, "Carol")
+	for _, name := range []string{"carol", "CAROL", "ｃａｒｏｌ"} {
+		c := e.dial(t)
+		c.send(name)
+		if got := c.text(); got == "True" {
+			t.Fatalf("login %q accepted while Carol is online", name)
+		}
+	}
 	bob := e.login(t, "bob")
 	bob.sendJSON(map[string]any{"receiver": "ali\u200bce", "data": "x", "id": 1})
 	bob.expect(map[string]any{"type": "error", "ref": 1})

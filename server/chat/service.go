@@ -46,14 +46,14 @@ type Service struct {
 	// keepsMail: private messages to offline users are stored. False with
 	// the anonymous backend unless chat.mailbox.anonymous is set.
 	keepsMail bool
-	users    *users
-	rooms    *rooms
-	ids      idGen
-	roomName *regexp.Regexp
-	autoJoin map[string]bool
-	sys      *actor.System
-	baseCtx  context.Context
-	stop     chan struct{} // closed by Close
+	users     *users
+	rooms     *rooms
+	ids       idGen
+	roomName  *regexp.Regexp
+	autoJoin  map[string]bool
+	sys       *actor.System
+	baseCtx   context.Context
+	stop      chan struct{} // closed by Close
 }
 
 var _ server.Endpoint = (*Service)(nil)

@@ -16,9 +16,12 @@ import (
 // Bounds: an entry exists only while its user has a session; last-seen
 // times live in the durable store (Mailbox.SetSeen), not here.
 type users struct {
-	mu      sync.Mutex
-	online  map[string][]*session
-	keys    map[string]string // auth.NameKey of each online name -> the name
+	mu     sync.Mutex
+	online map[string][]*session
+	// keys maps auth.NameKey of an online name to the name, for names
+	// whose key differs from the name itself (a lower-case ASCII name is
+	// its own key and costs no entry): two online names never share a key.
+	keys    map[string]string
 	offline *offlineQueue
 }
 
@@ -34,7 +37,7 @@ func (u *users) attach(s *session, max int, first offlineJob) (refused string) {
 	key := auth.NameKey(s.name)
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if other, ok := u.keys[key]; ok && other != s.name {
+	if u.lookalikeLocked(s.name, key) {
 		return reasonLookalike
 	}
 	cur := u.online[s.name]
@@ -45,8 +48,18 @@ func (u *users) attach(s *session, max int, first offlineJob) (refused string) {
 		return reasonBusy
 	}
 	u.online[s.name] = append(cur, s)
-	u.keys[key] = s.name
+	if key != s.name {
+		u.keys[key] = s.name
+	}
 	return ""
+}
+
+// lookalikeLocked reports whether a different online name has key.
+func (u *users) lookalikeLocked(name, key string) bool {
+	if other, ok := u.keys[key]; ok && other != name {
+		return true
+	}
+	return key != name && len(u.online[key]) > 0
 }
 
 // detach removes s. It reports whether s was the user's last session.
@@ -65,7 +78,9 @@ func (u *users) detach(s *session) (last bool) {
 		return false
 	}
 	delete(u.online, s.name)
-	delete(u.keys, auth.NameKey(s.name))
+	if key := auth.NameKey(s.name); key != s.name {
+		delete(u.keys, key)
+	}
 	return true
 }
 
