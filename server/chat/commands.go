@@ -50,6 +50,11 @@ func (s *session) chatMessage(op ws.OpCode, payload []byte) {
 // allow applies the per-connection rate limit. Messages over it get an
 // error; too many in one window close the connection.
 func (s *session) allow() bool {
+	if s.limiter == nil {
+		// Made at the first message, not at login: an idle session does
+		// not carry one (a full bucket is what a new limiter is anyway).
+		s.limiter = s.svc.newLimiter()
+	}
 	if s.limiter.Allow() {
 		return true
 	}

@@ -228,7 +228,6 @@ func (s *session) loggedInAs(a attempt) {
 	s.login = nil
 	s.ackMode = a.ack
 	s.draining = s.svc.keepsMail
-	s.limiter = s.svc.newLimiter()
 	// Join before answering, so a client that has seen the answer is a
 	// member: deliveries posted meanwhile are handled after this method,
 	// behind the answer.
