@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -81,6 +82,31 @@ func CheckName(name string) error {
 // characters", "name starts with a combining mark", "name breaks the rules
 // for right-to-left text", and "name is longer than 32 characters".
 func CanonicalName(name string) (string, error) {
+	if plainASCII(name) {
+		return name, nil // the common case, checked on every private message
+	}
+	return canonicalName(name)
+}
+
+// plainASCII reports whether name is 1 to MaxNameLength printable ASCII
+// characters other than ':'. Such a name is its own canonical form: PRECIS
+// allows every printable ASCII character in user names, width mapping and
+// NFC leave ASCII alone, and it has no right-to-left letters and no marks.
+// TestPlainASCIIAgrees checks this against the full path.
+func plainASCII(name string) bool {
+	if len(name) == 0 || len(name) > MaxNameLength {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x21 || c > 0x7e || c == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// canonicalName is CanonicalName without the ASCII fast path.
+func canonicalName(name string) (string, error) {
 	switch {
 	case name == "":
 		return "", Reject("name is empty")
@@ -133,7 +159,15 @@ func CanonicalName(name string) (string, error) {
 // "O", "rn" against "m". Catching those needs the confusable skeletons of
 // Unicode TS #39, which this package does not implement.
 func NameKey(name string) string {
-	canonical, err := CanonicalName(name)
+	if plainASCII(name) {
+		return strings.ToLower(name) // what the mapping and folding do to ASCII
+	}
+	return nameKey(name)
+}
+
+// nameKey is NameKey without the ASCII fast path.
+func nameKey(name string) string {
+	canonical, err := canonicalName(name)
 	if err != nil {
 		return ""
 	}
