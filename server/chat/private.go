@@ -37,8 +37,9 @@ type privateSend struct {
 	ref   json.RawMessage
 	round int
 
-	pending atomic.Int32 // sessions of this round not yet settled
-	written atomic.Bool  // some session wrote it
+	pending atomic.Int32   // sessions of this round not yet settled
+	written atomic.Bool    // some session wrote it
+	outcome privateOutcome // set by the last settler, read by the sender after the post
 }
 
 // private sends a message to receiver's sessions, or stores it.
@@ -75,15 +76,10 @@ func (s *session) private(receiver string, data, ref json.RawMessage) {
 // whichever actor settled the previous round after that.
 func (p *privateSend) route() {
 	p.round++
-	var store offlineJob
-	if p.svc.keepsMail {
-		store = p.storeJob()
-	}
-	first := p.round == 1
-	to, echo, offline, queued := p.svc.users.route(p.from, p.msg.Receiver, store, first)
+	to, echo, offline, queued := p.svc.users.route(p, p.round == 1)
 	if offline {
 		switch {
-		case store == nil:
+		case !p.svc.keepsMail:
 			p.tell(privateOutcome{err: p.msg.Receiver + " is offline, and this server keeps no offline mail for unauthenticated names"})
 		case !queued:
 			p.tell(privateOutcome{err: reasonBusy})
@@ -125,10 +121,11 @@ func (p *privateSend) done(written bool) {
 	}
 }
 
-// tell reports what became of p to its sender.
+// tell reports what became of p to its sender. The outcome travels as
+// p itself (a *privateReply), so reporting allocates nothing.
 func (p *privateSend) tell(o privateOutcome) {
-	o.id, o.ref = p.msg.ID, p.ref
-	p.from.notify(o)
+	p.outcome = o
+	p.from.notify((*privateReply)(p))
 }
 
 func (p *privateSend) storeJob() *storeJob {
@@ -138,18 +135,20 @@ func (p *privateSend) storeJob() *storeJob {
 // privateOutcome is what the sender hears about a private message that
 // was not stored: delivered, or an error.
 type privateOutcome struct {
-	id     uint64
-	ref    json.RawMessage
 	status string
 	err    string
 }
 
-func (s *session) privateDone(o privateOutcome) {
-	if o.err != "" {
-		s.sendError(o.err, o.ref)
-		return
+// privateReply is a privateSend on its way back to its sender, carrying
+// its outcome.
+type privateReply privateSend
+
+func (s *session) privateDone(r *privateReply) {
+	if o := r.outcome; o.err != "" {
+		s.sendError(o.err, r.ref)
+	} else {
+		s.send(wire.Sent{Type: wire.TypeSent, ID: r.msg.ID, Status: o.status, Ref: r.ref})
 	}
-	s.send(wire.Sent{Type: wire.TypeSent, ID: o.id, Status: o.status, Ref: o.ref})
 }
 
 // takePrivate runs on a receiver's actor: it writes p, holds it while the

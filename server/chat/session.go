@@ -101,7 +101,7 @@ func (s *session) Notify(msg any) {
 		default:
 			s.conn.WritePrepared(m)
 		}
-	case privateOutcome:
+	case *privateReply:
 		s.privateDone(m)
 	case authResult:
 		s.authDone(m)

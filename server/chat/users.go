@@ -91,12 +91,13 @@ func (u *users) isOnline(name string) bool {
 	return len(u.online[name]) > 0
 }
 
-// route decides where a private message from from to receiver goes. It
-// returns the receiver's sessions that are not leaving and, when echo is
-// set, the sender's other sessions. With no such session the receiver is
-// offline: store, if not nil, is queued under the lock (ordered with
-// logins) and queued says whether the queue took it.
-func (u *users) route(from *session, receiver string, store offlineJob, echo bool) (to, echoTo []*session, offline, queued bool) {
+// route decides where the private message p goes. It returns the
+// receiver's sessions that are not leaving and, when echo is set, the
+// sender's other sessions. With no such session the receiver is offline:
+// if the service keeps mail, p's store job is queued under the lock
+// (ordered with logins) and queued says whether the queue took it.
+func (u *users) route(p *privateSend, echo bool) (to, echoTo []*session, offline, queued bool) {
+	from, receiver := p.from, p.msg.Receiver
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if echo && receiver != from.name {
@@ -114,10 +115,10 @@ func (u *users) route(from *session, receiver string, store offlineJob, echo boo
 	if len(to) > 0 {
 		return to, echoTo, false, true
 	}
-	if store == nil {
+	if !p.svc.keepsMail {
 		return nil, echoTo, true, false
 	}
-	return nil, echoTo, true, u.offline.enqueue(receiver, store)
+	return nil, echoTo, true, u.offline.enqueue(receiver, p.storeJob())
 }
 
 // nowMilli is the clock of last-seen times.
