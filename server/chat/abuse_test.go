@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws/wsutil"
+
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/config"
@@ -123,6 +125,21 @@ func TestPreLoginBudget(t *testing.T) {
 	c := e.dial(t)
 	for i := 0; i < 11; i++ {
 		c.sendJSON(map[string]any{"type": "join", "room": "x"})
+	}
+	if code := c.closeCode(); code != chat.CloseLoginFlood {
+		t.Fatalf("close = %d, want %d", code, chat.CloseLoginFlood)
+	}
+}
+
+// TestPreLoginBinaryCounted (issue 7 item 9): binary messages before
+// login count against the budget too.
+func TestPreLoginBinaryCounted(t *testing.T) {
+	e := start(t, options{chat: func(c *config.Chat) { c.Login.MaxMessages = 10 }})
+	c := e.dial(t)
+	for i := 0; i < 11; i++ {
+		if err := wsutil.WriteClientBinary(c.c, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if code := c.closeCode(); code != chat.CloseLoginFlood {
 		t.Fatalf("close = %d, want %d", code, chat.CloseLoginFlood)

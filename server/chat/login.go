@@ -53,15 +53,15 @@ type authResult struct {
 }
 
 func (s *session) loginMessage(op ws.OpCode, payload []byte) {
-	if op != ws.OpText {
-		s.conn.WriteMessage(ws.OpText, []byte("binary messages are not accepted before login: send your name as text"))
-		return
-	}
 	l := s.login
 	l.messages++
 	l.bytes += len(payload)
 	if lc := s.svc.cfg.Login; l.messages > lc.MaxMessages || l.bytes > lc.MaxBytes {
 		s.conn.Close(CloseLoginFlood, "too much sent before login")
+		return
+	}
+	if op != ws.OpText {
+		s.conn.WriteMessage(ws.OpText, []byte("binary messages are not accepted before login: send your name as text"))
 		return
 	}
 	if l.inFlight || time.Now().Before(l.notBefore) || len(l.queued) > 0 {
