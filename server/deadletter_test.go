@@ -11,6 +11,7 @@ import (
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
+	"github.com/chatd/chatd/server/internal/wstest"
 )
 
 // promiser counts every Notify value it is handed, before and after
@@ -69,7 +70,7 @@ func TestNotifySettledAfterClose(t *testing.T) {
 		close(ready)
 		return p
 	})})
-	c := dialSmallBuffer(t, ts.URL("/p"))
+	c := wstest.DialReceiveBuffer(t, ts.URL("/p"), 4096)
 	<-ready
 	if err := wsutil.WriteClientText(c, []byte("go")); err != nil {
 		t.Fatal(err)

@@ -1,10 +1,7 @@
 package server_test
 
 import (
-	"context"
 	"encoding/binary"
-	"net"
-	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +11,7 @@ import (
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
+	"github.com/chatd/chatd/server/internal/wstest"
 )
 
 // flushResult is what the blaster's OnFlushed callback saw for frame i.
@@ -43,28 +41,6 @@ func (b blaster) Message(ws.OpCode, []byte) {
 func (blaster) Notify(any)                   {}
 func (blaster) Closed(ws.StatusCode, string) {}
 
-// dialSmallBuffer dials url with a small receive buffer, so the server's
-// writes back up quickly when the client does not read.
-func dialSmallBuffer(tb testing.TB, url string) net.Conn {
-	tb.Helper()
-	d := ws.Dialer{NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		nd := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-			return rc.Control(func(fd uintptr) {
-				_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-			})
-		}}
-		return nd.DialContext(ctx, network, addr)
-	}}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, _, err := d.Dial(ctx, url)
-	if err != nil {
-		tb.Fatalf("dial: %v", err)
-	}
-	tb.Cleanup(func() { c.Close() })
-	return c
-}
-
 // TestOnFlushedOnlyForWrittenBytes: a client that does not read gets its
 // connection closed as a slow consumer. Every frame whose callback said
 // written=true reaches the client when it finally reads; frames dropped
@@ -78,7 +54,7 @@ func TestOnFlushedOnlyForWrittenBytes(t *testing.T) {
 	}, map[string]server.Endpoint{"/blast": server.EndpointFunc(func(c *server.Conn) server.Session {
 		return blaster{c: c, n: n, size: size, results: results}
 	})})
-	c := dialSmallBuffer(t, ts.URL("/blast"))
+	c := wstest.DialReceiveBuffer(t, ts.URL("/blast"), 4096)
 	if err := wsutil.WriteClientText(c, []byte("go")); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +111,7 @@ func TestOnFlushedReader(t *testing.T) {
 	ts := testserver.StartWith(t, nil, map[string]server.Endpoint{"/blast": server.EndpointFunc(func(c *server.Conn) server.Session {
 		return blaster{c: c, n: n, size: size, results: results}
 	})})
-	c := dialSmallBuffer(t, ts.URL("/blast"))
+	c := wstest.DialReceiveBuffer(t, ts.URL("/blast"), 4096)
 	if err := wsutil.WriteClientText(c, []byte("go")); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package chat_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/gobwas/ws/wsutil"
 
 	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/internal/wstest"
 )
 
 // TestPresenceSpam: 20 users join and leave one room as fast as they can
@@ -302,24 +301,7 @@ func request(c *client, typ, room, reply string) {
 // bytes if not 0. The connection may be used from any goroutine.
 func rawLogin(t *testing.T, e *env, name string, rcvbuf int) net.Conn {
 	t.Helper()
-	d := ws.Dialer{NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		nd := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-			if rcvbuf == 0 {
-				return nil
-			}
-			return rc.Control(func(fd uintptr) {
-				_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf)
-			})
-		}}
-		return nd.DialContext(ctx, network, addr)
-	}}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, _, err := d.Dial(ctx, e.ts.URL("/ws"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := wstest.DialReceiveBuffer(t, e.ts.URL("/ws"), rcvbuf)
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	if err := wsutil.WriteClientText(c, []byte(name)); err != nil {
 		t.Fatal(err)

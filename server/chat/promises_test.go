@@ -1,12 +1,9 @@
 package chat_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/internal/wstest"
 	"github.com/chatd/chatd/server/mailbox"
 	"github.com/chatd/chatd/server/wire"
 )
@@ -55,22 +53,7 @@ func fillMailbox(t testing.TB, st *mailbox.Store, user string, n, size int) {
 // dialSlow dials /ws with a small receive buffer.
 func (e *env) dialSlow(t testing.TB) *client {
 	t.Helper()
-	d := ws.Dialer{NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		nd := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-			return rc.Control(func(fd uintptr) {
-				_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-			})
-		}}
-		return nd.DialContext(ctx, network, addr)
-	}}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, _, err := d.Dial(ctx, e.ts.URL("/ws"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return &client{t: t, c: c}
+	return &client{t: t, c: wstest.DialReceiveBuffer(t, e.ts.URL("/ws"), 4096)}
 }
 
 // readOffline reads messages until it has n offline ones or the deadline
