@@ -26,7 +26,9 @@
 // mailbox at login are queued on the same per-user serial queue, and the
 // decision "online or not" is taken under the users lock that also orders
 // those queue operations; a message is therefore either delivered live or
-// found by the next login's load. Stored messages are written to a new
+// found by the next login's load (the one exception: a private message that
+// only reached closing sessions is routed again, after messages sent later
+// may have gone out). Stored messages are written to a new
 // session before any live delivery, which the session buffers until then.
 //
 // # Presence
