@@ -165,7 +165,8 @@ func biCases(t *testing.T) []biCase {
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s %s HTTP/1.1\r\n", method, path)
-		for _, k := range []string{"Host", "Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Origin", "X-Pad"} {
+		for _, k := range []string{"Host", "Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version",
+			"Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol", "Origin", "X-Pad"} {
 			if v, ok := h[k]; ok && v != "-" {
 				fmt.Fprintf(&b, "%s: %s\r\n", k, v)
 			}
@@ -241,6 +242,24 @@ func biCases(t *testing.T) []biCase {
 		{name: "handshake/foreign Origin", run: raw(upgrade("GET", "/ws", "Origin", "http://evil.example"), biWant{status: 403})},
 		{name: "handshake/head over max_header_bytes sent in full", run: raw(
 			upgrade("GET", "/ws", "X-Pad", strings.Repeat("p", 16<<10)), biWant{status: 431})},
+		{name: "handshake/asks for compression and a subprotocol", run: func(r *biRun) {
+			c := r.tcp()
+			c.write(upgrade("GET", "/echo", "Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits",
+				"Sec-WebSocket-Protocol", "chat, superchat"))
+			_ = c.conn.SetReadDeadline(r.readDeadline())
+			status, head, err := c.readHead()
+			if err != nil || status != 101 {
+				r.t.Fatalf("HTTP %d, %v, want 101:\n%s", status, err, head)
+			}
+			// PROTOCOL.md: chatd negotiates no extension and no subprotocol.
+			for _, h := range []string{"sec-websocket-extensions", "sec-websocket-protocol"} {
+				if strings.Contains(strings.ToLower(head), h) {
+					r.t.Errorf("101 answer negotiates %s:\n%s", h, head)
+				}
+			}
+			c.write(biText("plain")) // and the echo comes back uncompressed (RSV1 clear)
+			r.check(c, biWant{msgs: []biMatch{biExact("plain")}})
+		}},
 		{name: "handshake/half a head then silence", run: raw(
 			[]byte("GET /ws HTTP/1.1\r\nHost: chatd\r\n"), biWant{hangup: true, notBefore: biHandshakeTimeout * 3 / 4})},
 		{name: "handshake/too many handshakes from one address", run: func(r *biRun) {
@@ -576,6 +595,10 @@ type biServer struct {
 	p    *process
 	addr string
 	cred func(name string) string // the plain-text login of name
+
+	// lastID is the id of the latest health-check message, which the next
+	// must exceed. Used by the test goroutine only.
+	lastID float64
 }
 
 func startBadServer(t *testing.T, bin, name, config string, cred func(string) string) *biServer {
@@ -605,12 +628,34 @@ func (s *biServer) healthy(t *testing.T, caseName string, i int) {
 		for {
 			m := b.readJSON()
 			if m["type"] == "message" && m["data"] == msg && m["sender"] == r.name("ok-a") {
+				s.checkStamps(t, m)
 				return
 			}
 		}
 	}) {
 		t.Fatalf("%s server unhealthy after case %q: two fresh clients cannot talk", s.name, caseName)
 	}
+}
+
+// checkStamps checks a health-check message's id and ts against
+// PROTOCOL.md: ids are integers below 2^53, increasing per server, Unix
+// milliseconds × 1000 plus a counter; ts is the receive time in Unix ms.
+func (s *biServer) checkStamps(t *testing.T, m map[string]any) {
+	t.Helper()
+	id, _ := m["id"].(float64) // exact: below 2^53, or caught below
+	ts, _ := m["ts"].(float64)
+	now := float64(time.Now().UnixMilli())
+	switch {
+	case id >= 1<<53 || id != float64(uint64(id)):
+		t.Errorf("id %v: want an integer below 2^53", m["id"])
+	case id <= s.lastID:
+		t.Errorf("id %.0f after %.0f: want increasing ids", id, s.lastID)
+	case ts < now-10_000 || ts > now+1_000:
+		t.Errorf("ts %.0f, now %.0f: want the receive time in Unix ms", ts, now)
+	case id/1000 < ts-10_000 || id/1000 > ts+10_000:
+		t.Errorf("id %.0f for ts %.0f: want Unix ms × 1000 plus a counter", id, ts)
+	}
+	s.lastID = id
 }
 
 func (s *biServer) healthz() error {
