@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
 	"github.com/chatd/chatd/auth"
@@ -213,7 +215,22 @@ func TestEmptyTarget(t *testing.T) {
 	alice.expect(map[string]any{"type": "error", "ref": 1})
 	alice.sendJSON(map[string]any{"room": "", "data": "x", "id": 2})
 	alice.expect(map[string]any{"type": "error", "ref": 2})
+	alice.send(`{"receiver":null,"data":"x","id":3}`)
+	alice.expect(map[string]any{"type": "error", "ref": 3})
+	alice.send(`{"room":null,"data":"x","id":4}`)
+	alice.expect(map[string]any{"type": "error", "ref": 4})
 	bob.quiet()
+}
+
+// TestWrongTypeKeepsRef: a request with a field of the wrong type gets an
+// error that still carries its ref, so the client can match it.
+func TestWrongTypeKeepsRef(t *testing.T) {
+	e := start(t, options{})
+	alice := e.login(t, "alice")
+	alice.send(`{"receiver":5,"data":"x","id":7}`)
+	alice.expect(map[string]any{"type": "error", "ref": 7})
+	alice.send(`{"type":"rooms","limit":"5","id":"r"}`)
+	alice.expect(map[string]any{"type": "error", "ref": "r"})
 }
 
 // TestAnonymousMailboxOff (issue 7 item 4): with the anonymous backend the
@@ -265,4 +282,78 @@ func TestInvalidNamesNoAccount(t *testing.T) {
 			t.Fatalf("attempt %d: %q", i, got)
 		}
 	}
+}
+
+// TestLoginThrottleBurst (issue 7 item 5): a burst of attempts for one
+// name sent at once, while the backend is slow, cannot slip past the
+// per-name limit: each reserves its failure before the backend is asked.
+func TestLoginThrottleBurst(t *testing.T) {
+	ca := &countingAuth{release: make(chan struct{}), fakeAuth: fakeAuth{users: []string{"alice"}}}
+	e := start(t, options{authn: ca, chat: func(c *config.Chat) {
+		c.Login.AccountFailures, c.Login.AccountWindow = 5, time.Hour
+	}, auth: func(a *config.Auth) { a.Queue = 100 }})
+	const n = 30
+	clients := make([]*client, n)
+	for i := range clients {
+		clients[i] = e.dial(t)
+		clients[i].sendJSON(map[string]any{"type": "login", "name": "bob"})
+	}
+	throttled := 0
+	// The throttled ones are answered at once, while the others wait on
+	// the backend.
+	deadline := time.Now().Add(5 * time.Second)
+	for _, c := range clients {
+		_ = c.c.SetReadDeadline(deadline)
+	}
+	close(ca.release)
+	for _, c := range clients {
+		m := c.next()
+		if m["error"] == "too many failed logins for this name, try again later" {
+			throttled++
+		}
+	}
+	if calls := ca.calls.Load(); calls > 5 {
+		t.Fatalf("the backend was asked %d times for a name limited to 5 failures", calls)
+	}
+	if throttled != n-5 {
+		t.Fatalf("%d of %d throttled, want %d", throttled, n, n-5)
+	}
+}
+
+// TestLoginThrottlePerAddress (issue 7 item 5): failures from one address
+// do not lock the name out for another address.
+func TestLoginThrottlePerAddress(t *testing.T) {
+	ca := &countingAuth{release: make(chan struct{}), fakeAuth: fakeAuth{users: []string{"bob"}}}
+	close(ca.release)
+	e := start(t, options{authn: ca, chat: func(c *config.Chat) {
+		c.Login.AccountFailures, c.Login.AccountFailuresTotal, c.Login.AccountWindow = 2, 4, time.Hour
+	}})
+	attacker := e.dial(t)
+	for i := 0; i < 2; i++ {
+		attacker.sendJSON(map[string]any{"type": "login", "name": "Bob"}) // no such user: a failure for "bob"
+		attacker.expect(map[string]any{"type": "login_error", "error": "name is not exist"})
+	}
+	attacker.sendJSON(map[string]any{"type": "login", "name": "bob"})
+	attacker.expect(map[string]any{"type": "login_error", "error": "too many failed logins for this name, try again later"})
+
+	victim := e.dialFrom(t, "127.0.0.2")
+	victim.sendJSON(map[string]any{"type": "login", "name": "bob"})
+	victim.expect(map[string]any{"type": "login_ok", "user": "bob"})
+}
+
+// dialFrom dials /ws from the local address ip (any of 127.0.0.0/8).
+func (e *env) dialFrom(t testing.TB, ip string) *client {
+	t.Helper()
+	d := ws.Dialer{NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nd := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+		return nd.DialContext(ctx, network, addr)
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, _, err := d.Dial(ctx, e.ts.URL("/ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &client{t: t, c: c}
 }

@@ -3,6 +3,7 @@ package chat
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -35,7 +36,15 @@ func (s *session) chatMessage(op ws.OpCode, payload []byte) {
 	}
 	var req wire.Request
 	if err := json.Unmarshal(t, &req); err != nil {
-		s.sendError("invalid JSON: "+err.Error(), nil)
+		// A field of the wrong type still leaves the rest decoded, id
+		// included: the error carries the request's ref so the client can
+		// match it.
+		var ref json.RawMessage
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			ref = req.ID
+		}
+		s.sendError("invalid JSON: "+err.Error(), ref)
 		return
 	}
 	if req.Room == "" && req.Receiver == "" {
@@ -158,22 +167,22 @@ func (s *session) seen(req *wire.Request) {
 	}
 }
 
-// emptyTarget reports which of "room" and "receiver" a message names as an
-// empty string ("" when neither does), so that a client bug is an error
-// instead of a message to the lobby. Only messages without a non-empty
-// target are decoded a second time.
+// emptyTarget reports which of "room" and "receiver" a message names
+// without a name (an empty string or null; "" when neither field is there),
+// so that a client bug is an error instead of a message to the lobby. Only
+// messages without a non-empty target are decoded a second time.
 func emptyTarget(t []byte) string {
 	var p struct {
-		Room     *string `json:"room"`
-		Receiver *string `json:"receiver"`
+		Room     json.RawMessage `json:"room"`
+		Receiver json.RawMessage `json:"receiver"`
 	}
 	if json.Unmarshal(t, &p) != nil {
 		return ""
 	}
 	switch {
-	case p.Receiver != nil:
+	case len(p.Receiver) > 0:
 		return "receiver"
-	case p.Room != nil:
+	case len(p.Room) > 0:
 		return "room"
 	}
 	return ""

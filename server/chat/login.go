@@ -39,10 +39,11 @@ const (
 
 // attempt is one login, as the auth pool sees it.
 type attempt struct {
-	creds auth.Credentials
-	json  bool // answer in JSON
-	ref   json.RawMessage
-	ack   bool
+	creds   auth.Credentials
+	json    bool // answer in JSON
+	ref     json.RawMessage
+	ack     bool
+	account string // the failure reserved by the login throttle, if any
 }
 
 // authResult is what the auth pool reports to the session.
@@ -83,15 +84,21 @@ func (s *session) try(text string) {
 		s.refuse(a, err.Error(), false)
 		return
 	}
-	if !s.svc.throttle.allowAddress(s.conn.RemoteAddr().Addr()) {
+	addr := s.conn.RemoteAddr().Addr()
+	if !s.svc.throttle.allowAddress(addr) {
 		s.refuse(a, reasonAddress, false)
 		return
 	}
-	if a.creds.Name != "" && !s.svc.throttle.accountOpen(a.creds.Name) {
-		s.refuse(a, reasonAccount, false)
-		return
+	if a.creds.Name != "" {
+		account, ok := s.svc.throttle.reserve(a.creds.Name, addr)
+		if !ok {
+			s.refuse(a, reasonAccount, false)
+			return
+		}
+		a.account = account
 	}
 	if !s.svc.auth.submit(authJob{s: s, a: a}) {
+		s.svc.throttle.release(a.account, addr)
 		s.refuse(a, reasonBusy, false)
 		return
 	}
@@ -125,6 +132,11 @@ func (s *session) authDone(r authResult) {
 		return
 	}
 	s.login.inFlight = false
+	if _, rejected := auth.IsRejection(r.err); !rejected {
+		// Only a refusal on the merits (wrong password, unknown name)
+		// keeps the failure the throttle reserved.
+		s.svc.throttle.release(r.account, s.conn.RemoteAddr().Addr())
+	}
 	var name string
 	if r.err == nil {
 		name, r.err = auth.CanonicalName(r.id.Name)
@@ -155,9 +167,6 @@ func (s *session) authDone(r authResult) {
 		s.conn.Logger().Warn("login backend failed", zap.Error(r.err))
 		s.refuse(r.attempt, reasonBroken, false)
 		return
-	}
-	if r.creds.Name != "" {
-		s.svc.throttle.accountFailed(r.creds.Name)
 	}
 	s.refuse(r.attempt, reason, true)
 }

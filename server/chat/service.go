@@ -85,7 +85,7 @@ func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mai
 	}
 	s.keepsMail = authCfg.Backend != "anonymous" || cfg.Mailbox.Anonymous
 	l := cfg.Login
-	s.throttle = newLoginThrottle(l.AddressRate, l.AddressBurst, l.AccountFailures, l.AccountWindow)
+	s.throttle = newLoginThrottle(l.AddressRate, l.AddressBurst, l.AccountFailures, l.AccountFailuresTotal, l.AccountWindow)
 	s.offline = newOfflineQueue(box, offlineShards, offlineDepth, cfg.Mailbox.QueueBytes,
 		pageLimits{messages: cfg.Mailbox.PageMessages, bytes: cfg.Mailbox.PageBytes}, log)
 	for i := 0; i < offlineShards; i++ {
@@ -137,8 +137,7 @@ func (s *Service) janitor(p pruner) {
 		case <-s.stop:
 			return
 		case now := <-sweep.C:
-			s.throttle.addresses.sweep(now)
-			s.throttle.accounts.sweep(now)
+			s.throttle.sweep(now)
 		case now := <-prune.C:
 			if p == nil {
 				continue

@@ -5,8 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/chatd/chatd/auth"
 )
 
@@ -16,40 +14,74 @@ import (
 // apply).
 const maxThrottleKeys = 100_000
 
-// loginThrottle limits login attempts per source address and failed logins
-// per account name, across connections. Its methods are safe for
-// concurrent use; each takes one short lock.
+// loginThrottle limits login attempts per source address, and failed
+// logins per account name, across connections.
+//
+// An attempt for a name reserves one failure from two buckets before the
+// backend is asked: the name's bucket for this address
+// (chat.login.account_failures per account_window) and the name's bucket
+// over all addresses (account_failures_total). A login that did not fail
+// on its merits (accepted, backend broken, server busy) gives both back.
+// Reserving first means a burst of attempts sent at once cannot slip past
+// the limit while the first ones are still being checked; the per-address
+// bucket means one address cannot lock a name out for everyone.
+//
+// Its methods are safe for concurrent use; each takes one short lock.
 type loginThrottle struct {
-	addresses keyedLimiter
-	accounts  keyedLimiter
+	addresses keyedBuckets // attempts per address
+	pairs     keyedBuckets // failures per name and address
+	names     keyedBuckets // failures per name
 }
 
-func newLoginThrottle(addrRate float64, addrBurst, failures int, window time.Duration) *loginThrottle {
+func newLoginThrottle(addrRate float64, addrBurst, failures, failuresTotal int, window time.Duration) *loginThrottle {
+	per := window.Seconds()
 	return &loginThrottle{
-		addresses: keyedLimiter{limit: rate.Limit(addrRate), burst: addrBurst, m: map[string]*rate.Limiter{}},
-		accounts:  keyedLimiter{limit: rate.Limit(float64(failures) / window.Seconds()), burst: failures, m: map[string]*rate.Limiter{}},
+		addresses: newKeyedBuckets(addrRate, float64(addrBurst)),
+		pairs:     newKeyedBuckets(float64(failures)/per, float64(failures)),
+		names:     newKeyedBuckets(float64(failuresTotal)/per, float64(failuresTotal)),
 	}
 }
 
 // allowAddress takes one login attempt from addr's bucket.
 func (t *loginThrottle) allowAddress(addr netip.Addr) bool {
-	return t.addresses.allow(addressKey(addr), time.Now())
+	return t.addresses.take(addressKey(addr), time.Now())
 }
 
-// accountOpen reports whether name may try to log in: it has failures
-// left in its bucket. It takes nothing; accountFailed does.
-func (t *loginThrottle) accountOpen(name string) bool {
+// reserve takes one failure for name from addr before an attempt, and
+// returns the account key to settle it with, "" when the name is no
+// account (invalid names; the name rules refuse them anyway). ok is false
+// when the name has no failures left: the attempt must be refused.
+func (t *loginThrottle) reserve(name string, addr netip.Addr) (account string, ok bool) {
 	key := auth.NameKey(name)
-	return key == "" || t.accounts.tokens(key, time.Now()) >= 1
+	if key == "" {
+		return "", true
+	}
+	now := time.Now()
+	pair := key + "\x00" + addressKey(addr)
+	if !t.pairs.take(pair, now) {
+		return "", false
+	}
+	if !t.names.take(key, now) {
+		t.pairs.give(pair)
+		return "", false
+	}
+	return key, true
 }
 
-// accountFailed takes one failure from name's bucket. An invalid name
-// (empty key) is no account: its failures cost nothing here, the name
-// rules refuse it anyway.
-func (t *loginThrottle) accountFailed(name string) {
-	if key := auth.NameKey(name); key != "" {
-		t.accounts.allow(key, time.Now())
+// release gives back what reserve took, for an attempt that did not fail
+// on its merits.
+func (t *loginThrottle) release(account string, addr netip.Addr) {
+	if account == "" {
+		return
 	}
+	t.pairs.give(account + "\x00" + addressKey(addr))
+	t.names.give(account)
+}
+
+func (t *loginThrottle) sweep(now time.Time) {
+	t.addresses.sweep(now)
+	t.pairs.sweep(now)
+	t.names.sweep(now)
 }
 
 // addressKey groups addresses the way a client controls them: an IPv4
@@ -63,63 +95,78 @@ func addressKey(a netip.Addr) string {
 	return a.String()
 }
 
-// keyedLimiter is a token bucket per key. mu guards m and sweeps.
-type keyedLimiter struct {
-	limit rate.Limit
-	burst int
-	mu    sync.Mutex
-	m     map[string]*rate.Limiter
+// keyedBuckets is a token bucket per key: rate tokens per second up to
+// burst. A key with a full bucket is the same as no key, so full buckets
+// are dropped by sweeps. mu guards m and every bucket.
+type keyedBuckets struct {
+	rate, burst float64
+	mu          sync.Mutex
+	m           map[string]*bucket
 }
 
-func (k *keyedLimiter) allow(key string, now time.Time) bool {
+// bucket holds tokens as of last (unix nanoseconds).
+type bucket struct {
+	tokens float64
+	last   int64
+}
+
+func newKeyedBuckets(rate, burst float64) keyedBuckets {
+	return keyedBuckets{rate: rate, burst: burst, m: map[string]*bucket{}}
+}
+
+// refillLocked brings b up to now.
+func (k *keyedBuckets) refillLocked(b *bucket, now int64) {
+	if now > b.last {
+		b.tokens = min(k.burst, b.tokens+float64(now-b.last)/1e9*k.rate)
+		b.last = now
+	}
+}
+
+// take takes one token for key, reporting whether there was one.
+func (k *keyedBuckets) take(key string, at time.Time) bool {
+	now := at.UnixNano()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	l := k.getLocked(key, now)
-	if l == nil {
-		return true
-	}
-	return l.AllowN(now, 1)
-}
-
-func (k *keyedLimiter) tokens(key string, now time.Time) float64 {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if l := k.m[key]; l != nil {
-		return l.TokensAt(now)
-	}
-	return float64(k.burst)
-}
-
-// getLocked returns key's limiter, creating it; nil when the map is full
-// of active keys.
-func (k *keyedLimiter) getLocked(key string, now time.Time) *rate.Limiter {
-	if l := k.m[key]; l != nil {
-		return l
-	}
-	if len(k.m) >= maxThrottleKeys {
-		k.sweepLocked(now)
+	b := k.m[key]
+	if b == nil {
 		if len(k.m) >= maxThrottleKeys {
-			return nil
+			k.sweepLocked(now)
+			if len(k.m) >= maxThrottleKeys {
+				return true // full of active keys: unthrottled, bounded memory
+			}
 		}
+		b = &bucket{tokens: k.burst, last: now}
+		k.m[key] = b
 	}
-	l := rate.NewLimiter(k.limit, k.burst)
-	k.m[key] = l
-	return l
+	k.refillLocked(b, now)
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
-// sweepLocked drops the keys whose bucket is full again: forgetting them
+// give returns one token to key's bucket.
+func (k *keyedBuckets) give(key string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if b := k.m[key]; b != nil {
+		b.tokens = min(k.burst, b.tokens+1)
+	}
+}
+
+// sweep drops the keys whose bucket is full again: forgetting them
 // changes nothing.
-func (k *keyedLimiter) sweepLocked(now time.Time) {
-	for key, l := range k.m {
-		if l.TokensAt(now) >= float64(k.burst) {
+func (k *keyedBuckets) sweep(at time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.sweepLocked(at.UnixNano())
+}
+
+func (k *keyedBuckets) sweepLocked(now int64) {
+	for key, b := range k.m {
+		if k.refillLocked(b, now); b.tokens >= k.burst {
 			delete(k.m, key)
 		}
 	}
-}
-
-// sweep is sweepLocked for the periodic janitor.
-func (k *keyedLimiter) sweep(now time.Time) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.sweepLocked(now)
 }

@@ -72,13 +72,19 @@ type ChatLogin struct {
 	// address, try again later" (not counted). Defaults 20 and 100.
 	AddressRate  float64 `yaml:"address_rate"`
 	AddressBurst int     `yaml:"address_burst"`
-	// AccountFailures failed logins for one name are allowed per
-	// AccountWindow (a token bucket refilled over the window); past it
-	// attempts for that name are refused with "too many failed logins for
-	// this name, try again later" without asking the backend. Defaults 10
-	// and "1m".
+	// AccountFailures failed logins for one name from one address are
+	// allowed per AccountWindow (a token bucket refilled over the window);
+	// past it attempts for that name from that address are refused with
+	// "too many failed logins for this name, try again later" without
+	// asking the backend. An attempt reserves its failure before the
+	// backend is asked, so a burst cannot slip past. Defaults 10 and "1m".
 	AccountFailures int           `yaml:"account_failures"`
 	AccountWindow   time.Duration `yaml:"account_window"`
+	// AccountFailuresTotal failed logins for one name are allowed per
+	// AccountWindow over all addresses together (AccountFailures applies
+	// to each address): one address cannot lock a name out for everyone,
+	// and many addresses together cannot guess fast. Default 100.
+	AccountFailuresTotal int `yaml:"account_failures_total"`
 }
 
 // ChatRooms configures rooms and presence.
@@ -152,16 +158,17 @@ func defaultChat() Chat {
 	return Chat{
 		Enabled: true,
 		Login: ChatLogin{
-			MaxAttempts:     5,
-			Timeout:         30 * time.Second,
-			FailureDelay:    250 * time.Millisecond,
-			MaxFailureDelay: 2 * time.Second,
-			MaxMessages:     20,
-			MaxBytes:        128 << 10,
-			AddressRate:     20,
-			AddressBurst:    100,
-			AccountFailures: 10,
-			AccountWindow:   time.Minute,
+			MaxAttempts:          5,
+			Timeout:              30 * time.Second,
+			FailureDelay:         250 * time.Millisecond,
+			MaxFailureDelay:      2 * time.Second,
+			MaxMessages:          20,
+			MaxBytes:             128 << 10,
+			AddressRate:          20,
+			AddressBurst:         100,
+			AccountFailures:      10,
+			AccountWindow:        time.Minute,
+			AccountFailuresTotal: 100,
 		},
 		Rooms: ChatRooms{
 			AutoJoin:      []string{"lobby"},
@@ -277,6 +284,9 @@ func (c Chat) validate(add func(string, ...any)) {
 	}
 	if l.AccountFailures < 1 || l.AccountWindow <= 0 {
 		add("chat.login: account_failures %d and account_window %v must be positive", l.AccountFailures, l.AccountWindow)
+	}
+	if l.AccountFailuresTotal < l.AccountFailures {
+		add("chat.login.account_failures_total %d: want at least account_failures (%d)", l.AccountFailuresTotal, l.AccountFailures)
 	}
 }
 

@@ -96,7 +96,7 @@ func TestDecodeEveryKey(t *testing.T) {
 		Chat: Chat{
 			Enabled: false,
 			Login: ChatLogin{MaxAttempts: 3, Timeout: 10 * time.Second, FailureDelay: 100 * time.Millisecond, MaxFailureDelay: time.Second,
-				MaxMessages: 8, MaxBytes: 4096, AddressRate: 2.5, AddressBurst: 7, AccountFailures: 4, AccountWindow: 5 * time.Minute},
+				MaxMessages: 8, MaxBytes: 4096, AddressRate: 2.5, AddressBurst: 7, AccountFailures: 4, AccountWindow: 5 * time.Minute, AccountFailuresTotal: 9},
 			Rooms: ChatRooms{AutoJoin: []string{"hall", "news"}, MaxPerSession: 8, NamePattern: "^[a-z]{1,16}$",
 				Presence: false, PresenceAutoJoin: true,
 				PresenceInterval: 250 * time.Millisecond, PresenceMaxPending: 20, MaxRooms: 500, ListLimit: 50, WhoLimit: 200},
