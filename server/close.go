@@ -40,8 +40,9 @@ func (c *Conn) peerClosed(code ws.StatusCode, reason string) {
 	switch c.state {
 	case stateClosing:
 		// The peer answered our close: the handshake is complete and the
-		// server closes the TCP connection first (RFC 6455, 7.1.1).
-		c.teardown(c.closeCode, c.closeReason)
+		// server closes the TCP connection first (RFC 6455, 7.1.1), by
+		// half-closing it and lingering until the peer hangs up.
+		c.end(c.closeCode, c.closeReason, true)
 	case stateOpen:
 		logged := code
 		if code == 0 {
@@ -78,10 +79,15 @@ func (c *Conn) abort(code ws.StatusCode, reason string) {
 		c.queueClose(code, reason)
 		c.teardown(code, reason)
 	case stateClosing:
+		// A slow consumer, or a close handshake the peer did not finish.
+		// The kernel may still hold bytes chatd reported written: closing
+		// the socket while the peer is still sending would reset it and
+		// destroy them, so it lingers (half-closed, input discarded) until
+		// the peer hangs up, limits.closing_read_bytes or close_timeout.
 		if code != 0 {
 			c.closeCode = code
 		}
-		c.teardown(c.closeCode, reason)
+		c.end(c.closeCode, reason, true)
 	}
 }
 
