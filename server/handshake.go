@@ -63,17 +63,21 @@ func (c *Conn) route(head, rest []byte) {
 		return
 	}
 	c.path = req.path
+	reply := c.reply
+	if req.method == http.MethodHead {
+		reply = c.replyHead
+	}
 	if req.path == "/healthz" {
-		c.reply(200, "OK", "ok\n", "")
+		reply(200, "OK", "ok\n", "")
 		return
 	}
 	ep, ok := s.routes[req.path]
 	if !ok {
-		c.reply(404, "Not Found", "no such endpoint: "+req.path+"\n", "")
+		reply(404, "Not Found", "no such endpoint: "+req.path+"\n", "")
 		return
 	}
 	if !req.upgrade {
-		c.reply(426, "Upgrade Required",
+		reply(426, "Upgrade Required",
 			req.path+" is a WebSocket endpoint: connect with a WebSocket client (ws://host"+req.path+").\n",
 			"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n")
 		return
@@ -105,11 +109,23 @@ func (c *Conn) route(head, rest []byte) {
 
 // reply sends a plain-text HTTP response and closes the connection.
 func (c *Conn) reply(code int, status, body, extraHeaders string) {
+	c.answer(code, status, body, extraHeaders, true)
+}
+
+// replyHead answers a HEAD request: reply's headers, no body (RFC 9110 9.3.2).
+func (c *Conn) replyHead(code int, status, body, extraHeaders string) {
+	c.answer(code, status, body, extraHeaders, false)
+}
+
+func (c *Conn) answer(code int, status, body, extraHeaders string, withBody bool) {
 	if ce := c.srv.log.Check(zap.DebugLevel, "http request"); ce != nil {
 		ce.Write(zap.Stringer("remote", c.remote), zap.String("path", c.path), zap.Int("status", code))
 	}
-	resp := fmt.Sprintf("HTTP/1.1 %d %s\r\n%sContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
-		code, status, extraHeaders, len(body), body)
+	resp := fmt.Sprintf("HTTP/1.1 %d %s\r\n%sContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+		code, status, extraHeaders, len(body))
+	if withBody {
+		resp += body
+	}
 	c.eof = true // read no more: the answer is final
 	c.deliver(event{kind: evReply, data: []byte(resp)}, nil)
 }

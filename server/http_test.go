@@ -157,3 +157,28 @@ func TestMaxConcurrentHandshakes(t *testing.T) {
 		return resp.StatusCode == 200
 	})
 }
+
+// TestHeadHasNoBody: a HEAD request gets the headers of the answer and no
+// body (RFC 9110 9.3.2), then EOF.
+func TestHeadHasNoBody(t *testing.T) {
+	ts := testserver.Start(t, nil)
+	for _, path := range []string{"/healthz", "/nope", "/echo"} {
+		c, err := net.Dial("tcp", ts.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c, "HEAD "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		all, err := io.ReadAll(c)
+		c.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		head, body, ok := strings.Cut(string(all), "\r\n\r\n")
+		if !ok || !strings.HasPrefix(head, "HTTP/1.1 ") || body != "" {
+			t.Fatalf("HEAD %s: got %q, want a status line and headers only", path, all)
+		}
+	}
+}
