@@ -79,15 +79,18 @@ func (c *Conn) abort(code ws.StatusCode, reason string) {
 		c.queueClose(code, reason)
 		c.teardown(code, reason)
 	case stateClosing:
-		// A slow consumer, or a close handshake the peer did not finish.
-		// The kernel may still hold bytes chatd reported written: closing
-		// the socket while the peer is still sending would reset it and
-		// destroy them, so it lingers (half-closed, input discarded) until
-		// the peer hangs up, limits.closing_read_bytes or close_timeout.
+		// A slow consumer (dropped at once), or a close handshake the peer
+		// did not finish within close_timeout (or shutdown's deadline).
+		// The kernel may still hold bytes chatd reported written to a slow
+		// consumer: closing the socket while the peer is still sending
+		// would reset it and destroy them, so that socket lingers
+		// (half-closed, input discarded) until the peer hangs up,
+		// limits.closing_read_bytes or close_timeout. A peer that has had
+		// close_timeout already gets no more.
 		if code != 0 {
 			c.closeCode = code
 		}
-		c.end(c.closeCode, reason, true)
+		c.end(c.closeCode, reason, code == CloseSlowConsumer)
 	}
 }
 

@@ -92,7 +92,7 @@ func (c *Conn) write(a, b []byte, budget int) bool {
 func (c *Conn) dropSlowConsumer() {
 	const reason = "slow consumer: outbound buffer over budget"
 	c.startClosing(CloseSlowConsumer, reason)
-	c.postSystem(event{kind: evAbort, reason: reason})
+	c.postSystem(event{kind: evAbort, code: CloseSlowConsumer, reason: reason})
 }
 
 // queueClose queues a close frame regardless of the budget (it is at most
