@@ -52,7 +52,8 @@ func TestAbandonedLoginsSkipped(t *testing.T) {
 		c.send(fmt.Sprintf("gone%d", i))
 		c.c.Close()
 	}
-	time.Sleep(200 * time.Millisecond) // let the server see the closes
+	// Wait until the server has seen every one of them go.
+	waitFor(t, func() bool { return len(e.ts.CloseCodes()) >= abandoned })
 	close(ca.release)
 	if got := first.text(); got != "True" {
 		t.Fatalf("first login: %q", got)

@@ -159,8 +159,7 @@ func TestMailboxDrainAckMode(t *testing.T) {
 	checkSequence(t, ids, 1, 400)
 	waitFor(t, func() bool { n, _ := st.Count("bob"); return n == int(1000-acked) })
 	bob.c.Close()
-	time.Sleep(50 * time.Millisecond) // the old session is detached on its own actor
-	waitFor(t, func() bool { return !e.online(t, "bob") })
+	waitFor(t, func() bool { return !e.online(t, "bob") }) // detached on its own actor
 
 	bob = login()
 	ids, closed = bob.readOffline(int(1000-acked), 2*time.Millisecond, func(id uint64) {
