@@ -256,3 +256,104 @@ func TestDeliveredMeansWritten(t *testing.T) {
 	}
 	t.Logf("%d delivered (all found on the socket), %d stored (all in the mailbox)", delivered, storedN)
 }
+
+// TestMailboxQuotaErrors (issue 7 item 4): the store's quotas reach the
+// sender as the documented errors, and nothing over them is stored.
+func TestMailboxQuotaErrors(t *testing.T) {
+	cfg := mailbox.Default()
+	cfg.Dir = t.TempDir()
+	cfg.MaxBytesPerSender = 600
+	cfg.MaxBytes = 1000
+	cfg.MaxTotalBytes = 1500
+	st, err := mailbox.Open(cfg, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := start(t, options{store: st})
+	alice, carol := e.login(t, "alice"), e.login(t, "carol")
+	data := strings.Repeat("d", 250) // about 350 bytes stored with its JSON
+	alice.sendJSON(map[string]any{"receiver": "bob", "data": data, "id": 1})
+	alice.expect(map[string]any{"type": "sent", "status": "stored", "ref": 1})
+	alice.sendJSON(map[string]any{"receiver": "bob", "data": data, "id": 2})
+	alice.expect(map[string]any{"type": "error", "error": "you have too much mail waiting for this receiver", "ref": 2})
+	carol.sendJSON(map[string]any{"receiver": "bob", "data": data, "id": 3})
+	carol.expect(map[string]any{"type": "sent", "status": "stored", "ref": 3})
+	carol.sendJSON(map[string]any{"receiver": "dave", "data": data, "id": 4})
+	carol.expect(map[string]any{"type": "sent", "status": "stored", "ref": 4})
+	alice.sendJSON(map[string]any{"receiver": "bob", "data": "x", "id": 5})
+	alice.expect(map[string]any{"type": "sent", "status": "stored", "ref": 5})
+	// bob holds about 700 bytes: one more from a third sender would pass
+	// the per-sender quota but not the mailbox's.
+	erin := e.login(t, "erin")
+	erin.sendJSON(map[string]any{"receiver": "bob", "data": data, "id": 6})
+	erin.expect(map[string]any{"type": "error", "error": "the receiver's mailbox is full", "ref": 6})
+	erin.sendJSON(map[string]any{"receiver": "frank", "data": data, "id": 7})
+	erin.expect(map[string]any{"type": "error", "error": "the server's offline store is full, try again later", "ref": 7})
+	if n, _ := st.Count("frank"); n != 0 {
+		t.Fatalf("frank's mailbox holds %d after a refusal", n)
+	}
+}
+
+// TestLiveBufferDuringDrain (issue 7 item 8): while a large mailbox drains
+// to a reader that has stopped reading, live private messages are held up
+// to chat.mailbox.live_buffer_bytes; past it the session is dropped as a
+// slow consumer and those messages are stored, never lost: the next login
+// gets every one of them.
+func TestLiveBufferDuringDrain(t *testing.T) {
+	st := openStore(t)
+	fillMailbox(t, st, "bob", 1000, 6000) // 6 MB: more than the socket buffers hold
+	e := start(t, options{store: st, chat: func(c *config.Chat) {
+		c.Mailbox.LiveBufferBytes = 16 << 10
+		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
+	}})
+	bob := e.dialSlow(t)
+	bob.send("bob")
+	if got := bob.text(); got != "True" {
+		t.Fatalf("login: %q", got)
+	}
+	alice := e.login(t, "alice")
+	const n = 40
+	for i := 0; i < n; i++ {
+		alice.sendJSON(map[string]any{"receiver": "bob", "data": fmt.Sprintf("live %d %s", i, strings.Repeat("l", 1000)), "id": i})
+	}
+	status := map[int]string{}
+	for len(status) < n {
+		m := alice.next()
+		if m["type"] == "sent" {
+			status[int(m["ref"].(float64))] = m["status"].(string)
+		} else if m["type"] == "error" {
+			t.Fatalf("error: %v", m)
+		}
+	}
+	stored := 0
+	for _, s := range status {
+		if s == wire.StatusStored {
+			stored++
+		}
+	}
+	if stored == 0 {
+		t.Fatalf("no live message was stored: the live buffer never overflowed")
+	}
+	bob.c.Close()
+	waitFor(t, func() bool { return !e.online(t, "bob") })
+	// Every message alice heard "stored" for is in the mailbox.
+	entries, _ := st.LoadPage("bob", 0, 0, 1<<30, time.Now())
+	live := map[int]bool{}
+	for _, en := range entries {
+		var m wire.Message
+		_ = json.Unmarshal(en.Data, &m)
+		var d string
+		_ = json.Unmarshal(m.Data, &d)
+		var i int
+		if _, err := fmt.Sscanf(d, "live %d", &i); err == nil {
+			live[i] = true
+		}
+	}
+	for i, s := range status {
+		if s == wire.StatusStored && !live[i] {
+			t.Errorf("live message %d reported stored but not in the mailbox", i)
+		}
+	}
+	t.Logf("%d of %d live messages stored after the live buffer overflowed", stored, n)
+}
