@@ -55,6 +55,9 @@ func TestBadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := &biRun{t: t, srv: srv, from: from, id: i, deadline: time.Now().Add(biCaseBound)}
 			defer r.closeAll()
+			if c.bug != "" {
+				t.Skipf("chatd does not yet keep this promise (reported bug): %s", c.bug)
+			}
 			c.run(r)
 		})
 		// Passed or not, the case must leave the server serving others; if
@@ -127,6 +130,9 @@ type biCase struct {
 	name string
 	jwt  bool // against the jwt server instead of the main one
 	run  func(r *biRun)
+	// bug, when set, is a reported chatd bug this case still finds: the case
+	// is skipped, saying so, until the fix lands and the field is removed.
+	bug string
 }
 
 // biWant is the answer a hostile client expects.
@@ -136,6 +142,7 @@ type biWant struct {
 	status int
 	header string // a substring of that answer's head
 	body   string // a substring of that answer's body
+	noBody bool   // the answer has no body at all (HEAD)
 	// hangup: the server closes the connection without writing anything.
 	hangup bool
 	// msgs: the first messages the client receives, in order.
@@ -236,6 +243,11 @@ func biCases(t *testing.T) []biCase {
 		{name: "handshake/Sec-WebSocket-Version 8", run: raw(upgrade("GET", "/ws", "Sec-WebSocket-Version", "8"),
 			biWant{status: 426, header: "Sec-WebSocket-Version: 13\r\n"})},
 		{name: "handshake/POST upgrade", run: raw(upgrade("POST", "/ws"), biWant{status: 405})},
+		{name: "handshake/HEAD on /ws", run: raw([]byte("HEAD /ws HTTP/1.1\r\nHost: chatd\r\n\r\n"), biWant{status: 426, noBody: true})},
+		{name: "handshake/HEAD upgrade", run: raw(upgrade("HEAD", "/ws"), biWant{status: 405, noBody: true}),
+			bug: "a HEAD request with Upgrade: websocket gets 405 with a body (\"handshake error: bad HTTP request method\"); PROTOCOL.md: a HEAD request, to any path, gets the headers without the body"},
+		{name: "handshake/upgrade over HTTP/1.0", run: raw(
+			bytes.Replace(upgrade("GET", "/ws"), []byte("HTTP/1.1"), []byte("HTTP/1.0"), 1), biWant{status: 505})},
 		{name: "handshake/no Sec-WebSocket-Key", run: raw(upgrade("GET", "/ws", "Sec-WebSocket-Key", "-"), biWant{status: 400})},
 		{name: "handshake/Sec-WebSocket-Key not 16 bytes", run: raw(upgrade("GET", "/ws", "Sec-WebSocket-Key", "c2hvcnQ="), biWant{status: 400})},
 		{name: "handshake/no Host", run: raw(upgrade("GET", "/echo", "Host", "-"), biWant{status: 400})},
@@ -375,6 +387,9 @@ func biCases(t *testing.T) []biCase {
 		{name: "chat/unknown type", run: loggedIn(biText(`{"type":"x"}`), refusedErr(`unknown type "x"`))},
 		{name: "chat/message without data", run: loggedIn(biText(`{"type":"message"}`), refusedErr("a message needs data"))},
 		{name: "chat/empty receiver", run: unseen(biText(`{"receiver":"","data":"x"}`), refusedErr("receiver is empty"))},
+		{name: "chat/null receiver", run: unseen(biText(`{"receiver":null,"data":"x"}`), refusedErr("receiver is empty"))},
+		{name: "chat/receiver of the wrong type", run: loggedIn(biText(`{"receiver":5,"data":"x","id":7}`),
+			biWant{msgs: []biMatch{biErrRef("invalid JSON: ", "7")}})},
 		{name: "chat/empty room", run: unseen(biText(`{"room":"","data":"x"}`), refusedErr("room is empty"))},
 		{name: "chat/sender spoofing", run: unseen(biText(`{"sender":"mallory","data":"x"}`), refusedErr("sender must be your own name, "))},
 		{name: "chat/room not joined", run: loggedIn(biText(`{"room":"dev","data":"x"}`), refusedErr("not a member of room dev: join it first"))},
@@ -797,6 +812,9 @@ func (r *biRun) check(c *biConn, want biWant) {
 		if !strings.Contains(head, want.header) {
 			r.t.Errorf("head %q does not contain %q", head, want.header)
 		}
+		if want.noBody && len(body) > 0 {
+			r.t.Errorf("body %q, want none", body)
+		}
 		if !strings.Contains(string(body), want.body) {
 			r.t.Errorf("body %q does not mention %q", body, want.body)
 		}
@@ -973,6 +991,21 @@ func biType(typ string) biMatch {
 		var m struct{ Type string }
 		if op != ws.OpText || json.Unmarshal(p, &m) != nil || m.Type != typ {
 			return fmt.Errorf("got %v %q, want {\"type\":%q,...}", op, biShort(p), typ)
+		}
+		return nil
+	}
+}
+
+// biErrRef matches {"type":"error"} whose error starts with prefix and
+// whose ref is the JSON ref.
+func biErrRef(prefix, ref string) biMatch {
+	return func(op ws.OpCode, p []byte) error {
+		var m struct {
+			Type, Error string
+			Ref         json.RawMessage
+		}
+		if op != ws.OpText || json.Unmarshal(p, &m) != nil || m.Type != "error" || !strings.HasPrefix(m.Error, prefix) || string(m.Ref) != ref {
+			return fmt.Errorf("got %v %q, want {\"type\":\"error\",\"error\":\"%s…\",\"ref\":%s}", op, biShort(p), prefix, ref)
 		}
 		return nil
 	}
