@@ -91,7 +91,7 @@ func (c *Conn) route(head, rest []byte) {
 		if ce := s.log.Check(zap.DebugLevel, "upgrade rejected"); ce != nil {
 			ce.Write(zap.Stringer("remote", c.remote), zap.String("path", req.path), zap.Error(err))
 		}
-		c.rejectUpgrade(err)
+		c.rejectUpgrade(err, reply)
 		return
 	}
 	c.ep = ep
@@ -134,7 +134,7 @@ func (c *Conn) answer(code int, status, body, extraHeaders string, withBody bool
 // 426...) with the Upgrader's status and reason, in chatd's own format: a
 // one-line body and Connection: close, like every other answer. (The
 // Upgrader's own response says nothing of the connection closing.)
-func (c *Conn) rejectUpgrade(err error) {
+func (c *Conn) rejectUpgrade(err error, reply func(code int, status, body, extraHeaders string)) {
 	code, reason := http.StatusBadRequest, "malformed WebSocket upgrade request"
 	var rej *ws.ConnectionRejectedError
 	if errors.As(err, &rej) && rej.StatusCode() != 0 {
@@ -144,7 +144,7 @@ func (c *Conn) rejectUpgrade(err error) {
 	if code == http.StatusUpgradeRequired {
 		extra = "Sec-WebSocket-Version: 13\r\n" // RFC 6455 4.4
 	}
-	c.reply(code, http.StatusText(code), reason+"\n", extra)
+	reply(code, http.StatusText(code), reason+"\n", extra)
 }
 
 // upgradeDone runs on the actor: it writes the 101 response and opens the

@@ -162,13 +162,19 @@ func TestMaxConcurrentHandshakes(t *testing.T) {
 // body (RFC 9110 9.3.2), then EOF.
 func TestHeadHasNoBody(t *testing.T) {
 	ts := testserver.Start(t, nil)
-	for _, path := range []string{"/healthz", "/nope", "/echo"} {
+	for _, req := range []string{
+		"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+		"HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n",
+		"HEAD /echo HTTP/1.1\r\nHost: x\r\n\r\n",
+		strings.Replace(upgradeRequest("/echo", ""), "GET", "HEAD", 1), // refused with 405
+	} {
+		path := strings.Fields(req)[1]
 		c, err := net.Dial("tcp", ts.Addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-		if _, err := io.WriteString(c, "HEAD "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		if _, err := io.WriteString(c, req); err != nil {
 			t.Fatal(err)
 		}
 		all, err := io.ReadAll(c)

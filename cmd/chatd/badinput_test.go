@@ -55,9 +55,6 @@ func TestBadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := &biRun{t: t, srv: srv, from: from, id: i, deadline: time.Now().Add(biCaseBound)}
 			defer r.closeAll()
-			if c.bug != "" {
-				t.Skipf("chatd does not yet keep this promise (reported bug): %s", c.bug)
-			}
 			c.run(r)
 		})
 		// Passed or not, the case must leave the server serving others; if
@@ -130,9 +127,6 @@ type biCase struct {
 	name string
 	jwt  bool // against the jwt server instead of the main one
 	run  func(r *biRun)
-	// bug, when set, is a reported chatd bug this case still finds: the case
-	// is skipped, saying so, until the fix lands and the field is removed.
-	bug string
 }
 
 // biWant is the answer a hostile client expects.
@@ -244,8 +238,7 @@ func biCases(t *testing.T) []biCase {
 			biWant{status: 426, header: "Sec-WebSocket-Version: 13\r\n"})},
 		{name: "handshake/POST upgrade", run: raw(upgrade("POST", "/ws"), biWant{status: 405})},
 		{name: "handshake/HEAD on /ws", run: raw([]byte("HEAD /ws HTTP/1.1\r\nHost: chatd\r\n\r\n"), biWant{status: 426, noBody: true})},
-		{name: "handshake/HEAD upgrade", run: raw(upgrade("HEAD", "/ws"), biWant{status: 405, noBody: true}),
-			bug: "a HEAD request with Upgrade: websocket gets 405 with a body (\"handshake error: bad HTTP request method\"); PROTOCOL.md: a HEAD request, to any path, gets the headers without the body"},
+		{name: "handshake/HEAD upgrade", run: raw(upgrade("HEAD", "/ws"), biWant{status: 405, noBody: true})},
 		{name: "handshake/upgrade over HTTP/1.0", run: raw(
 			bytes.Replace(upgrade("GET", "/ws"), []byte("HTTP/1.1"), []byte("HTTP/1.0"), 1), biWant{status: 505})},
 		{name: "handshake/no Sec-WebSocket-Key", run: raw(upgrade("GET", "/ws", "Sec-WebSocket-Key", "-"), biWant{status: 400})},
