@@ -42,15 +42,32 @@ func (blaster) Notify(any)                   {}
 func (blaster) Closed(ws.StatusCode, string) {}
 
 // TestOnFlushedOnlyForWrittenBytes: a client that does not read gets its
-// connection closed as a slow consumer. Every frame whose callback said
-// written=true reaches the client when it finally reads; frames dropped
-// or left unwritten get written=false, never true.
+// connection dropped as a slow consumer. Every frame whose callback said
+// written=true reaches the client when it finally reads, although it keeps
+// talking (pings) meanwhile: frames dropped or left unwritten get
+// written=false, never true, and chatd's own close never resets what the
+// kernel took. Twice: reading everything at once within close_timeout, and
+// reading slowly but steadily for much longer than close_timeout (the
+// socket lingers while the client makes progress).
 func TestOnFlushedOnlyForWrittenBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		closeTimeout time.Duration
+		pause        time.Duration // between frames read, each followed by a ping
+	}{
+		{"reads at once", 5 * time.Second, 0},
+		{"reads slowly past close_timeout", 200 * time.Millisecond, 10 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkWrittenReachesClient(t, tc.closeTimeout, tc.pause) })
+	}
+}
+
+func checkWrittenReachesClient(t *testing.T, closeTimeout, pause time.Duration) {
 	const n, size = 200, 16 << 10
 	results := make(chan flushResult, n)
 	ts := testserver.StartWith(t, func(c *config.Server) {
 		c.Limits.WriteBudgetBytes = 128 << 10
-		c.CloseTimeout = 5 * time.Second
+		c.CloseTimeout = closeTimeout
 	}, map[string]server.Endpoint{"/blast": server.EndpointFunc(func(c *server.Conn) server.Session {
 		return blaster{c: c, n: n, size: size, results: results}
 	})})
@@ -83,24 +100,26 @@ func TestOnFlushedOnlyForWrittenBytes(t *testing.T) {
 	if len(written) == n {
 		t.Fatalf("all %d frames reported written to a client that never read", n)
 	}
-	// The client is still talking (pings) when it starts reading again:
-	// chatd's drop must not turn that into a reset that destroys what the
-	// kernel already took.
+	ping := append(maskedHeader(ws.OpPing, true, 4), "ping"...)
 	for i := 0; i < 20; i++ {
-		if _, err := c.Write(append(maskedHeader(ws.OpPing, true, 4), "ping"...)); err != nil {
+		if _, err := c.Write(ping); err != nil {
 			break
 		}
 	}
-	// Now read everything the kernel holds for us.
+	// Now read everything the kernel holds for us, talking as we go.
 	received := map[int]bool{}
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		f, err := ws.ReadFrame(c)
 		if err != nil || f.Header.OpCode == ws.OpClose {
 			break
 		}
 		if len(f.Payload) == size {
 			received[int(binary.BigEndian.Uint32(f.Payload))] = true
+		}
+		if pause > 0 {
+			time.Sleep(pause)
+			_, _ = c.Write(ping)
 		}
 	}
 	for i := range written {

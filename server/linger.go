@@ -19,7 +19,10 @@ import (
 // /healthz) is handed to the linger set: it is half-closed, so the client
 // reads the answer and then EOF; what the client still sends is read and
 // discarded; the socket is closed when the client hangs up, once it has
-// sent limits.closing_read_bytes, or after close_timeout.
+// sent limits.closing_read_bytes, or after close_timeout (extended while
+// the client keeps reading what the kernel still holds for it: see
+// expire). A dropped slow consumer lingers the same way, so chatd's own
+// close never destroys bytes it reported written.
 //
 // A lingering socket costs its fd, an epoll registration and a lingerer (a
 // few dozen bytes): no Conn, no actor, no goroutine, no buffer (reads use
@@ -40,6 +43,7 @@ type lingerer struct {
 	watch      *poll.Watch
 	read       int // bytes discarded; reader only
 	since      int64
+	unsent     int // bytes the kernel still had to send, at the start or the last expiry check
 	prev, next *lingerer
 	done       atomic.Bool
 }
@@ -66,6 +70,7 @@ func newLingerSet(s *Server) *lingerSet {
 func (ls *lingerSet) linger(fd int) {
 	_ = unix.Shutdown(fd, unix.SHUT_WR)
 	l := &lingerer{set: ls, sock: sock{fd: fd}, since: nowNano()}
+	l.unsent, _ = unix.IoctlGetInt(fd, unix.SIOCOUTQ) // what the client has yet to receive
 	w, err := ls.s.poller.Add(fd, func(poll.Ready) { ls.s.work <- l })
 	if err != nil {
 		_ = unix.Close(fd)
@@ -132,7 +137,13 @@ func (ls *lingerSet) unlinkLocked(l *lingerer) {
 	ls.n--
 }
 
-// expire finishes the sockets that began lingering before cutoff.
+// expire finishes the sockets that began lingering before cutoff, except
+// one whose client is still reading what the kernel holds for it: while
+// the kernel's unsent bytes for the socket keep going down from one check
+// to the next, it lingers another close_timeout. Closing it then could
+// reset the connection and destroy bytes chatd reported written (a slow
+// consumer that reads slowly but steadily). max_lingering still bounds
+// the set. After Shutdown began nothing is extended.
 func (ls *lingerSet) expire(cutoff int64) {
 	var due []*lingerer
 	ls.mu.Lock()
@@ -141,10 +152,50 @@ func (ls *lingerSet) expire(cutoff int64) {
 		ls.unlinkLocked(l)
 		due = append(due, l)
 	}
+	closed := ls.closed
 	ls.mu.Unlock()
 	for _, l := range due {
+		if !closed && l.progressing() && ls.relink(l) {
+			continue
+		}
 		l.finish()
 	}
+}
+
+// progressing reports whether the kernel's unsent bytes went down since
+// the last check (and are not all sent), and records them.
+func (l *lingerer) progressing() bool {
+	if !l.sock.acquire() {
+		return false
+	}
+	unsent, err := unix.IoctlGetInt(l.sock.fd, unix.SIOCOUTQ)
+	l.sock.release()
+	if err != nil || unsent == 0 {
+		return false
+	}
+	progress := unsent < l.unsent
+	l.unsent = unsent
+	return progress
+}
+
+// relink puts l back at the tail with a fresh start, unless it finished
+// meanwhile or the set closed.
+func (ls *lingerSet) relink(l *lingerer) bool {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.closed || l.done.Load() {
+		return false
+	}
+	l.since = nowNano()
+	l.prev = ls.tail
+	if ls.tail != nil {
+		ls.tail.next = l
+	} else {
+		ls.head = l
+	}
+	ls.tail = l
+	ls.n++
+	return true
 }
 
 // shutdown finishes every lingering socket; later ones close at once.
