@@ -6,6 +6,7 @@
 //	chatd -check-config FILE
 //	chatd -version
 //	chatd passwd FILE NAME
+//	chatd client [-origin URL] [-H 'Name: value']... [-timeout D] [-raw] URL
 //
 // With -config, chatd reads FILE (see configs/chatd.yaml, the commented
 // reference that lists every key with its default). Without it, chatd runs
@@ -23,6 +24,19 @@
 // with mode 0600, and a running chatd picks the change up at the next login.
 //
 //	echo 'correct horse' | chatd passwd ./data/passwords alice
+//
+// client is a terminal client for any WebSocket URL: each line of standard
+// input is sent as a text message and each message received is printed on
+// its own line; "close", /quit or end of input closes the connection with
+// 1000 and exits 0. It prompts for nothing, so it works in a pipe. On a URL
+// whose path ends in /ws it renders chat ("[lobby] alice: hi",
+// "[alice -> you] hi", "* bob joined dev", "! error", sent acknowledgements
+// hidden, anything else raw) and turns /join ROOM, /leave ROOM,
+// /msg USER TEXT, /who [ROOM] and /rooms into requests; -raw turns that off.
+// -origin and -H add request headers, -timeout bounds the dial and
+// handshake. A failed dial exits 1.
+//
+//	printf 'alice\n/join dev\nhello\n' | chatd client ws://127.0.0.1:8080/ws
 //
 // The chat endpoint /ws stores offline messages under chat.mailbox.dir
 // (default ./data, relative to the working directory).
