@@ -59,12 +59,20 @@ type admission struct {
 type addrKey [16]byte
 
 func keyOf(ap netip.AddrPort) addrKey {
-	a := ap.Addr().Unmap()
-	k := addrKey(a.As16())
-	if !a.Is4() {
-		clear(k[8:])
+	return addrKey(ClientAddress(ap.Addr()).Addr().As16())
+}
+
+// ClientAddress is what chatd counts a client's per-address limits by
+// (connections here, logins in the chat layer): its IPv4 address (an
+// IPv4-mapped IPv6 address counts as IPv4), or the /64 prefix of its IPv6
+// address, since an IPv6 host is routinely given a whole /64.
+func ClientAddress(a netip.Addr) netip.Prefix {
+	a = a.Unmap()
+	if a.Is4() {
+		return netip.PrefixFrom(a, 32)
 	}
-	return k
+	p, _ := a.Prefix(64)
+	return p
 }
 
 // addrState is one address's share. The bucket is a GCRA (generic cell

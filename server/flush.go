@@ -36,17 +36,6 @@ func (c *Conn) OnFlushed(fn func(written bool)) {
 	c.flushWaits = append(c.flushWaits, flushWait{mark: c.sent, fn: fn})
 }
 
-// AfterFlush runs fn on the actor once every byte accepted so far has been
-// taken by the kernel. If the connection closes first, or is not open now,
-// fn never runs.
-func (c *Conn) AfterFlush(fn func()) {
-	c.OnFlushed(func(written bool) {
-		if written {
-			fn()
-		}
-	})
-}
-
 // fireFlushed runs the callbacks whose bytes have all been written.
 func (c *Conn) fireFlushed() {
 	i := 0

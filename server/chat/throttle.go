@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/server"
 )
 
 // maxThrottleKeys bounds each throttle map. Past it, idle entries (full
@@ -84,16 +85,9 @@ func (t *loginThrottle) sweep(now time.Time) {
 	t.names.sweep(now)
 }
 
-// addressKey groups addresses the way a client controls them: an IPv4
-// address, or an IPv6 /64 (one host's usual allocation).
-func addressKey(a netip.Addr) string {
-	a = a.Unmap()
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
-}
+// addressKey groups addresses as connection admission does
+// (server.ClientAddress).
+func addressKey(a netip.Addr) string { return server.ClientAddress(a).String() }
 
 // keyedBuckets is a token bucket per key: rate tokens per second up to
 // burst. A key with a full bucket is the same as no key, so full buckets

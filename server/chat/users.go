@@ -2,7 +2,6 @@ package chat
 
 import (
 	"sync"
-	"time"
 
 	"github.com/chatd/chatd/auth"
 )
@@ -120,6 +119,3 @@ func (u *users) route(p *privateSend, echo bool) (to, echoTo []*session, offline
 	}
 	return nil, echoTo, true, u.offline.enqueue(receiver, p.storeJob())
 }
-
-// nowMilli is the clock of last-seen times.
-func nowMilli() int64 { return time.Now().UnixMilli() }
