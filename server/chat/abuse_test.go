@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/mailbox"
 )
 
 // countingAuth counts Authenticate calls and blocks each one until
@@ -340,6 +342,76 @@ func TestLoginThrottlePerAddress(t *testing.T) {
 	victim := e.dialFrom(t, "127.0.0.2")
 	victim.sendJSON(map[string]any{"type": "login", "name": "bob"})
 	victim.expect(map[string]any{"type": "login_ok", "user": "bob"})
+
+	// account_failures_total (4) holds over all addresses together: two
+	// more failures from a second address use it up, and a third address
+	// is refused without the backend being asked.
+	second := e.dialFrom(t, "127.0.0.3")
+	for i := 0; i < 2; i++ {
+		second.sendJSON(map[string]any{"type": "login", "name": "BOB"})
+		second.expect(map[string]any{"type": "login_error", "error": "name is not exist"})
+	}
+	calls := ca.calls.Load()
+	third := e.dialFrom(t, "127.0.0.4")
+	third.sendJSON(map[string]any{"type": "login", "name": "Bob"})
+	third.expect(map[string]any{"type": "login_error", "error": "too many failed logins for this name, try again later"})
+	if ca.calls.Load() != calls {
+		t.Fatal("the backend was asked past account_failures_total")
+	}
+}
+
+// blockingBox is a memBox whose Put waits until release is closed.
+type blockingBox struct {
+	*memBox
+	release chan struct{}
+}
+
+func (b blockingBox) Put(user string, e mailbox.Entry) error {
+	<-b.release
+	return b.memBox.Put(user, e)
+}
+
+// TestOfflineQueueBytes (issue 7 item 4): messages waiting to be stored
+// are bounded in bytes server-wide (chat.mailbox.queue_bytes): past it the
+// sender hears "server busy, try again", and what was queued is stored
+// once the store catches up.
+func TestOfflineQueueBytes(t *testing.T) {
+	box := blockingBox{memBox: newMemBox(1000), release: make(chan struct{})}
+	e := start(t, options{store: box, chat: func(c *config.Chat) {
+		c.Mailbox.QueueBytes = 64 << 10
+		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
+	}})
+	alice := e.login(t, "alice")
+	data := strings.Repeat("q", 10<<10)
+	const n = 10
+	for i := 0; i < n; i++ {
+		alice.sendJSON(map[string]any{"receiver": "bob", "data": data, "id": i})
+	}
+	busy := 0
+	for busy == 0 {
+		m := alice.expect(map[string]any{"type": "error"})
+		if m["error"] != "server busy, try again" {
+			t.Fatalf("error %v", m)
+		}
+		busy++
+	}
+	close(box.release)
+	stored := 0
+	for stored+busy < n {
+		m := alice.next()
+		switch {
+		case m["type"] == "sent" && m["status"] == "stored":
+			stored++
+		case m["type"] == "error" && m["error"] == "server busy, try again":
+			busy++
+		default:
+			t.Fatalf("unexpected %v", m)
+		}
+	}
+	if stored == 0 || stored > 7 {
+		t.Fatalf("%d of %d stored with a 64 KiB queue of 10 KiB messages", stored, n)
+	}
+	waitFor(t, func() bool { return box.count("bob") == stored })
 }
 
 // dialFrom dials /ws from the local address ip (any of 127.0.0.0/8).
