@@ -93,7 +93,7 @@ func (s *session) who(req *wire.Request) {
 	}
 	reply := wire.Who{Type: wire.TypeWho, Room: req.Room, Users: []string{}, Ref: req.ID}
 	if rm := s.svc.rooms.get(req.Room); rm != nil {
-		reply.Users, reply.More = rm.who(req.After, pageLimit(req.Limit, s.svc.cfg.Rooms.WhoLimit))
+		reply.Users, reply.More = rm.who(string(req.After), pageLimit(req.Limit, s.svc.cfg.Rooms.WhoLimit))
 		if reply.More {
 			reply.Next = reply.Users[len(reply.Users)-1]
 		}
@@ -104,7 +104,7 @@ func (s *session) who(req *wire.Request) {
 // listRooms answers a page of the rooms: names after req.After, at most
 // req.Limit (default and cap chat.rooms.list_limit).
 func (s *session) listRooms(req *wire.Request) {
-	page, more := s.svc.rooms.page(req.After, pageLimit(req.Limit, s.svc.cfg.Rooms.ListLimit))
+	page, more := s.svc.rooms.page(string(req.After), pageLimit(req.Limit, s.svc.cfg.Rooms.ListLimit))
 	reply := wire.Rooms{Type: wire.TypeRooms, Rooms: make([]wire.RoomInfo, 0, len(page)), More: more, Ref: req.ID}
 	for _, rm := range page {
 		// A room deleted since the page was taken has no members: skip it.

@@ -26,6 +26,11 @@ type session struct {
 
 	login *loginState // nil once logged in
 
+	// format is how this session wants the server's messages written; set
+	// at Open from the subprotocol or the query, never changed after, so
+	// other goroutines (fan-out) read it without a lock.
+	format format
+
 	// gone is set when the connection has closed: the auth pool and the
 	// offline queue skip work for it.
 	gone atomic.Bool

@@ -1,6 +1,9 @@
 package wire
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"reflect"
+)
 
 // Message types sent by clients.
 const (
@@ -11,6 +14,9 @@ const (
 	TypeRooms = "rooms"
 	TypeAck   = "ack"
 	TypeSeen  = "seen"
+	// TypeHistory asks for a page of a room's recent messages; the answer
+	// has the same type.
+	TypeHistory = "history"
 	// TypeMessage may be omitted: an object with "data" is a message.
 	TypeMessage = "message"
 )
@@ -59,6 +65,8 @@ type Request struct {
 	Password string `json:"password,omitempty"`
 	Token    string `json:"token,omitempty"`
 	Ack      bool   `json:"ack,omitempty"`
+	// Resume is the token of an earlier session's LoginOK.
+	Resume string `json:"resume,omitempty"`
 
 	// Messages and commands.
 	Room     string          `json:"room,omitempty"`
@@ -68,18 +76,50 @@ type Request struct {
 	User     string          `json:"user,omitempty"`
 
 	// Paging of TypeRooms and TypeWho: names after After, at most Limit
-	// of them (0: the server's default).
-	After string `json:"after,omitempty"`
-	Limit int    `json:"limit,omitempty"`
+	// of them (0: the server's default). TypeHistory pages by seq: After
+	// and Before are then numbers.
+	After  Cursor `json:"after,omitempty"`
+	Before Cursor `json:"before,omitempty"`
+	Limit  int    `json:"limit,omitempty"`
+
+	// Since is, for TypeJoin, the seq of the last message of the room the
+	// client has (a number); for TypeLogin, an object of room name to that
+	// seq, for the rooms joined at login.
+	Since json.RawMessage `json:"since,omitempty"`
+}
+
+// Cursor is a paging position: a name (a JSON string) or a seq (a JSON
+// number); either way it holds the text.
+type Cursor string
+
+// UnmarshalJSON accepts a string or a number.
+func (c *Cursor) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*c = Cursor(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeFor[Cursor]()}
+	}
+	*c = Cursor(n)
+	return nil
 }
 
 // LoginOK accepts a JSON login.
 type LoginOK struct {
-	Type  string          `json:"type"`
-	User  string          `json:"user"`
-	Rooms []string        `json:"rooms"`
-	Ack   bool            `json:"ack"`
-	Ref   json.RawMessage `json:"ref,omitempty"`
+	Type  string   `json:"type"`
+	User  string   `json:"user"`
+	Rooms []string `json:"rooms"`
+	Ack   bool     `json:"ack"`
+	// Resume is an opaque token: a later login with it is accepted for
+	// User even at the session limit, and rejoins this session's rooms.
+	Resume string          `json:"resume,omitempty"`
+	Ref    json.RawMessage `json:"ref,omitempty"`
 }
 
 // LoginError refuses a JSON login attempt.
@@ -101,8 +141,23 @@ type Message struct {
 	Data     json.RawMessage `json:"data"`
 	// TS is the server's time of receipt, in Unix milliseconds.
 	TS int64 `json:"ts"`
+	// Seq is a room message's place in its room, increasing by one per
+	// message.
+	Seq uint64 `json:"seq,omitempty"`
 	// Offline marks a message delivered from the offline mailbox.
 	Offline bool `json:"offline,omitempty"`
+}
+
+// History answers a history request: messages of Room in seq order, each
+// as members received it live.
+type History struct {
+	Type     string            `json:"type"`
+	Room     string            `json:"room"`
+	Messages []json.RawMessage `json:"messages"`
+	// More is set when older (for before, or no cursor) or newer (for
+	// after) messages than this page remain.
+	More bool            `json:"more,omitempty"`
+	Ref  json.RawMessage `json:"ref,omitempty"`
 }
 
 // Sent tells the sender what became of its message.
@@ -115,10 +170,17 @@ type Sent struct {
 
 // Membership answers join and leave.
 type Membership struct {
-	Type    string          `json:"type"`
-	Room    string          `json:"room"`
-	Members int             `json:"members"`
-	Ref     json.RawMessage `json:"ref,omitempty"`
+	Type    string `json:"type"`
+	Room    string `json:"room"`
+	Members int    `json:"members"`
+	// Seq is the room's last seq at the join (0: no message yet).
+	Seq uint64 `json:"seq,omitempty"`
+	// Recovered answers a join with since: true when every message after
+	// since follows this reply; false when some were too old to keep, and
+	// Missed says how many of them are lost.
+	Recovered *bool           `json:"recovered,omitempty"`
+	Missed    uint64          `json:"missed,omitempty"`
+	Ref       json.RawMessage `json:"ref,omitempty"`
 }
 
 // Who lists the users online in a room, one page at a time.

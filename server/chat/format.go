@@ -1,0 +1,107 @@
+package chat
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/gobwas/ws"
+
+	"github.com/chatd/chatd/server/internal/wsframe"
+	"github.com/chatd/chatd/server/wire"
+)
+
+// Subprotocols the /ws endpoint speaks (Sec-WebSocket-Protocol).
+const (
+	// ProtocolJSON is the JSON protocol of docs/PROTOCOL.md; login answers
+	// are JSON even for a plain-text or URL login.
+	ProtocolJSON = "chatd.v1"
+	// ProtocolText renders chat as readable text lines (text mode).
+	ProtocolText = "chatd.text"
+)
+
+// format is how a session wants the server's messages written.
+type format uint8
+
+const (
+	// formatAuto: login answers follow the form of the login (plain text
+	// or JSON), everything else is JSON. The default.
+	formatAuto format = iota
+	// formatJSON: every server message is JSON (chatd.v1, format=json).
+	formatJSON
+	// formatText: after login, chat messages, presence and errors are
+	// text lines, and no "sent" is written (chatd.text, format=text).
+	formatText
+)
+
+// dataText is a message's data as text: a JSON string unquoted, anything
+// else as its compact JSON.
+func dataText(data json.RawMessage) string {
+	if len(data) > 0 && data[0] == '"' {
+		var s string
+		if json.Unmarshal(data, &s) == nil {
+			return s
+		}
+	}
+	return string(data)
+}
+
+// textLine renders a chat message for text mode: "[room] alice: hi" for a
+// room message, "[private] alice: hi" for a private one received,
+// "[private to bob] hi" for one's own private message seen on another
+// session; " (offline)" marks mail from the offline mailbox. Line breaks in
+// the text are kept: one WebSocket message is one chat message.
+func textLine(m *wire.Message, self string) string {
+	var b strings.Builder
+	switch {
+	case m.Room != "":
+		b.WriteString("[" + m.Room + "] " + m.Sender + ": ")
+	case m.Sender == self && m.Receiver != self:
+		b.WriteString("[private to " + m.Receiver + "] ")
+	default:
+		b.WriteString("[private] " + m.Sender + ": ")
+	}
+	b.WriteString(dataText(m.Data))
+	if m.Offline {
+		b.WriteString(" (offline)")
+	}
+	return b.String()
+}
+
+// presenceLine renders a presence announcement for text mode.
+func presenceLine(p *wire.Presence) string {
+	if p.Reset {
+		return "[" + p.Room + "] * many users came and went: send who for the list"
+	}
+	return "[" + p.Room + "] * " + p.User + " is " + p.Status
+}
+
+// membershipLine renders a join or leave answer for text mode.
+func membershipLine(m *wire.Membership) string {
+	verb := "joined "
+	if m.Type == wire.TypeLeft {
+		verb = "left "
+	}
+	line := verb + m.Room + " (" + strconv.Itoa(m.Members) + " members)"
+	if m.Recovered != nil {
+		if *m.Recovered {
+			line += ", recovered"
+		} else {
+			line += ", " + strconv.FormatUint(m.Missed, 10) + " messages lost"
+		}
+	}
+	return line
+}
+
+// textFrame returns line as one text frame.
+func textFrame(line string) []byte {
+	return wsframe.AppendFrame(make([]byte, 0, len(line)+10), ws.OpText, []byte(line))
+}
+
+// messageFrame encodes m for a session of format f whose user is self.
+func (svc *Service) messageFrame(m *wire.Message, f format, self string) []byte {
+	if f == formatText {
+		return textFrame(textLine(m, self))
+	}
+	return svc.encode(m)
+}
