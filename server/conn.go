@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/netip"
+	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -48,7 +49,12 @@ type Conn struct {
 	opened int64 // unix nanoseconds
 	ep     Endpoint
 	path   string
-	sess   Session // set on the actor by evUpgraded
+	// query is the request's raw query, kept only until the endpoint's
+	// Open returns; protocol is the subprotocol chosen at the handshake
+	// (one of the endpoint's own strings, or "").
+	query    string
+	protocol string
+	sess     Session // set on the actor by evUpgraded
 
 	// reader
 	head    []byte // the request head read so far; nil once upgraded
@@ -122,8 +128,22 @@ type event struct {
 // ID is the connection's number, unique within the process.
 func (c *Conn) ID() uint64 { return c.id }
 
-// Path is the endpoint path the connection was upgraded on.
+// Path is the endpoint path the connection was upgraded on: the full
+// request path, so for an endpoint served under a prefix (HandlePrefix) it
+// names what follows the prefix too. It is not percent-decoded.
 func (c *Conn) Path() string { return c.path }
+
+// Query returns the parsed query of the upgrade request. It is available
+// only during Endpoint.Open: the raw query is dropped when Open returns, so
+// an idle connection does not carry it. Malformed pairs are skipped.
+func (c *Conn) Query() url.Values {
+	v, _ := url.ParseQuery(c.query)
+	return v
+}
+
+// Subprotocol is the subprotocol (Sec-WebSocket-Protocol) chosen at the
+// handshake from those the endpoint offers (Subprotocols), or "".
+func (c *Conn) Subprotocol() string { return c.protocol }
 
 // RemoteAddr is the peer's address.
 func (c *Conn) RemoteAddr() netip.AddrPort { return c.remote }

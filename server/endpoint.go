@@ -29,6 +29,17 @@ type Session interface {
 	Closed(code ws.StatusCode, reason string)
 }
 
+// Subprotocols is implemented by an endpoint that speaks WebSocket
+// subprotocols. The handshake picks the first protocol in the client's
+// Sec-WebSocket-Protocol offer that the endpoint lists, and answers with it
+// (Conn.Subprotocol). When the client offers only protocols the endpoint
+// does not list, or the endpoint lists none, the response names no
+// protocol (RFC 6455 4.2.2): the connection is accepted, and it is the
+// client's choice to fail it (browsers do).
+type Subprotocols interface {
+	Subprotocols() []string
+}
+
 // EndpointFunc adapts a function to Endpoint.
 type EndpointFunc func(c *Conn) Session
 

@@ -71,8 +71,11 @@ func (c *Conn) route(head, rest []byte) {
 		reply(200, "OK", "ok\n", "")
 		return
 	}
-	ep, ok := s.routes[req.path]
+	ep, ok := s.endpoint(req.path)
 	if !ok {
+		if !req.upgrade && c.serveFile(req) {
+			return
+		}
 		reply(404, "Not Found", "no such endpoint: "+req.path+"\n", "")
 		return
 	}
@@ -87,7 +90,20 @@ func (c *Conn) route(head, rest []byte) {
 		io.Reader
 		io.Writer
 	}{bytes.NewReader(head), &resp}
-	if _, err := s.upgrader.Upgrade(rw); err != nil {
+	u := s.upgrader
+	if sp, ok := ep.(Subprotocols); ok {
+		offered := sp.Subprotocols()
+		u.Protocol = func(p []byte) bool {
+			for _, o := range offered {
+				if string(p) == o {
+					c.protocol = o
+					return true
+				}
+			}
+			return false
+		}
+	}
+	if _, err := u.Upgrade(rw); err != nil {
 		if ce := s.log.Check(zap.DebugLevel, "upgrade rejected"); ce != nil {
 			ce.Write(zap.Stringer("remote", c.remote), zap.String("path", req.path), zap.Error(err))
 		}
@@ -95,6 +111,7 @@ func (c *Conn) route(head, rest []byte) {
 		return
 	}
 	c.ep = ep
+	c.query = req.query
 	c.leaveHandshake()
 	c.upgraded.Store(true)
 	c.lastRead.Store(nowNano())
@@ -162,6 +179,7 @@ func (c *Conn) upgradeDone(resp []byte) {
 		ce.Write(c.fields()...)
 	}
 	c.sess = c.ep.Open(c)
+	c.query = "" // Query is for Open only
 }
 
 // replyAndClose runs on the actor: it writes an HTTP response, then closes

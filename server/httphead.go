@@ -10,8 +10,11 @@ import (
 type requestHead struct {
 	method string
 	path   string // without query
+	query  string // after "?", without the fragment; raw
 	// upgrade is set when an Upgrade header lists the websocket token.
 	upgrade bool
+	// ifNoneMatch is the If-None-Match header, for static files.
+	ifNoneMatch string
 }
 
 var errMalformedHead = errors.New("malformed HTTP request head")
@@ -40,7 +43,7 @@ func parseHead(b []byte) (requestHead, error) {
 		return h, errMalformedHead
 	}
 	h.method = string(method)
-	h.path = requestPath(target)
+	h.path, h.query = requestPath(target)
 	for {
 		line, rest, ok = bytes.Cut(rest, []byte("\r\n"))
 		if !ok {
@@ -53,14 +56,19 @@ func parseHead(b []byte) (requestHead, error) {
 		if !ok || len(name) == 0 {
 			return h, errMalformedHead
 		}
-		if bytes.EqualFold(bytes.TrimSpace(name), []byte("Upgrade")) && hasToken(value, "websocket") {
+		name = bytes.TrimSpace(name)
+		switch {
+		case bytes.EqualFold(name, []byte("Upgrade")) && hasToken(value, "websocket"):
 			h.upgrade = true
+		case bytes.EqualFold(name, []byte("If-None-Match")):
+			h.ifNoneMatch = string(bytes.TrimSpace(value))
 		}
 	}
 }
 
-// requestPath returns the path of an origin-form or absolute-form target.
-func requestPath(target []byte) string {
+// requestPath returns the path and the raw query of an origin-form or
+// absolute-form target.
+func requestPath(target []byte) (path, query string) {
 	if i := bytes.Index(target, []byte("://")); i >= 0 && !bytes.HasPrefix(target, []byte("/")) {
 		target = target[i+3:]
 		if j := bytes.IndexByte(target, '/'); j >= 0 {
@@ -69,10 +77,13 @@ func requestPath(target []byte) string {
 			target = []byte("/")
 		}
 	}
-	if i := bytes.IndexAny(target, "?#"); i >= 0 {
+	if i := bytes.IndexByte(target, '#'); i >= 0 {
 		target = target[:i]
 	}
-	return string(target)
+	if i := bytes.IndexByte(target, '?'); i >= 0 {
+		return string(target[:i]), string(target[i+1:])
+	}
+	return string(target), ""
 }
 
 // hasToken reports whether a comma-separated header value lists token,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,8 @@ type Server struct {
 	log      *zap.Logger
 	timeouts timeouts
 	routes   map[string]Endpoint
+	prefixes []prefixRoute           // longest first
+	files    map[string]fileResponse // HandleFiles, by request path
 	upgrader ws.Upgrader
 
 	sys     *actor.System
@@ -101,6 +104,34 @@ func New(cfg config.Server, log *zap.Logger) (*Server, error) {
 
 // Handle serves endpoint ep at path. It must be called before Serve.
 func (s *Server) Handle(path string, ep Endpoint) { s.routes[path] = ep }
+
+// HandlePrefix serves endpoint ep at every path that starts with prefix
+// and has more after it (prefix "/ws/" takes "/ws/alice", not "/ws/"). An
+// exact path given to Handle wins; of several prefixes, the longest. It
+// must be called before Serve.
+func (s *Server) HandlePrefix(prefix string, ep Endpoint) {
+	s.prefixes = append(s.prefixes, prefixRoute{prefix, ep})
+	slices.SortFunc(s.prefixes, func(a, b prefixRoute) int { return len(b.prefix) - len(a.prefix) })
+}
+
+// prefixRoute is one HandlePrefix registration.
+type prefixRoute struct {
+	prefix string
+	ep     Endpoint
+}
+
+// endpoint returns the endpoint serving path.
+func (s *Server) endpoint(path string) (Endpoint, bool) {
+	if ep, ok := s.routes[path]; ok {
+		return ep, true
+	}
+	for _, r := range s.prefixes {
+		if len(path) > len(r.prefix) && strings.HasPrefix(path, r.prefix) {
+			return r.ep, true
+		}
+	}
+	return nil, false
+}
 
 // readTask is a socket epoll reported readable: a Conn, or a lingering
 // socket being drained.

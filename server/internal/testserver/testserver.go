@@ -35,6 +35,17 @@ func Start(tb testing.TB, mutate func(*config.Server)) *Server {
 // StartWith is Start with extra endpoints served beside the built-in ones.
 func StartWith(tb testing.TB, mutate func(*config.Server), endpoints map[string]server.Endpoint) *Server {
 	tb.Helper()
+	return StartSetup(tb, mutate, func(srv *server.Server) {
+		for path, ep := range endpoints {
+			srv.Handle(path, ep)
+		}
+	})
+}
+
+// StartSetup is Start with setup called on the server before it serves
+// (to register endpoints, prefixes or files).
+func StartSetup(tb testing.TB, mutate func(*config.Server), setup func(*server.Server)) *Server {
+	tb.Helper()
 	cfg := config.Default().Server
 	cfg.Listen = "127.0.0.1:0"
 	if mutate != nil {
@@ -45,8 +56,8 @@ func StartWith(tb testing.TB, mutate func(*config.Server), endpoints map[string]
 	if err != nil {
 		tb.Fatalf("server.New: %v", err)
 	}
-	for path, ep := range endpoints {
-		srv.Handle(path, ep)
+	if setup != nil {
+		setup(srv)
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
