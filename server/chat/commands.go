@@ -93,6 +93,8 @@ func (s *session) request(req *wire.Request) {
 		s.who(req)
 	case wire.TypeRooms:
 		s.listRooms(req)
+	case wire.TypeHistory:
+		s.history(req)
 	case wire.TypeAck:
 		s.ack(req)
 	case wire.TypeSeen:
@@ -127,10 +129,9 @@ func (s *session) roomMessage(name string, data json.RawMessage, ref json.RawMes
 		s.sendError("not a member of room "+name+": join it first", ref)
 		return
 	}
-	now := time.Now()
+	now := s.svc.rooms.hist.now()
 	id := s.svc.ids.next(now)
-	frame := s.svc.encode(wire.Message{Type: wire.TypeMessage, ID: id, Sender: s.name, Room: name, Data: data, TS: now.UnixMilli()})
-	rm.broadcast(frame, s)
+	rm.publish(s.svc, &wire.Message{Type: wire.TypeMessage, ID: id, Sender: s.name, Room: name, Data: data, TS: now.UnixMilli()}, s)
 	if ref != nil {
 		s.send(wire.Sent{Type: wire.TypeSent, ID: id, Status: wire.StatusDelivered, Ref: ref})
 	}

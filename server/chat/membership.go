@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"encoding/json"
 	"slices"
 
 	"github.com/chatd/chatd/server/wire"
@@ -8,7 +9,11 @@ import (
 
 func (s *session) join(req *wire.Request) {
 	name := req.Room
+	since, sinceErr := parseSince(req.Since)
 	switch {
+	case sinceErr != nil:
+		s.sendError(sinceErr.Error(), req.ID)
+		return
 	case !s.svc.roomName.MatchString(name):
 		s.sendError("invalid room name "+quote(name)+": must match "+s.svc.cfg.Rooms.NamePattern, req.ID)
 		return
@@ -19,12 +24,12 @@ func (s *session) join(req *wire.Request) {
 		s.sendError("too many rooms: leave one first", req.ID)
 		return
 	}
-	members, err := s.enterRoom(name)
+	r, err := s.enterRoomAt(name, since)
 	if err != nil {
 		s.sendError(err.Error(), req.ID)
 		return
 	}
-	s.send(wire.Membership{Type: wire.TypeJoined, Room: name, Members: members, Ref: req.ID})
+	s.sendJoined(name, r, req.ID)
 }
 
 // extraRooms counts the joined rooms that are not auto-joined.
@@ -49,15 +54,58 @@ func (s *session) joinRoom(name string) int {
 // returns its member count. It fails with errTooManyRooms when the room
 // would be created past chat.rooms.max_rooms.
 func (s *session) enterRoom(name string) (int, error) {
-	rm, members, flush, err := s.svc.rooms.join(s, name)
+	r, err := s.enterRoomAt(name, nil)
+	return r.members, err
+}
+
+// joinResult is what entering a room returns: the member count, the room's
+// last seq, and for a join with since, the replay.
+type joinResult struct {
+	members int
+	seq     uint64   // the room's last seq when s joined; 0: no message yet
+	replay  [][]byte // with since: the kept messages after it, as frames in s's format
+	// With since: whether replay is every message after it, and how many
+	// of those are no longer kept.
+	recovered *bool
+	missed    uint64
+}
+
+// enterRoomAt is enterRoom, plus the room's snapshot: its seq and, unless
+// since is nil, the kept messages after *since, to write with sendJoined
+// before s handles anything else. Every message of the room after the
+// snapshot is posted to s (handled after the caller returns), so replay
+// then live has no gap and no duplicate. It must run on s's actor.
+func (s *session) enterRoomAt(name string, since *uint64) (joinResult, error) {
+	rm, members, snap, flush, err := s.svc.rooms.join(s, name, since)
 	if err != nil {
-		return 0, err
+		return joinResult{}, err
 	}
 	s.joined = append(s.joined, rm)
 	if flush {
 		rm.flushPresence(false)
 	}
-	return members, nil
+	r := joinResult{members: members, seq: snap.seq}
+	if since != nil {
+		r.recovered, r.missed = &snap.recovered, snap.missed
+		r.replay = make([][]byte, len(snap.replay))
+		for i, e := range snap.replay {
+			r.replay[i] = s.svc.replayFrame(e, s.format, s.name)
+		}
+	}
+	return r, nil
+}
+
+// sendJoined writes the joined reply for r, then its replay. Call it on
+// s's actor in the same handler as enterRoomAt, so both come before any
+// live message of the room.
+func (s *session) sendJoined(name string, r joinResult, ref json.RawMessage) {
+	s.send(wire.Membership{Type: wire.TypeJoined, Room: name, Members: r.members, Seq: r.seq,
+		Recovered: r.recovered, Missed: r.missed, Ref: ref})
+	for _, f := range r.replay {
+		if !s.conn.WritePrepared(f) {
+			return // closing
+		}
+	}
 }
 
 func (s *session) leave(req *wire.Request) {

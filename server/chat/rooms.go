@@ -1,12 +1,19 @@
 package chat
 
 import (
+	"cmp"
+	"container/list"
 	"errors"
 	"slices"
 	"strings"
 	"sync"
 
+	"github.com/gobwas/ws"
+
 	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/history"
+	"github.com/chatd/chatd/server/internal/wsframe"
+	"github.com/chatd/chatd/server/wire"
 )
 
 // errTooManyRooms refuses a join that would create a room past
@@ -14,16 +21,20 @@ import (
 var errTooManyRooms = errors.New("too many rooms on this server")
 
 // rooms is the registry of rooms with members. A room exists while it has
-// members.
+// members; its history outlives it, idle, for a while (history.go).
 //
-// mu guards byName, sorted and every room's membership changes, so a room
-// is never deleted while a join is adding to it. Fan-out takes only the
-// room's own read lock; replies to rooms and who copy a page under the
-// locks and are built outside them.
+// mu guards byName, sorted, idle, idleOrder, the idle histories and every
+// room's membership changes, so a room is never deleted while a join is
+// adding to it. Fan-out takes only the room's own lock; replies to rooms
+// and who copy a page under the locks and are built outside them.
 type rooms struct {
 	mu     sync.Mutex
 	byName map[string]*room
 	sorted []*room // the rooms of byName by name, for paging
+	// The histories of rooms without members, by name and in the order
+	// they emptied (oldest first). With history off, none.
+	idle      map[string]*roomHistory
+	idleOrder list.List
 
 	// Set at construction, read-only after.
 	max      int             // rooms beyond which only autoJoin ones are created
@@ -31,10 +42,12 @@ type rooms struct {
 	presence bool            // ordinary rooms announce presence
 	lobby    bool            // autoJoin rooms announce presence
 	pres     presenceConfig
+	hist     historyConfig
 }
 
-// room is one room. mu guards members, index, users and pres; membership
-// changes also hold rooms.mu.
+// room is one room. mu guards members, index, users, pres and hist;
+// membership changes also hold rooms.mu. Publishing a message takes mu for
+// writing (publish), so members get the room's messages in seq order.
 type room struct {
 	name     string
 	presence bool
@@ -44,31 +57,55 @@ type room struct {
 	index   map[*session]int
 	users   map[string]int // sessions per user name
 	pres    roomPresence   // presence changes not yet announced (presence.go)
+	hist    *roomHistory   // the seq and kept messages (history.go); nil once deleted
 }
 
-// newRooms returns an empty registry configured by cfg. autoJoin names the
-// rooms every session joins; encode turns a wire message into a frame.
-func newRooms(cfg config.ChatRooms, autoJoin map[string]bool, encode func(any) []byte) *rooms {
-	return &rooms{
+// newRooms returns an empty registry configured by cfg and hcfg, holding
+// as idle histories what opts' history store kept. autoJoin names the rooms
+// every session joins; encode turns a wire message into a frame.
+func newRooms(cfg config.ChatRooms, hcfg config.ChatHistory, autoJoin map[string]bool, encode func(any) []byte, opts ...Option) *rooms {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	r := &rooms{
 		byName:   map[string]*room{},
+		idle:     map[string]*roomHistory{},
 		max:      cfg.MaxRooms,
 		autoJoin: autoJoin,
 		presence: cfg.Presence,
 		lobby:    cfg.PresenceAutoJoin,
 		pres:     presenceConfig{interval: cfg.PresenceInterval, maxPending: cfg.PresenceMaxPending, encode: encode},
+		hist:     newHistoryConfig(hcfg, o),
 	}
+	if o.store != nil {
+		r.loadIdle(o.store.Rooms())
+	}
+	return r
+}
+
+// snapshot is a room as a join found it: its last seq and, for a join with
+// since, what to replay (history.go, snapshotLocked).
+type snapshot struct {
+	seq       uint64
+	replay    []histEntry
+	recovered bool
+	missed    uint64
 }
 
 // join adds s to the room name, creating it unless that would pass the cap
-// on rooms. It returns the room, its member count, and whether the caller
-// must flush the room's presence (flushPresence) once it holds no lock.
-func (r *rooms) join(s *session, name string) (rm *room, members int, flush bool, err error) {
+// on rooms. It returns the room, its member count, the room's snapshot
+// (with the replay after *since, unless since is nil), and whether the
+// caller must flush the room's presence (flushPresence) once it holds no
+// lock. The member is added and the snapshot taken under the room's lock,
+// so the messages posted to s are exactly those after the snapshot.
+func (r *rooms) join(s *session, name string, since *uint64) (rm *room, members int, snap snapshot, flush bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rm = r.byName[name]
 	if rm == nil {
 		if len(r.byName) >= r.max && !r.autoJoin[name] {
-			return nil, 0, false, errTooManyRooms
+			return nil, 0, snapshot{}, false, errTooManyRooms
 		}
 		rm = r.createLocked(name)
 	}
@@ -82,21 +119,103 @@ func (r *rooms) join(s *session, name string) (rm *room, members int, flush bool
 			flush = rm.changedLocked(s.name, change{in: true})
 		}
 	}
-	return rm, len(rm.members), flush, nil
+	rm.hist.expireLocked(&r.hist)
+	snap.seq = rm.hist.seq
+	if since != nil {
+		snap.replay, snap.recovered, snap.missed = rm.hist.snapshotLocked(*since)
+	}
+	return rm, len(rm.members), snap, flush, nil
 }
 
-// createLocked adds an empty room name.
+// createLocked adds an empty room name, with its idle history if it has
+// one, dropping idle histories past their age or the cap on rooms.
 func (r *rooms) createLocked(name string) *room {
 	present := r.presence
 	if r.autoJoin[name] {
 		present = r.lobby
 	}
-	rm := &room{name: name, presence: present, index: map[*session]int{}, users: map[string]int{}}
+	h := r.idle[name]
+	if h != nil {
+		r.unidleLocked(h)
+	} else {
+		h = &roomHistory{name: name}
+	}
+	r.sweepLocked()
+	for r.idleOrder.Len() > 0 && len(r.byName)+r.idleOrder.Len() >= r.max {
+		r.dropIdleLocked(r.idleOrder.Front().Value.(*roomHistory))
+	}
+	rm := &room{name: name, presence: present, index: map[*session]int{}, users: map[string]int{}, hist: h}
 	rm.pres.cfg = &r.pres
 	r.byName[name] = rm
 	i, _ := slices.BinarySearchFunc(r.sorted, name, byName)
 	r.sorted = slices.Insert(r.sorted, i, rm)
 	return rm
+}
+
+// idleLocked keeps h, the history of a room that has just emptied, if it
+// is worth keeping: history is on and the room had messages.
+func (r *rooms) idleLocked(h *roomHistory) {
+	r.sweepLocked()
+	if r.hist.messages == 0 || h.seq == 0 {
+		return
+	}
+	h.emptied = r.hist.now().UnixMilli()
+	h.elem = r.idleOrder.PushBack(h)
+	r.idle[h.name] = h
+	for len(r.byName)+r.idleOrder.Len() > r.max {
+		r.dropIdleLocked(r.idleOrder.Front().Value.(*roomHistory))
+	}
+}
+
+// unidleLocked takes h out of the idle histories, for its room again.
+func (r *rooms) unidleLocked(h *roomHistory) {
+	r.idleOrder.Remove(h.elem)
+	h.elem = nil
+	delete(r.idle, h.name)
+}
+
+// dropIdleLocked forgets an idle history, seq included.
+func (r *rooms) dropIdleLocked(h *roomHistory) {
+	r.unidleLocked(h)
+	if r.hist.store != nil {
+		r.hist.store.Drop(h.name)
+	}
+}
+
+// sweepLocked drops the idle histories whose room emptied max_age ago or
+// more: every message they hold is that old.
+func (r *rooms) sweepLocked() {
+	cutoff := r.hist.now().UnixMilli() - r.hist.maxAge
+	for r.idleOrder.Len() > 0 {
+		h := r.idleOrder.Front().Value.(*roomHistory)
+		if h.emptied > cutoff {
+			return
+		}
+		r.dropIdleLocked(h)
+	}
+}
+
+// loadIdle takes the histories a store kept as idle ones, as if each room
+// emptied at its last message. Run by newRooms, before any join.
+func (r *rooms) loadIdle(kept []history.Room) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	slices.SortFunc(kept, func(a, b history.Room) int { return cmp.Compare(a.LastTS(), b.LastTS()) })
+	for _, k := range kept {
+		h := &roomHistory{name: k.Name, seq: k.Seq, lost: k.Lost}
+		for _, e := range k.Entries {
+			h.entries = append(h.entries, histEntry{seq: e.Seq, ts: e.TS, frame: wsframe.AppendFrame(nil, ws.OpText, e.Data)})
+			h.bytes += len(e.Data)
+		}
+		h.dropLocked(r.hist.now().UnixMilli()-r.hist.maxAge, &r.hist)
+		h.emptied = k.LastTS()
+		h.elem = r.idleOrder.PushBack(h)
+		r.idle[h.name] = h
+	}
+	r.sweepLocked()
+	for r.idleOrder.Len() > r.max {
+		r.dropIdleLocked(r.idleOrder.Front().Value.(*roomHistory))
+	}
 }
 
 // leave removes s from rm, deleting the room when it empties. gone and
@@ -136,6 +255,8 @@ func (r *rooms) leave(s *session, rm *room, gone bool, lastSeen int64) (members 
 			r.sorted = slices.Delete(r.sorted, i, i+1)
 		}
 		rm.pres.stopLocked() // nobody is left to tell
+		r.idleLocked(rm.hist)
+		rm.hist = nil
 		return 0, false
 	}
 	return len(rm.members), flush
@@ -168,6 +289,46 @@ func (rm *room) size() int {
 	rm.mu.RLock()
 	defer rm.mu.RUnlock()
 	return len(rm.members)
+}
+
+// publish gives m the room's next seq, records it in the history and posts
+// it to every member except skip, in each member's format, all under the
+// room's lock: members receive the room's messages in seq order, and a
+// join's snapshot (rooms.join) holds exactly the messages not posted to
+// the new member. Each format is encoded at most once. It returns m's seq.
+func (rm *room) publish(svc *Service, m *wire.Message, skip *session) uint64 {
+	c := &svc.rooms.hist
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	h := rm.hist
+	m.Seq = h.seq + 1
+	// By format: JSON (formatAuto and formatJSON write the same) or text.
+	// A room message's frame does not depend on the member's name.
+	var frames [2][]byte
+	frame := func(f format, self string) []byte {
+		k := 0
+		if f == formatText {
+			k = 1
+		}
+		if frames[k] == nil {
+			frames[k] = svc.messageFrame(m, f, self)
+		}
+		return frames[k]
+	}
+	e := histEntry{seq: m.Seq, ts: m.TS}
+	if c.messages > 0 {
+		e.frame = frame(formatJSON, "")
+	}
+	h.appendLocked(e, c, c.now().UnixMilli())
+	if c.store != nil && c.messages > 0 {
+		c.store.Append(rm.name, history.Entry{Seq: e.seq, TS: e.ts, Data: e.body()}, h.first())
+	}
+	for _, mem := range rm.members {
+		if mem != skip {
+			mem.deliver(frame(mem.format, mem.name))
+		}
+	}
+	return m.Seq
 }
 
 // broadcast posts frame to every member except skip.

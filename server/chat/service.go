@@ -58,8 +58,9 @@ type Service struct {
 
 var _ server.Endpoint = (*Service)(nil)
 
-// New builds the chat service. box stores offline messages.
-func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mailbox, log *zap.Logger) (*Service, error) {
+// New builds the chat service. box stores offline messages; a
+// WithHistoryStore option makes room history durable.
+func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mailbox, log *zap.Logger, opts ...Option) (*Service, error) {
 	re, err := regexp.Compile(cfg.Rooms.NamePattern)
 	if err != nil {
 		return nil, fmt.Errorf("chat.rooms.name_pattern: %w", err)
@@ -94,7 +95,7 @@ func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mai
 	p, _ := box.(pruner)
 	s.sys.Go(func() { s.janitor(p) })
 	s.users = newUsers(s.offline)
-	s.rooms = newRooms(cfg.Rooms, s.autoJoin, s.encode)
+	s.rooms = newRooms(cfg.Rooms, cfg.History, s.autoJoin, s.encode, opts...)
 	return s, nil
 }
 

@@ -21,6 +21,32 @@ type Chat struct {
 	// Mailbox is the durable store of messages for offline users, and how
 	// the chat layer uses it.
 	Mailbox ChatMailbox `yaml:"mailbox"`
+	// History is what each room keeps of its recent messages, for the
+	// history request and for a join with since.
+	History ChatHistory `yaml:"history"`
+}
+
+// ChatHistory bounds each room's recent messages, kept in memory and, when
+// Durable, in Mailbox.Dir/history.db.
+type ChatHistory struct {
+	// Messages is the most messages one room keeps; 0 turns history off
+	// (messages still get a seq). Default 100.
+	Messages int `yaml:"messages"`
+	// MaxAge drops messages older than this from the history. Default "24h".
+	MaxAge time.Duration `yaml:"max_age"`
+	// MaxBytes is the most bytes of messages (their JSON) one room keeps;
+	// it also bounds a history reply and a join's replay. Default 262144.
+	MaxBytes int `yaml:"max_bytes"`
+	// Limit is the default and largest "limit" of a history request.
+	// Default 100.
+	Limit int `yaml:"limit"`
+	// Durable writes the history to Mailbox.Dir/history.db, so rooms keep
+	// their history and seq across restarts. Default false.
+	Durable bool `yaml:"durable"`
+	// FlushInterval is how long new messages wait before they are written
+	// to the store, together in one transaction: a kill -9 loses at most
+	// the messages of the last interval from history. Default "100ms".
+	FlushInterval time.Duration `yaml:"flush_interval"`
 }
 
 // ChatMailbox is the chat.mailbox section: the store's own settings
@@ -195,6 +221,13 @@ func defaultChat() Chat {
 			LiveBufferBytes: 1 << 20,
 			QueueBytes:      64 << 20,
 		},
+		History: ChatHistory{
+			Messages:      100,
+			MaxAge:        24 * time.Hour,
+			MaxBytes:      256 << 10,
+			Limit:         100,
+			FlushInterval: 100 * time.Millisecond,
+		},
 	}
 }
 
@@ -272,6 +305,22 @@ func (c Chat) validate(add func(string, ...any)) {
 	}
 	if mb.QueueBytes < 64<<10 {
 		add("chat.mailbox.queue_bytes %d: want at least 65536", mb.QueueBytes)
+	}
+	h := c.History
+	if h.Messages < 0 || h.Messages > 100000 {
+		add("chat.history.messages %d: want 0 (off) to 100000", h.Messages)
+	}
+	if h.MaxAge < time.Second {
+		add("chat.history.max_age %v: want at least 1s, such as \"24h\"", h.MaxAge)
+	}
+	if h.MaxBytes < 1024 || h.MaxBytes > 64<<20 {
+		add("chat.history.max_bytes %d: want 1024 to 67108864", h.MaxBytes)
+	}
+	if h.Limit < 1 || h.Limit > 10000 {
+		add("chat.history.limit %d: want 1 to 10000", h.Limit)
+	}
+	if h.FlushInterval < time.Millisecond || h.FlushInterval > 10*time.Second {
+		add("chat.history.flush_interval %v: want \"1ms\" to \"10s\"", h.FlushInterval)
 	}
 	if l.MaxMessages < l.MaxAttempts || l.MaxMessages > 100000 {
 		add("chat.login.max_messages %d: want chat.login.max_attempts (%d) to 100000", l.MaxMessages, l.MaxAttempts)
