@@ -106,7 +106,7 @@ func TestLobby(t *testing.T) {
 	if sent.Status != wire.StatusDelivered || string(sent.Ref) != "7" {
 		t.Errorf("sent: %+v", sent)
 	}
-	send(t, alice, `{"receiver":"bob","data":"probe"}`)
+	send(t, alice, `{"receiver":"bob","data":"probe","id":8}`)
 	recvJSON(t, alice, wire.TypeSent, &sent)
 }
 
@@ -115,7 +115,7 @@ func TestLobby(t *testing.T) {
 func TestPrivate(t *testing.T) {
 	ts := MustRunServer(t)
 	alice, bob, carol := ts.login(t, "alice"), ts.login(t, "bob"), ts.login(t, "carol")
-	send(t, alice, `{"receiver":"bob","data":"hi bob"}`)
+	send(t, alice, `{"receiver":"bob","data":"hi bob","id":7}`)
 	got := recv(t, bob)
 	var m wire.Message
 	if err := json.Unmarshal([]byte(got), &m); err != nil {
@@ -125,7 +125,7 @@ func TestPrivate(t *testing.T) {
 	if got != want {
 		t.Errorf("bob got  %s\nwant     %s", got, want)
 	}
-	if got, want := recv(t, alice), fmt.Sprintf(`{"type":"sent","id":%d,"status":"delivered"}`, m.ID); got != want {
+	if got, want := recv(t, alice), fmt.Sprintf(`{"type":"sent","id":%d,"status":"delivered","ref":7}`, m.ID); got != want {
 		t.Errorf("alice got %s, want %s", got, want)
 	}
 	// carol's first message is the marker: the private one never came.

@@ -169,8 +169,7 @@ func (c *client) chat(op int, msg []byte) bool {
 }
 
 // message stamps and encodes a message to room or to receiver. The sender
-// gets "sent" for a private message always, for a room message only when
-// the request had an id, as from chatd.
+// gets "sent" only when the request had an id, as from chatd.
 func (c *client) message(room, receiver string, data, ref json.RawMessage) delivery {
 	id, now := c.srv.ids.Add(1), time.Now()
 	d := delivery{kind: toLobby, from: c, to: receiver, ref: ref}
@@ -178,7 +177,7 @@ func (c *client) message(room, receiver string, data, ref json.RawMessage) deliv
 		d.kind = toPrivate
 	}
 	d.frame = encode(wire.Message{Type: wire.TypeMessage, ID: id, Sender: c.name, Room: room, Receiver: receiver, Data: data, TS: now.UnixMilli()})
-	if receiver != "" || ref != nil {
+	if ref != nil {
 		d.ack = encode(wire.Sent{Type: wire.TypeSent, ID: id, Status: wire.StatusDelivered, Ref: ref})
 	}
 	return d

@@ -35,8 +35,8 @@
 //     starting with '{') and {"data":...} go to everyone else in it as
 //     {"type":"message","id":N,"sender":"alice","room":"lobby","data":...,"ts":MS}.
 //   - Private. {"receiver":"bob","data":...} goes to bob only, with
-//     "receiver" instead of "room", and the sender gets
-//     {"type":"sent","id":N,"status":"delivered"}, or
+//     "receiver" instead of "room", and the sender, when the request had
+//     an "id", gets {"type":"sent","id":N,"status":"delivered","ref":ID}, or
 //     {"type":"error","error":"receiver not online"}.
 //
 // Anything else after login gets a {"type":"error"} as from chatd. Not

@@ -133,9 +133,11 @@ func (w *worker) onOther(u *user, msg []byte) {
 	}
 }
 
-// appendPrivate appends {"receiver":"NAME","data":"PAYLOAD"}.
+// appendPrivate appends {"id":1,"receiver":"NAME","data":"PAYLOAD"}: the
+// id asks the server for a "sent" (delivered or stored), which the workers
+// count and the mailbox scenario waits for.
 func appendPrivate(b []byte, receiver string, payload func([]byte) []byte) []byte {
-	b = append(b, `{"receiver":`...)
+	b = append(b, `{"id":1,"receiver":`...)
 	b = strconv.AppendQuote(b, receiver)
 	b = append(b, `,"data":"`...)
 	b = payload(b)

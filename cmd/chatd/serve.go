@@ -39,6 +39,7 @@ func serve(full config.Config, log *zap.Logger, signals <-chan os.Signal) int {
 			return 1
 		}
 		srv.Handle("/ws", chatSvc)
+		srv.HandlePrefix("/ws/", chatSvc) // /ws/NAME logs in as NAME
 	}
 	closeChat := func(ctx context.Context) error {
 		if chatSvc == nil {

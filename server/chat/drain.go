@@ -1,9 +1,11 @@
 package chat
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/wire"
 )
 
 // The offline mailbox reaches a new session in pages, with flow control:
@@ -46,7 +48,7 @@ func (s *session) pageLoaded(pg page) {
 		return
 	}
 	for _, e := range pg.entries {
-		if !s.conn.WritePrepared(s.svc.frame(e.Data)) {
+		if !s.conn.WritePrepared(s.mailFrame(e.Data)) {
 			return // closing: what was not written stays stored
 		}
 	}
@@ -113,4 +115,15 @@ func (s *session) dropPending() {
 		}
 	}
 	s.pending, s.pendingBytes = nil, 0
+}
+
+// mailFrame is a stored message (its JSON) as a frame for s's format.
+func (s *session) mailFrame(data []byte) []byte {
+	if s.format == formatText {
+		var m wire.Message
+		if err := json.Unmarshal(data, &m); err == nil {
+			return textFrame(textLine(&m, s.name))
+		}
+	}
+	return s.svc.frame(data)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gobwas/ws"
 
@@ -104,4 +105,78 @@ func (svc *Service) messageFrame(m *wire.Message, f format, self string) []byte 
 		return textFrame(textLine(m, self))
 	}
 	return svc.encode(m)
+}
+
+// lazyText renders a text frame the first time a text-mode member needs
+// it, so a fan-out encodes text at most once and not at all when no member
+// asked for text. It is used by one goroutine.
+type lazyText struct {
+	render func() string
+	cached []byte
+}
+
+func (l *lazyText) frame() []byte {
+	if l.cached == nil {
+		l.cached = textFrame(l.render())
+	}
+	return l.cached
+}
+
+// textReply renders a reply or event for a text-mode session; ok is false
+// for a type it has no line for, which is then written as JSON.
+func textReply(v any, self string) (line string, ok bool) {
+	switch m := v.(type) {
+	case wire.Message:
+		return textLine(&m, self), true
+	case *wire.Message:
+		return textLine(m, self), true
+	case wire.Error:
+		return "error: " + m.Error, true
+	case wire.Membership:
+		return membershipLine(&m), true
+	case wire.Presence:
+		return presenceLine(&m), true
+	case wire.Who:
+		line := "who " + m.Room + ": " + strings.Join(m.Users, ", ")
+		if m.More {
+			line += " (more after " + m.Next + ")"
+		}
+		return line, true
+	case wire.Rooms:
+		names := make([]string, len(m.Rooms))
+		for i, r := range m.Rooms {
+			names[i] = r.Name + " (" + strconv.Itoa(r.Members) + ")"
+			if r.Joined {
+				names[i] += "*"
+			}
+		}
+		line := "rooms: " + strings.Join(names, ", ")
+		if m.More {
+			line += " (more after " + m.Next + ")"
+		}
+		return line, true
+	case wire.Seen:
+		if m.Online {
+			return m.User + " is online", true
+		}
+		if m.LastSeen == 0 {
+			return m.User + " was not seen", true
+		}
+		return m.User + " was last seen " + time.UnixMilli(m.LastSeen).UTC().Format(time.RFC3339), true
+	case wire.History:
+		var b strings.Builder
+		b.WriteString("history " + m.Room + ": " + strconv.Itoa(len(m.Messages)) + " messages")
+		for _, raw := range m.Messages {
+			var msg wire.Message
+			if json.Unmarshal(raw, &msg) == nil {
+				b.WriteString("\n" + textLine(&msg, self))
+			}
+		}
+		return b.String(), true
+	case wire.LoginOK:
+		return wire.PlainLoginOK, true
+	case wire.LoginError:
+		return m.Error, true
+	}
+	return "", false
 }

@@ -1,6 +1,7 @@
 package chat_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"net"
@@ -137,6 +138,7 @@ type options struct {
 	chat   func(*config.Chat)
 	auth   func(*config.Auth)
 	server func(*config.Server)
+	opts   []chat.Option // code seams: the history store, the clock
 }
 
 func start(t testing.TB, o options) *env {
@@ -165,7 +167,7 @@ func start(t testing.TB, o options) *env {
 	if o.store != nil {
 		box = o.store
 	}
-	svc, err := chat.New(cfg.Chat, cfg.Auth, o.authn, box, zap.NewNop())
+	svc, err := chat.New(cfg.Chat, cfg.Auth, o.authn, box, zap.NewNop(), o.opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +181,10 @@ func start(t testing.TB, o options) *env {
 			o.server(c)
 		}
 	}
-	ts := testserver.StartWith(t, mutate, map[string]server.Endpoint{"/ws": svc})
+	ts := testserver.StartSetup(t, mutate, func(srv *server.Server) {
+		srv.Handle("/ws", svc)
+		srv.HandlePrefix("/ws/", svc)
+	})
 	t.Cleanup(func() {
 		// Cleanups run last-in first-out, so this runs before the test
 		// server's own: shut the server down first (its later Shutdown is
@@ -211,6 +216,34 @@ func (e *env) dial(t testing.TB) *client {
 	t.Cleanup(func() { c.Close() })
 	return &client{t: t, c: c}
 }
+
+// dialPath dials path (which may carry a query) offering protocols, and
+// returns the client and the subprotocol the server chose.
+func (e *env) dialPath(t testing.TB, path string, protocols ...string) (*client, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d := ws.Dialer{Protocols: protocols}
+	c, br, hs, err := d.Dial(ctx, e.ts.URL(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if br != nil {
+		// The server wrote right after the 101 (a URL login's answer):
+		// those bytes are in br.
+		c = bufferedConn{Conn: c, r: br}
+	}
+	return &client{t: t, c: c}, hs.Protocol
+}
+
+// bufferedConn reads what the handshake buffered before the socket.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (b bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
 
 // login dials and logs in with the plain form.
 func (e *env) login(t testing.TB, name string) *client {

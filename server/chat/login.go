@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -43,7 +44,9 @@ type attempt struct {
 	json    bool // answer in JSON
 	ref     json.RawMessage
 	ack     bool
-	account string // the failure reserved by the login throttle, if any
+	account string            // the failure reserved by the login throttle, if any
+	resume  string            // a resume token (resume.go)
+	since   map[string]uint64 // room -> last seq the client has, for the rooms joined at login
 }
 
 // authResult is what the auth pool reports to the session.
@@ -80,13 +83,35 @@ func (s *session) loginMessage(op ws.OpCode, payload []byte) {
 // try starts one attempt on the auth pool.
 func (s *session) try(text string) {
 	a, err := s.parseLogin(text)
+	a.json = s.answersJSON(a.json)
 	if err != nil {
 		s.refuse(a, err.Error(), false)
 		return
 	}
+	s.tryAttempt(a)
+}
+
+// answersJSON reports whether login answers are JSON: as the client's
+// format asks, or, without one, as the login was written.
+func (s *session) answersJSON(loginWasJSON bool) bool {
+	switch s.format {
+	case formatJSON:
+		return true
+	case formatText:
+		return false
+	}
+	return loginWasJSON
+}
+
+// tryAttempt checks the throttle and hands a parsed attempt to the pool,
+// unless it resumes a session.
+func (s *session) tryAttempt(a attempt) {
 	addr := s.conn.RemoteAddr().Addr()
 	if !s.svc.throttle.allowAddress(addr) {
 		s.refuse(a, reasonAddress, false)
+		return
+	}
+	if a.resume != "" && s.tryResume(a) {
 		return
 	}
 	if a.creds.Name != "" {
@@ -114,9 +139,14 @@ func (s *session) parseLogin(text string) (attempt, error) {
 		if err := json.Unmarshal(t, &req); err != nil {
 			return attempt{json: true}, fmt.Errorf("invalid JSON login: %v", err)
 		}
-		a := attempt{json: true, ref: req.ID, ack: req.Ack}
+		a := attempt{json: true, ref: req.ID, ack: req.Ack, resume: req.Resume}
 		if req.Type != wire.TypeLogin {
 			return a, fmt.Errorf(`log in first: send {"type":"login",...}`)
+		}
+		if len(req.Since) > 0 {
+			if err := json.Unmarshal(req.Since, &a.since); err != nil {
+				return a, fmt.Errorf(`"since" must map room names to seq numbers, as {"lobby":17}`)
+			}
 		}
 		a.creds = auth.Credentials{Name: req.Name, Password: req.Password, Token: req.Token}
 		return a, nil
@@ -153,7 +183,7 @@ func (s *session) authDone(r authResult) {
 		}
 		refused := s.svc.users.attach(s, max, first)
 		if refused == "" {
-			s.loggedInAs(r.attempt)
+			s.loggedInAs(r.attempt, max, nil)
 			return
 		}
 		s.name = ""
@@ -229,9 +259,11 @@ func (s *session) nextQueued() {
 	s.try(text)
 }
 
-// loggedInAs finishes a successful login: the auto-joined rooms, the reply,
-// then the mailbox (already queued by attach), then live traffic.
-func (s *session) loggedInAs(a attempt) {
+// loggedInAs finishes a successful login: the auto-joined rooms and those
+// of a resumed session, the reply, the messages missed in the rooms the
+// login named in since, then the mailbox (already queued by attach), then
+// live traffic. max is the user's session limit, for the resume token.
+func (s *session) loggedInAs(a attempt, max int, resumed []string) {
 	s.loggedIn = true
 	s.login.timer.Stop()
 	s.login = nil
@@ -239,14 +271,38 @@ func (s *session) loggedInAs(a attempt) {
 	s.draining = s.svc.keepsMail
 	// Join before answering, so a client that has seen the answer is a
 	// member: deliveries posted meanwhile are handled after this method,
-	// behind the answer.
-	for _, name := range s.svc.cfg.Rooms.AutoJoin {
-		s.joinRoom(name)
+	// behind the answer and the replays.
+	names := make([]string, 0, len(s.svc.cfg.Rooms.AutoJoin)+len(resumed))
+	var recovered []recovery
+	for _, name := range append(slices.Clone(s.svc.cfg.Rooms.AutoJoin), resumed...) {
+		if s.room(name) != nil || !s.svc.roomName.MatchString(name) ||
+			(!s.svc.autoJoin[name] && s.extraRooms() >= s.svc.cfg.Rooms.MaxPerSession) {
+			continue
+		}
+		var since *uint64
+		if seq, ok := a.since[name]; ok {
+			since = &seq
+		}
+		r, err := s.enterRoomAt(name, since)
+		if err != nil {
+			continue // the server is at chat.rooms.max_rooms: the room is gone
+		}
+		names = append(names, name)
+		if since != nil {
+			recovered = append(recovered, recovery{name, r})
+		}
 	}
 	if a.json {
-		s.send(wire.LoginOK{Type: wire.TypeLoginOK, User: s.name, Rooms: s.svc.cfg.Rooms.AutoJoin, Ack: s.ackMode, Ref: a.ref})
+		ok := wire.LoginOK{Type: wire.TypeLoginOK, User: s.name, Rooms: names, Ack: s.ackMode, Ref: a.ref}
+		if s.svc.resume.enabled() {
+			ok.Resume = s.svc.resume.token(s.name, s.conn.ID(), max)
+		}
+		s.send(ok)
 	} else {
 		s.conn.WriteMessage(ws.OpText, []byte(wire.PlainLoginOK))
+	}
+	for _, r := range recovered {
+		s.sendJoined(r.room, r.joinResult, nil)
 	}
 	if ce := s.svc.log.Check(zap.InfoLevel, "logged in"); ce != nil {
 		ce.Write(zap.Uint64("conn", s.conn.ID()), zap.String("user", s.name))
@@ -286,4 +342,11 @@ func (p *authPool) run() {
 		cancel()
 		j.s.notify(authResult{attempt: j.a, id: id, err: err})
 	}
+}
+
+// recovery is a room joined at login with since: its replay follows the
+// login answer.
+type recovery struct {
+	room string
+	joinResult
 }

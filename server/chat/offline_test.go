@@ -28,7 +28,7 @@ func TestOfflineAcks(t *testing.T) {
 	e := start(t, options{})
 	alice := e.login(t, "alice")
 	for _, d := range []string{"m1", "m2", "m3"} {
-		alice.sendJSON(map[string]any{"receiver": "bob", "data": d})
+		alice.sendJSON(map[string]any{"receiver": "bob", "data": d, "id": d})
 		alice.expect(map[string]any{"status": "stored"})
 	}
 	loginAck := func() *client {

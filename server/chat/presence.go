@@ -145,17 +145,33 @@ func (rm *room) flushPresence(tick bool) {
 	rm.mu.Unlock()
 
 	if reset {
-		frame := p.cfg.encode(wire.Presence{Type: wire.TypePresence, Room: rm.name, Reset: true})
-		rm.broadcast(frame, nil)
+		ev := wire.Presence{Type: wire.TypePresence, Room: rm.name, Reset: true}
+		frame := p.cfg.encode(ev)
+		text := lazyText{render: func() string { return presenceLine(&ev) }}
+		rm.mu.RLock()
+		defer rm.mu.RUnlock()
+		for _, m := range rm.members {
+			m.deliverFor(frame, &text)
+		}
 		return
 	}
 	if len(news) == 0 {
 		return
 	}
-	r := rm.round(news)
+	slices.SortFunc(news, func(a, b announcement) int { return strings.Compare(a.user, b.user) })
+	jsonRound := rm.round(news, p.cfg.encode)
+	var textRound *round // built for the first text-mode member
 	rm.mu.RLock()
 	defer rm.mu.RUnlock()
 	for _, m := range rm.members {
+		r := &jsonRound
+		if m.format == formatText {
+			if textRound == nil {
+				tr := rm.round(news, encodePresenceText)
+				textRound = &tr
+			}
+			r = textRound
+		}
 		seg, own := r.self[m.name]
 		if !own {
 			m.deliver(r.frames)
@@ -190,9 +206,8 @@ type round struct {
 	self   map[string][2]int // a user announced online: their frame's bounds
 }
 
-// round encodes news sorted by user name.
-func (rm *room) round(news []announcement) round {
-	slices.SortFunc(news, func(a, b announcement) int { return strings.Compare(a.user, b.user) })
+// round encodes news (sorted by user name) with encode.
+func (rm *room) round(news []announcement, encode func(any) []byte) round {
 	var r round
 	for _, a := range news {
 		ev := wire.Presence{Type: wire.TypePresence, User: a.user, Status: wire.StatusOnline, Room: rm.name}
@@ -204,7 +219,7 @@ func (rm *room) round(news []announcement) round {
 			ev.Status = wire.StatusLeft
 		}
 		start := len(r.frames)
-		r.frames = append(r.frames, rm.pres.cfg.encode(ev)...)
+		r.frames = append(r.frames, encode(ev)...)
 		if a.in {
 			if r.self == nil {
 				r.self = map[string][2]int{}
@@ -213,4 +228,10 @@ func (rm *room) round(news []announcement) round {
 		}
 	}
 	return r
+}
+
+// encodePresenceText is encode for text-mode members.
+func encodePresenceText(v any) []byte {
+	p := v.(wire.Presence)
+	return textFrame(presenceLine(&p))
 }

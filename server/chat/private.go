@@ -33,7 +33,8 @@ type privateSend struct {
 	svc   *Service
 	from  *session
 	msg   wire.Message
-	frame []byte
+	frame []byte // JSON
+	text  []byte // text mode, for the receiver; encoded when a receiver needs it
 	ref   json.RawMessage
 	round int
 
@@ -89,6 +90,9 @@ func (p *privateSend) route() {
 	if p.frame == nil {
 		p.frame = p.svc.encode(p.msg)
 	}
+	if p.text == nil && anyText(to) {
+		p.text = textFrame(textLine(&p.msg, p.msg.Receiver))
+	}
 	p.pending.Store(int32(len(to)))
 	for _, t := range to {
 		if !t.notify(p) {
@@ -96,8 +100,10 @@ func (p *privateSend) route() {
 			p.done(false)
 		}
 	}
+	var echoText lazyText
+	echoText.render = func() string { return textLine(&p.msg, p.msg.Sender) }
 	for _, t := range echo {
-		t.deliver(p.frame)
+		t.deliverFor(p.frame, &echoText)
 	}
 }
 
@@ -146,7 +152,7 @@ type privateReply privateSend
 func (s *session) privateDone(r *privateReply) {
 	if o := r.outcome; o.err != "" {
 		s.sendError(o.err, r.ref)
-	} else {
+	} else if r.ref != nil {
 		s.send(wire.Sent{Type: wire.TypeSent, ID: r.msg.ID, Status: o.status, Ref: r.ref})
 	}
 }
@@ -158,14 +164,14 @@ func (s *session) takePrivate(p *privateSend) {
 	case s.closed:
 		p.done(false)
 	case s.draining:
-		s.hold(pendingItem{frame: p.frame, private: p})
+		s.hold(pendingItem{frame: s.privateFrame(p), private: p})
 	default:
 		s.writePrivate(p)
 	}
 }
 
 func (s *session) writePrivate(p *privateSend) {
-	if !s.conn.WritePrepared(p.frame) {
+	if !s.conn.WritePrepared(s.privateFrame(p)) {
 		s.leaving.Store(true)
 		p.done(false)
 		return
@@ -176,7 +182,9 @@ func (s *session) writePrivate(p *privateSend) {
 func (s *session) storeDone(r stored) {
 	switch {
 	case r.err == nil:
-		s.send(wire.Sent{Type: wire.TypeSent, ID: r.id, Status: wire.StatusStored, Ref: r.ref})
+		if r.ref != nil {
+			s.send(wire.Sent{Type: wire.TypeSent, ID: r.id, Status: wire.StatusStored, Ref: r.ref})
+		}
 	case errors.Is(r.err, mailbox.ErrFull):
 		s.sendError("the receiver's mailbox is full", r.ref)
 	case errors.Is(r.err, mailbox.ErrSenderQuota):
@@ -186,4 +194,22 @@ func (s *session) storeDone(r stored) {
 	default:
 		s.sendError("could not store the message, try again", r.ref)
 	}
+}
+
+// privateFrame is p's frame for a receiver session of s's format.
+func (s *session) privateFrame(p *privateSend) []byte {
+	if s.format == formatText {
+		return p.text
+	}
+	return p.frame
+}
+
+// anyText reports whether any of the sessions is in text mode.
+func anyText(ss []*session) bool {
+	for _, s := range ss {
+		if s.format == formatText {
+			return true
+		}
+	}
+	return false
 }

@@ -48,6 +48,7 @@ type Service struct {
 	keepsMail bool
 	users     *users
 	rooms     *rooms
+	resume    *resumes
 	ids       idGen
 	roomName  *regexp.Regexp
 	autoJoin  map[string]bool
@@ -96,17 +97,29 @@ func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mai
 	s.sys.Go(func() { s.janitor(p) })
 	s.users = newUsers(s.offline)
 	s.rooms = newRooms(cfg.Rooms, cfg.History, s.autoJoin, s.encode, opts...)
+	s.resume = newResumes(cfg.Resume.TTL, cfg.Resume.MaxClosed)
 	return s, nil
 }
 
-// Open starts a session in the login phase.
+// Subprotocols lists the subprotocols /ws speaks, for the handshake.
+func (s *Service) Subprotocols() []string { return []string{ProtocolJSON, ProtocolText} }
+
+// Open starts a session in the login phase, in the format the client
+// asked for, and starts the login its URL carries (urllogin.go).
 func (s *Service) Open(c *server.Conn) server.Session {
 	sess := &session{svc: s, conn: c, login: &loginState{}}
+	q := c.Query()
+	var bad string
+	sess.format, bad = requestFormat(c.Subprotocol(), q.Get("format"))
 	sess.login.timer = time.AfterFunc(s.cfg.Login.Timeout, func() {
 		if err := c.Notify(loginExpired{}); err != nil {
 			c.Kick(CloseLoginTimeout, "login timeout")
 		}
 	})
+	if bad != "" {
+		c.WriteMessage(ws.OpText, []byte("unknown format "+quote(bad)+": use format=text or format=json; continuing with the default"))
+	}
+	sess.urlLogin(c, q)
 	return sess
 }
 
@@ -139,6 +152,7 @@ func (s *Service) janitor(p pruner) {
 			return
 		case now := <-sweep.C:
 			s.throttle.sweep(now)
+			s.resume.sweep(now)
 		case now := <-prune.C:
 			if p == nil {
 				continue

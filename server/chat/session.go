@@ -38,6 +38,9 @@ type session struct {
 	// connection is closing or closed, or it refused one): routing skips
 	// it, so a private message goes to another session or the mailbox.
 	leaving atomic.Bool
+	// replaced is set when a resumed login took this session's place: its
+	// user is not gone when it closes, and it leaves nothing to resume.
+	replaced atomic.Bool
 
 	// chat phase
 	name         string
@@ -147,6 +150,13 @@ func (s *session) Closed(ws.StatusCode, string) {
 		return
 	}
 	now := time.Now()
+	if s.svc.resume.enabled() && !s.replaced.Load() {
+		rooms := make([]string, len(s.joined))
+		for i, rm := range s.joined {
+			rooms[i] = rm.name
+		}
+		s.svc.resume.closedAt(s.conn.ID(), s.name, rooms, now)
+	}
 	last := s.svc.users.detach(s)
 	var seen int64
 	if last {
@@ -173,8 +183,30 @@ func (s *session) notify(msg any) bool {
 // whether s took it.
 func (s *session) deliver(frame []byte) bool { return s.notify(delivery(frame)) }
 
-// send encodes v as a text frame and writes it.
-func (s *session) send(v any) { s.conn.WritePrepared(s.svc.encode(v)) }
+// send writes v: as JSON, or in text mode as the line textReply renders
+// (nothing for a "sent").
+func (s *session) send(v any) {
+	if s.format == formatText && s.loggedIn {
+		if _, sent := v.(wire.Sent); sent {
+			return
+		}
+		if line, ok := textReply(v, s.name); ok {
+			s.conn.WritePrepared(textFrame(line))
+			return
+		}
+	}
+	s.conn.WritePrepared(s.svc.encode(v))
+}
+
+// deliverFor posts to s the frame for its format: jsonFrame, or text()
+// for a text-mode session. text is called at most once per caller when
+// the caller caches it (see lazyText).
+func (s *session) deliverFor(jsonFrame []byte, text *lazyText) bool {
+	if s.format == formatText {
+		return s.deliver(text.frame())
+	}
+	return s.deliver(jsonFrame)
+}
 
 // sendError reports a refused request.
 func (s *session) sendError(msg string, ref json.RawMessage) {

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/chatd/chatd/auth"
@@ -61,17 +62,61 @@ func (u *users) lookalikeLocked(name, key string) bool {
 	return key != name && len(u.online[key]) > 0
 }
 
-// detach removes s. It reports whether s was the user's last session.
+// attachResumed adds s, a session resuming session id of its user, like
+// attach, making room for it: the session id is replaced if it is still
+// attached, else the oldest one if the user has max sessions. It returns
+// the replaced session, now detached, for the caller to close.
+func (u *users) attachResumed(s *session, id uint64, max int, first offlineJob) (replaced *session, refused string) {
+	key := auth.NameKey(s.name)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.lookalikeLocked(s.name, key) {
+		return nil, reasonLookalike
+	}
+	cur := u.online[s.name]
+	i := slices.IndexFunc(cur, func(x *session) bool { return x.conn.ID() == id })
+	if i < 0 && len(cur) >= max && len(cur) > 0 {
+		i = 0 // the oldest: attach appends
+	}
+	if first != nil && !u.offline.enqueue(s.name, first) {
+		return nil, reasonBusy
+	}
+	if i >= 0 {
+		replaced = cur[i]
+		replaced.leaving.Store(true)
+		replaced.replaced.Store(true)
+		cur = slices.Delete(cur, i, i+1)
+	}
+	u.online[s.name] = append(cur, s)
+	if key != s.name {
+		u.keys[key] = s.name
+	}
+	return replaced, ""
+}
+
+// session returns name's attached session whose connection is id, or nil.
+func (u *users) session(name string, id uint64) *session {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, s := range u.online[name] {
+		if s.conn.ID() == id {
+			return s
+		}
+	}
+	return nil
+}
+
+// detach removes s. It reports whether s was the user's last session; a
+// session no longer attached (replaced by a resume) never is.
 func (u *users) detach(s *session) (last bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	cur := u.online[s.name]
-	for i, x := range cur {
-		if x == s {
-			cur = append(cur[:i], cur[i+1:]...)
-			break
-		}
+	i := slices.Index(cur, s)
+	if i < 0 {
+		return false
 	}
+	cur = slices.Delete(cur, i, i+1)
 	if len(cur) > 0 {
 		u.online[s.name] = cur
 		return false

@@ -24,6 +24,20 @@ type Chat struct {
 	// History is what each room keeps of its recent messages, for the
 	// history request and for a join with since.
 	History ChatHistory `yaml:"history"`
+	// Resume lets a client that lost its connection log in again as the
+	// same session (docs/PROTOCOL.md, "Session resume").
+	Resume ChatResume `yaml:"resume"`
+}
+
+// ChatResume configures resume tokens.
+type ChatResume struct {
+	// TTL is how long after a session closed its token still resumes it;
+	// while the session is open its token always does. "0s" turns resume
+	// off: login_ok carries no token. Default "2m".
+	TTL time.Duration `yaml:"ttl"`
+	// MaxClosed caps the closed sessions whose rooms are kept for a
+	// resume; past it the oldest are forgotten. Default 100000.
+	MaxClosed int `yaml:"max_closed"`
 }
 
 // ChatHistory bounds each room's recent messages, kept in memory and, when
@@ -221,6 +235,7 @@ func defaultChat() Chat {
 			LiveBufferBytes: 1 << 20,
 			QueueBytes:      64 << 20,
 		},
+		Resume: ChatResume{TTL: 2 * time.Minute, MaxClosed: 100000},
 		History: ChatHistory{
 			Messages:      100,
 			MaxAge:        24 * time.Hour,
@@ -321,6 +336,9 @@ func (c Chat) validate(add func(string, ...any)) {
 	}
 	if h.FlushInterval < time.Millisecond || h.FlushInterval > 10*time.Second {
 		add("chat.history.flush_interval %v: want \"1ms\" to \"10s\"", h.FlushInterval)
+	}
+	if r := c.Resume; r.TTL < 0 || r.MaxClosed < 1 {
+		add("chat.resume: ttl %v must not be negative (0s: off) and max_closed %d must be positive", r.TTL, r.MaxClosed)
 	}
 	if l.MaxMessages < l.MaxAttempts || l.MaxMessages > 100000 {
 		add("chat.login.max_messages %d: want chat.login.max_attempts (%d) to 100000", l.MaxMessages, l.MaxAttempts)

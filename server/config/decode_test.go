@@ -107,6 +107,7 @@ func TestDecodeEveryKey(t *testing.T) {
 				Anonymous: true, PageMessages: 10, PageBytes: 65536, LiveBufferBytes: 1 << 19, QueueBytes: 1 << 24,
 			},
 			History: ChatHistory{Messages: 20, MaxAge: time.Hour, MaxBytes: 8192, Limit: 10, Durable: true, FlushInterval: 50 * time.Millisecond},
+			Resume: ChatResume{TTL: 30 * time.Second, MaxClosed: 5},
 		},
 		Auth: Auth{Backend: "static", SessionsPerUser: 2, Workers: 8, Queue: 64,
 			Static:    static.Config{Users: []string{"hlq", "alice"}},
