@@ -9,6 +9,7 @@ import (
 
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/web"
 )
 
 // shutdownSlack is added to server.shutdown_timeout so the server's own
@@ -28,6 +29,15 @@ func serve(full config.Config, log *zap.Logger, signals <-chan os.Signal) int {
 	if err != nil {
 		log.Error("cannot start server", zap.Error(err))
 		return 1
+	}
+	if full.Web.Enabled {
+		if err := srv.HandleFiles(web.Files()); err != nil {
+			log.Error("cannot serve the chat page", zap.Error(err))
+			ctx, cancel := context.WithTimeout(context.Background(), failedStartTimeout)
+			defer cancel()
+			_ = srv.Shutdown(ctx)
+			return 1
+		}
 	}
 	var chatSvc *chatService
 	if full.Chat.Enabled {

@@ -12,14 +12,17 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/chatd/chatd/server/web"
 )
 
 // Config is the whole configuration file.
 type Config struct {
-	Server Server `yaml:"server"`
-	Chat   Chat   `yaml:"chat"`
-	Auth   Auth   `yaml:"auth"`
-	Log    Log    `yaml:"log"`
+	Server Server     `yaml:"server"`
+	Chat   Chat       `yaml:"chat"`
+	Auth   Auth       `yaml:"auth"`
+	Web    web.Config `yaml:"web"` // the chat page at /
+	Log    Log        `yaml:"log"`
 }
 
 // Server configures the listener, the WebSocket read path and its limits.
@@ -163,6 +166,7 @@ func Default() Config {
 		},
 		Chat: defaultChat(),
 		Auth: defaultAuth(),
+		Web:  web.Default(),
 		Log:  Log{Level: "info", Format: "console"},
 	}
 }
@@ -289,6 +293,9 @@ func (c Config) Validate() error {
 	}
 	c.Chat.validate(add)
 	c.Auth.validate(add)
+	if err := c.Web.Validate(); err != nil {
+		add("%v", err)
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -13,6 +13,7 @@ import (
 	"github.com/chatd/chatd/auth/passwords"
 	"github.com/chatd/chatd/auth/static"
 	"github.com/chatd/chatd/server/mailbox"
+	"github.com/chatd/chatd/server/web"
 )
 
 func TestDecodeEmptyIsDefault(t *testing.T) {
@@ -107,7 +108,7 @@ func TestDecodeEveryKey(t *testing.T) {
 				Anonymous: true, PageMessages: 10, PageBytes: 65536, LiveBufferBytes: 1 << 19, QueueBytes: 1 << 24,
 			},
 			History: ChatHistory{Messages: 20, MaxAge: time.Hour, MaxBytes: 8192, Limit: 10, Durable: true, FlushInterval: 50 * time.Millisecond},
-			Resume: ChatResume{TTL: 30 * time.Second, MaxClosed: 5},
+			Resume:  ChatResume{TTL: 30 * time.Second, MaxClosed: 5},
 		},
 		Auth: Auth{Backend: "static", SessionsPerUser: 2, Workers: 8, Queue: 64,
 			Static:    static.Config{Users: []string{"hlq", "alice"}},
@@ -116,6 +117,7 @@ func TestDecodeEveryKey(t *testing.T) {
 				Issuer: "https://id.example.com", Audience: "chatd", Leeway: 5 * time.Second, MaxLifetime: 720 * time.Hour},
 			HTTP: httpauth.Config{URL: "https://accounts.example.com/login", Timeout: 2 * time.Second},
 		},
+		Web: web.Config{Enabled: false},
 		Log: Log{Level: "debug", Format: "json"},
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -1,0 +1,47 @@
+// Package web holds chatd's chat page: the static files a browser loads from
+// `/` (index.html, app.js, style.css, favicon.svg), embedded in the binary so
+// that chatd needs nothing on disk and no build step to serve them.
+//
+// # The page
+//
+// The page is plain JavaScript, no framework and no build. It opens a
+// WebSocket to /ws on the host and port it was loaded from (wss:// when the
+// page came over https://), asking for the subprotocol chatd.v1 so every
+// answer is JSON, and speaks the protocol of docs/PROTOCOL.md: the login
+// loop (the server's reason and the attempts left shown under the form, on
+// the same connection), the lobby and joined rooms with unread counts, join
+// and leave, the list of rooms, who is in a room with presence and last
+// seen, private conversations, and errors shown as they come.
+//
+// # Reconnect
+//
+// After a drop the page reconnects with exponential backoff and full jitter,
+// logs in again with the session's resume token and, per room, the seq of
+// the last message it holds ("since"), so the server replays what was sent
+// meanwhile. Messages are deduplicated by room and seq, and by id, so a
+// replay never shows a message twice. When the token is refused it logs in
+// with the name and password it kept in memory, then joins its other rooms
+// with since. A heartbeat request after a quiet spell detects a connection
+// that died without a close (a phone changing networks).
+//
+// # Safety
+//
+// Text from the network is only ever put into the page with textContent,
+// never as HTML. The files are served with a Content-Security-Policy that
+// forbids inline scripts and styles and any other origin (server.HandleFiles),
+// and the page needs nothing more.
+//
+// # Testing hooks
+//
+// Elements the browser test drives carry data-testid attributes (login-name,
+// login-password, login-submit, login-error, status, composer, send,
+// messages, room-list, join-room, user-list); each message carries
+// data-testid="message", data-sender, and data-room or data-peer. They are a
+// contract with tests and scripts: keep them when the layout changes.
+// cmd/chatd's TestChatPage drives the page in Chromium against a real chatd.
+//
+// # Config
+//
+// Config is the web section of configs/chatd.yaml: web.enabled (default
+// true) serves the page; cmd/chatd wires Files into the server.
+package web
