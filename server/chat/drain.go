@@ -76,9 +76,18 @@ func (s *session) nextPage(after uint64) {
 }
 
 // endDrain ends the mailbox phase and writes the live deliveries held
-// meanwhile, in order.
+// meanwhile, in order, unless login replays are still being written.
 func (s *session) endDrain() {
 	s.draining = false
+	s.releaseHeld()
+}
+
+// releaseHeld writes the live deliveries held while the mailbox drained
+// and the login replays were written, once both are done.
+func (s *session) releaseHeld() {
+	if s.draining || s.replaying {
+		return
+	}
 	held := s.pending
 	s.pending, s.pendingBytes = nil, 0
 	for _, it := range held {

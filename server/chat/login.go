@@ -301,8 +301,9 @@ func (s *session) loggedInAs(a attempt, max int, resumed []string) {
 	} else {
 		s.conn.WriteMessage(ws.OpText, []byte(wire.PlainLoginOK))
 	}
-	for _, r := range recovered {
-		s.sendJoined(r.room, r.joinResult, nil)
+	if len(recovered) > 0 {
+		s.replaying = true
+		s.replayFrom(recovered)
 	}
 	if ce := s.svc.log.Check(zap.InfoLevel, "logged in"); ce != nil {
 		ce.Write(zap.Uint64("conn", s.conn.ID()), zap.String("user", s.name))
@@ -349,4 +350,22 @@ func (p *authPool) run() {
 type recovery struct {
 	room string
 	joinResult
+}
+
+// replayFrom writes the joined reply and replay of each room in rs, one
+// room at a time: the next once the socket has taken the previous one, so
+// replays of many rooms never pile up past the write budget (each is at
+// most chat.history.max_bytes). Live deliveries wait meanwhile (hold).
+func (s *session) replayFrom(rs []recovery) {
+	if len(rs) == 0 {
+		s.replaying = false
+		s.releaseHeld()
+		return
+	}
+	s.sendJoined(rs[0].room, rs[0].joinResult, nil)
+	s.conn.OnFlushed(func(written bool) {
+		if written && !s.closed {
+			s.replayFrom(rs[1:])
+		}
+	})
 }

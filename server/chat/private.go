@@ -163,7 +163,7 @@ func (s *session) takePrivate(p *privateSend) {
 	switch {
 	case s.closed:
 		p.done(false)
-	case s.draining:
+	case s.draining || s.replaying:
 		s.hold(pendingItem{frame: s.privateFrame(p), private: p})
 	default:
 		s.writePrivate(p)

@@ -1,8 +1,13 @@
 package chat_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/gobwas/ws/wsutil"
 
 	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/config"
@@ -142,4 +147,127 @@ func waitGone(t *testing.T, asker *client, user string) {
 		asker.sendJSON(map[string]any{"type": "seen", "user": user})
 		return asker.expect(map[string]any{"type": "seen"})["online"] == false
 	})
+}
+
+// TestResumeRecoversMissedMessages: alice's connection dies silently while
+// bob keeps writing to their room; her resume with since gets every
+// message she had not read, then the live ones, each exactly once and in
+// seq order, while bob never stops.
+func TestResumeRecoversMissedMessages(t *testing.T) {
+	const total = 300
+	e := start(t, options{chat: func(c *config.Chat) {
+		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
+		c.History.Messages = total
+	}})
+	old, ok := e.loginJSON(t, "alice", nil)
+	token := ok["resume"].(string)
+	old.sendJSON(map[string]any{"type": "join", "room": "dev"})
+	old.expect(map[string]any{"type": "joined", "room": "dev"})
+	bob, _ := e.loginJSON(t, "bob", nil)
+	bob.sendJSON(map[string]any{"type": "join", "room": "dev"})
+	bob.expect(map[string]any{"type": "joined", "room": "dev"})
+	old.expect(map[string]any{"type": "presence", "user": "bob"})
+
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		for i := 1; i <= total; i++ {
+			b, _ := json.Marshal(map[string]any{"room": "dev", "data": i})
+			_ = bob.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if wsutil.WriteClientText(bob.c, b) != nil {
+				return
+			}
+			if i%50 == 0 {
+				time.Sleep(5 * time.Millisecond) // keep sending across the resume
+			}
+		}
+	}()
+	// alice reads a few, then her network "drops": she stops reading.
+	var last float64
+	for last < 20 {
+		m := old.expect(map[string]any{"type": "message", "room": "dev"})
+		last = m["seq"].(float64)
+	}
+	fresh, ok2 := e.loginJSON(t, "alice", map[string]any{"resume": token, "since": map[string]any{"dev": last}})
+	if !equalJSON(ok2["rooms"], []string{"lobby", "dev"}) {
+		t.Fatalf("rooms %v", ok2["rooms"])
+	}
+	fresh.expect(map[string]any{"type": "joined", "room": "dev", "recovered": true})
+	want := last + 1
+	for want <= total {
+		m := fresh.next()
+		if m["type"] != "message" {
+			continue // presence and the like
+		}
+		seq := m["seq"].(float64)
+		if seq != want || m["data"].(float64) != seq {
+			t.Fatalf("got seq %v data %v, want seq %v: a gap or a duplicate", seq, m["data"], want)
+		}
+		want++
+	}
+	<-sent
+	fresh.quiet()
+}
+
+// TestLoginReplaysFlowControlled: a resume with since for many rooms whose
+// histories together pass the write budget reaches a reader with a small
+// receive buffer whole, in order, without a slow-consumer close: the
+// replays are written a room at a time, as the socket takes them.
+func TestLoginReplaysFlowControlled(t *testing.T) {
+	// 24 x 240 KB: 5.8 MB, past the kernel's send buffer and 20 times a
+	// write budget of 288 KiB, which one room's replay fits.
+	const rooms, per, size = 24, 40, 6000
+	e := start(t, options{chat: func(c *config.Chat) {
+		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
+		c.Rooms.Presence = false
+	}, server: func(c *config.Server) { c.Limits.WriteBudgetBytes = 288 << 10 }})
+	old, ok := e.loginJSON(t, "alice", nil)
+	token := ok["resume"].(string)
+	bob, _ := e.loginJSON(t, "bob", nil)
+	since := map[string]any{}
+	for r := 0; r < rooms; r++ {
+		name := fmt.Sprintf("r%d", r)
+		since[name] = 0
+		for _, c := range []*client{old, bob} {
+			c.sendJSON(map[string]any{"type": "join", "room": name})
+			c.expect(map[string]any{"type": "joined"})
+		}
+	}
+	old.c.Close()
+	waitGone(t, bob, "alice")
+	pad := strings.Repeat("x", size)
+	for r := 0; r < rooms; r++ {
+		for i := 1; i <= per; i++ {
+			bob.sendJSON(map[string]any{"room": fmt.Sprintf("r%d", r), "data": fmt.Sprintf("%d %s", i, pad)})
+		}
+	}
+	// Every message is in its room's history before alice comes back.
+	bob.sendJSON(map[string]any{"type": "history", "room": fmt.Sprintf("r%d", rooms-1), "limit": 1})
+	if h := bob.expect(map[string]any{"type": "history"}); len(h["messages"].([]any)) != 1 {
+		t.Fatalf("history %v", h)
+	}
+
+	slow := e.dialSlow(t)
+	slow.sendJSON(map[string]any{"type": "login", "name": "alice", "resume": token, "since": since})
+	slow.expect(map[string]any{"type": "login_ok"})
+	next := map[string]float64{}
+	for got := 0; got < rooms*per; {
+		if got%20 == 0 {
+			time.Sleep(10 * time.Millisecond) // a slow reader
+		}
+		m := slow.next()
+		switch m["type"] {
+		case "joined":
+			if m["recovered"] != true {
+				t.Fatalf("joined %v", m)
+			}
+		case "message":
+			room := m["room"].(string)
+			if seq := m["seq"].(float64); seq != next[room]+1 {
+				t.Fatalf("%s: seq %v after %v", room, seq, next[room])
+			}
+			next[room]++
+			got++
+		}
+	}
 }

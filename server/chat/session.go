@@ -47,6 +47,7 @@ type session struct {
 	loggedIn     bool
 	ackMode      bool
 	draining     bool // mailbox not yet written: live deliveries wait
+	replaying    bool // login replays (since) not yet written: live deliveries wait
 	closed       bool
 	joined       []*room // few per session: a slice is smaller than a map
 	limiter      *rate.Limiter
@@ -104,7 +105,7 @@ func (s *session) Notify(msg any) {
 	case delivery:
 		switch {
 		case s.closed:
-		case s.draining:
+		case s.draining || s.replaying:
 			s.hold(pendingItem{frame: m})
 		default:
 			s.conn.WritePrepared(m)
