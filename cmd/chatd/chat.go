@@ -16,6 +16,7 @@ import (
 	"github.com/chatd/chatd/auth/static"
 	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/history"
 	"github.com/chatd/chatd/server/mailbox"
 )
 
@@ -40,7 +41,23 @@ func newAuthenticator(cfg config.Auth, log *zap.Logger) (auth.Authenticator, err
 type chatService struct {
 	*chat.Service
 	box   *mailbox.Store
+	hist  *history.Store // nil unless chat.history.durable
 	authn auth.Authenticator
+}
+
+// openHistory opens the room history store when chat.history.durable asks
+// for one (and history is on), next to the mailbox.
+func openHistory(cfg config.Chat, log *zap.Logger) (*history.Store, []chat.Option, error) {
+	h := cfg.History
+	if !h.Durable || h.Messages == 0 {
+		return nil, nil, nil
+	}
+	st, err := history.Open(history.Config{Dir: cfg.Mailbox.Dir, FlushInterval: h.FlushInterval,
+		Messages: h.Messages, MaxBytes: h.MaxBytes, MaxAge: h.MaxAge}, log.Named("history"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, []chat.Option{chat.WithHistoryStore(st)}, nil
 }
 
 // startChat opens the mailbox and builds the chat service.
@@ -53,19 +70,30 @@ func startChat(cfg config.Config, log *zap.Logger) (*chatService, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := chat.New(cfg.Chat, cfg.Auth, authn, box, log.Named("chat"))
+	hist, opts, err := openHistory(cfg.Chat, log)
 	if err != nil {
 		box.Close()
 		return nil, err
 	}
+	svc, err := chat.New(cfg.Chat, cfg.Auth, authn, box, log.Named("chat"), opts...)
+	if err != nil {
+		box.Close()
+		if hist != nil {
+			hist.Close()
+		}
+		return nil, err
+	}
 	log.Info("chat ready", zap.String("auth", cfg.Auth.Backend), zap.String("mailbox", box.Path()))
-	return &chatService{Service: svc, box: box, authn: authn}, nil
+	return &chatService{Service: svc, box: box, hist: hist, authn: authn}, nil
 }
 
-// close stops the chat pools and closes the mailbox. Call it after the
-// server has shut down.
+// close stops the chat pools and closes the mailbox and the history store
+// (which writes what is pending). Call it after the server has shut down.
 func (c *chatService) close(ctx context.Context) error {
 	err := errors.Join(c.Service.Close(ctx), c.box.Close())
+	if c.hist != nil {
+		err = errors.Join(err, c.hist.Close())
+	}
 	if closer, ok := c.authn.(io.Closer); ok { // the http backend's idle connections
 		err = errors.Join(err, closer.Close())
 	}

@@ -101,6 +101,9 @@ type options struct {
 // too old to load.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
+// withLockTimeout bounds Open's wait for the file lock; for tests.
+func withLockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
+
 // Stats are counters since Open.
 type Stats struct {
 	Commits  uint64 // write transactions (one fsync each)
