@@ -11,13 +11,14 @@ import (
 // the connections open now, in both directions; hangUp then closes their
 // client side only, so the client sees its connection die while chatd
 // still holds a session that nobody reads. Connections opened later pass
-// normally. Safe for concurrent use.
+// normally; retarget points them at another server (a restart on another
+// port). Safe for concurrent use.
 type cutProxy struct {
-	ln     net.Listener
-	target string
-	wg     sync.WaitGroup // the accept loop and every pipe
+	ln net.Listener
+	wg sync.WaitGroup // the accept loop and every pipe
 
-	mu     sync.Mutex // guards conns and closed
+	mu     sync.Mutex // guards target, conns and closed
+	target string
 	conns  map[*proxied]struct{}
 	closed bool
 }
@@ -53,7 +54,10 @@ func (p *cutProxy) accept() {
 		if err != nil {
 			return
 		}
-		server, err := net.Dial("tcp", p.target)
+		p.mu.Lock()
+		target := p.target
+		p.mu.Unlock()
+		server, err := net.Dial("tcp", target)
 		if err != nil {
 			client.Close()
 			continue
@@ -110,6 +114,13 @@ func (p *cutProxy) drop(c *proxied) {
 	p.mu.Lock()
 	delete(p.conns, c)
 	p.mu.Unlock()
+}
+
+// retarget sends the connections opened from now on to target.
+func (p *cutProxy) retarget(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = target
 }
 
 // blackhole cuts every connection open now: from then on their bytes are

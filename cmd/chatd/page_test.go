@@ -26,24 +26,29 @@ const pageWait = 10 * time.Second
 const screenshotsEnv = "CHATD_SCREENSHOTS"
 
 // TestChatPage drives the chat page served at / in Chromium, through the
-// form and the data-testid hooks only: two tabs log in (one refused first,
-// then retrying on the same connection), chat in the lobby, in private and
-// in a room; HTML in a message stays text; then bob's network goes silent
-// and dies while alice keeps talking, and his tab reconnects, resumes and
-// shows every message exactly once.
+// form and the data-testid hooks only: tabs log in (one refused first, then
+// retrying on the same connection), chat in the lobby, in private and in a
+// room; HTML in a message stays text; bob's network goes silent and dies
+// while alice keeps talking, and his tab reconnects, resumes and shows
+// every message exactly once; carol logs out, shows as offline with a last
+// seen time, and finds the message alice left her marked as offline.
 func TestChatPage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser; skipped with -short")
 	}
 	chromium := requireChromium(t)
 	start := time.Now()
-	r := startRun(t, testConfig)
+	// Offline mail for the anonymous backend, so a private message to
+	// someone gone is stored and shown at their next login.
+	r := startRun(t, strings.Replace(testConfig, "  mailbox:\n", "  mailbox:\n    anonymous: true\n", 1))
 	addr := r.logs.listenAddr(t)
 	proxy := startCutProxy(t, addr) // bob's way to chatd
 
-	alice, bob := startBrowser(t, chromium)
+	tabs := startBrowser(t, chromium, "alice", "bob", "carol")
+	alice, bob, carol := tabs[0], tabs[1], tabs[2]
 	alice.open("http://" + addr + "/")
 	bob.open("http://" + proxy.Addr() + "/")
+	carol.open("http://" + addr + "/")
 
 	// Login loop: a refused name shows the server's reason and the attempts
 	// left; the retry on the same connection succeeds.
@@ -53,6 +58,7 @@ func TestChatPage(t *testing.T) {
 	bob.waitFor("the refusal under the form",
 		`text('[data-testid=login-error]').includes('name is already online') && /\d+ attempts? left/.test(text('[data-testid=login-error]'))`)
 	bob.login("bob")
+	carol.login("carol")
 
 	// The lobby.
 	alice.say("hi bob, welcome to chatd")
@@ -78,10 +84,15 @@ func TestChatPage(t *testing.T) {
 	bob.waitFor("alice's private answer", `count({sender: 'alice', peer: 'alice', text: 'sure, 12:30'}) === 1`)
 
 	// A room, joined by name.
-	for _, p := range []*tab{alice, bob} {
+	for _, p := range []*tab{alice, bob, carol} {
 		p.fill("join-room", "dev\r")
 		p.waitFor("#dev joined", `!!document.querySelector('[data-testid=room-list] [data-room=dev]') && current() === 'r:dev'`)
 	}
+	// A refused request shows the server's error.
+	alice.fill("join-room", "not a room!\r")
+	alice.waitFor("the server's error", `document.getElementById('notice').hidden === false &&
+		text('#notice-text').startsWith('Cannot join not a room!: ') && text('#notice-text').length > 'Cannot join not a room!: '.length`)
+	alice.click(`#notice-close`)
 	alice.say("standup in 5 minutes")
 	bob.waitFor("alice's message in #dev", `count({sender: 'alice', room: 'dev', text: 'standup in 5 minutes'}) === 1`)
 	bob.waitFor("alice online in #dev", `document.querySelector('[data-testid=user-list] [data-user=alice][data-presence=online]') !== null`)
@@ -118,13 +129,31 @@ func TestChatPage(t *testing.T) {
 	// The resumed session works both ways.
 	bob.say("back, sorry: my train went into a tunnel")
 	alice.waitFor("bob's message after the reconnect", `count({sender: 'bob', room: 'lobby', text: 'back, sorry: my train went into a tunnel'}) === 1`)
-	for _, p := range []*tab{alice, bob} {
+	// Carol logs out: alice sees her offline in #dev, with a last-seen
+	// time, and writes to her; carol gets it at her next login, marked as
+	// an offline message.
+	alice.click(`[data-testid=room-list] [data-room=dev] button`)
+	alice.waitFor("carol online in #dev", `document.querySelector('[data-testid=user-list] [data-user=carol][data-presence=online]') !== null`)
+	carol.click(`#logout`)
+	carol.waitFor("the login form again", `document.getElementById('login-view').hidden === false && state() === 'open'`)
+	alice.waitFor("carol offline, last seen", `document.querySelector('[data-testid=user-list] [data-user=carol][data-presence=offline]') !== null &&
+		text('[data-testid=user-list] [data-user=carol]').includes('last seen')`)
+	alice.click(`[data-testid=user-list] [data-user=carol] button`)
+	alice.say("call me when you are back")
+	alice.waitFor("the message stored for carol", `own('call me when you are back').status === 'stored'`)
+	carol.login("carol")
+	carol.waitFor("a private conversation with alice", `document.querySelector('[data-peer=alice][data-unread="1"]') !== null`)
+	carol.click(`[data-peer=alice] button`)
+	carol.waitFor("alice's message, marked offline", `document.querySelector('[data-testid=message][data-sender=alice][data-peer=alice][data-offline=true]') !== null`)
+
+	for _, p := range tabs {
 		if shown := p.eval(`document.getElementById('notice').hidden ? '' : text('#notice-text')`); shown != `""` {
 			t.Errorf("%s's page shows an error: %s", p.name, shown)
 		}
 	}
 
-	if dir := os.Getenv(screenshotsEnv); dir != "" {
+	dir := os.Getenv(screenshotsEnv)
+	if dir != "" {
 		if !filepath.IsAbs(dir) {
 			dir = filepath.Join(moduleRoot(t), dir)
 		}
@@ -136,10 +165,63 @@ func TestChatPage(t *testing.T) {
 		bob.waitFor("the unread badges", `document.querySelector('[data-testid=room-list] [data-room=dev][data-unread="1"]') &&
 			document.querySelector('[data-peer=alice][data-unread="1"]')`)
 		bob.eval(`document.querySelector('[data-testid=composer]').value = ''`)
-		bob.screenshot(filepath.Join(dir, "page-desktop.png"), 1280, 800, false)
-		bob.screenshot(filepath.Join(dir, "page-phone.png"), 390, 844, true)
+		bob.viewport(1280, 800, false)
+		bob.screenshot(filepath.Join(dir, "page-desktop.png"))
 	}
+
+	// Phone width: the conversation and the composer fit, nothing scrolls
+	// sideways, and the rooms open in a drawer.
+	bob.viewport(390, 844, true)
+	bob.waitFor("the conversation fitting a phone", `fits('[data-testid=messages]') && fits('[data-testid=composer]') && fits('[data-testid=send]') &&
+		fits('[data-testid=status]') && document.documentElement.scrollWidth <= innerWidth`)
+	if dir != "" {
+		bob.screenshot(filepath.Join(dir, "page-phone.png"))
+	}
+	bob.click(`#toggle-side`)
+	bob.waitFor("the rooms drawer", `fits('[data-testid=room-list]') && fits('[data-testid=join-room]')`)
+	bob.click(`[data-testid=room-list] [data-room=dev] button`)
+	bob.waitFor("#dev, drawer closed", `current() === 'r:dev' && !fits('[data-testid=room-list]') && fits('[data-testid=composer]')`)
+
 	t.Logf("page scenario took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestChatPageRestart restarts chatd under an open page: the page
+// reconnects by itself (its resume token is unknown to the new process, so
+// it logs in again), says that the room's history was lost, and shows the
+// new server's messages, whose seqs start again at 1, instead of taking
+// them for ones it already has.
+func TestChatPageRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser; skipped with -short")
+	}
+	chromium := requireChromium(t)
+	first := startRun(t, testConfig)
+	proxy := startCutProxy(t, first.logs.listenAddr(t)) // the address the pages know
+	tabs := startBrowser(t, chromium, "alice", "bob")
+	alice, bob := tabs[0], tabs[1]
+	for _, p := range tabs {
+		p.open("http://" + proxy.Addr() + "/")
+		p.login(p.name)
+	}
+	for _, text := range []string{"one", "two", "three"} {
+		alice.say(text)
+		bob.waitFor("alice's "+text, `count({sender: 'alice', room: 'lobby', text: `+jsString(text)+`}) === 1`)
+	}
+
+	second := startRun(t, testConfig)
+	proxy.retarget(second.logs.listenAddr(t))
+	first.signals <- os.Interrupt // close 1001 to every page
+	if status := first.wait(t, 10*time.Second); status != 0 {
+		t.Fatalf("first chatd exited %d", status)
+	}
+	for _, p := range tabs {
+		p.waitFor("the reconnect to the new server", `state() === 'open' && text('[data-testid=status] + span').includes('reconnected')`)
+	}
+	bob.waitFor("the note that history was lost", `text('[data-testid=messages]').includes('lost this room')`)
+	alice.say("after the restart")
+	bob.waitFor("the new server's first message", `count({sender: 'alice', room: 'lobby', text: 'after the restart', seq: '1'}) === 1`)
+	bob.noDuplicates()
+	bob.waitFor("the old messages, still there", `count({sender: 'alice', room: 'lobby', text: 'one'}) === 1`)
 }
 
 // pageHelpers are the functions the checks may use. The checks read the
@@ -154,6 +236,11 @@ const msgs = () => [...document.querySelectorAll('[data-testid=messages] [data-t
   status: m.dataset.status || '', text: m.querySelector('.text').textContent}));
 const count = (want) => msgs().filter((m) => Object.keys(want).every((k) => m[k] === want[k])).length;
 const own = (t) => msgs().reverse().find((m) => m.text === t && m.sender === text('#me')) || {};
+const fits = (sel) => {
+  const e = document.querySelector(sel);
+  const r = e ? e.getBoundingClientRect() : {width: 0};
+  return r.width > 0 && r.left >= 0 && r.top >= 0 && r.right <= innerWidth && r.bottom <= innerHeight;
+};
 const current = () => {
   const c = document.querySelector('[data-testid=room-list] .current, #peer-list .current');
   return c ? (c.dataset.room ? 'r:' + c.dataset.room : 'p:' + c.dataset.peer) : '';
@@ -200,9 +287,9 @@ type tab struct {
 	ctx  context.Context
 }
 
-// startBrowser starts headless Chromium with two tabs. The browser is
-// stopped by the test's cleanup, and dies with the test's deadline.
-func startBrowser(t *testing.T, path string) (first, second *tab) {
+// startBrowser starts headless Chromium with one tab per name. The browser
+// is stopped by the test's cleanup, and dies with the test's deadline.
+func startBrowser(t *testing.T, path string, names ...string) []*tab {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
@@ -213,23 +300,29 @@ func startBrowser(t *testing.T, path string) (first, second *tab) {
 	)
 	ctx, stop := context.WithTimeout(context.Background(), 90*time.Second)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	c1, cancel1 := chromedp.NewContext(alloc)
-	c2, cancel2 := chromedp.NewContext(c1) // a second tab of the same browser
+	first, cancelFirst := chromedp.NewContext(alloc) // starts the browser
+	cancels := []context.CancelFunc{stop, cancelAlloc, cancelFirst}
 	t.Cleanup(func() {
-		cancel2()
-		cancel1()
-		cancelAlloc()
-		stop()
+		for i := len(cancels) - 1; i >= 0; i-- {
+			cancels[i]()
+		}
 	})
-	first, second = &tab{t: t, name: "alice", ctx: c1}, &tab{t: t, name: "bob", ctx: c2}
-	// The first Run starts the browser (or the tab) and must not have a
-	// deadline of its own.
-	for _, p := range []*tab{first, second} {
-		if err := chromedp.Do(p.ctx); err != nil {
+	var tabs []*tab
+	for i, name := range names {
+		c := first
+		if i > 0 {
+			var cancel context.CancelFunc
+			c, cancel = chromedp.NewContext(first) // another tab of the same browser
+			cancels = append(cancels, cancel)
+		}
+		// The first Run starts the browser (or the tab) and must not
+		// have a deadline of its own.
+		if err := chromedp.Do(c); err != nil {
 			t.Fatalf("start chromium: %v", err)
 		}
+		tabs = append(tabs, &tab{t: t, name: name, ctx: c})
 	}
-	return first, second
+	return tabs
 }
 
 // do runs actions with a deadline.
@@ -333,18 +426,21 @@ func (p *tab) dump() string {
 	return p.name + "'s page: " + string(out)
 }
 
-// screenshot saves a PNG of the tab at width x height.
-func (p *tab) screenshot(path string, width, height int64, mobile bool) {
+// viewport makes the tab width x height CSS pixels, as a phone when mobile.
+func (p *tab) viewport(width, height int64, mobile bool) {
 	p.t.Helper()
-	opts := []chromedp.EmulateViewportOption{}
+	var opts []chromedp.EmulateViewportOption
 	if mobile {
 		opts = append(opts, chromedp.EmulateMobile)
 	}
+	p.do("set the viewport", chromedp.EmulateViewport(width, height, opts...))
+}
+
+// screenshot saves a PNG of what the tab shows.
+func (p *tab) screenshot(path string) {
+	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, pageWait)
 	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height, opts...), chromedp.Sleep(300*time.Millisecond)); err != nil {
-		p.t.Fatalf("%s: viewport: %v", p.name, err)
-	}
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		p.t.Fatalf("%s: screenshot: %v", p.name, err)

@@ -1,10 +1,14 @@
 // Package web holds chatd's chat page: the static files a browser loads from
-// `/` (index.html, app.js, style.css, favicon.svg), embedded in the binary so
-// that chatd needs nothing on disk and no build step to serve them.
+// `/`, embedded in the binary so that chatd needs nothing on disk and no
+// build step to serve them.
 //
 // # The page
 //
-// The page is plain JavaScript, no framework and no build. It opens a
+// index.html loads style.css and app.js, a JavaScript module that imports
+// the others: state.js (the state and small helpers), conn.js (the
+// connection, reconnect and login), messages.js (messages and the
+// composer) and rooms.js (rooms, people and presence). Plain JavaScript
+// modules, no framework and no build. It opens a
 // WebSocket to /ws on the host and port it was loaded from (wss:// when the
 // page came over https://), asking for the subprotocol chatd.v1 so every
 // answer is JSON, and speaks the protocol of docs/PROTOCOL.md: the login
@@ -29,7 +33,7 @@
 // Text from the network is only ever put into the page with textContent,
 // never as HTML. The files are served with a Content-Security-Policy that
 // forbids inline scripts and styles and any other origin (server.HandleFiles),
-// and the page needs nothing more.
+// and the page needs nothing more. web_test.go checks both rules.
 //
 // # Testing hooks
 //

@@ -8,9 +8,9 @@ import (
 //go:embed static
 var static embed.FS
 
-// Files returns the page's files, at the top of the file system:
-// index.html, app.js, style.css and favicon.svg. It is safe for concurrent
-// use.
+// Files returns the page's files, all at the top of the file system:
+// index.html, its scripts, style.css and favicon.svg. It is safe for
+// concurrent use.
 func Files() fs.FS {
 	sub, err := fs.Sub(static, "static")
 	if err != nil { // "static" is a valid path; fs.Sub cannot fail on it

@@ -18,7 +18,8 @@ func read(t *testing.T, name string) string {
 }
 
 // TestFiles checks that the page is a few files at the top of the FS, and
-// that every local file index.html loads is among them.
+// that every file index.html loads, and every module app.js imports, is
+// among them.
 func TestFiles(t *testing.T) {
 	ents, err := fs.ReadDir(Files(), ".")
 	if err != nil {
@@ -31,7 +32,7 @@ func TestFiles(t *testing.T) {
 		}
 		names = append(names, e.Name())
 	}
-	for _, want := range []string{"index.html", "app.js", "style.css", "favicon.svg"} {
+	for _, want := range []string{"index.html", "app.js", "style.css", "favicon.svg", "state.js", "conn.js", "messages.js", "rooms.js"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("%s missing; have %v", want, names)
 		}
@@ -45,6 +46,24 @@ func TestFiles(t *testing.T) {
 			t.Errorf("index.html loads %q, which is not in Files()", m[1])
 		}
 	}
+	imports := regexp.MustCompile(`(?m)^import [^;]* from "([^"]+)";$`)
+	for _, js := range scripts(t) {
+		for _, m := range imports.FindAllStringSubmatch(read(t, js), -1) {
+			if name, ok := strings.CutPrefix(m[1], "./"); !ok || !slices.Contains(names, name) {
+				t.Errorf("%s imports %q; want ./NAME of a file in Files()", js, m[1])
+			}
+		}
+	}
+}
+
+// scripts returns the names of the page's JavaScript modules.
+func scripts(t *testing.T) []string {
+	t.Helper()
+	names, err := fs.Glob(Files(), "*.js")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no scripts: %v", err)
+	}
+	return names
 }
 
 // TestStrictCSP checks that the page needs nothing the server's
@@ -65,13 +84,15 @@ func TestStrictCSP(t *testing.T) {
 	}
 }
 
-// TestTextOnly checks that app.js never turns data into HTML: text from the
-// network must go in with textContent.
+// TestTextOnly checks that the scripts never turn data into HTML: text from
+// the network must go in with textContent.
 func TestTextOnly(t *testing.T) {
-	js := read(t, "app.js")
-	for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"} {
-		if strings.Contains(js, bad) {
-			t.Errorf("app.js uses %s", bad)
+	for _, name := range scripts(t) {
+		js := read(t, name)
+		for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"} {
+			if strings.Contains(js, bad) {
+				t.Errorf("%s uses %s", name, bad)
+			}
 		}
 	}
 }
@@ -85,10 +106,13 @@ func TestTestIDs(t *testing.T) {
 			t.Errorf("data-testid=%q appears %d times in index.html, want 1", id, n)
 		}
 	}
-	js := read(t, "app.js")
+	var js string
+	for _, name := range scripts(t) {
+		js += read(t, name)
+	}
 	for _, hook := range []string{`"data-testid": "message"`, `"data-sender"`, `"data-room"`, `"data-peer"`} {
 		if !strings.Contains(js, hook) {
-			t.Errorf("app.js does not set %s on messages", hook)
+			t.Errorf("no script sets %s on messages", hook)
 		}
 	}
 }
