@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,11 +55,15 @@ func TestChatPage(t *testing.T) {
 	// Login loop: a refused name shows the server's reason and the attempts
 	// left; the retry on the same connection succeeds.
 	alice.login("alice")
+	bob.watchStates()
 	bob.fill("login-name", "alice")
 	bob.click(`[data-testid=login-submit]`)
 	bob.waitFor("the refusal under the form",
 		`text('[data-testid=login-error]').includes('name is already online') && /\d+ attempts? left/.test(text('[data-testid=login-error]'))`)
 	bob.login("bob")
+	if states := bob.eval(`states.filter((s) => s !== 'open')`); states != "[]" {
+		t.Errorf("bob's connection was not open throughout the login loop: %s", states)
+	}
 	carol.login("carol")
 
 	// The lobby.
@@ -102,8 +108,7 @@ func TestChatPage(t *testing.T) {
 	// Bob's network goes silent: chatd keeps writing to his old connection,
 	// which drops every byte, while alice talks in both rooms. Then his side
 	// dies; chatd still holds his old session.
-	bob.eval(`(window.states = [], new MutationObserver(() => states.push(state())).observe(
-		document.querySelector('[data-testid=status]'), {attributes: true}), 0)`)
+	bob.watchStates()
 	if n := proxy.blackhole(); n == 0 {
 		t.Fatal("bob has no connection through the proxy")
 	}
@@ -183,6 +188,38 @@ func TestChatPage(t *testing.T) {
 	bob.waitFor("#dev, drawer closed", `current() === 'r:dev' && !fits('[data-testid=room-list]') && fits('[data-testid=composer]')`)
 
 	t.Logf("page scenario took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestWebEnabled checks the wiring of web.enabled: the page is served at /
+// by default, and / is a 404 when it is off.
+func TestWebEnabled(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		config string
+		want   int
+	}{
+		{"default", testConfig, http.StatusOK},
+		{"off", testConfig + "web:\n  enabled: false\n", http.StatusNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := startRun(t, tc.config)
+			resp, err := http.Get("http://" + r.logs.listenAddr(t) + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.want {
+				t.Fatalf("GET /: %s, want %d", resp.Status, tc.want)
+			}
+			if page := bytes.Contains(body, []byte(`data-testid="login-name"`)); page != (tc.want == http.StatusOK) {
+				t.Errorf("GET /: the page served is %v, want %v; body:\n%s", page, tc.want == http.StatusOK, body)
+			}
+		})
+	}
 }
 
 // TestChatPageRestart restarts chatd under an open page: the page
@@ -399,6 +436,15 @@ func (p *tab) waitFor(what, cond string) {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
+}
+
+// watchStates starts recording, in window.states, every connection state
+// the status shows from now on.
+func (p *tab) watchStates() {
+	p.t.Helper()
+	p.eval(`(window.states = [], window.statesObserver && statesObserver.disconnect(),
+		window.statesObserver = new MutationObserver(() => states.push(state())),
+		statesObserver.observe(document.querySelector('[data-testid=status]'), {attributes: true}), 0)`)
 }
 
 // noDuplicates checks that the visible conversation shows no message twice.
