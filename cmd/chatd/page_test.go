@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/chatd/chatd/auth/passwords"
 )
 
 // pageWait bounds each wait for the page to show something.
@@ -188,6 +191,40 @@ func TestChatPage(t *testing.T) {
 	bob.waitFor("#dev, drawer closed", `current() === 'r:dev' && !fits('[data-testid=room-list]') && fits('[data-testid=composer]')`)
 
 	t.Logf("page scenario took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestChatPageLogin logs in through the form with the backends that need
+// more than a name: a wrong password shows the server's reason and the
+// attempts left, and the right one, which looks like nothing but a
+// password (it has dots), logs in; a JWT typed in the password field with
+// no name logs in as its subject.
+func TestChatPageLogin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser; skipped with -short")
+	}
+	chromium := requireChromium(t)
+	file := filepath.Join(t.TempDir(), "passwords")
+	if err := passwords.SetPassword(file, "alice", "correct.horse.battery", bcrypt.MinCost); err != nil {
+		t.Fatal(err)
+	}
+	withPasswords := startRun(t, testConfig+"auth:\n  backend: passwords\n  passwords:\n    file: \""+file+"\"\n")
+	withJWT := startRun(t, testConfig+"auth:\n  backend: jwt\n  jwt:\n    secret: \""+biJWTSecret+"\"\n")
+	tabs := startBrowser(t, chromium, "alice", "dave")
+	alice, dave := tabs[0], tabs[1]
+	alice.open("http://" + withPasswords.logs.listenAddr(t) + "/")
+	dave.open("http://" + withJWT.logs.listenAddr(t) + "/")
+
+	alice.fill("login-name", "alice")
+	alice.fill("login-password", "battery.horse.correct")
+	alice.click(`[data-testid=login-submit]`)
+	alice.waitFor("the refusal", `text('[data-testid=login-error]') === 'wrong password (4 attempts left)'`)
+	alice.fill("login-password", "correct.horse.battery")
+	alice.login("alice")
+
+	token := biToken(t, map[string]any{"sub": "dave", "exp": time.Now().Add(time.Hour).Unix()})
+	dave.fill("login-password", token)
+	dave.click(`[data-testid=login-submit]`)
+	dave.waitFor("logged in as the token's subject", `text('#me') === 'dave' && document.getElementById('chat-view').hidden === false`)
 }
 
 // TestWebEnabled checks the wiring of web.enabled: the page is served at /

@@ -19,14 +19,18 @@
 //
 // # Reconnect
 //
-// After a drop the page reconnects with exponential backoff and full jitter,
+// After a drop the page reconnects with exponential backoff and jitter, and
 // logs in again with the session's resume token and, per room, the seq of
 // the last message it holds ("since"), so the server replays what was sent
 // meanwhile. Messages are deduplicated by room and seq, and by id, so a
-// replay never shows a message twice. When the token is refused it logs in
-// with the name and password it kept in memory, then joins its other rooms
-// with since. A heartbeat request after a quiet spell detects a connection
-// that died without a close (a phone changing networks).
+// replay never shows a message twice. The name and password (kept in
+// memory only, for this) go along, so when the token is no longer known
+// (it expired, or chatd restarted) the backend checks them instead; the
+// page then joins its other rooms with since. A seq lower than the page's
+// (a restart lost the room's history) starts the room's dedupe again. A
+// heartbeat request after a quiet spell detects a connection that died
+// without a close (a phone changing networks). A session closed with 4009
+// (another login of the user took its place) is not reconnected.
 //
 // # Safety
 //

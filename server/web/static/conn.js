@@ -167,7 +167,9 @@ window.addEventListener("online", () => {
 
 // ---- login --------------------------------------------------------------
 
-const JWT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+// A JWT (its header is base64url JSON, so it starts with "eyJ") goes as
+// the token; anything else typed there is a password.
+const JWT_RE = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 // login sends a login request with the name and the password (or token).
 // After a drop it adds the session's resume token and, per room, the seq of
