@@ -245,7 +245,7 @@ func (h *roomHistory) pageLocked(before, after *uint64, limit int) (page []histE
 }
 
 // history answers a page of a room's history; only members may read it.
-// It always answers JSON, in text mode too.
+// A text-mode session gets it as lines (send).
 func (s *session) history(req *wire.Request) {
 	rm := s.room(req.Room)
 	if rm == nil {
@@ -281,7 +281,7 @@ func (s *session) sendHistory(rm *room, before, after *uint64, req *wire.Request
 		reply.Messages[i] = e.body() // never changed: safe to use unlocked
 	}
 	rm.mu.Unlock()
-	s.conn.WritePrepared(s.svc.encode(reply))
+	s.send(reply)
 }
 
 // parseCursor reads a history cursor, a seq: nil when the field is absent.

@@ -732,6 +732,37 @@ func TestHistoryDurable(t *testing.T) {
 	}
 }
 
+// TestHistoryTextMode: a text-mode session gets a join's replay and a
+// history reply as the lines it gets live messages as.
+func TestHistoryTextMode(t *testing.T) {
+	e := start(t, options{chat: historyChat(nil)})
+	alice := e.login(t, "alice")
+	alice.joinAt("dev", -1)
+	alice.sendJSON(map[string]any{"room": "dev", "data": "one"})
+	alice.sendJSON(map[string]any{"room": "dev", "data": map[string]any{"n": 2}})
+	alice.history("dev", nil) // answered once both went out
+
+	bob, _ := e.dialPath(t, "/ws?format=text")
+	bob.send("bob")
+	if got := bob.text(); got != "True" {
+		t.Fatalf("login: %q", got)
+	}
+	bob.sendJSON(map[string]any{"type": "join", "room": "dev", "since": 0})
+	for _, want := range []string{"joined dev (2 members), recovered", "[dev] alice: one", `[dev] alice: {"n":2}`} {
+		if got := bob.text(); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	bob.sendJSON(map[string]any{"type": "history", "room": "dev"})
+	if got, want := bob.text(), "history dev: 2 messages\n[dev] alice: one\n[dev] alice: {\"n\":2}"; got != want {
+		t.Fatalf("history %q, want %q", got, want)
+	}
+	alice.sendJSON(map[string]any{"room": "dev", "data": "three"})
+	if got := bob.text(); got != "[dev] alice: three" {
+		t.Fatalf("live %q", got)
+	}
+}
+
 // stop shuts the server down: every session closes.
 func (e *env) stop(t testing.TB) {
 	t.Helper()

@@ -369,3 +369,43 @@ func FuzzHistoryRequest(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkHistoryAppend is what history adds to each room message under
+// the room's lock: recording it (dropping the oldest past 100 messages),
+// and with a durable store, queueing it for the store's next write (the
+// writes themselves run every 100 ms on the store's goroutine).
+func BenchmarkHistoryAppend(b *testing.B) {
+	frame := svcFrame(`{"type":"message","id":1763740000123000,"sender":"alice","room":"dev","data":"a message of some forty bytes, typical","ts":1763740000123,"seq":1}`)
+	for _, durable := range []bool{false, true} {
+		name := "memory"
+		if durable {
+			name = "durable"
+		}
+		b.Run(name, func(b *testing.B) {
+			now := time.Now()
+			var o options
+			if durable {
+				st, err := history.Open(history.Config{Dir: b.TempDir()}, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { st.Close() })
+				o.store = st
+			}
+			c := newHistoryConfig(config.Default().Chat.History, o)
+			h := &roomHistory{name: "dev"}
+			ts := now.UnixMilli()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				e := histEntry{seq: uint64(i + 1), ts: ts, frame: frame}
+				h.appendLocked(e, &c, ts)
+				if c.store != nil {
+					c.store.Append(h.name, history.Entry{Seq: e.seq, TS: e.ts, Data: e.body()}, h.first())
+				}
+			}
+		})
+	}
+}
+
+func svcFrame(body string) []byte { return wsframe.AppendFrame(nil, ws.OpText, []byte(body)) }

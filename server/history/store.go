@@ -356,7 +356,10 @@ func (c *change) trim(first uint64) {
 		i++
 	}
 	if i > 0 {
-		c.entries = slices.Delete(c.entries, 0, i)
+		// Slicing off the front (not shifting) keeps this O(1) amortised:
+		// append reallocates, copying only what is left.
+		clear(c.entries[:i])
+		c.entries = c.entries[i:]
 	}
 }
 

@@ -21,7 +21,7 @@ func TestReopen(t *testing.T) {
 		t.Fatalf("a new file has rooms: %v", got)
 	}
 	appendRange(s, "dev", 1, 5, now, 0)
-	appendRange(s, "ops", 1, 30, now, 10) // keeps 21..30
+	appendRange(s, "ops", 1, 30, now, 10)                          // keeps 21..30
 	s.Append("big", Entry{Seq: 1, TS: now, Data: []byte("{}")}, 2) // kept nothing, has a seq
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -132,16 +132,16 @@ func TestFlushInterval(t *testing.T) {
 			}
 			return nil
 		})
-		if n == 50 {
+		if st := s.Stats(); n == 50 && st.Appended == 50 {
+			if st.Errors != 0 || st.Commits > 2 { // a tick may split the 50
+				t.Fatalf("stats %+v", st)
+			}
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of 50 entries written after 5s", n)
+			t.Fatalf("%d of 50 entries written after 5s; stats %+v", n, s.Stats())
 		}
 		time.Sleep(5 * time.Millisecond)
-	}
-	if st := s.Stats(); st.Commits != 1 || st.Appended != 50 || st.Errors != 0 {
-		t.Fatalf("stats %+v, want one commit of 50", st)
 	}
 }
 
