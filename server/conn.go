@@ -3,6 +3,7 @@ package server
 import (
 	"net/netip"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -48,13 +49,11 @@ type Conn struct {
 	actor  *actor.Ref[event]
 	opened int64 // unix nanoseconds
 	ep     Endpoint
-	path   string
-	// query is the request's raw query, kept only until the endpoint's
-	// Open returns; protocol is the subprotocol chosen at the handshake
-	// (one of the endpoint's own strings, or "").
-	query    string
-	protocol string
-	sess     Session // set on the actor by evUpgraded
+	// target is the request path, followed by "?" and the raw query until
+	// the endpoint's Open returns; then the path alone, so an idle
+	// connection does not carry its query (a token can be long).
+	target string
+	sess   Session // set on the actor by evUpgraded
 
 	// reader
 	head    []byte // the request head read so far; nil once upgraded
@@ -62,6 +61,11 @@ type Conn struct {
 	held    *heldInput
 	discard bool // a protocol error was seen: input is dropped until EOF
 	eof     bool // the stream ended: the socket is not re-armed
+	// protocol is the subprotocol chosen at the handshake: 1 + its index in
+	// the endpoint's Subprotocols, or 0 for none. A byte, not a string,
+	// here in what was padding: every idle connection carries it. Set by
+	// the reader before evUpgraded, like ep.
+	protocol uint8
 	// closingRead counts bytes read since chatd decided to close (see
 	// readClosing); at most limits.closing_read_bytes.
 	closingRead uint32
@@ -131,19 +135,40 @@ func (c *Conn) ID() uint64 { return c.id }
 // Path is the endpoint path the connection was upgraded on: the full
 // request path, so for an endpoint served under a prefix (HandlePrefix) it
 // names what follows the prefix too. It is not percent-decoded.
-func (c *Conn) Path() string { return c.path }
+func (c *Conn) Path() string {
+	if i := strings.IndexByte(c.target, '?'); i >= 0 {
+		return c.target[:i]
+	}
+	return c.target
+}
 
 // Query returns the parsed query of the upgrade request. It is available
 // only during Endpoint.Open: the raw query is dropped when Open returns, so
 // an idle connection does not carry it. Malformed pairs are skipped.
 func (c *Conn) Query() url.Values {
-	v, _ := url.ParseQuery(c.query)
+	i := strings.IndexByte(c.target, '?')
+	if i < 0 {
+		return nil // Get on a nil Values is ""
+	}
+	v, _ := url.ParseQuery(c.target[i+1:])
 	return v
+}
+
+// dropQuery keeps only the path of target, in memory of its own.
+func (c *Conn) dropQuery() {
+	if i := strings.IndexByte(c.target, '?'); i >= 0 {
+		c.target = strings.Clone(c.target[:i])
+	}
 }
 
 // Subprotocol is the subprotocol (Sec-WebSocket-Protocol) chosen at the
 // handshake from those the endpoint offers (Subprotocols), or "".
-func (c *Conn) Subprotocol() string { return c.protocol }
+func (c *Conn) Subprotocol() string {
+	if c.protocol == 0 {
+		return ""
+	}
+	return c.ep.(Subprotocols).Subprotocols()[c.protocol-1]
+}
 
 // RemoteAddr is the peer's address.
 func (c *Conn) RemoteAddr() netip.AddrPort { return c.remote }
@@ -157,7 +182,7 @@ func (c *Conn) Logger() *zap.Logger {
 }
 
 func (c *Conn) fields() []zap.Field {
-	return []zap.Field{zap.Uint64("conn", c.id), zap.Stringer("remote", c.remote), zap.String("path", c.path)}
+	return []zap.Field{zap.Uint64("conn", c.id), zap.Stringer("remote", c.remote), zap.String("path", c.Path())}
 }
 
 // Notify posts msg to the connection's actor, which hands it to

@@ -36,6 +36,9 @@ type Session interface {
 // does not list, or the endpoint lists none, the response names no
 // protocol (RFC 6455 4.2.2): the connection is accepted, and it is the
 // client's choice to fail it (browsers do).
+//
+// Subprotocols must return the same list every time (Conn.Subprotocol
+// indexes it), of at most 255 protocols.
 type Subprotocols interface {
 	Subprotocols() []string
 }

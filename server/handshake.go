@@ -62,7 +62,7 @@ func (c *Conn) route(head, rest []byte) {
 		c.reply(400, "Bad Request", "malformed HTTP request\n", "")
 		return
 	}
-	c.path = req.path
+	c.target = req.path
 	reply := c.reply
 	if req.method == http.MethodHead {
 		reply = c.replyHead
@@ -94,9 +94,9 @@ func (c *Conn) route(head, rest []byte) {
 	if sp, ok := ep.(Subprotocols); ok {
 		offered := sp.Subprotocols()
 		u.Protocol = func(p []byte) bool {
-			for _, o := range offered {
-				if string(p) == o {
-					c.protocol = o
+			for i, o := range offered {
+				if string(p) == o && i < 255 {
+					c.protocol = uint8(i + 1)
 					return true
 				}
 			}
@@ -111,7 +111,9 @@ func (c *Conn) route(head, rest []byte) {
 		return
 	}
 	c.ep = ep
-	c.query = req.query
+	if req.query != "" {
+		c.target = req.path + "?" + req.query
+	}
 	c.leaveHandshake()
 	c.upgraded.Store(true)
 	c.lastRead.Store(nowNano())
@@ -136,7 +138,7 @@ func (c *Conn) replyHead(code int, status, body, extraHeaders string) {
 
 func (c *Conn) answer(code int, status, body, extraHeaders string, withBody bool) {
 	if ce := c.srv.log.Check(zap.DebugLevel, "http request"); ce != nil {
-		ce.Write(zap.Stringer("remote", c.remote), zap.String("path", c.path), zap.Int("status", code))
+		ce.Write(zap.Stringer("remote", c.remote), zap.String("path", c.target), zap.Int("status", code))
 	}
 	resp := fmt.Sprintf("HTTP/1.1 %d %s\r\n%sContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
 		code, status, extraHeaders, len(body))
@@ -179,7 +181,7 @@ func (c *Conn) upgradeDone(resp []byte) {
 		ce.Write(c.fields()...)
 	}
 	c.sess = c.ep.Open(c)
-	c.query = "" // Query is for Open only
+	c.dropQuery() // Query is for Open only
 }
 
 // replyAndClose runs on the actor: it writes an HTTP response, then closes

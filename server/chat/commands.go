@@ -73,7 +73,7 @@ func (s *session) allow() bool {
 		s.window, s.rejected = now, 0
 	}
 	s.rejected++
-	if s.rejected > rc.MaxRejected {
+	if int(s.rejected) > rc.MaxRejected {
 		s.conn.Close(CloseRateLimit, "rate limit exceeded repeatedly")
 		return false
 	}

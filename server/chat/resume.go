@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"hash"
+	"io"
 	"slices"
 	"sync"
 	"time"
@@ -41,9 +43,10 @@ const tokenBytes = 8 + 2 + 16
 // resumes issues and checks resume tokens, and keeps the rooms of recently
 // closed sessions. mu guards closed and order.
 type resumes struct {
-	key [32]byte
-	ttl time.Duration // 0: resume is off
-	max int
+	key  [32]byte
+	ttl  time.Duration // 0: resume is off
+	max  int
+	macs sync.Pool // of keyed HMAC-SHA256 hashers: a login makes no garbage for it
 
 	mu     sync.Mutex
 	closed map[uint64]closedSession // by connection id
@@ -60,6 +63,7 @@ type closedSession struct {
 func newResumes(ttl time.Duration, max int) *resumes {
 	r := &resumes{ttl: ttl, max: max, closed: map[uint64]closedSession{}}
 	_, _ = rand.Read(r.key[:]) // crypto/rand never fails on Linux
+	r.macs.New = func() any { return hmac.New(sha256.New, r.key[:]) }
 	return r
 }
 
@@ -92,10 +96,13 @@ func (r *resumes) parse(name, tok string) (id uint64, max int, ok bool) {
 }
 
 func (r *resumes) mac(name string, body []byte) []byte {
-	h := hmac.New(sha256.New, r.key[:])
+	h := r.macs.Get().(hash.Hash)
+	defer r.macs.Put(h)
+	h.Reset()
 	h.Write(body)
-	h.Write([]byte(name))
-	return h.Sum(nil)[:16]
+	io.WriteString(h, name)
+	var sum [sha256.Size]byte
+	return h.Sum(sum[:0])[:16]
 }
 
 // closedAt records the rooms of session id of name, which just closed.

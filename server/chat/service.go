@@ -102,7 +102,9 @@ func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mai
 }
 
 // Subprotocols lists the subprotocols /ws speaks, for the handshake.
-func (s *Service) Subprotocols() []string { return []string{ProtocolJSON, ProtocolText} }
+func (s *Service) Subprotocols() []string { return subprotocols }
+
+var subprotocols = []string{ProtocolJSON, ProtocolText}
 
 // Open starts a session in the login phase, in the format the client
 // asked for, and starts the login its URL carries (urllogin.go).

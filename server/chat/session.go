@@ -26,10 +26,8 @@ type session struct {
 
 	login *loginState // nil once logged in
 
-	// format is how this session wants the server's messages written; set
-	// at Open from the subprotocol or the query, never changed after, so
-	// other goroutines (fan-out) read it without a lock.
-	format format
+	// The fields are ordered to leave no padding: every idle connection
+	// carries a session.
 
 	// gone is set when the connection has closed: the auth pool and the
 	// offline queue skip work for it.
@@ -41,17 +39,21 @@ type session struct {
 	// replaced is set when a resumed login took this session's place: its
 	// user is not gone when it closes, and it leaves nothing to resume.
 	replaced atomic.Bool
+	rejected int32 // messages over the rate in the current window
 
 	// chat phase
-	name         string
-	loggedIn     bool
-	ackMode      bool
-	draining     bool // mailbox not yet written: live deliveries wait
-	replaying    bool // login replays (since) not yet written: live deliveries wait
-	closed       bool
+	name      string
+	loggedIn  bool
+	ackMode   bool
+	draining  bool // mailbox not yet written: live deliveries wait
+	replaying bool // login replays (since) not yet written: live deliveries wait
+	closed    bool
+	// format is how this session wants the server's messages written; set
+	// at Open from the subprotocol or the query, never changed after, so
+	// other goroutines (fan-out) read it without a lock.
+	format       format
 	joined       []*room // few per session: a slice is smaller than a map
 	limiter      *rate.Limiter
-	rejected     int           // messages over the rate in the current window
 	window       int64         // start of that window, unix nanoseconds
 	pending      []pendingItem // live deliveries waiting for the mailbox
 	pendingBytes int

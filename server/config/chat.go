@@ -302,8 +302,8 @@ func (c Chat) validate(add func(string, ...any)) {
 	if rt.MessagesPerSecond <= 0 || rt.Burst < 1 {
 		add("chat.rate: messages_per_second %v and burst %d must be positive", rt.MessagesPerSecond, rt.Burst)
 	}
-	if rt.MaxRejected < 1 || rt.Window <= 0 {
-		add("chat.rate: max_rejected %d and window %v must be positive", rt.MaxRejected, rt.Window)
+	if rt.MaxRejected < 1 || rt.MaxRejected > 1_000_000 || rt.Window <= 0 {
+		add("chat.rate: max_rejected %d (1 to 1000000) and window %v must be positive", rt.MaxRejected, rt.Window)
 	}
 	if err := c.Mailbox.Validate(); err != nil {
 		add("%v", err)
