@@ -637,10 +637,8 @@ func TestHistoryMaxRooms(t *testing.T) {
 		a.expect(map[string]any{"type": "left"})
 	}
 	fill("r1")
-	fill("r2") // kept: r1, r2 (with the lobby: 3)
-	fill("r3") // creating r3 drops r1; emptying it drops r2 (lobby, r3 kept... and r2?)
-	// With the lobby live, at most two more rooms are kept or live: r3 and
-	// the one before it, r2. r1 was emptied longest ago.
+	fill("r2") // kept: r1, r2; with the lobby, 3 rooms
+	fill("r3") // creating r3 drops r1, the one emptied longest ago
 	for _, tc := range []struct {
 		room string
 		seq  any
