@@ -31,6 +31,21 @@
 // may have gone out). Stored messages are written to a new
 // session before any live delivery, which the session buffers until then.
 //
+// Each room message gets the room's next seq, and is recorded in the room's
+// history and posted to the members in one critical section under the
+// room's lock (room.publish), so every member gets a room's messages in seq
+// order, and a join's snapshot (the seq, and the replay after a since) is
+// exact. A member drops a posted message that is stale: for a room it has
+// left, or with a seq it already has from a replay (takeRoomFrame).
+//
+// # Formats and resume
+//
+// A session's format (JSON, or text lines) is fixed at Open from the
+// subprotocol or the query (format.go); fan-outs encode each format at most
+// once per message. A login may come from the URL (urllogin.go). A resume
+// token (resume.go) is an HMAC of the connection id: nothing is stored per
+// open session; closed sessions leave their rooms for chat.resume.ttl.
+//
 // # Presence
 //
 // Presence is coalesced per room (presence.go): joins and leaves record each

@@ -35,8 +35,8 @@ func (s *session) join(req *wire.Request) {
 // extraRooms counts the joined rooms that are not auto-joined.
 func (s *session) extraRooms() int {
 	n := 0
-	for _, rm := range s.joined {
-		if !s.svc.autoJoin[rm.name] {
+	for _, m := range s.joined {
+		if !s.svc.autoJoin[m.rm.name] {
 			n++
 		}
 	}
@@ -80,7 +80,7 @@ func (s *session) enterRoomAt(name string, since *uint64) (joinResult, error) {
 	if err != nil {
 		return joinResult{}, err
 	}
-	s.joined = append(s.joined, rm)
+	s.joined = append(s.joined, membership{rm: rm, seq: snap.seq})
 	if flush {
 		rm.flushPresence(false)
 	}
@@ -122,7 +122,7 @@ func (s *session) leave(req *wire.Request) {
 // as offline if gone (the user has no session left; lastSeen in Unix ms),
 // else as left.
 func (s *session) leaveRoom(rm *room, gone bool, lastSeen int64) int {
-	if i := slices.Index(s.joined, rm); i >= 0 {
+	if i := slices.IndexFunc(s.joined, func(m membership) bool { return m.rm == rm }); i >= 0 {
 		s.joined = slices.Delete(s.joined, i, i+1)
 	}
 	members, flush := s.svc.rooms.leave(s, rm, gone, lastSeen)

@@ -323,12 +323,32 @@ func (rm *room) publish(svc *Service, m *wire.Message, skip *session) uint64 {
 	if c.store != nil && c.messages > 0 {
 		c.store.Append(rm.name, history.Entry{Seq: e.seq, TS: e.ts, Data: e.body()}, h.first())
 	}
+	// One value for every member: posting a pointer allocates nothing per
+	// member. Each format's frame is set once, before the first member of
+	// that format is posted it, and only read after.
+	rf := &roomFrame{rm: rm, seq: m.Seq}
 	for _, mem := range rm.members {
-		if mem != skip {
-			mem.deliver(frame(mem.format, mem.name))
+		if mem == skip {
+			continue
 		}
+		if mem.format == formatText {
+			if rf.text == nil {
+				rf.text = frame(formatText, mem.name)
+			}
+		} else if rf.json == nil {
+			rf.json = frame(formatJSON, mem.name)
+		}
+		mem.notify(rf)
 	}
 	return m.Seq
+}
+
+// roomFrame is a room message on its way to the members, in each format a
+// member needs; the session drops it if it is stale (takeRoomFrame).
+type roomFrame struct {
+	rm         *room
+	seq        uint64
+	json, text []byte
 }
 
 // broadcast posts frame to every member except skip.

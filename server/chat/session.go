@@ -52,7 +52,7 @@ type session struct {
 	// at Open from the subprotocol or the query, never changed after, so
 	// other goroutines (fan-out) read it without a lock.
 	format       format
-	joined       []*room // few per session: a slice is smaller than a map
+	joined       []membership // few per session: a slice is smaller than a map
 	limiter      *rate.Limiter
 	window       int64         // start of that window, unix nanoseconds
 	pending      []pendingItem // live deliveries waiting for the mailbox
@@ -72,14 +72,54 @@ type loginState struct {
 	timer      *time.Timer // the login deadline
 }
 
+// membership is a room s is in, and the seq of the last of its messages
+// written to s (or, at the join, the room's seq then: what came before is
+// not s's, or is in the join's replay).
+type membership struct {
+	rm  *room
+	seq uint64
+}
+
 // room returns the joined room name, or nil.
 func (s *session) room(name string) *room {
-	for _, rm := range s.joined {
-		if rm.name == name {
-			return rm
+	for _, m := range s.joined {
+		if m.rm.name == name {
+			return m.rm
 		}
 	}
 	return nil
+}
+
+// membershipOf returns s's membership of rm, or nil.
+func (s *session) membershipOf(rm *room) *membership {
+	for i := range s.joined {
+		if s.joined[i].rm == rm {
+			return &s.joined[i]
+		}
+	}
+	return nil
+}
+
+// takeRoomFrame writes a room message to s, or holds it while the mailbox
+// or the login's replays are written, unless s is no longer in the room or
+// already has it: a message posted before s left (and perhaps rejoined),
+// or one that the join's replay carried. So a member gets a room's
+// messages once each, in seq order, and none after its "left".
+func (s *session) takeRoomFrame(f *roomFrame) {
+	m := s.membershipOf(f.rm)
+	if s.closed || m == nil || f.seq <= m.seq {
+		return
+	}
+	m.seq = f.seq
+	frame := f.json
+	if s.format == formatText {
+		frame = f.text
+	}
+	if s.draining || s.replaying {
+		s.hold(pendingItem{frame: frame})
+		return
+	}
+	s.conn.WritePrepared(frame)
 }
 
 // Values posted to a session with Conn.Notify.
@@ -102,6 +142,8 @@ func (s *session) Message(op ws.OpCode, payload []byte) {
 // every case must be safe on a closed session; *privateSend settles there.
 func (s *session) Notify(msg any) {
 	switch m := msg.(type) {
+	case *roomFrame:
+		s.takeRoomFrame(m)
 	case *privateSend:
 		s.takePrivate(m)
 	case delivery:
@@ -155,8 +197,8 @@ func (s *session) Closed(ws.StatusCode, string) {
 	now := time.Now()
 	if s.svc.resume.enabled() && !s.replaced.Load() {
 		rooms := make([]string, len(s.joined))
-		for i, rm := range s.joined {
-			rooms[i] = rm.name
+		for i, m := range s.joined {
+			rooms[i] = m.rm.name
 		}
 		s.svc.resume.closedAt(s.conn.ID(), s.name, rooms, now)
 	}
@@ -167,7 +209,7 @@ func (s *session) Closed(ws.StatusCode, string) {
 		s.svc.offline.enqueue(s.name, seenJob{at: now})
 	}
 	for len(s.joined) > 0 {
-		s.leaveRoom(s.joined[len(s.joined)-1], last, seen)
+		s.leaveRoom(s.joined[len(s.joined)-1].rm, last, seen)
 	}
 }
 
