@@ -260,7 +260,7 @@ func (s *session) history(req *wire.Request) {
 			err = errors.New(`history takes "before" or "after", not both`)
 		}
 		if err == nil {
-			s.sendHistory(rm, before, after, req)
+			s.paced(func() { s.sendHistory(rm, before, after, req) })
 			return
 		}
 	}

@@ -29,7 +29,11 @@ func (s *session) join(req *wire.Request) {
 		s.sendError(err.Error(), req.ID)
 		return
 	}
-	s.sendJoined(name, r, req.ID)
+	if len(r.replay) == 0 {
+		s.sendJoined(name, r, req.ID)
+		return
+	}
+	s.paced(func() { s.sendJoined(name, r, req.ID) })
 }
 
 // extraRooms counts the joined rooms that are not auto-joined.

@@ -57,6 +57,9 @@ type session struct {
 	window       int64         // start of that window, unix nanoseconds
 	pending      []pendingItem // live deliveries waiting for the mailbox
 	pendingBytes int
+	// waiting holds the client's requests that came while a large reply
+	// (a replay, a history page) was being written; nil otherwise (paced.go).
+	waiting *waitQueue
 }
 
 // loginState is the session's state until it logs in; it is dropped then,
@@ -130,11 +133,14 @@ type (
 )
 
 func (s *session) Message(op ws.OpCode, payload []byte) {
-	if !s.loggedIn {
+	switch {
+	case !s.loggedIn:
 		s.loginMessage(op, payload)
-		return
+	case s.waiting != nil:
+		s.wait(op, payload)
+	default:
+		s.chatMessage(op, payload)
 	}
-	s.chatMessage(op, payload)
 }
 
 // Notify handles values posted to the session. It is also called after
