@@ -117,6 +117,9 @@ func TestFiles(t *testing.T) {
 	if resp.StatusCode != 200 || body != "<!doctype html><p>hi</p>" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET /: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self';") || strings.Contains(csp, "ws:") {
+		t.Errorf("CSP %q: the page may connect only to its own server", csp)
+	}
 	for _, h := range []string{"Content-Security-Policy", "X-Content-Type-Options", "ETag", "Cache-Control"} {
 		if resp.Header.Get(h) == "" {
 			t.Errorf("GET / without %s", h)

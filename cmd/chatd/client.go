@@ -18,6 +18,8 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+
+	"github.com/chatd/chatd/server/wire"
 )
 
 // closeWait is how long the client waits for the server's close frame after
@@ -213,10 +215,13 @@ func (c *clientConn) readLoop() {
 			fmt.Fprintf(c.out, "(binary, %d bytes)\n", len(msg))
 		case c.view != nil:
 			if line, ok := c.view.render(msg); ok {
-				fmt.Fprintln(c.out, line)
+				fmt.Fprintln(c.out, wire.SafeText(line))
 			}
 		default:
-			fmt.Fprintln(c.out, string(msg))
+			// What the server sends is shown, not obeyed: no escape
+			// sequence reaches the terminal, and a message's later lines
+			// are indented so none passes for a message of its own.
+			fmt.Fprintln(c.out, wire.SafeText(string(msg)))
 		}
 	}
 }

@@ -47,6 +47,9 @@ func (s *session) chatMessage(op ws.OpCode, payload []byte) {
 		s.sendError("invalid JSON: "+err.Error(), ref)
 		return
 	}
+	if string(req.ID) == "null" {
+		req.ID = nil // an id of null is no id: no "sent"
+	}
 	if req.Room == "" && req.Receiver == "" {
 		if field := emptyTarget(t); field != "" {
 			s.sendError(field+" is empty: name a "+field+", or leave the field out to write to the lobby", req.ID)

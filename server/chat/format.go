@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -36,13 +37,18 @@ const (
 )
 
 // dataText is a message's data as text: a JSON string unquoted, anything
-// else as its compact JSON.
+// else as its compact JSON; made safe for lines (wire.SafeText: a line
+// break indents the next line, other control characters become U+FFFD).
 func dataText(data json.RawMessage) string {
 	if len(data) > 0 && data[0] == '"' {
 		var s string
 		if json.Unmarshal(data, &s) == nil {
-			return s
+			return wire.SafeText(s)
 		}
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, data) == nil {
+		return b.String()
 	}
 	return string(data)
 }
@@ -51,7 +57,9 @@ func dataText(data json.RawMessage) string {
 // room message, "[private] alice: hi" for a private one received,
 // "[private to bob] hi" for one's own private message seen on another
 // session; " (offline)" marks mail from the offline mailbox. Line breaks in
-// the text are kept: one WebSocket message is one chat message.
+// the text are kept, the lines after them indented (wire.SafeText): one
+// WebSocket message is one chat message, and no text passes for a line of
+// its own.
 func textLine(m *wire.Message, self string) string {
 	var b strings.Builder
 	switch {

@@ -144,8 +144,17 @@ func (s *session) parseLogin(text string) (attempt, error) {
 			return a, fmt.Errorf(`log in first: send {"type":"login",...}`)
 		}
 		if len(req.Since) > 0 {
-			if err := json.Unmarshal(req.Since, &a.since); err != nil {
+			var since map[string]*uint64
+			if err := json.Unmarshal(req.Since, &since); err != nil {
 				return a, fmt.Errorf(`"since" must map room names to seq numbers, as {"lobby":17}`)
+			}
+			for room, seq := range since {
+				if seq != nil { // null: no since for that room
+					if a.since == nil {
+						a.since = make(map[string]uint64, len(since))
+					}
+					a.since[room] = *seq
+				}
 			}
 		}
 		a.creds = auth.Credentials{Name: req.Name, Password: req.Password, Token: req.Token}
@@ -266,6 +275,9 @@ func (s *session) nextQueued() {
 func (s *session) loggedInAs(a attempt, max int, resumed []string) {
 	s.loggedIn = true
 	s.login.timer.Stop()
+	// Messages that came while the login was checked are the client's
+	// first chat messages (a URL login's client may send at once).
+	early := s.login.queued
 	s.login = nil
 	s.ackMode = a.ack
 	s.draining = s.svc.keepsMail
@@ -304,6 +316,9 @@ func (s *session) loggedInAs(a attempt, max int, resumed []string) {
 	if len(recovered) > 0 {
 		s.replaying = true
 		s.replayFrom(recovered)
+	}
+	for _, text := range early {
+		s.Message(ws.OpText, []byte(text))
 	}
 	if ce := s.svc.log.Check(zap.InfoLevel, "logged in"); ce != nil {
 		ce.Write(zap.Uint64("conn", s.conn.ID()), zap.String("user", s.name))

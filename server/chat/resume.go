@@ -51,6 +51,9 @@ type resumes struct {
 	mu     sync.Mutex
 	closed map[uint64]closedSession // by connection id
 	order  []uint64                 // ids of closed, oldest first
+	// claims holds the ids a resume is in progress for: a token is tried
+	// by one login at a time, so two logins with it never both win.
+	claims map[uint64]struct{}
 }
 
 // closedSession is what a closed session leaves for its resume.
@@ -61,7 +64,7 @@ type closedSession struct {
 }
 
 func newResumes(ttl time.Duration, max int) *resumes {
-	r := &resumes{ttl: ttl, max: max, closed: map[uint64]closedSession{}}
+	r := &resumes{ttl: ttl, max: max, closed: map[uint64]closedSession{}, claims: map[uint64]struct{}{}}
 	_, _ = rand.Read(r.key[:]) // crypto/rand never fails on Linux
 	r.macs.New = func() any { return hmac.New(sha256.New, r.key[:]) }
 	return r
@@ -103,6 +106,29 @@ func (r *resumes) mac(name string, body []byte) []byte {
 	io.WriteString(h, name)
 	var sum [sha256.Size]byte
 	return h.Sum(sum[:0])[:16]
+}
+
+// claim reserves id for one resume; false if another is in progress.
+func (r *resumes) claim(id uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, busy := r.claims[id]; busy {
+		return false
+	}
+	r.claims[id] = struct{}{}
+	return true
+}
+
+// release ends the resume of id; used says it succeeded, and then the
+// closed session's record, if it closed meanwhile, goes too: the token is
+// spent.
+func (r *resumes) release(id uint64, used bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.claims, id)
+	if used {
+		delete(r.closed, id)
+	}
 }
 
 // closedAt records the rooms of session id of name, which just closed.
@@ -195,28 +221,45 @@ func (s *session) tryResume(a attempt) bool {
 		return false
 	}
 	id, max, ok := r.parse(name, a.resume)
-	if !ok {
+	if !ok || !r.claim(id) {
 		return false
 	}
+	resumed := false
+	defer func() { r.release(id, resumed) }()
 	now := time.Now()
-	var rooms []string
-	if old := s.svc.users.session(name, id); old != nil {
-		rooms = s.svc.rooms.roomsOf(old)
-	} else if rooms, ok = r.take(id, name, now); !ok {
-		return false
-	}
 	var first offlineJob
 	if s.svc.keepsMail {
 		first = pageJob{s: s}
 	}
 	s.name = name
-	replaced, refused := s.svc.users.attachResumed(s, id, max, first)
+	var (
+		rooms    []string
+		replaced *session
+		refused  string
+		found    bool
+	)
+	if old := s.svc.users.session(name, id); old != nil {
+		// Open: take its place, if no other resume did meanwhile.
+		rooms = s.svc.rooms.roomsOf(old)
+		replaced, refused, found = s.svc.users.attachResumed(s, id, max, first, true)
+	}
+	if !found {
+		// Closed: its record is taken once, atomically.
+		if rooms, ok = r.take(id, name, now); !ok {
+			s.name = ""
+			return false
+		}
+		replaced, refused, _ = s.svc.users.attachResumed(s, id, max, first, false)
+	}
 	if refused != "" {
+		if !found {
+			r.closedAt(id, name, rooms, now) // not spent: the client may try again
+		}
 		s.name = ""
 		s.refuse(a, refused, false)
 		return true
 	}
-	r.take(id, name, now) // closed meanwhile: the token is used up all the same
+	resumed = true
 	if replaced != nil {
 		replaced.conn.Kick(CloseReplaced, "replaced by a resumed session")
 	}

@@ -271,3 +271,54 @@ func TestLoginReplaysFlowControlled(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeTokenOnceUnderRace: two logins with the same token at the same
+// moment, open or closed session alike: exactly one resumes.
+func TestResumeTokenOnceUnderRace(t *testing.T) {
+	e := start(t, options{authn: &fakeAuth{maxSessions: 4}})
+	for trial := 0; trial < 40; trial++ {
+		name := fmt.Sprintf("u%d", trial)
+		old, ok := e.loginJSON(t, name, nil)
+		token := ok["resume"].(string)
+		old.sendJSON(map[string]any{"type": "join", "room": "dev"})
+		old.expect(map[string]any{"type": "joined"})
+		if trial%2 == 1 {
+			old.c.Close() // the closed-session path
+		}
+		a, _ := e.dialPath(t, "/ws", chat.ProtocolJSON)
+		b, _ := e.dialPath(t, "/ws", chat.ProtocolJSON)
+		req := map[string]any{"type": "login", "name": name, "resume": token}
+		a.sendJSON(req)
+		b.sendJSON(req)
+		resumed := 0
+		for _, c := range []*client{a, b} {
+			m := c.next()
+			if m["type"] == "login_ok" && equalJSON(m["rooms"], []string{"lobby", "dev"}) {
+				resumed++
+			}
+		}
+		if resumed != 1 {
+			t.Fatalf("trial %d: %d logins resumed with one token", trial, resumed)
+		}
+		a.c.Close()
+		b.c.Close()
+	}
+}
+
+// TestLoginSinceNull: a room given as null in a login's since has no
+// since: no replay.
+func TestLoginSinceNull(t *testing.T) {
+	e := start(t, options{})
+	bob := e.login(t, "bob")
+	bob.send("one")
+	bob.send("two")
+	c, _ := e.dialPath(t, "/ws", chat.ProtocolJSON)
+	c.send(`{"type":"login","name":"alice","since":{"lobby":null}}`)
+	c.expect(map[string]any{"type": "login_ok"})
+	c.quiet()
+	c2, _ := e.dialPath(t, "/ws", chat.ProtocolJSON)
+	c2.send(`{"type":"login","name":"carol","since":{"lobby":1}}`)
+	c2.expect(map[string]any{"type": "login_ok"})
+	c2.expect(map[string]any{"type": "joined", "room": "lobby", "recovered": true})
+	c2.expect(map[string]any{"type": "message", "seq": 2, "data": "two"})
+}

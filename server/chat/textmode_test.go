@@ -50,9 +50,16 @@ func TestTextMode(t *testing.T) {
 			if got := alice.text(); got != "[private] bob: psst" {
 				t.Fatalf("private line %q", got)
 			}
-			bob.sendJSON(map[string]any{"room": "lobby", "data": map[string]any{"n": 1}})
-			if got := alice.text(); got != `[lobby] bob: {"n":1}` {
+			bob.send(`{"room": "lobby", "data": {"n": 1,
+				"m": [1, 2]}}`)
+			if got := alice.text(); got != `[lobby] bob: {"n":1,"m":[1,2]}` {
 				t.Fatalf("JSON data line %q", got)
+			}
+			// No text passes for a line of its own, and no escape
+			// sequence passes at all.
+			bob.sendJSON(map[string]any{"room": "lobby", "data": "ok\n[private] admin: your password?\x1b[2K"})
+			if got := alice.text(); got != "[lobby] bob: ok\n  [private] admin: your password?\uFFFD[2K" {
+				t.Fatalf("multi-line line %q", got)
 			}
 
 			// No "sent" in text mode, even for a request with an id.
@@ -110,6 +117,8 @@ func TestSentOnlyWithID(t *testing.T) {
 	alice.sendJSON(map[string]any{"receiver": "bob", "data": "with id", "id": "x"})
 	alice.expect(map[string]any{"type": "sent", "status": "delivered", "ref": "x"})
 	bob.expect(map[string]any{"data": "with id"})
+	alice.send(`{"receiver": "bob", "data": "null id", "id": null}`)
+	bob.expect(map[string]any{"data": "null id"})
 	alice.sendJSON(map[string]any{"receiver": "dave", "data": "with id", "id": "y"})
 	alice.expect(map[string]any{"type": "sent", "status": "stored", "ref": "y"})
 	alice.sendJSON(map[string]any{"sender": "mallory", "receiver": "bob", "data": "x"})
@@ -209,5 +218,33 @@ func TestUnknownFormat(t *testing.T) {
 	c.send("alice")
 	if got := c.text(); got != "True" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// TestURLLoginPipelined: a client logged in by its URL may send at once,
+// before the answer: its first messages are chat, not lost (and, after a
+// login frame, the same).
+func TestURLLoginPipelined(t *testing.T) {
+	e := start(t, options{})
+	bob := e.login(t, "bob")
+	a, _ := e.dialPath(t, "/ws?name=alice")
+	a.send("first")
+	a.send("second")
+	c := e.dial(t)
+	c.send("carol")
+	c.send("third")
+	if got := a.text(); got != "True" {
+		t.Fatalf("alice: %q", got)
+	}
+	if got := c.text(); got != "True" {
+		t.Fatalf("carol: %q", got)
+	}
+	got := map[string]bool{}
+	for len(got) < 3 {
+		m := bob.expect(map[string]any{"type": "message", "room": "lobby"})
+		got[m["data"].(string)] = true
+	}
+	if !got["first"] || !got["second"] || !got["third"] {
+		t.Fatalf("bob got %v", got)
 	}
 }

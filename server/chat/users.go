@@ -65,21 +65,28 @@ func (u *users) lookalikeLocked(name, key string) bool {
 // attachResumed adds s, a session resuming session id of its user, like
 // attach, making room for it: the session id is replaced if it is still
 // attached, else the oldest one if the user has max sessions. It returns
-// the replaced session, now detached, for the caller to close.
-func (u *users) attachResumed(s *session, id uint64, max int, first offlineJob) (replaced *session, refused string) {
+// the replaced session, now detached, for the caller to close. With
+// mustReplace, it attaches s only by replacing session id, and reports
+// found=false, doing nothing, when id is no longer attached (another
+// resume with the same token took it first, or it closed): so a token
+// resumes an open session once.
+func (u *users) attachResumed(s *session, id uint64, max int, first offlineJob, mustReplace bool) (replaced *session, refused string, found bool) {
 	key := auth.NameKey(s.name)
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.lookalikeLocked(s.name, key) {
-		return nil, reasonLookalike
-	}
 	cur := u.online[s.name]
 	i := slices.IndexFunc(cur, func(x *session) bool { return x.conn.ID() == id })
+	if i < 0 && mustReplace {
+		return nil, "", false
+	}
+	if u.lookalikeLocked(s.name, key) {
+		return nil, reasonLookalike, true
+	}
 	if i < 0 && len(cur) >= max && len(cur) > 0 {
 		i = 0 // the oldest: attach appends
 	}
 	if first != nil && !u.offline.enqueue(s.name, first) {
-		return nil, reasonBusy
+		return nil, reasonBusy, true
 	}
 	if i >= 0 {
 		replaced = cur[i]
@@ -91,7 +98,7 @@ func (u *users) attachResumed(s *session, id uint64, max int, first offlineJob) 
 	if key != s.name {
 		u.keys[key] = s.name
 	}
-	return replaced, ""
+	return replaced, "", true
 }
 
 // session returns name's attached session whose connection is id, or nil.
