@@ -56,7 +56,10 @@ type Conn struct {
 	sess   Session // set on the actor by evUpgraded
 
 	// reader
-	head    []byte // the request head read so far; nil once upgraded
+	// head is the request head read so far. After a successful upgrade
+	// it is the complete head until the endpoint's Open returns
+	// (RequestHeaders), then nil: the actor clears it.
+	head    []byte
 	dec     wsframe.Decoder
 	held    *heldInput
 	discard bool // a protocol error was seen: input is dropped until EOF
@@ -78,9 +81,12 @@ type Conn struct {
 	timeoutSent  atomic.Bool // a frame or pong timeout was posted
 	abortSent    atomic.Bool // a close-timeout abort was posted
 	paused       atomic.Bool // reads stopped until the mailbox drains
-	closed       atomic.Bool
-	upgraded     atomic.Bool // the handshake succeeded
-	hsSlot       atomic.Bool // counts as a handshake in admission (until upgraded or ended)
+	// sessPaused: the session asked reads to stop (PauseReading) until it calls
+	// ResumeReading. Set and cleared on the actor, read by the reader.
+	sessPaused atomic.Bool
+	closed     atomic.Bool
+	upgraded   atomic.Bool // the handshake succeeded
+	hsSlot     atomic.Bool // counts as a handshake in admission (until upgraded or ended)
 
 	// actor
 	state       connState
@@ -154,10 +160,44 @@ func (c *Conn) Query() url.Values {
 	return v
 }
 
-// dropQuery keeps only the path of target, in memory of its own.
+// RequestURI is the upgrade request's target, path and raw query
+// ("/stdio?a=b"). Like Query it is available only during Endpoint.Open;
+// afterwards it is the path alone.
+func (c *Conn) RequestURI() string { return c.target }
+
+// RequestHeaders calls fn for each header line of the upgrade request, in
+// order, with the name as sent and the value trimmed. It is available only
+// during Endpoint.Open: the request head is dropped when Open returns, so
+// an idle connection does not carry it. Afterwards it calls nothing.
+func (c *Conn) RequestHeaders(fn func(name, value string)) {
+	eachHeader(c.head, fn)
+}
+
+// dropQuery keeps only the path of target, in memory of its own, and
+// drops the request head.
 func (c *Conn) dropQuery() {
 	if i := strings.IndexByte(c.target, '?'); i >= 0 {
 		c.target = strings.Clone(c.target[:i])
+	}
+	c.head = nil
+}
+
+// PauseReading stops delivering this connection's messages until
+// ResumeReading: the message being decoded when it takes effect, and the
+// rest of what was read with it, are held (at most one read buffer and one
+// message), the socket is not re-armed, and TCP backpressure reaches the
+// client, as for a full mailbox. Control frames read before the next data
+// message still pass. Keepalive is not suspended: a connection paused
+// longer than keepalive.ping_interval + pong_timeout is closed with 4003.
+// Call it from Session methods only.
+func (c *Conn) PauseReading() { c.sessPaused.Store(true) }
+
+// ResumeReading undoes PauseReading: held input is delivered and reading
+// resumes (once the mailbox is at most half full). Call it from Session
+// methods only.
+func (c *Conn) ResumeReading() {
+	if c.sessPaused.Swap(false) && c.state != stateClosed {
+		c.maybeResume()
 	}
 }
 

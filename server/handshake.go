@@ -111,6 +111,7 @@ func (c *Conn) route(head, rest []byte) {
 		return
 	}
 	c.ep = ep
+	c.head = head // for RequestHeaders, until Open returns
 	if req.query != "" {
 		c.target = req.path + "?" + req.query
 	}

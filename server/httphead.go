@@ -98,3 +98,19 @@ func hasToken(value []byte, token string) bool {
 	}
 	return false
 }
+
+// eachHeader calls fn for each "Name: value" line of a request head that
+// parseHead accepted (nothing for nil).
+func eachHeader(head []byte, fn func(name, value string)) {
+	_, rest, ok := bytes.Cut(head, []byte("\r\n"))
+	for ok {
+		var line []byte
+		line, rest, ok = bytes.Cut(rest, []byte("\r\n"))
+		if len(line) == 0 {
+			return
+		}
+		if name, value, found := bytes.Cut(line, []byte(":")); found {
+			fn(string(bytes.TrimSpace(name)), string(bytes.TrimSpace(value)))
+		}
+	}
+}

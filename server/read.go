@@ -174,6 +174,10 @@ func (c *Conn) consume(p []byte) bool {
 // On a full mailbox it holds ev and rest and pauses reading. It reports
 // whether reading may go on.
 func (c *Conn) deliver(ev event, rest []byte) bool {
+	if ev.kind == evMessage && c.sessPaused.Load() {
+		c.hold(ev, rest) // PauseReading
+		return false
+	}
 	switch err := c.actor.Post(ev); {
 	case err == nil:
 		return true
@@ -204,17 +208,23 @@ func messageEvent(m wsframe.Message) event {
 func (c *Conn) hold(ev event, rest []byte) {
 	c.held = &heldInput{ev: ev, rest: append([]byte(nil), rest...)}
 	c.paused.Store(true)
-	if c.actor.Len() <= c.resumeAt() && c.paused.CompareAndSwap(true, false) {
+	if c.mayResume() && c.paused.CompareAndSwap(true, false) {
 		c.resumeInput()
 	}
 }
 
 func (c *Conn) resumeAt() int { return c.srv.cfg.Limits.MailboxSize / 2 }
 
+// mayResume reports whether paused input may be taken up again: the
+// mailbox has drained to half and the session has not paused reading.
+// Whoever clears either condition (the actor after each event,
+// ResumeReading) checks the paused flag afterwards, so no wake-up is lost.
+func (c *Conn) mayResume() bool { return !c.sessPaused.Load() && c.actor.Len() <= c.resumeAt() }
+
 // maybeResume runs on the actor after each event: once the mailbox
 // has drained to half, the held input is delivered and reading resumes.
 func (c *Conn) maybeResume() {
-	if c.paused.Load() && c.actor.Len() <= c.resumeAt() && c.paused.CompareAndSwap(true, false) {
+	if c.paused.Load() && c.mayResume() && c.paused.CompareAndSwap(true, false) {
 		c.resumeInput()
 	}
 }

@@ -1,0 +1,101 @@
+package server_test
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+
+	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/internal/testserver"
+)
+
+// pauser echoes messages; "pause" pauses reading, and a Notify of
+// "resume" (from the test, like a bridge's stdin writer) resumes it. It
+// also records the request's headers and URI seen in Open.
+type pauser struct {
+	c    *server.Conn
+	seen *atomic.Int64
+}
+
+func (p pauser) Message(op ws.OpCode, b []byte) {
+	p.seen.Add(1)
+	if string(b) == "pause" {
+		p.c.PauseReading()
+	}
+	p.c.WriteMessage(op, b)
+}
+
+func (p pauser) Notify(v any) {
+	if v == "resume" {
+		p.c.ResumeReading()
+	}
+}
+
+func (pauser) Closed(ws.StatusCode, string) {}
+
+// TestPauseReading: after PauseReading no message reaches the session
+// (the client's pipelined messages wait in TCP) until ResumeReading; then
+// every one arrives, in order. RequestURI and RequestHeaders work in Open
+// and are dropped after it.
+func TestPauseReading(t *testing.T) {
+	var seen atomic.Int64
+	conns := make(chan *server.Conn, 1)
+	type openInfo struct{ uri, ua string }
+	infos := make(chan openInfo, 1)
+	ep := server.EndpointFunc(func(c *server.Conn) server.Session {
+		var info openInfo
+		info.uri = c.RequestURI()
+		c.RequestHeaders(func(name, value string) {
+			if name == "X-Test" {
+				info.ua = value
+			}
+		})
+		infos <- info
+		conns <- c
+		return pauser{c, &seen}
+	})
+	ts := testserver.StartWith(t, nil, map[string]server.Endpoint{"/p": ep})
+	d := ws.Dialer{Header: ws.HandshakeHeaderString("X-Test:  v1 \r\n")}
+	c, _, _, err := d.Dial(t.Context(), ts.URL("/p")+"?a=b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	info := <-infos
+	if info.uri != "/p?a=b" || info.ua != "v1" {
+		t.Fatalf("Open saw uri %q, X-Test %q", info.uri, info.ua)
+	}
+	sc := <-conns
+	echoOnce(t, c, "pause")
+	const n = 50
+	for i := 0; i < n; i++ {
+		if err := wsutil.WriteClientText(c, []byte(fmt.Sprintf("m%02d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Nothing may arrive while paused; a short window shows it.
+	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if got, err := wsutil.ReadServerText(c); err == nil {
+		t.Fatalf("got %q while reading was paused", got)
+	}
+	if s := seen.Load(); s != 1 {
+		t.Fatalf("session saw %d messages while paused, want 1", s)
+	}
+	if err := sc.Notify("resume"); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for i := 0; i < n; i++ {
+		got, err := wsutil.ReadServerText(c)
+		if err != nil {
+			t.Fatalf("echo %d: %v", i, err)
+		}
+		if want := fmt.Sprintf("m%02d", i); string(got) != want {
+			t.Fatalf("echo %d = %q, want %q", i, got, want)
+		}
+	}
+}
