@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/chatd/chatd/server/api"
 	"github.com/chatd/chatd/server/web"
 )
 
@@ -22,6 +23,7 @@ type Config struct {
 	Chat   Chat       `yaml:"chat"`
 	Auth   Auth       `yaml:"auth"`
 	Web    web.Config `yaml:"web"` // the chat page at /
+	API    api.Config `yaml:"api"` // the HTTP API for backends, on its own address
 	Log    Log        `yaml:"log"`
 }
 
@@ -167,6 +169,7 @@ func Default() Config {
 		Chat: defaultChat(),
 		Auth: defaultAuth(),
 		Web:  web.Default(),
+		API:  api.Default(),
 		Log:  Log{Level: "info", Format: "console"},
 	}
 }
@@ -294,6 +297,9 @@ func (c Config) Validate() error {
 	c.Chat.validate(add)
 	c.Auth.validate(add)
 	if err := c.Web.Validate(); err != nil {
+		add("%v", err)
+	}
+	if err := c.API.Validate(); err != nil {
 		add("%v", err)
 	}
 	switch c.Log.Level {

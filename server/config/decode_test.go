@@ -12,6 +12,7 @@ import (
 	"github.com/chatd/chatd/auth/jwt"
 	"github.com/chatd/chatd/auth/passwords"
 	"github.com/chatd/chatd/auth/static"
+	"github.com/chatd/chatd/server/api"
 	"github.com/chatd/chatd/server/mailbox"
 	"github.com/chatd/chatd/server/web"
 )
@@ -118,6 +119,8 @@ func TestDecodeEveryKey(t *testing.T) {
 			HTTP: httpauth.Config{URL: "https://accounts.example.com/login", Timeout: 2 * time.Second},
 		},
 		Web: web.Config{Enabled: false},
+		API: api.Config{Listen: "10.0.0.5:9090", Key: "0123456789abcdef0123", KeyFile: "/etc/chatd/api.key", Sender: "bot",
+			MaxBodyBytes: 4096, PageLimit: 50, SendTimeout: 2 * time.Second, ShutdownTimeout: time.Second},
 		Log: Log{Level: "debug", Format: "json"},
 	}
 	if !reflect.DeepEqual(got, want) {

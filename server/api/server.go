@@ -1,0 +1,70 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Server is the API's HTTP server on api.listen. Start it once; Shutdown
+// stops it. It is safe for concurrent use.
+type Server struct {
+	srv  *http.Server
+	ln   net.Listener
+	log  *zap.Logger
+	done chan struct{} // closed when Serve returned
+}
+
+// Listen binds api.listen and returns a Server that serves h once Start is
+// called.
+func Listen(cfg Config, h http.Handler, log *zap.Logger) (*Server, error) {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("api.listen: %w", err)
+	}
+	return &Server{
+		srv: &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			IdleTimeout:       60 * time.Second,
+			MaxHeaderBytes:    16 << 10,
+			ErrorLog:          zap.NewStdLog(log),
+		},
+		ln:   ln,
+		log:  log,
+		done: make(chan struct{}),
+	}, nil
+}
+
+// Addr is the address the API listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Start serves in a goroutine until Shutdown.
+func (s *Server) Start() {
+	go func() {
+		defer close(s.done)
+		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("api server failed", zap.Error(err))
+		}
+	}()
+}
+
+// Shutdown stops accepting, waits for requests in flight until ctx ends,
+// then closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		err = errors.Join(fmt.Errorf("api: %w", err), s.srv.Close())
+	}
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+	}
+	return err
+}
