@@ -62,6 +62,8 @@ type Option func(*options)
 type options struct {
 	store HistoryStore
 	now   func() time.Time
+
+	events EventSink // WithEvents (events.go)
 }
 
 // WithHistoryStore makes room history durable in st (chat.history.durable).

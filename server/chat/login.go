@@ -274,6 +274,7 @@ func (s *session) nextQueued() {
 // live traffic. max is the user's session limit, for the resume token.
 func (s *session) loggedInAs(a attempt, max int, resumed []string) {
 	s.loggedIn = true
+	s.event(wire.EventLogin, "")
 	s.login.timer.Stop()
 	// Messages that came while the login was checked are the client's
 	// first chat messages (a URL login's client may send at once).

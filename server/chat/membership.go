@@ -85,6 +85,7 @@ func (s *session) enterRoomAt(name string, since *uint64) (joinResult, error) {
 		return joinResult{}, err
 	}
 	s.joined = append(s.joined, membership{rm: rm, seq: snap.seq})
+	s.event(wire.EventJoin, name)
 	if flush {
 		rm.flushPresence(false)
 	}
@@ -130,6 +131,7 @@ func (s *session) leaveRoom(rm *room, gone bool, lastSeen int64) int {
 		s.joined = slices.Delete(s.joined, i, i+1)
 	}
 	members, flush := s.svc.rooms.leave(s, rm, gone, lastSeen)
+	s.event(wire.EventLeave, rm.name)
 	if flush {
 		rm.flushPresence(false)
 	}

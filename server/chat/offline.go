@@ -43,6 +43,7 @@ type sizedJob interface {
 // and the caller answers "server busy".
 type offlineQueue struct {
 	box      Mailbox
+	events   EventSink // stored events (events.go)
 	log      *zap.Logger
 	seed     maphash.Seed
 	shards   []chan queued
@@ -131,6 +132,7 @@ func (j *storeJob) run(q *offlineQueue, user string) {
 	if err != nil && !isQuota(err) {
 		q.log.Error("mailbox store", zap.String("user", user), zap.Error(err))
 	}
+	q.storedEvent(user, m, err)
 	j.from.notify(stored{id: j.msg.ID, ref: j.ref, err: err})
 }
 

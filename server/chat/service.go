@@ -53,6 +53,7 @@ type Service struct {
 	roomName  *regexp.Regexp
 	autoJoin  map[string]bool
 	sys       *actor.System
+	events    EventSink // never nil: noEvents without WithEvents (events.go)
 	baseCtx   context.Context
 	stop      chan struct{} // closed by Close
 }
@@ -90,6 +91,8 @@ func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mai
 	s.throttle = newLoginThrottle(l.AddressRate, l.AddressBurst, l.AccountFailures, l.AccountFailuresTotal, l.AccountWindow)
 	s.offline = newOfflineQueue(box, offlineShards, offlineDepth, cfg.Mailbox.QueueBytes,
 		pageLimits{messages: cfg.Mailbox.PageMessages, bytes: cfg.Mailbox.PageBytes}, log)
+	s.events = eventSink(opts)
+	s.offline.events = s.events
 	for i := 0; i < offlineShards; i++ {
 		s.sys.Go(func() { s.offline.run(i) })
 	}

@@ -186,7 +186,7 @@ func (s *session) Notify(msg any) {
 	}
 }
 
-func (s *session) Closed(ws.StatusCode, string) {
+func (s *session) Closed(code ws.StatusCode, _ string) {
 	if s.closed {
 		return
 	}
@@ -217,6 +217,7 @@ func (s *session) Closed(ws.StatusCode, string) {
 	for len(s.joined) > 0 {
 		s.leaveRoom(s.joined[len(s.joined)-1].rm, last, seen)
 	}
+	s.logoutEvent(code, last)
 }
 
 // notify posts msg to s from another goroutine and reports whether s took
