@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/api"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/web"
 )
@@ -57,6 +59,24 @@ func serve(full config.Config, log *zap.Logger, signals <-chan os.Signal) int {
 		}
 		return chatSvc.close(ctx)
 	}
+	apiSrv, err := startAPI(full, chatSvc, log)
+	if err != nil {
+		log.Error("cannot start the API", zap.Error(err))
+		ctx, cancel := context.WithTimeout(context.Background(), failedStartTimeout)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		_ = closeChat(ctx)
+		return 1
+	}
+	stopAPI := func() error {
+		if apiSrv == nil {
+			return nil
+		}
+		// Bounded on its own: requests in flight get api.shutdown_timeout.
+		ctx, cancel := context.WithTimeout(context.Background(), full.API.ShutdownTimeout)
+		defer cancel()
+		return apiSrv.Shutdown(ctx)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.ListenAndServe() }()
 
@@ -66,6 +86,9 @@ func serve(full config.Config, log *zap.Logger, signals <-chan os.Signal) int {
 		log.Error("server failed", zap.Error(err))
 		ctx, cancel := context.WithTimeout(context.Background(), failedStartTimeout)
 		defer cancel()
+		if err := stopAPI(); err != nil {
+			log.Warn("release api", zap.Error(err))
+		}
 		if err := srv.Shutdown(ctx); err != nil {
 			log.Warn("release server", zap.Error(err))
 		}
@@ -89,6 +112,12 @@ func serve(full config.Config, log *zap.Logger, signals <-chan os.Signal) int {
 	}()
 
 	status := 0
+	// The API first: no backend call reaches the chat service once it
+	// starts closing.
+	if err := stopAPI(); err != nil {
+		log.Error("api shutdown incomplete", zap.Error(err))
+		status = 1
+	}
 	if err := srv.Shutdown(ctx); err != nil {
 		log.Error("graceful shutdown incomplete", zap.Error(err))
 		status = 1
@@ -103,4 +132,29 @@ func serve(full config.Config, log *zap.Logger, signals <-chan os.Signal) int {
 	}
 	log.Info("stopped", zap.Int("status", status))
 	return status
+}
+
+// startAPI serves the HTTP API on api.listen when a key is configured and
+// chat is on; it returns nil when the API is off. The API's sender name is
+// reserved first, so no user can log in with it.
+func startAPI(full config.Config, chatSvc *chatService, log *zap.Logger) (*api.Server, error) {
+	cfg := full.API
+	if !cfg.Enabled() {
+		return nil, nil
+	}
+	if chatSvc == nil {
+		return nil, errors.New("api: needs chat.enabled")
+	}
+	key, err := cfg.LoadKey()
+	if err != nil {
+		return nil, err
+	}
+	chatSvc.Reserve(cfg.Sender)
+	s, err := api.Listen(cfg, api.NewHandler(cfg, key, chatSvc.Service), log.Named("api"))
+	if err != nil {
+		return nil, err
+	}
+	s.Start()
+	log.Info("api listening", zap.Stringer("addr", s.Addr()), zap.String("sender", cfg.Sender))
+	return s, nil
 }

@@ -129,6 +129,7 @@ func (b *memBox) count(user string) int {
 type env struct {
 	ts  *testserver.Server
 	box *memBox
+	svc *chat.Service
 }
 
 type options struct {
@@ -196,7 +197,7 @@ func start(t testing.TB, o options) *env {
 			t.Errorf("chat close: %v", err)
 		}
 	})
-	return &env{ts: ts, box: o.box}
+	return &env{ts: ts, box: o.box, svc: svc}
 }
 
 // client is a test connection to /ws.

@@ -109,7 +109,7 @@ func (q *offlineQueue) enqueue(user string, job offlineJob) bool {
 type storeJob struct {
 	msg    wire.Message // encoded only here, when it is actually stored
 	stored time.Time
-	from   *session
+	from   origin
 	ref    []byte
 }
 

@@ -31,7 +31,7 @@ const maxPrivateRounds = 3
 // pending).
 type privateSend struct {
 	svc   *Service
-	from  *session
+	from  origin
 	msg   wire.Message
 	frame []byte // JSON
 	text  []byte // text mode, for the receiver; encoded when a receiver needs it
@@ -41,6 +41,14 @@ type privateSend struct {
 	pending atomic.Int32   // sessions of this round not yet settled
 	written atomic.Bool    // some session wrote it
 	outcome privateOutcome // set by the last settler, read by the sender after the post
+}
+
+// origin is where a private message comes from and where its outcome goes:
+// a *session, or the server API's caller (api.go). It hears exactly one of
+// a *privateReply (delivered, or an error) and a stored (from the store
+// job). notify is called from any goroutine and must not block.
+type origin interface {
+	notify(msg any) bool
 }
 
 // private sends a message to receiver's sessions, or stores it.

@@ -295,12 +295,18 @@ func (rm *room) size() int {
 // it to every member except skip, in each member's format, all under the
 // room's lock: members receive the room's messages in seq order, and a
 // join's snapshot (rooms.join) holds exactly the messages not posted to
-// the new member. Each format is encoded at most once. It returns m's seq.
+// the new member. Each format is encoded at most once. It returns m's seq,
+// or 0 when the room was deleted.
 func (rm *room) publish(svc *Service, m *wire.Message, skip *session) uint64 {
 	c := &svc.rooms.hist
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	h := rm.hist
+	if h == nil {
+		// Deleted: only the server API (api.go), which is no member,
+		// can publish to a room after its last member left.
+		return 0
+	}
 	m.Seq = h.seq + 1
 	// By format: JSON (formatAuto and formatJSON write the same) or text.
 	// A room message's frame does not depend on the member's name.

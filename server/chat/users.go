@@ -9,7 +9,7 @@ import (
 
 // users is the registry of online users and their sessions.
 //
-// mu guards online and keys. Operations on the offline queue that must be
+// mu guards online, keys and reserved. Operations on the offline queue that must be
 // ordered with the online/offline decision (store for an offline user,
 // the first mailbox page at login) are enqueued while mu is held.
 //
@@ -21,12 +21,15 @@ type users struct {
 	// keys maps auth.NameKey of an online name to the name, for names
 	// whose key differs from the name itself (a lower-case ASCII name is
 	// its own key and costs no entry): two online names never share a key.
-	keys    map[string]string
-	offline *offlineQueue
+	keys map[string]string
+	// reserved holds the auth.NameKey of names no session may take (the
+	// server API's sender, api.go).
+	reserved map[string]bool
+	offline  *offlineQueue
 }
 
 func newUsers(q *offlineQueue) *users {
-	return &users{online: map[string][]*session{}, keys: map[string]string{}, offline: q}
+	return &users{online: map[string][]*session{}, keys: map[string]string{}, reserved: map[string]bool{}, offline: q}
 }
 
 // attach adds s as a session of its user unless the user already has max
@@ -37,6 +40,9 @@ func (u *users) attach(s *session, max int, first offlineJob) (refused string) {
 	key := auth.NameKey(s.name)
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if u.reserved[key] {
+		return reasonReserved
+	}
 	if u.lookalikeLocked(s.name, key) {
 		return reasonLookalike
 	}
@@ -78,6 +84,9 @@ func (u *users) attachResumed(s *session, id uint64, max int, first offlineJob, 
 	i := slices.IndexFunc(cur, func(x *session) bool { return x.conn.ID() == id })
 	if i < 0 && mustReplace {
 		return nil, "", false
+	}
+	if u.reserved[key] {
+		return nil, reasonReserved, true
 	}
 	if u.lookalikeLocked(s.name, key) {
 		return nil, reasonLookalike, true
@@ -148,12 +157,12 @@ func (u *users) isOnline(name string) bool {
 // if the service keeps mail, p's store job is queued under the lock
 // (ordered with logins) and queued says whether the queue took it.
 func (u *users) route(p *privateSend, echo bool) (to, echoTo []*session, offline, queued bool) {
-	from, receiver := p.from, p.msg.Receiver
+	from, receiver := p.msg.Sender, p.msg.Receiver
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if echo && receiver != from.name {
-		for _, s := range u.online[from.name] {
-			if s != from && !s.leaving.Load() {
+	if echo && receiver != from {
+		for _, s := range u.online[from] {
+			if s != p.from && !s.leaving.Load() {
 				echoTo = append(echoTo, s)
 			}
 		}
@@ -170,4 +179,44 @@ func (u *users) route(p *privateSend, echo bool) (to, echoTo []*session, offline
 		return nil, echoTo, true, false
 	}
 	return nil, echoTo, true, u.offline.enqueue(receiver, p.storeJob())
+}
+
+// reserve refuses name, and any name that looks the same, to every later
+// login; it returns the sessions of such names already attached, for the
+// caller to close.
+func (u *users) reserve(name string) []*session {
+	key := auth.NameKey(name)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.reserved[key] = true
+	if n, ok := u.keys[key]; ok {
+		return slices.Clone(u.online[n])
+	}
+	return slices.Clone(u.online[key])
+}
+
+// page returns up to limit online names after after, sorted, and whether
+// more follow. The names are copied under the lock (every online name:
+// O(online)) and sorted outside it.
+func (u *users) page(after string, limit int) (names []string, more bool) {
+	u.mu.Lock()
+	names = make([]string, 0, min(len(u.online), limit+1))
+	for n := range u.online {
+		if n > after {
+			names = append(names, n)
+		}
+	}
+	u.mu.Unlock()
+	slices.Sort(names)
+	if len(names) > limit {
+		return names[:limit], true
+	}
+	return names, false
+}
+
+// sessions returns name's attached sessions.
+func (u *users) sessions(name string) []*session {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return slices.Clone(u.online[name])
 }
