@@ -18,6 +18,7 @@ import (
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/history"
 	"github.com/chatd/chatd/server/mailbox"
+	"github.com/chatd/chatd/server/webhook"
 )
 
 // newAuthenticator builds the backend auth.backend names.
@@ -42,6 +43,7 @@ type chatService struct {
 	*chat.Service
 	box   *mailbox.Store
 	hist  *history.Store // nil unless chat.history.durable
+	hooks *webhook.Sink  // nil unless webhooks.url
 	authn auth.Authenticator
 }
 
@@ -75,22 +77,47 @@ func startChat(cfg config.Config, log *zap.Logger) (*chatService, error) {
 		box.Close()
 		return nil, err
 	}
+	var hooks *webhook.Sink
+	if cfg.Webhooks.URL != "" {
+		wcfg := cfg.Webhooks
+		wcfg.Dir = cfg.Chat.Mailbox.Dir
+		if hooks, err = webhook.New(wcfg, log.Named("webhooks")); err != nil {
+			box.Close()
+			if hist != nil {
+				hist.Close()
+			}
+			return nil, err
+		}
+		opts = append(opts, chat.WithEvents(hooks))
+		log.Info("webhooks on", zap.String("url", wcfg.URL), zap.Bool("durable", wcfg.Durable))
+	}
 	svc, err := chat.New(cfg.Chat, cfg.Auth, authn, box, log.Named("chat"), opts...)
 	if err != nil {
 		box.Close()
 		if hist != nil {
 			hist.Close()
 		}
+		if hooks != nil {
+			// Nothing was emitted: give back (durable) what it loaded, at once.
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			_ = hooks.Close(ctx)
+		}
 		return nil, err
 	}
 	log.Info("chat ready", zap.String("auth", cfg.Auth.Backend), zap.String("mailbox", box.Path()))
-	return &chatService{Service: svc, box: box, hist: hist, authn: authn}, nil
+	return &chatService{Service: svc, box: box, hist: hist, hooks: hooks, authn: authn}, nil
 }
 
 // close stops the chat pools and closes the mailbox and the history store
-// (which writes what is pending). Call it after the server has shut down.
+// (which writes what is pending), then the webhooks, which send what is
+// queued (the logouts of the shutdown too) until ctx is done. Call it
+// after the server has shut down.
 func (c *chatService) close(ctx context.Context) error {
 	err := errors.Join(c.Service.Close(ctx), c.box.Close())
+	if c.hooks != nil {
+		err = errors.Join(err, c.hooks.Close(ctx))
+	}
 	if c.hist != nil {
 		err = errors.Join(err, c.hist.Close())
 	}

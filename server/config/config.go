@@ -15,16 +15,18 @@ import (
 
 	"github.com/chatd/chatd/server/api"
 	"github.com/chatd/chatd/server/web"
+	"github.com/chatd/chatd/server/webhook"
 )
 
 // Config is the whole configuration file.
 type Config struct {
-	Server Server     `yaml:"server"`
-	Chat   Chat       `yaml:"chat"`
-	Auth   Auth       `yaml:"auth"`
-	Web    web.Config `yaml:"web"` // the chat page at /
-	API    api.Config `yaml:"api"` // the HTTP API for backends, on its own address
-	Log    Log        `yaml:"log"`
+	Server   Server         `yaml:"server"`
+	Chat     Chat           `yaml:"chat"`
+	Auth     Auth           `yaml:"auth"`
+	Web      web.Config     `yaml:"web"`      // the chat page at /
+	API      api.Config     `yaml:"api"`      // the HTTP API for backends, on its own address
+	Webhooks webhook.Config `yaml:"webhooks"` // event webhooks; off unless webhooks.url is set
+	Log      Log            `yaml:"log"`
 }
 
 // Server configures the listener, the WebSocket read path and its limits.
@@ -166,11 +168,12 @@ func Default() Config {
 			CloseTimeout:    3 * time.Second,
 			ShutdownTimeout: 10 * time.Second,
 		},
-		Chat: defaultChat(),
-		Auth: defaultAuth(),
-		Web:  web.Default(),
-		API:  api.Default(),
-		Log:  Log{Level: "info", Format: "console"},
+		Chat:     defaultChat(),
+		Auth:     defaultAuth(),
+		Web:      web.Default(),
+		API:      api.Default(),
+		Webhooks: webhook.Default(),
+		Log:      Log{Level: "info", Format: "console"},
 	}
 }
 
@@ -300,6 +303,9 @@ func (c Config) Validate() error {
 		add("%v", err)
 	}
 	if err := c.API.Validate(); err != nil {
+		add("%v", err)
+	}
+	if err := c.Webhooks.Validate(); err != nil {
 		add("%v", err)
 	}
 	switch c.Log.Level {

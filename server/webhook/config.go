@@ -101,7 +101,8 @@ func (c Config) withDefaults() Config {
 
 // Validate reports every invalid field, one per line, each named by its
 // key in the configuration file (webhooks.<key>). An empty URL is valid:
-// webhooks are off.
+// webhooks are off. Secret and SecretFile both set is refused by New,
+// which reads the file.
 func (c Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -109,9 +110,6 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			add("webhooks.url %q: want an http:// or https:// URL such as https://backend.example.com/chatd/events", c.URL)
 		}
-	}
-	if c.Secret != "" && c.SecretFile != "" {
-		add("webhooks.secret and webhooks.secret_file: set one, not both")
 	}
 	if c.Timeout < time.Millisecond || c.Timeout > 10*time.Minute {
 		add("webhooks.timeout %v: want \"1ms\" to \"10m\"", c.Timeout)

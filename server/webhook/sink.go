@@ -92,6 +92,8 @@ func New(cfg Config, log *zap.Logger) (*Sink, error) {
 		done:    make(chan struct{}),
 	}
 	switch {
+	case cfg.Secret != "" && cfg.SecretFile != "":
+		return nil, errors.New("webhooks.secret and webhooks.secret_file: set one, not both")
 	case cfg.SecretFile != "":
 		b, err := os.ReadFile(cfg.SecretFile)
 		if err != nil {

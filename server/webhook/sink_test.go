@@ -283,7 +283,6 @@ func TestValidate(t *testing.T) {
 		{"off", func(c *Config) { c.URL = "" }, ""},
 		{"ftp", func(c *Config) { c.URL = "ftp://x/y" }, "webhooks.url"},
 		{"no host", func(c *Config) { c.URL = "http:///x" }, "webhooks.url"},
-		{"both secrets", func(c *Config) { c.Secret, c.SecretFile = "a", "/f" }, "webhooks.secret and webhooks.secret_file"},
 		{"timeout", func(c *Config) { c.Timeout = 0 }, "webhooks.timeout"},
 		{"batch", func(c *Config) { c.BatchEvents = 0 }, "webhooks.batch_events"},
 		{"queue events", func(c *Config) { c.QueueEvents = 0 }, "webhooks.queue_events"},
@@ -324,6 +323,10 @@ func TestNewSecretFile(t *testing.T) {
 	}
 	if _, err := New(Config{URL: "http://127.0.0.1:1/", SecretFile: filepath.Join(t.TempDir(), "none")}, zaptest.NewLogger(t)); err == nil {
 		t.Error("New with a missing secret file: no error")
+	}
+	if _, err := New(Config{URL: "http://127.0.0.1:1/", Secret: "a", SecretFile: path}, zaptest.NewLogger(t)); err == nil ||
+		!strings.Contains(err.Error(), "not both") {
+		t.Errorf("New with secret and secret_file: %v, want an error", err)
 	}
 }
 

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/chatd/chatd/server/webhook"
+	"github.com/chatd/chatd/server/wire"
+)
+
+// hookReceiver is a webhook endpoint that fails its first fail requests
+// with 500, then records what it accepts. Safe for concurrent use.
+type hookReceiver struct {
+	secret string
+	fail   int
+
+	mu       sync.Mutex // guards the fields below
+	requests int
+	badSig   int
+	events   []wire.Event
+}
+
+func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.requests++
+	if !webhook.Verify([]byte(h.secret), body, r.Header.Get(webhook.SignatureHeader)) {
+		h.badSig++
+	}
+	if h.requests <= h.fail {
+		http.Error(w, "not yet", http.StatusInternalServerError)
+		return
+	}
+	var evs wire.Events
+	if err := json.Unmarshal(body, &evs); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	h.events = append(h.events, evs.Events...)
+}
+
+// lines returns the distinct events, in id order, as "type user detail".
+func (h *hookReceiver) lines() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	byID := map[uint64]wire.Event{}
+	for _, e := range h.events {
+		byID[e.ID] = e
+	}
+	ids := make([]uint64, 0, len(byID))
+	for id := range byID {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	var out []string
+	for _, id := range ids {
+		e := byID[id]
+		l := e.Type + " " + e.User
+		switch e.Type {
+		case wire.EventJoin, wire.EventLeave:
+			l += " " + e.Room
+		case wire.EventLogout:
+			l += fmt.Sprintf(" %d offline=%v", e.Code, e.Offline)
+		case wire.EventStored:
+			l += " from " + e.Sender
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// TestWebhooksEndToEnd runs chatd with webhooks.url set to a receiver that
+// fails at first: real WebSocket logins, a join, a leave, a message stored
+// for an offline user, a client's close and the server's shutdown all
+// reach it, signed, each once at least, and the shutdown flushes the last
+// ones (the logout with 1001) before run returns.
+func TestWebhooksEndToEnd(t *testing.T) {
+	rcv := &hookReceiver{secret: "e2e-secret", fail: 2}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	cfg := strings.Replace(testConfig, "    dir:", "    anonymous: true\n    dir:", 1)
+	cfg = strings.Replace(cfg, "log:\n", `webhooks:
+  url: "`+srv.URL+`/hook"
+  secret: "e2e-secret"
+  retry_min: "10ms"
+  retry_max: "50ms"
+  durable: true
+log:
+`, 1)
+	r := startRun(t, cfg)
+	addr := r.logs.listenAddr(t)
+
+	alice := dialChat(t, addr)
+	alice.login("alice", false)
+	alice.send(map[string]any{"type": "join", "room": "dev"})
+	for m := alice.recv(); m["type"] != "joined"; m = alice.recv() {
+	}
+	alice.send(map[string]any{"type": "leave", "room": "dev"})
+	for m := alice.recv(); m["type"] != "left"; m = alice.recv() {
+	}
+	alice.send(map[string]any{"receiver": "bob", "data": "ping me", "id": 1})
+	for m := alice.recv(); m["type"] != "sent"; m = alice.recv() {
+		if m["type"] == "error" {
+			t.Fatalf("message to offline bob: %v", m)
+		}
+	}
+	_ = ws.WriteFrame(alice.conn, ws.MaskFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))))
+
+	carol := dialChat(t, addr)
+	carol.login("carol", false)
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Contains(rcv.lines(), "logout alice 1000 offline=true") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no logout of alice within 10s; events: %q", rcv.lines())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.signals <- os.Interrupt
+	if s := r.wait(t, 30*time.Second); s != 0 {
+		t.Fatalf("exit status %d", s)
+	}
+	got := rcv.lines()
+	want := []string{
+		"login alice", "join alice lobby", "join alice dev", "leave alice dev", "stored bob from alice",
+		"leave alice lobby", "logout alice 1000 offline=true",
+		"login carol", "join carol lobby", "leave carol lobby", "logout carol 1001 offline=true",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("events in id order:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if rcv.badSig != 0 || rcv.requests < 3 {
+		t.Fatalf("%d requests, %d with a bad signature: want the 2 failures retried, all signed", rcv.requests, rcv.badSig)
+	}
+	r.logs.waitFor(t, "webhooks stopped", time.Second)
+}
