@@ -187,8 +187,9 @@ func (c *Conn) dropQuery() {
 // rest of what was read with it, are held (at most one read buffer and one
 // message), the socket is not re-armed, and TCP backpressure reaches the
 // client, as for a full mailbox. Control frames read before the next data
-// message still pass. Keepalive is not suspended: a connection paused
-// longer than keepalive.ping_interval + pong_timeout is closed with 4003.
+// message still pass. A paused connection has no frame or pong timeout,
+// but is still pinged every keepalive.ping_interval: a client that has
+// gone makes the second ping's write fail, which ends the connection.
 // Call it from Session methods only.
 func (c *Conn) PauseReading() { c.sessPaused.Store(true) }
 
@@ -197,6 +198,11 @@ func (c *Conn) PauseReading() { c.sessPaused.Store(true) }
 // methods only.
 func (c *Conn) ResumeReading() {
 	if c.sessPaused.Swap(false) && c.state != stateClosed {
+		if c.pingSent.Load() != 0 {
+			// Pinged while paused: the pong is still unread. Its
+			// timeout counts from now.
+			c.pingSent.Store(nowNano())
+		}
 		c.maybeResume()
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gobwas/ws/wsutil"
 
 	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
 )
 
@@ -98,4 +99,34 @@ func TestPauseReading(t *testing.T) {
 			t.Fatalf("echo %d = %q, want %q", i, got, want)
 		}
 	}
+}
+
+// TestPausedPeerGone: a connection paused by its session is still pinged,
+// so a client that has gone is noticed (a ping's write fails) and the
+// connection ends, which a paused, unread socket would not show.
+func TestPausedPeerGone(t *testing.T) {
+	var seen atomic.Int64
+	ep := server.EndpointFunc(func(c *server.Conn) server.Session { return pauser{c, &seen} })
+	ts := testserver.StartWith(t, func(c *config.Server) {
+		c.Keepalive.PingInterval = 100 * time.Millisecond
+		c.Keepalive.PongTimeout = 100 * time.Millisecond
+	}, map[string]server.Endpoint{"/p": ep})
+	c := dialWS(t, ts.URL("/p"))
+	echoOnce(t, c, "pause")
+	// Stay paused with unread input, well past ping_interval +
+	// pong_timeout: a paused connection has no pong timeout.
+	if err := wsutil.WriteClientText(c, []byte("waits")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(600 * time.Millisecond))
+	for {
+		if _, err := ws.ReadFrame(c); err != nil {
+			break // pings only, until the deadline
+		}
+	}
+	if n := len(ts.CloseCodes()); n != 0 {
+		t.Fatalf("a paused connection was closed: %v", ts.CloseCodes())
+	}
+	c.Close()
+	waitFor(t, 5*time.Second, "the paused connection to end", func() bool { return len(ts.CloseCodes()) == 1 })
 }

@@ -92,6 +92,19 @@ func (s *Server) sweep(c *Conn, now int64) {
 	}
 	if c.paused.Load() {
 		// The server, not the peer, is behind: no frame or pong timeout.
+		// A connection its session paused (PauseReading) may stay so
+		// for long, and its peer's going is not read: it is still
+		// pinged every ping_interval, without a pong timeout (the pong
+		// waits unread), so that a write to a peer that has gone
+		// fails and ends it.
+		if c.sessPaused.Load() {
+			ping := c.pingSent.Load()
+			if (ping == 0 && now-c.lastRead.Load() > int64(t.ping)) || (ping != 0 && now-ping > int64(t.ping)) {
+				if c.pingSent.CompareAndSwap(ping, now) {
+					c.postSystem(event{kind: evKeepalive})
+				}
+			}
+		}
 		return
 	}
 	if ps := c.partialSince.Load(); ps != 0 && now-ps > int64(t.partial) {

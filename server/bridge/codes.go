@@ -1,0 +1,20 @@
+package bridge
+
+import "github.com/gobwas/ws"
+
+// Close codes of bridged connections (docs/PROTOCOL.md lists every code).
+const (
+	// CloseProgramExited: the program exited (per_connection); the reason
+	// carries its status, "program exited: exit status 3".
+	CloseProgramExited ws.StatusCode = 4100
+	// CloseLineTooLong: the program wrote a line longer than
+	// bridge.max_line_bytes.
+	CloseLineTooLong ws.StatusCode = 4101
+	// CloseTooManyProcesses: bridge.max_processes or
+	// bridge.max_processes_per_path processes are running.
+	CloseTooManyProcesses ws.StatusCode = 4102
+	// CloseStartFailed: the program could not be started (logged).
+	CloseStartFailed ws.StatusCode = 4103
+	// CloseLoginAttempts: too many failed logins (as chat's 4001).
+	CloseLoginAttempts ws.StatusCode = 4001
+)

@@ -1,0 +1,170 @@
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/gobwas/ws"
+	"go.uber.org/zap"
+
+	"github.com/chatd/chatd/actor"
+	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/wire"
+)
+
+// loginTimeout bounds one Authenticate call.
+const loginTimeout = 10 * time.Second
+
+// Reasons of the bridge's login answers.
+const (
+	reasonBusy    = "server busy, try again"
+	reasonBroken  = "login service unavailable, try again later"
+	reasonWaiting = "wait for the answer to your login"
+)
+
+// login is the login phase of a connection to a program with login: true:
+// the same plain-text and JSON forms as /ws, checked by the same
+// authenticator off the actor; the client may try again until
+// maxLoginAttempts refusals (then 4001). It is used on the actor only.
+type login struct {
+	ep       *endpoint
+	c        *server.Conn
+	inFlight bool
+	refused  int
+}
+
+// loginResult is what a login worker posts back.
+type loginResult struct {
+	json bool
+	ref  json.RawMessage
+	id   auth.Identity
+	err  error
+}
+
+// message handles one message sent before the login succeeded.
+func (l *login) message(op ws.OpCode, payload []byte) {
+	if op != ws.OpText {
+		l.c.WriteMessage(ws.OpText, []byte("log in first: send your name as text"))
+		return
+	}
+	if l.inFlight {
+		l.c.WriteMessage(ws.OpText, []byte(reasonWaiting))
+		return
+	}
+	var creds auth.Credentials
+	r := loginResult{}
+	if t := bytes.TrimSpace(payload); len(t) > 0 && t[0] == '{' {
+		r.json = true
+		var req wire.Request
+		if err := json.Unmarshal(t, &req); err != nil || req.Type != wire.TypeLogin {
+			l.answer(r, `log in first: send {"type":"login","name":...}`, false)
+			return
+		}
+		r.ref = req.ID
+		creds = auth.Credentials{Name: req.Name, Password: req.Password, Token: req.Token}
+	} else {
+		creds = l.ep.b.authn.ParseText(string(payload))
+		creds.Text = string(payload)
+	}
+	b := l.ep.b
+	select {
+	case b.logins <- struct{}{}:
+	default:
+		l.answer(r, reasonBusy, false)
+		return
+	}
+	l.inFlight = true
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		defer func() { <-b.logins }()
+		ctx, cancel := context.WithTimeout(context.Background(), loginTimeout)
+		r.id, r.err = b.authn.Authenticate(ctx, creds)
+		cancel()
+		post(l.c, r, nil)
+	}()
+}
+
+// result handles a worker's verdict; it returns the canonical name once a
+// login succeeded, after answering it.
+func (l *login) result(r loginResult) (string, bool) {
+	l.inFlight = false
+	name := ""
+	err := r.err
+	if err == nil {
+		name, err = auth.CanonicalName(r.id.Name)
+	}
+	if err == nil {
+		if r.json {
+			writeJSON(l.c, wire.LoginOK{Type: wire.TypeLoginOK, User: name, Ref: r.ref})
+		} else {
+			l.c.WriteMessage(ws.OpText, []byte(wire.PlainLoginOK))
+		}
+		return name, true
+	}
+	reason, rejected := auth.IsRejection(err)
+	if !rejected {
+		l.c.Logger().Warn("login backend failed", zap.Error(err))
+		reason = reasonBroken
+	}
+	l.answer(r, reason, rejected)
+	return "", false
+}
+
+// answer refuses an attempt; a counted refusal uses up one of
+// maxLoginAttempts.
+func (l *login) answer(r loginResult, reason string, counted bool) {
+	if counted {
+		l.refused++
+	}
+	left := maxLoginAttempts - l.refused
+	if r.json {
+		writeJSON(l.c, wire.LoginError{Type: wire.TypeLoginError, Error: reason, AttemptsLeft: left, Ref: r.ref})
+	} else {
+		l.c.WriteMessage(ws.OpText, []byte(reason))
+	}
+	if left <= 0 {
+		l.c.Close(CloseLoginAttempts, "too many login attempts")
+	}
+}
+
+func writeJSON(c *server.Conn, v any) {
+	b, err := json.Marshal(v)
+	if err == nil {
+		c.WriteMessage(ws.OpText, b)
+	}
+}
+
+// post hands v to the connection's actor with Conn.Notify. A full mailbox
+// is backpressure: post waits (1 ms, doubling to 50 ms) and tries again,
+// until the connection has closed or gone is closed. It reports whether v
+// was posted.
+func post(c *server.Conn, v any, gone <-chan struct{}) bool {
+	wait := time.Millisecond
+	var t *time.Timer
+	for {
+		err := c.Notify(v)
+		if err == nil {
+			return true
+		}
+		if !errors.Is(err, actor.ErrMailboxFull) {
+			return false
+		}
+		if t == nil {
+			t = time.NewTimer(wait)
+			defer t.Stop()
+		} else {
+			t.Reset(wait)
+		}
+		select {
+		case <-t.C:
+		case <-gone:
+			return false
+		}
+		wait = min(2*wait, 50*time.Millisecond)
+	}
+}
