@@ -438,3 +438,55 @@ func TestAPIOnlineAndRooms(t *testing.T) {
 		t.Fatalf("lobby after alice: %d %+v", code, rm)
 	}
 }
+
+// TestAPIPublishWhileRoomEmpties publishes to a room whose only member
+// joins and leaves over and over: each publish is a message with the next
+// seq (200) or finds no room (404), never anything else, and the member
+// gets the ones answered 200 while it was in, in seq order.
+func TestAPIPublishWhileRoomEmpties(t *testing.T) {
+	e := start(t, options{chat: func(c *config.Chat) { c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6 }})
+	a := startAPI(t, e, nil)
+	m := e.login(t, "flapper")
+	stop := make(chan struct{})
+	codes := map[int]int{}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var p api.Published
+			codes[a.call("POST", "/api/publish", map[string]any{"room": "flap", "data": "x"}, &p)]++
+		}
+	}()
+	var last float64
+	for i := 0; i < 200; i++ {
+		m.sendJSON(map[string]any{"type": "join", "room": "flap"})
+		m.sendJSON(map[string]any{"type": "leave", "room": "flap"})
+		for done := false; !done; {
+			msg := m.next()
+			switch msg["type"] {
+			case "left":
+				done = true
+			case "message":
+				if seq := msg["seq"].(float64); seq <= last {
+					t.Fatalf("seq %v after %v", seq, last)
+				} else {
+					last = seq
+				}
+			}
+		}
+	}
+	close(stop)
+	wg.Wait()
+	for code := range codes {
+		if code != http.StatusOK && code != http.StatusNotFound {
+			t.Fatalf("answers by status: %v; want only 200 and 404", codes)
+		}
+	}
+	t.Logf("answers by status: %v", codes)
+}
