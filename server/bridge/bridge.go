@@ -86,7 +86,7 @@ func New(cfg Config, authn auth.Authenticator, log *zap.Logger) (*Bridge, error)
 		b.eps = append(b.eps, ep)
 	}
 	for _, ep := range b.eps {
-		if ep.prog.shared() {
+		if ep.prog.Shared() {
 			ep.shared = newShared(ep)
 			b.wg.Add(1)
 			go ep.shared.run()

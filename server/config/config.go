@@ -26,6 +26,7 @@ type Config struct {
 	Web      web.Config     `yaml:"web"`      // the chat page at /
 	API      api.Config     `yaml:"api"`      // the HTTP API for backends, on its own address
 	Webhooks webhook.Config `yaml:"webhooks"` // event webhooks; off unless webhooks.url is set
+	Bridge   Bridge         `yaml:"bridge"`   // stdio programs served over WebSocket (package bridge)
 	Log      Log            `yaml:"log"`
 }
 
@@ -173,6 +174,7 @@ func Default() Config {
 		Web:      web.Default(),
 		API:      api.Default(),
 		Webhooks: webhook.Default(),
+		Bridge:   DefaultBridge(),
 		Log:      Log{Level: "info", Format: "console"},
 	}
 }
@@ -306,6 +308,9 @@ func (c Config) Validate() error {
 		add("%v", err)
 	}
 	if err := c.Webhooks.Validate(); err != nil {
+		add("%v", err)
+	}
+	if err := c.Bridge.Validate(); err != nil {
 		add("%v", err)
 	}
 	switch c.Log.Level {

@@ -125,6 +125,16 @@ func TestDecodeEveryKey(t *testing.T) {
 		Webhooks: webhook.Config{URL: "https://backend.example.com/chatd/events", Secret: "hook-secret",
 			SecretFile: "/etc/chatd/webhook.secret", Timeout: 2 * time.Second, BatchEvents: 10, QueueEvents: 500,
 			QueueBytes: 65536, RetryMin: 100 * time.Millisecond, RetryMax: 30 * time.Second, Durable: true},
+		Bridge: Bridge{
+			Programs: []BridgeProgram{
+				{Path: "/stdio", Command: []string{"/usr/bin/python3", "-u", "/srv/ticker.py"}, Mode: "per_connection",
+					Login: true, Binary: true, PassEnv: []string{"LANG", "TZ"}},
+				{Path: "/room", Command: []string{"/srv/room"}, Mode: "shared"},
+			},
+			MaxProcesses: 100, MaxProcessesPerPath: 10, MaxLineBytes: 4096, StdinQueue: 8,
+			StdinGrace: 100 * time.Millisecond, KillGrace: time.Second, RestartBackoff: 500 * time.Millisecond,
+			MaxRestartBackoff: 10 * time.Second, StderrLinesPerSecond: 5,
+		},
 		Log: Log{Level: "debug", Format: "json"},
 	}
 	if !reflect.DeepEqual(got, want) {
