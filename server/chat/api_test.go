@@ -378,8 +378,8 @@ func TestAPIDisconnect(t *testing.T) {
 }
 
 // TestAPIReservedName: while the API is on, its sender's name, and a name
-// that looks the same, cannot log in; a session that had it when the API
-// started is closed.
+// that looks the same, cannot log in, nor be sent private messages; a
+// session that had it when the API started is closed.
 func TestAPIReservedName(t *testing.T) {
 	e := start(t, options{})
 	early := e.login(t, "system")
@@ -392,7 +392,12 @@ func TestAPIReservedName(t *testing.T) {
 		c.sendJSON(map[string]any{"type": "login", "name": name})
 		c.expect(map[string]any{"type": "login_error", "error": "name is reserved"})
 	}
-	e.login(t, "systems") // only the name itself, and its lookalikes
+	alice := e.login(t, "systems") // only the name itself, and its lookalikes
+	alice.sendJSON(map[string]any{"receiver": "System", "data": "hi", "id": 1})
+	alice.expect(map[string]any{"type": "error", "error": "invalid receiver: name is reserved", "ref": 1})
+	if n := e.box.count("system") + e.box.count("System"); n != 0 {
+		t.Fatalf("%d messages stored for the reserved name", n)
+	}
 }
 
 // TestAPIOnlineAndRooms pages through the online users and the rooms.

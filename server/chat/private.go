@@ -59,6 +59,11 @@ func (s *session) private(receiver string, data, ref json.RawMessage) {
 		s.sendError("invalid receiver: "+reason, ref)
 		return
 	}
+	if s.svc.users.isReserved(name) {
+		// The server API's sender (api.go): no session reads its mail.
+		s.sendError("invalid receiver: "+reasonReserved, ref)
+		return
+	}
 	if dir := s.svc.dir; dir != nil {
 		ok, err := dir.Exists(s.svc.baseCtx, name)
 		switch {

@@ -195,6 +195,15 @@ func (u *users) reserve(name string) []*session {
 	return slices.Clone(u.online[key])
 }
 
+// isReserved reports whether name, or a name that looks the same, is
+// reserved.
+func (u *users) isReserved(name string) bool {
+	key := auth.NameKey(name)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.reserved[key]
+}
+
 // page returns up to limit online names after after, sorted, and whether
 // more follow. The names are copied under the lock (every online name:
 // O(online)) and sorted outside it.
