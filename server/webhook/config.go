@@ -39,10 +39,13 @@ type Config struct {
 	RetryMin time.Duration `yaml:"retry_min"`
 	// RetryMax is the longest wait between retries. Default "1m".
 	RetryMax time.Duration `yaml:"retry_max"`
-	// Durable keeps what is not delivered at shutdown in a bbolt file,
-	// Dir/webhooks.db, and sends it first after the next start. Default
-	// false: what is not delivered within the shutdown deadline is lost
-	// (and logged).
+	// Durable keeps the queue in a bbolt file too, Dir/webhooks.db: new
+	// events are written and delivered ones deleted every 100 ms, and what
+	// is left at shutdown is written then. The next start sends what the
+	// file holds first. A crash loses at most the events of the last
+	// 100 ms. Default false: the queue is in memory only; what is not
+	// delivered by the shutdown deadline is lost (counted, logged), and a
+	// crash loses the whole queue.
 	Durable bool `yaml:"durable"`
 	// Dir is where the durable file goes. It is not a key of its own:
 	// chatd sets it to chat.mailbox.dir.

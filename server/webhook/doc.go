@@ -28,13 +28,25 @@
 //     Stats.Dropped, logged at most every 10 s);
 //   - Close's deadline passed before it was delivered and Config.Durable
 //     is off (counted, logged, and Close returns an error saying how many);
-//   - chatd was killed or crashed while it was in memory (with or without
-//     Durable: the file is written at Close only).
+//   - chatd was killed or crashed while it was queued: without Durable,
+//     any queued event; with Durable, only one emitted in the last
+//     persistEvery (100 ms) before the crash.
 //
 // A receiver may see an event twice: when its 2xx answer was lost or came
-// after the timeout, and, with Durable, after a crash that followed a
-// restart (events loaded from the file stay in it until the next Close).
+// after the timeout, and, with Durable, after a crash, for the events
+// delivered in the last 100 ms before it (the file still held them).
 // Receivers dedupe by id.
+//
+// # Durability
+//
+// With Config.Durable, the queue is also kept in Dir/webhooks.db (bbolt,
+// keys are 8-byte big-endian ids, values the events' JSON). A second
+// goroutine, every persistEvery, writes the events queued since its last
+// round and deletes those delivered since, in one transaction whose commit
+// fsyncs; a round with nothing new writes nothing. Close writes what is
+// left. New loads the file in id order, up to the queue's bounds (the rest
+// is dropped and counted), and sends it before any new event; new ids are
+// above the loaded ones.
 //
 // # Ordering
 //
@@ -58,7 +70,9 @@
 //
 // # Memory
 //
-// The queued events: about 200 bytes each, plus the queue slice, which
+// The queued events: about 200 bytes each (the file is not read after
+// New, so Durable adds no memory but a round's new events), plus the
+// queue slice, which
 // keeps the capacity of its largest backlog below 4096 events and gives a
 // larger one back when it empties. The batch in flight is encoded once per
 // attempt.
@@ -67,11 +81,11 @@
 //
 // Emit is safe for concurrent use and never blocks: it takes the queue's
 // mutex for O(1) work and signals the worker without waiting, so it may be
-// called from actors. Exactly one goroutine (the worker) does I/O; New
-// starts it and Close stops it, waiting for it. Close stops Emit (later
+// called from actors. One goroutine (the worker) does the HTTP I/O, and
+// with Durable one more writes the file; New starts them and Close stops
+// them, waiting for them. Close stops Emit (later
 // events are dropped and counted), sends what is queued until its context
 // is done, then aborts the POST in flight and, with Durable, writes what is
-// left to Dir/webhooks.db in one fsynced bbolt transaction, which the next
-// New loads and sends first. chatd closes the Sink after the server and
+// left to the file in one fsynced transaction. chatd closes the Sink after the server and
 // the chat service, so the logouts of the shutdown are queued first.
 package webhook

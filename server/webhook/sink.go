@@ -24,6 +24,10 @@ import (
 // deliveries, dropped events).
 const logEvery = 10 * time.Second
 
+// persistEvery is how often a durable Sink writes its new events and
+// forgets its delivered ones in the file.
+const persistEvery = 100 * time.Millisecond
+
 // maxAnswerBytes is how much of an answer's body is read (and thrown
 // away) so its connection can be used again.
 const maxAnswerBytes = 64 << 10
@@ -45,18 +49,25 @@ type Sink struct {
 	bytes  int    // estimated JSON bytes of queue[head:]
 	lastID uint64 // the last id given
 	closed bool   // Close has begun: Emit drops
+	// With a store: every queued event up to persisted is in the file;
+	// every event up to delivered was answered 2xx (ids are delivered in
+	// order).
+	persisted uint64
+	delivered uint64
 
-	wake    chan struct{} // capacity 1: there may be events to send
-	closing chan struct{} // closed by Close: send what is left, then stop
-	ctx     context.Context
-	cancel  context.CancelFunc // at Close's deadline: abort the POST and the retries
-	done    chan struct{}      // closed when the worker has returned
+	wake        chan struct{} // capacity 1: there may be events to send
+	closing     chan struct{} // closed by Close: send what is left, then stop
+	ctx         context.Context
+	cancel      context.CancelFunc // at Close's deadline: abort the POST and the retries
+	done        chan struct{}      // closed when the worker has returned
+	stopPersist chan struct{}      // closed by Close, after the worker returned
+	persistDone chan struct{}      // closed when the persist goroutine has returned
 
-	delivered atomic.Uint64 // events answered 2xx
-	dropped   atomic.Uint64 // events refused (queue full, closed) or lost at Close
-	failures  atomic.Uint64 // POSTs that failed
-	dropLog   logLimit
-	failLog   logLimit
+	sent     atomic.Uint64 // events answered 2xx
+	dropped  atomic.Uint64 // events refused (queue full, closed) or lost at Close
+	failures atomic.Uint64 // POSTs that failed
+	dropLog  logLimit
+	failLog  logLimit
 }
 
 // item is one queued event and its estimated size.
@@ -116,6 +127,7 @@ func New(cfg Config, log *zap.Logger) (*Sink, error) {
 			return nil, fmt.Errorf("webhooks store: %w", err)
 		}
 		s.store = st
+		s.stopPersist, s.persistDone = make(chan struct{}), make(chan struct{})
 		for _, e := range evs {
 			s.lastID = max(s.lastID, e.ID)
 			if n := size(e); len(s.queue) < cfg.QueueEvents && s.bytes+n <= cfg.QueueBytes {
@@ -125,6 +137,7 @@ func New(cfg Config, log *zap.Logger) (*Sink, error) {
 				s.dropped.Add(1)
 			}
 		}
+		s.persisted = s.lastID
 		if len(evs) > 0 {
 			log.Info("webhooks: events kept at the last shutdown", zap.Int("queued", len(s.queue)),
 				zap.Int("dropped", len(evs)-len(s.queue)))
@@ -137,9 +150,12 @@ func New(cfg Config, log *zap.Logger) (*Sink, error) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	go s.run()
 	if len(s.queue) > 0 {
-		s.wake <- struct{}{}
+		s.wake <- struct{}{} // the loaded events
+	}
+	go s.run()
+	if s.store != nil {
+		go s.persist()
 	}
 	return s, nil
 }
@@ -189,7 +205,7 @@ func (s *Sink) Stats() Stats {
 	s.mu.Lock()
 	q := len(s.queue) - s.head
 	s.mu.Unlock()
-	return Stats{Queued: q, Delivered: s.delivered.Load(), Dropped: s.dropped.Load(), Failures: s.failures.Load()}
+	return Stats{Queued: q, Delivered: s.sent.Load(), Dropped: s.dropped.Load(), Failures: s.failures.Load()}
 }
 
 // Close stops taking events and sends those queued until ctx is done;
@@ -214,6 +230,10 @@ func (s *Sink) Close(ctx context.Context) error {
 	}
 	s.cancel()
 	s.transport.CloseIdleConnections()
+	if s.store != nil {
+		close(s.stopPersist)
+		<-s.persistDone
+	}
 	left := s.pending()
 	st := s.Stats()
 	s.log.Info("webhooks stopped", zap.Uint64("delivered", st.Delivered), zap.Uint64("dropped", st.Dropped),
@@ -270,7 +290,7 @@ func (s *Sink) run() {
 		err := s.post(batch)
 		if err == nil {
 			s.remove(len(batch))
-			s.delivered.Add(uint64(len(batch)))
+			s.sent.Add(uint64(len(batch)))
 			failed = 0
 			continue
 		}
@@ -321,6 +341,7 @@ func (s *Sink) remove(n int) {
 	defer s.mu.Unlock()
 	for i := s.head; i < s.head+n; i++ {
 		s.bytes -= s.queue[i].size
+		s.delivered = s.queue[i].ev.ID
 		s.queue[i] = item{}
 	}
 	s.head += n
@@ -372,4 +393,46 @@ func (l *logLimit) allow() bool {
 	now := time.Now().UnixNano()
 	last := l.last.Load()
 	return now-last >= int64(logEvery) && l.last.CompareAndSwap(last, now)
+}
+
+// persist is a durable Sink's writer: every persistEvery it adds the
+// events queued since the last round to the file and deletes those
+// delivered since, in one fsynced transaction, until Close. A failed write
+// is logged (rate-limited) and retried next round.
+func (s *Sink) persist() {
+	defer close(s.persistDone)
+	t := time.NewTicker(persistEvery)
+	defer t.Stop()
+	var fresh []wire.Event
+	var wrote uint64 // delivered, as of the last round
+	var failLog logLimit
+	for {
+		select {
+		case <-s.stopPersist:
+			return
+		case <-t.C:
+		}
+		fresh = fresh[:0]
+		s.mu.Lock()
+		for i := len(s.queue) - 1; i >= s.head && s.queue[i].ev.ID > s.persisted; i-- {
+			fresh = append(fresh, s.queue[i].ev)
+		}
+		delivered := s.delivered
+		s.mu.Unlock()
+		if len(fresh) == 0 && delivered == wrote {
+			continue
+		}
+		if err := s.store.sync(fresh, delivered); err != nil {
+			if failLog.allow() {
+				s.log.Error("webhooks: writing the durable queue", zap.Error(err))
+			}
+			continue
+		}
+		wrote = delivered
+		if len(fresh) > 0 {
+			s.mu.Lock()
+			s.persisted = max(s.persisted, fresh[0].ID)
+			s.mu.Unlock()
+		}
+	}
 }

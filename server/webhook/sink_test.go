@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/chatd/chatd/server/wire"
@@ -374,4 +375,77 @@ func newBenchServer(b *testing.B, r *receiver) string {
 	srv := newHTTPTestServer(r)
 	b.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// crash stops s the way a kill -9 leaves its file: the worker and the
+// persist goroutine stop, and nothing is saved at the end.
+func crash(s *Sink) {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	<-s.done
+	close(s.stopPersist)
+	<-s.persistDone
+	s.transport.CloseIdleConnections()
+	_ = s.store.close()
+}
+
+// TestDurableSurvivesCrash: with durable on, events queued more than a
+// persist round before a crash are sent after the restart, and events
+// delivered before it are not sent again.
+func TestDurableSurvivesCrash(t *testing.T) {
+	dir := t.TempDir()
+	var mu sync.Mutex
+	up := true
+	r := newReceiver(t, "", func(int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if up {
+			return answerOK
+		}
+		return answerFail
+	})
+	cfg := Config{URL: r.srv.URL, Durable: true, Dir: dir, RetryMin: 5 * time.Millisecond, RetryMax: 10 * time.Millisecond}
+	s, err := New(cfg, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		s.Emit(ev(i)) // delivered before the crash
+	}
+	r.waitEvents(t, 5, 5*time.Second)
+	mu.Lock()
+	up = false
+	mu.Unlock()
+	for i := range 10 {
+		s.Emit(ev(100 + i)) // not delivered before the crash
+	}
+	// The file holds exactly the 10 undelivered events once a round has
+	// added them and deleted the delivered ones.
+	inFile := func() int {
+		n := 0
+		_ = s.store.db.View(func(tx *bolt.Tx) error {
+			n = tx.Bucket(bucketEvents).Stats().KeyN
+			return nil
+		})
+		return n
+	}
+	for deadline := time.Now().Add(5 * time.Second); inFile() != 10; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the file holds %d events after 5s, want 10", inFile())
+		}
+	}
+	crash(s)
+
+	mu.Lock()
+	up = true
+	mu.Unlock()
+	newSink(t, r, cfg)
+	r.waitEvents(t, 15, 5*time.Second)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.events) != 15 {
+		t.Errorf("%d events received, want 15: the 5 delivered before the crash were sent again", len(r.events))
+	}
 }

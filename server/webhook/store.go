@@ -18,7 +18,7 @@ import (
 var bucketEvents = []byte("events")
 
 // store is the durable file of a Sink with Config.Durable. It is used by
-// New and Close only, never concurrently.
+// New, then the Sink's persist goroutine, then Close, never concurrently.
 type store struct {
 	db *bolt.DB
 }
@@ -81,6 +81,39 @@ func (st *store) save(evs []wire.Event) error {
 			}
 			binary.BigEndian.PutUint64(key[:], e.ID)
 			if err := b.Put(key[:], v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// sync adds evs and deletes every event with an id up to delivered, in one
+// fsynced transaction.
+func (st *store) sync(evs []wire.Event, delivered uint64) error {
+	return st.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketEvents)
+		var key [8]byte
+		for _, e := range evs {
+			if e.ID <= delivered {
+				continue
+			}
+			v, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			binary.BigEndian.PutUint64(key[:], e.ID)
+			if err := b.Put(key[:], v); err != nil {
+				return err
+			}
+		}
+		var done [][]byte
+		c := b.Cursor()
+		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= delivered; k, _ = c.Next() {
+			done = append(done, k) // valid for the transaction's life
+		}
+		for _, k := range done {
+			if err := b.Delete(k); err != nil {
 				return err
 			}
 		}
