@@ -59,6 +59,26 @@ func serve(full config.Config, log *zap.Logger, signals <-chan os.Signal) int {
 		}
 		return chatSvc.close(ctx)
 	}
+	br, err := startBridge(full, chatSvc, log)
+	if err != nil {
+		log.Error("cannot start the bridge", zap.Error(err))
+		ctx, cancel := context.WithTimeout(context.Background(), failedStartTimeout)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		_ = closeChat(ctx)
+		return 1
+	}
+	for _, r := range br.Routes() {
+		srv.Handle(r.Path, r.Endpoint)
+	}
+	// After the server: its connections' processes are being stopped.
+	closeChat = func(ctx context.Context) error {
+		err := br.Close(ctx)
+		if chatSvc != nil {
+			err = errors.Join(err, chatSvc.close(ctx))
+		}
+		return err
+	}
 	apiSrv, err := startAPI(full, chatSvc, log)
 	if err != nil {
 		log.Error("cannot start the API", zap.Error(err))

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/server/bridge"
+	"github.com/chatd/chatd/server/config"
+)
+
+// startBridge builds the bridge of bridge.programs (none: a bridge that
+// serves nothing). A program with login: true checks logins with chat's
+// authenticator, or, with chat off, one built from auth: for it. A path
+// that chatd already serves is refused.
+func startBridge(full config.Config, chatSvc *chatService, log *zap.Logger) (*bridge.Bridge, error) {
+	var authn auth.Authenticator
+	for _, p := range full.Bridge.Programs {
+		switch {
+		case p.Path == "/echo" && full.Server.Echo,
+			full.Chat.Enabled && (p.Path == "/ws" || strings.HasPrefix(p.Path, "/ws/")):
+			return nil, fmt.Errorf("bridge.programs: %s is served by chatd itself", p.Path)
+		}
+		if p.Login && authn == nil {
+			if chatSvc != nil {
+				authn = chatSvc.authn
+			} else {
+				a, err := newAuthenticator(full.Auth, log)
+				if err != nil {
+					return nil, fmt.Errorf("bridge: auth backend %s: %w", full.Auth.Backend, err)
+				}
+				authn = a
+			}
+		}
+	}
+	b, err := bridge.New(full.Bridge, authn, log.Named("bridge"))
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range b.Routes() {
+		log.Info("bridge program", zap.String("path", r.Path))
+	}
+	return b, nil
+}
