@@ -32,6 +32,9 @@ type Config struct {
 	// PageLimit is the default and largest "limit" of the list endpoints.
 	// Default 1000.
 	PageLimit int `yaml:"page_limit"`
+	// MaxInFlight caps the requests being handled at once; one past it
+	// gets 503 with Retry-After. Default 256.
+	MaxInFlight int `yaml:"max_in_flight"`
 	// SendTimeout bounds how long POST /api/send waits to learn whether the
 	// message was delivered or stored; past it the answer is 504 and the
 	// outcome is unknown. Default "10s".
@@ -51,6 +54,7 @@ func Default() Config {
 		Sender:          "system",
 		MaxBodyBytes:    64 << 10,
 		PageLimit:       1000,
+		MaxInFlight:     256,
 		SendTimeout:     10 * time.Second,
 		ShutdownTimeout: 5 * time.Second,
 	}
@@ -85,6 +89,9 @@ func (c Config) Validate() error {
 	}
 	if c.PageLimit < 1 || c.PageLimit > 100000 {
 		add("api.page_limit %d: want 1 to 100000", c.PageLimit)
+	}
+	if c.MaxInFlight < 1 || c.MaxInFlight > 100000 {
+		add("api.max_in_flight %d: want 1 to 100000", c.MaxInFlight)
 	}
 	if c.SendTimeout < time.Millisecond || c.SendTimeout > time.Hour {
 		add("api.send_timeout %v: want \"1ms\" to \"1h\"", c.SendTimeout)

@@ -25,11 +25,14 @@ type Handler struct {
 	key  [sha256.Size]byte // the key's hash: compared in constant time whatever the lengths
 	chat Chat
 	mux  *http.ServeMux
+	// slots holds a token per request being handled (api.max_in_flight).
+	slots chan struct{}
 }
 
 // NewHandler returns the API's handler for chat, accepting key.
 func NewHandler(cfg Config, key string, chat Chat) *Handler {
-	h := &Handler{cfg: cfg, key: sha256.Sum256([]byte(key)), chat: chat, mux: http.NewServeMux()}
+	h := &Handler{cfg: cfg, key: sha256.Sum256([]byte(key)), chat: chat, mux: http.NewServeMux(),
+		slots: make(chan struct{}, cfg.MaxInFlight)}
 	h.mux.HandleFunc("/api/publish", h.only(http.MethodPost, h.publish))
 	h.mux.HandleFunc("/api/send", h.only(http.MethodPost, h.send))
 	h.mux.HandleFunc("/api/disconnect", h.only(http.MethodPost, h.disconnect))
@@ -42,11 +45,20 @@ func NewHandler(cfg Config, key string, chat Chat) *Handler {
 	return h
 }
 
-// ServeHTTP checks the key, then routes.
+// ServeHTTP checks the key, takes a slot (503 when api.max_in_flight
+// requests are being handled), then routes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="chatd"`)
 		writeError(w, http.StatusUnauthorized, "missing or wrong key: send Authorization: Bearer KEY")
+		return
+	}
+	select {
+	case h.slots <- struct{}{}:
+		defer func() { <-h.slots }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("too many API requests at once (api.max_in_flight %d), try again", h.cfg.MaxInFlight))
 		return
 	}
 	h.mux.ServeHTTP(w, r)

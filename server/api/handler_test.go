@@ -286,6 +286,7 @@ func TestAPIConfig(t *testing.T) {
 		{"non-canonical sender", func(c *api.Config) { c.Sender = "ａｌｉｃｅ" }},
 		{"tiny body", func(c *api.Config) { c.MaxBodyBytes = 10 }},
 		{"no page", func(c *api.Config) { c.PageLimit = 0 }},
+		{"no slots", func(c *api.Config) { c.MaxInFlight = 0 }},
 		{"no timeout", func(c *api.Config) { c.SendTimeout = 0 }},
 		{"no shutdown", func(c *api.Config) { c.ShutdownTimeout = 0 }},
 	} {
@@ -322,5 +323,55 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAPIMaxInFlight: with api.max_in_flight requests being handled, one
+// more gets 503 with Retry-After; once they finish, requests pass again.
+func TestAPIMaxInFlight(t *testing.T) {
+	chat := okChat()
+	entered, release := make(chan struct{}), make(chan struct{})
+	chat.send = func(ctx context.Context, _, _ string, _ json.RawMessage) (api.Sent, error) {
+		entered <- struct{}{}
+		<-release
+		return api.Sent{ID: 1, Status: "stored"}, nil
+	}
+	base := startAPI(t, chat, func(c *api.Config) { c.MaxInFlight = 2 })
+	done := make(chan int, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			req, _ := http.NewRequest("POST", base+"/api/send", strings.NewReader(`{"receiver":"bob","data":1}`))
+			req.Header.Set("Authorization", bearer)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				done <- 0
+				return
+			}
+			resp.Body.Close()
+			done <- resp.StatusCode
+		}()
+		<-entered
+	}
+	req, _ := http.NewRequest("GET", base+"/api/online", nil)
+	req.Header.Set("Authorization", bearer)
+	client := &http.Client{Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" {
+		t.Fatalf("third request: %d, Retry-After %q; want 503, 1", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	close(release)
+	for i := 0; i < 2; i++ {
+		if code := <-done; code != http.StatusOK {
+			t.Fatalf("held send: %d", code)
+		}
+	}
+	http.DefaultClient.CloseIdleConnections()
+	if code, _ := do(t, "GET", base+"/api/online", bearer, ""); code != http.StatusOK {
+		t.Fatalf("after: %d", code)
 	}
 }
