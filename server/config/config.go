@@ -307,6 +307,11 @@ func (c Config) Validate() error {
 	if err := c.API.Validate(); err != nil {
 		add("%v", err)
 	}
+	if c.API.Enabled() && c.API.MaxBodyBytes > int64(s.Limits.WriteBudgetBytes)/2 {
+		// A message near the write budget would close its receivers as
+		// slow consumers (4008): every member of a room at once.
+		add("api.max_body_bytes %d: want at most half of server.limits.write_budget_bytes (%d)", c.API.MaxBodyBytes, s.Limits.WriteBudgetBytes/2)
+	}
 	if err := c.Webhooks.Validate(); err != nil {
 		add("%v", err)
 	}

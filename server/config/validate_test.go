@@ -92,6 +92,12 @@ var validateCases = []struct {
 	{"closing_read_bytes too big", func(c *Config) { c.Server.Limits.ClosingReadBytes = 64<<20 + 1 }, "server.limits.closing_read_bytes 67108865"},
 	{"closing_read_bytes zero", func(c *Config) { c.Server.Limits.ClosingReadBytes = 0 }, ""},
 
+	{"api off: body over the write budget", func(c *Config) { c.API.MaxBodyBytes = 64 << 20 }, ""},
+	{"api on: body over half the write budget", func(c *Config) { c.API.Key = "0123456789abcdef"; c.API.MaxBodyBytes = 1<<19 + 1 },
+		"api.max_body_bytes 524289: want at most half of server.limits.write_budget_bytes (524288)"},
+	{"api on: body half the write budget", func(c *Config) { c.API.Key = "0123456789abcdef"; c.API.MaxBodyBytes = 1 << 19 }, ""},
+	{"api bad sender", func(c *Config) { c.API.Sender = "a:b" }, `api.sender "a:b": name contains ':'`},
+
 	{"log.level empty", func(c *Config) { c.Log.Level = "" }, `log.level "": want debug, info, warn or error`},
 	{"log.level unknown", func(c *Config) { c.Log.Level = "trace" }, `log.level "trace"`},
 	{"log.level upper case", func(c *Config) { c.Log.Level = "INFO" }, `log.level "INFO"`},
