@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/auth/anonymous"
 	"github.com/chatd/chatd/server/bridge"
 	"github.com/chatd/chatd/server/config"
@@ -330,4 +332,31 @@ func TestShutdownStopsPrograms(t *testing.T) {
 	}
 	// The cleanup shuts the server down, closes the bridge and checks
 	// that no child is left.
+}
+
+// slowAuth accepts every name after a delay, so a client can go while its
+// login is being checked.
+type slowAuth struct{ release chan struct{} }
+
+func (slowAuth) ParseText(text string) auth.Credentials { return auth.Credentials{Name: text} }
+
+func (a slowAuth) Authenticate(ctx context.Context, c auth.Credentials) (auth.Identity, error) {
+	<-a.release
+	return auth.Identity{Name: c.Name}, nil
+}
+
+// TestLoginThenGone: a client that goes while its login is checked gets
+// no process when the verdict comes.
+func TestLoginThenGone(t *testing.T) {
+	a := slowAuth{release: make(chan struct{})}
+	e := start(t, testConfig(bridge.Program{Path: "/who", Login: true, Command: []string{"/bin/cat"}}), a, nil)
+	c := e.dial(t, "/who")
+	c.Send(t, wstest.Text([]byte("alice")))
+	c.Close()
+	waitFor(t, 5*time.Second, "the connection closed", func() bool { return len(e.ts.CloseCodes()) == 1 })
+	close(a.release)
+	time.Sleep(100 * time.Millisecond) // the verdict's way back; nothing may start
+	if n := e.b.Running(); n != 0 || len(children(t)) != 0 {
+		t.Fatalf("%d processes after the client went during its login", n)
+	}
 }

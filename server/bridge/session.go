@@ -29,6 +29,9 @@ type connSession struct {
 	login *login   // non-nil until the login succeeds
 	env   []string // kept for the process while logging in
 	p     *process // nil until started, and if it could not start
+	// closed: Closed ran. A login verdict may still arrive (Notify runs
+	// after Closed); it must not start a process.
+	closed bool
 }
 
 // connSink takes a per-connection process's output to its connection.
@@ -110,7 +113,7 @@ func (s *connSession) Notify(v any) {
 			s.in.drain(s.p.in)
 		}
 	case loginResult:
-		if s.login == nil {
+		if s.login == nil || s.closed {
 			return
 		}
 		if name, ok := s.login.result(m); ok {
@@ -125,6 +128,7 @@ func (s *connSession) Notify(v any) {
 // Closed stops the process: stdin is closed, then SIGTERM and SIGKILL
 // follow (process.stop).
 func (s *connSession) Closed(ws.StatusCode, string) {
+	s.closed = true
 	close(s.out.gone)
 	s.in.pending = nil
 	if s.p != nil {
