@@ -5,12 +5,17 @@ import (
 	"container/list"
 	"encoding/json"
 	"errors"
+	"math"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
+
+	"github.com/gobwas/ws"
 
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/history"
+	"github.com/chatd/chatd/server/internal/wsframe"
 	"github.com/chatd/chatd/server/wire"
 )
 
@@ -33,6 +38,20 @@ import (
 // emptied longest ago), and one is dropped max_age after its room emptied
 // (by then all its messages are too old), swept whenever a room is created
 // or emptied. A dropped history loses its seq: the room starts again at 1.
+//
+// All histories together, of rooms with members and idle ones, keep at
+// most chat.history.max_total_bytes of messages: the registry counts them
+// in one atomic counter (historyConfig.total), updated under whichever
+// lock guards the history that changed. A publish that takes the count
+// past the cap evicts, after it released its room's lock (rooms.evict):
+// first whole idle histories, the one emptied longest ago first, until
+// the count is back under the cap; then, if the rooms with members alone
+// are over it, the oldest messages of the rooms that keep the most bytes,
+// all of them down to one level, so that together they keep at most 7/8
+// of the cap (the margin makes the scan of every room rare: it frees at
+// least cap/8 each time). A room with members therefore loses messages to
+// the cap only when idle histories are gone, and a small room only after
+// every bigger one is cut to its size.
 //
 // With chat.history.durable the histories are also written behind to a
 // HistoryStore (package history), which gives them back at start as idle
@@ -72,14 +91,20 @@ func WithHistoryStore(st HistoryStore) Option { return func(o *options) { o.stor
 // WithClock replaces time.Now for message times and history ages; for tests.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
-// historyConfig is the registry-wide history setting. Read-only.
+// historyConfig is the registry-wide history setting. Read-only, except
+// the counter total points to.
 type historyConfig struct {
 	messages int   // 0: no history kept
 	maxBytes int   // of JSON bodies, per room
 	maxAge   int64 // milliseconds
 	limit    int   // default and largest page of a history request
-	store    HistoryStore
-	now      func() time.Time
+	maxTotal int64 // of JSON bodies, all histories together
+	// total counts the bytes of JSON bodies kept by all histories, of
+	// rooms with members and idle ones; changed with each history's bytes,
+	// under the lock that guards that history.
+	total *atomic.Int64
+	store HistoryStore
+	now   func() time.Time
 }
 
 func newHistoryConfig(cfg config.ChatHistory, o options) historyConfig {
@@ -91,6 +116,8 @@ func newHistoryConfig(cfg config.ChatHistory, o options) historyConfig {
 		maxBytes: cfg.MaxBytes,
 		maxAge:   cfg.MaxAge.Milliseconds(),
 		limit:    cfg.Limit,
+		maxTotal: int64(cfg.MaxTotalBytes),
+		total:    new(atomic.Int64),
 		store:    o.store,
 		now:      o.now,
 	}
@@ -151,27 +178,35 @@ func (h *roomHistory) appendLocked(e histEntry, c *historyConfig, now int64) {
 		return
 	}
 	h.entries = append(h.entries, e)
-	h.bytes += len(e.body())
-	h.dropLocked(now-c.maxAge, c)
+	h.addBytes(len(e.body()), c)
+	h.dropLocked(now-c.maxAge, c.maxBytes, c)
+}
+
+// addBytes counts n more bytes of messages in h and in the registry's
+// total (n < 0: fewer).
+func (h *roomHistory) addBytes(n int, c *historyConfig) {
+	h.bytes += n
+	c.total.Add(int64(n))
 }
 
 // dropLocked drops entries from the front while they are more than
-// c.messages or c.maxBytes, or older than cutoff (Unix ms), and reports
+// c.messages or maxBytes, or older than cutoff (Unix ms), and reports
 // whether it dropped any.
-func (h *roomHistory) dropLocked(cutoff int64, c *historyConfig) bool {
-	n := 0
+func (h *roomHistory) dropLocked(cutoff int64, maxBytes int, c *historyConfig) bool {
+	n, size := 0, 0
 	for n < len(h.entries) {
 		e := h.entries[n]
-		if len(h.entries)-n <= c.messages && h.bytes <= c.maxBytes && e.ts >= cutoff {
+		if len(h.entries)-n <= c.messages && h.bytes-size <= maxBytes && e.ts >= cutoff {
 			break
 		}
-		h.bytes -= len(e.body())
+		size += len(e.body())
 		h.entries[n] = histEntry{} // let the frame go
 		n++
 	}
 	if n == 0 {
 		return false
 	}
+	h.addBytes(-size, c)
 	// Slicing off the front lets append reallocate at most twice the kept
 	// entries, copying only those: amortised O(1), bounded memory.
 	h.entries = h.entries[n:]
@@ -183,7 +218,7 @@ func (h *roomHistory) dropLocked(cutoff int64, c *historyConfig) bool {
 
 // expireLocked drops the messages older than max_age, telling the store.
 func (h *roomHistory) expireLocked(c *historyConfig) {
-	if h.dropLocked(c.now().UnixMilli()-c.maxAge, c) && c.store != nil {
+	if h.dropLocked(c.now().UnixMilli()-c.maxAge, c.maxBytes, c) && c.store != nil {
 		c.store.Trim(h.name, h.first())
 	}
 }
@@ -212,6 +247,9 @@ func (h *roomHistory) snapshotLocked(since uint64) (replay []histEntry, recovere
 
 // indexAfter is the index of the first entry with a seq after seq.
 func (h *roomHistory) indexAfter(seq uint64) int {
+	if seq == math.MaxUint64 {
+		return len(h.entries) // none is after it (and seq+1 would be 0)
+	}
 	i, _ := slices.BinarySearchFunc(h.entries, seq+1, func(e histEntry, s uint64) int {
 		switch {
 		case e.seq < s:
@@ -269,21 +307,96 @@ func (s *session) history(req *wire.Request) {
 	s.sendError(err.Error(), req.ID)
 }
 
+// sendHistory writes a page of rm's history. The page's entries are copied
+// under the room's lock (dropping clears them in the kept slice); their
+// frames never change, so the reply is built from them outside it.
 func (s *session) sendHistory(rm *room, before, after *uint64, req *wire.Request) {
-	reply := wire.History{Type: wire.TypeHistory, Room: rm.name, Ref: req.ID}
 	limit := pageLimit(req.Limit, s.svc.rooms.hist.limit)
+	var (
+		page []histEntry
+		more bool
+	)
 	rm.mu.Lock()
-	var page []histEntry
 	if h := rm.hist; h != nil {
 		h.expireLocked(&s.svc.rooms.hist)
-		page, reply.More = h.pageLocked(before, after, limit)
-	}
-	reply.Messages = make([]json.RawMessage, len(page))
-	for i, e := range page {
-		reply.Messages[i] = e.body() // never changed: safe to use unlocked
+		page, more = h.pageLocked(before, after, limit)
+		page = slices.Clone(page)
 	}
 	rm.mu.Unlock()
-	s.send(reply)
+	if s.format == formatText {
+		reply := wire.History{Type: wire.TypeHistory, Room: rm.name, More: more, Ref: req.ID, Messages: make([]json.RawMessage, len(page))}
+		for i, e := range page {
+			reply.Messages[i] = e.body()
+		}
+		s.send(reply) // as lines (textReply)
+		return
+	}
+	s.conn.WritePrepared(historyFrame(rm.name, page, more, req.ID))
+}
+
+// historyFrame returns the JSON history reply as one text frame, exactly
+// the bytes json.Marshal writes for the wire.History (TestHistoryFrame
+// compares them): {"type":"history","room":R,"messages":[m1,...],
+// "more":true,"ref":ID}. The messages are copied as they are kept: they
+// are our own compact JSON (svc.encode wrote them), so they need none of
+// the validating and compacting json.Marshal does to each json.RawMessage,
+// which was most of a large reply's cost. The room and the ref, small,
+// still go through json.Marshal, which escapes and compacts them as it
+// would in the struct.
+func historyFrame(room string, page []histEntry, more bool, ref json.RawMessage) []byte {
+	roomJSON, _ := json.Marshal(room) // a string always marshals
+	var refJSON []byte
+	if len(ref) > 0 { // omitempty
+		var err error
+		if refJSON, err = json.Marshal(ref); err != nil {
+			refJSON = nil // not from a parsed request: does not happen
+		}
+	}
+	const (
+		head     = `{"type":"history","room":`
+		messages = `,"messages":[`
+		moreTrue = `,"more":true`
+		refKey   = `,"ref":`
+	)
+	n := len(head) + len(roomJSON) + len(messages) + len(`]`) + len(`}`)
+	for i, e := range page {
+		if i > 0 {
+			n++ // ,
+		}
+		n += len(e.body())
+	}
+	if more {
+		n += len(moreTrue)
+	}
+	if refJSON != nil {
+		n += len(refKey) + len(refJSON)
+	}
+	hdr := 10 // a server frame's header: 2, 4 or 10 bytes by length
+	switch {
+	case n <= 125:
+		hdr = 2
+	case n <= 0xffff:
+		hdr = 4
+	}
+	b := wsframe.AppendHeader(make([]byte, 0, hdr+n), ws.OpText, n)
+	b = append(b, head...)
+	b = append(b, roomJSON...)
+	b = append(b, messages...)
+	for i, e := range page {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, e.body()...)
+	}
+	b = append(b, ']')
+	if more {
+		b = append(b, moreTrue...)
+	}
+	if refJSON != nil {
+		b = append(b, refKey...)
+		b = append(b, refJSON...)
+	}
+	return append(b, '}')
 }
 
 // parseCursor reads a history cursor, a seq: nil when the field is absent.

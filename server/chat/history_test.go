@@ -164,6 +164,10 @@ func TestHistoryRequest(t *testing.T) {
 		{"after, last page", map[string]any{"after": 3}, seqRange(4, 6), false},
 		{"after the last", map[string]any{"after": 6}, nil, false},
 		{"cursor as a string", map[string]any{"after": "4"}, seqRange(5, 6), false},
+		// 2^64-1: seq+1 wrapped to 0 and answered the oldest page.
+		{"after the largest seq", map[string]any{"after": json.Number("18446744073709551615")}, nil, false},
+		{"after the largest seq, as a string", map[string]any{"after": "18446744073709551615"}, nil, false},
+		{"before the largest seq", map[string]any{"before": json.Number("18446744073709551615"), "limit": 2}, seqRange(5, 6), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := bob.history("dev", tc.req)

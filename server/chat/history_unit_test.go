@@ -3,8 +3,10 @@ package chat
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -186,6 +188,9 @@ func TestHistoryPage(t *testing.T) {
 		{"after 0", nil, u(0), 3, []uint64{2, 3, 4}, true},
 		{"after the last", nil, u(1006), 3, nil, false},
 		{"after far past", nil, u(1 << 62), 3, nil, false},
+		{"after the largest seq", nil, u(math.MaxUint64), 3, nil, false},
+		{"after the largest seq but one", nil, u(math.MaxUint64 - 1), 3, nil, false},
+		{"before the largest seq", u(math.MaxUint64), nil, 2, []uint64{1005, 1006}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			page, more := h.pageLocked(tc.before, tc.after, tc.limit)
@@ -295,15 +300,29 @@ func keys(m map[string]*roomHistory) []string {
 }
 
 // fakeStore records what the registry tells its store.
+// Its methods are called under different locks (a room's, rooms.mu): mu
+// guards dropped and trims, which a test reads once its calls are done.
 type fakeStore struct {
 	rooms   []history.Room
+	mu      sync.Mutex
 	dropped []string
+	trims   []string
 }
 
 func (f *fakeStore) Rooms() []history.Room                { return f.rooms }
 func (f *fakeStore) Append(string, history.Entry, uint64) {}
-func (f *fakeStore) Trim(string, uint64)                  {}
-func (f *fakeStore) Drop(room string)                     { f.dropped = append(f.dropped, room) }
+
+func (f *fakeStore) Trim(room string, _ uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.trims = append(f.trims, room)
+}
+
+func (f *fakeStore) Drop(room string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dropped = append(f.dropped, room)
+}
 
 // TestReplayFrame: a replayed message is the frame a live member of the
 // same format got.
@@ -324,7 +343,8 @@ func TestReplayFrame(t *testing.T) {
 
 // FuzzHistoryRequest: the seq cursors and since of any request parse
 // without panicking, and what parses is a whole number that reads back
-// the same.
+// the same; a request that parses gets the page a plain filter of the kept
+// messages gives (checkPage), whatever its cursor, up to 2^64-1.
 func FuzzHistoryRequest(f *testing.F) {
 	for _, seed := range []string{
 		`{"type":"history","room":"dev","limit":5}`,
@@ -333,6 +353,9 @@ func FuzzHistoryRequest(f *testing.F) {
 		`{"type":"history","room":"dev","after":-1}`,
 		`{"type":"history","room":"dev","after":1e3}`,
 		`{"type":"history","room":"dev","before":18446744073709551615}`,
+		`{"type":"history","room":"dev","after":18446744073709551615}`,
+		`{"type":"history","room":"dev","after":"18446744073709551614","limit":2}`,
+		`{"type":"history","room":"dev","after":1004,"limit":1}`,
 		`{"type":"join","room":"dev","since":0}`,
 		`{"type":"join","room":"dev","since":null}`,
 		`{"type":"join","room":"dev","since":"7"}`,
@@ -367,7 +390,47 @@ func FuzzHistoryRequest(f *testing.F) {
 				t.Fatalf("since %s read as %d", req.Since, *n)
 			}
 		}
+		before, err1 := parseCursor(req.Before, "before")
+		after, err2 := parseCursor(req.After, "after")
+		if err1 == nil && err2 == nil && (before == nil || after == nil) {
+			checkPage(t, before, after, pageLimit(req.Limit, 4))
+		}
 	})
+}
+
+// checkPage checks a page of a history with a crash's hole (2, 3, 4,
+// 1005, 1006) against a plain filter of its messages: the first limit
+// after after, or the last limit before before (or of all), and more set
+// exactly when the filter had more.
+func checkPage(t *testing.T, before, after *uint64, limit int) {
+	h := &roomHistory{name: "r", seq: 1006, lost: [2]uint64{4, 1004}}
+	for _, s := range []uint64{2, 3, 4, 1005, 1006} {
+		h.entries = append(h.entries, entry(s, 0, 30))
+	}
+	var match []uint64
+	for _, e := range h.entries {
+		if (after == nil || e.seq > *after) && (before == nil || e.seq < *before) {
+			match = append(match, e.seq)
+		}
+	}
+	want, wantMore := match, len(match) > limit
+	switch {
+	case wantMore && after != nil:
+		want = match[:limit]
+	case wantMore:
+		want = match[len(match)-limit:]
+	}
+	page, more := h.pageLocked(before, after, limit)
+	if got := keptSeqs(&roomHistory{entries: page}); !slices.Equal(got, want) || more != wantMore {
+		t.Fatalf("before %v after %v limit %d: page %v more %v, want %v %v", fmtCursor(before), fmtCursor(after), limit, got, more, want, wantMore)
+	}
+}
+
+func fmtCursor(c *uint64) string {
+	if c == nil {
+		return "none"
+	}
+	return fmt.Sprint(*c)
 }
 
 // BenchmarkHistoryAppend is what history adds to each room message under

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"container/list"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -35,6 +36,10 @@ type rooms struct {
 	// they emptied (oldest first). With history off, none.
 	idle      map[string]*roomHistory
 	idleOrder list.List
+
+	// trimming is held by the one evict that trims rooms with members
+	// (it takes their locks one at a time, holding no other lock).
+	trimming sync.Mutex
 
 	// Set at construction, read-only after.
 	max      int             // rooms beyond which only autoJoin ones are created
@@ -177,9 +182,97 @@ func (r *rooms) unidleLocked(h *roomHistory) {
 // dropIdleLocked forgets an idle history, seq included.
 func (r *rooms) dropIdleLocked(h *roomHistory) {
 	r.unidleLocked(h)
+	h.addBytes(-h.bytes, &r.hist)
 	if r.hist.store != nil {
 		r.hist.store.Drop(h.name)
 	}
+}
+
+// dropIdleOverLocked drops idle histories, the one emptied longest ago
+// first, while all histories keep more than chat.history.max_total_bytes.
+func (r *rooms) dropIdleOverLocked() {
+	for r.hist.total.Load() > r.hist.maxTotal && r.idleOrder.Len() > 0 {
+		r.dropIdleLocked(r.idleOrder.Front().Value.(*roomHistory))
+	}
+}
+
+// evict brings the bytes all histories keep back within
+// chat.history.max_total_bytes (history.go): idle histories first, then,
+// when the rooms with members alone keep more, it trims them (trimActive).
+// It is called by publish after it released the room's lock, and takes
+// rooms.mu, then the rooms' locks one at a time: never two rooms' locks,
+// never rooms.mu under a room's lock. When it is under the cap it costs
+// one atomic load.
+func (r *rooms) evict() {
+	c := &r.hist
+	if c.total.Load() <= c.maxTotal {
+		return
+	}
+	r.mu.Lock()
+	r.dropIdleOverLocked()
+	// Another publish may already be trimming: this one's bytes then
+	// count in what that one frees, or in the next publish's evict.
+	if c.total.Load() <= c.maxTotal || !r.trimming.TryLock() {
+		r.mu.Unlock()
+		return
+	}
+	withMembers := slices.Clone(r.sorted)
+	r.mu.Unlock()
+	defer r.trimming.Unlock()
+	r.trimActive(withMembers)
+}
+
+// trimActive drops the oldest messages of the rooms in rms (rooms with
+// members) that keep the most bytes, cutting all of those down to one
+// level, so that the histories keep 7/8 of chat.history.max_total_bytes
+// again. Each room's lock is taken alone, twice: to read its size, and to
+// trim it. A room that emptied in between is skipped (its history is idle
+// then, and the next evict drops it first).
+func (r *rooms) trimActive(rms []*room) {
+	c := &r.hist
+	sizes := make([]int, len(rms))
+	for i, rm := range rms {
+		rm.mu.RLock()
+		if rm.hist != nil {
+			sizes[i] = rm.hist.bytes
+		}
+		rm.mu.RUnlock()
+	}
+	excess := c.total.Load() - (c.maxTotal - c.maxTotal/8)
+	if excess <= 0 {
+		return
+	}
+	level := trimLevel(sizes, excess)
+	for i, rm := range rms {
+		if sizes[i] <= level {
+			continue
+		}
+		rm.mu.Lock()
+		if h := rm.hist; h != nil && h.dropLocked(math.MinInt64, level, c) && c.store != nil {
+			c.store.Trim(h.name, h.first())
+		}
+		rm.mu.Unlock()
+	}
+}
+
+// trimLevel returns the largest level such that cutting every size above
+// it down to it frees at least excess (0 when even all of them do not).
+func trimLevel(sizes []int, excess int64) int {
+	desc := slices.Clone(sizes)
+	slices.SortFunc(desc, func(a, b int) int { return cmp.Compare(b, a) })
+	var sum int64 // of desc[:k]
+	for k := 1; k <= len(desc); k++ {
+		sum += int64(desc[k-1])
+		next := int64(0) // the size below the k biggest
+		if k < len(desc) {
+			next = int64(desc[k])
+		}
+		// Cutting the k biggest to level frees sum - k*level.
+		if level := (sum - excess) / int64(k); level >= next {
+			return int(level)
+		}
+	}
+	return 0
 }
 
 // sweepLocked drops the idle histories whose room emptied max_age ago or
@@ -205,9 +298,9 @@ func (r *rooms) loadIdle(kept []history.Room) {
 		h := &roomHistory{name: k.Name, seq: k.Seq, lost: k.Lost}
 		for _, e := range k.Entries {
 			h.entries = append(h.entries, histEntry{seq: e.Seq, ts: e.TS, frame: wsframe.AppendFrame(nil, ws.OpText, e.Data)})
-			h.bytes += len(e.Data)
+			h.addBytes(len(e.Data), &r.hist)
 		}
-		h.dropLocked(r.hist.now().UnixMilli()-r.hist.maxAge, &r.hist)
+		h.dropLocked(r.hist.now().UnixMilli()-r.hist.maxAge, r.hist.maxBytes, &r.hist)
 		h.emptied = k.LastTS()
 		h.elem = r.idleOrder.PushBack(h)
 		r.idle[h.name] = h
@@ -216,6 +309,7 @@ func (r *rooms) loadIdle(kept []history.Room) {
 	for r.idleOrder.Len() > r.max {
 		r.dropIdleLocked(r.idleOrder.Front().Value.(*roomHistory))
 	}
+	r.dropIdleOverLocked()
 }
 
 // leave removes s from rm, deleting the room when it empties. gone and
@@ -297,8 +391,12 @@ func (rm *room) size() int {
 // join's snapshot (rooms.join) holds exactly the messages not posted to
 // the new member. Each format is encoded at most once. It returns m's seq,
 // or 0 when the room was deleted.
+//
+// Past chat.history.max_total_bytes it then evicts, once the room's lock
+// is released (the deferred calls run in reverse order).
 func (rm *room) publish(svc *Service, m *wire.Message, skip *session) uint64 {
 	c := &svc.rooms.hist
+	defer svc.rooms.evict()
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	h := rm.hist

@@ -54,6 +54,12 @@ type ChatHistory struct {
 	// Limit is the default and largest "limit" of a history request.
 	// Default 100.
 	Limit int `yaml:"limit"`
+	// MaxTotalBytes is the most bytes of messages (their JSON) all rooms
+	// keep together, rooms with members and kept empty ones. Past it, kept
+	// empty rooms are dropped first (emptied longest ago first), then the
+	// biggest rooms' oldest messages. Go's heap can reach about twice it.
+	// Default 268435456 (256 MiB).
+	MaxTotalBytes int `yaml:"max_total_bytes"`
 	// Durable writes the history to Mailbox.Dir/history.db, so rooms keep
 	// their history and seq across restarts. Default false.
 	Durable bool `yaml:"durable"`
@@ -241,6 +247,7 @@ func defaultChat() Chat {
 			MaxAge:        24 * time.Hour,
 			MaxBytes:      256 << 10,
 			Limit:         100,
+			MaxTotalBytes: 256 << 20,
 			FlushInterval: 100 * time.Millisecond,
 		},
 	}
@@ -333,6 +340,9 @@ func (c Chat) validate(add func(string, ...any)) {
 	}
 	if h.Limit < 1 || h.Limit > 10000 {
 		add("chat.history.limit %d: want 1 to 10000", h.Limit)
+	}
+	if h.MaxTotalBytes < h.MaxBytes || h.MaxTotalBytes > 1<<40 {
+		add("chat.history.max_total_bytes %d: want chat.history.max_bytes (%d) to 1099511627776", h.MaxTotalBytes, h.MaxBytes)
 	}
 	if h.FlushInterval < time.Millisecond || h.FlushInterval > 10*time.Second {
 		add("chat.history.flush_interval %v: want \"1ms\" to \"10s\"", h.FlushInterval)

@@ -109,7 +109,7 @@ func TestDecodeEveryKey(t *testing.T) {
 					MaxTotalBytes: 1 << 28, MaxAge: 24 * time.Hour, SeenMaxAge: 48 * time.Hour},
 				Anonymous: true, PageMessages: 10, PageBytes: 65536, LiveBufferBytes: 1 << 19, QueueBytes: 1 << 24,
 			},
-			History: ChatHistory{Messages: 20, MaxAge: time.Hour, MaxBytes: 8192, Limit: 10, Durable: true, FlushInterval: 50 * time.Millisecond},
+			History: ChatHistory{Messages: 20, MaxAge: time.Hour, MaxBytes: 8192, Limit: 10, MaxTotalBytes: 65536, Durable: true, FlushInterval: 50 * time.Millisecond},
 			Resume:  ChatResume{TTL: 30 * time.Second, MaxClosed: 5},
 		},
 		Auth: Auth{Backend: "static", SessionsPerUser: 2, Workers: 8, Queue: 64,
