@@ -360,3 +360,30 @@ func TestLoginThenGone(t *testing.T) {
 		t.Fatalf("%d processes after the client went during its login", n)
 	}
 }
+
+// TestStderrLogged: stderr goes to the log line by line with the path and
+// pid, within stderr_lines_per_second; the lines over the rate are counted
+// on the next line logged.
+func TestStderrLogged(t *testing.T) {
+	cfg := testConfig(bridge.Program{Path: "/err", Command: []string{"/bin/sh", "-c",
+		`i=0; while [ $i -lt 50 ]; do echo "err $i" >&2; i=$((i+1)); done; sleep 1.2; echo last >&2; sleep 0.2; echo done`}})
+	cfg.StderrLinesPerSecond = 5
+	e := start(t, cfg, nil, nil)
+	c := e.dial(t, "/err")
+	expectText(t, c, "done")
+	c.ExpectClose(t, bridge.CloseProgramExited)
+	logged := e.logs.FilterMessage("program stderr").All()
+	if len(logged) < 2 || len(logged) > 8 {
+		t.Fatalf("%d stderr lines logged, want the burst of 5 and the last", len(logged))
+	}
+	first, last := logged[0].ContextMap(), logged[len(logged)-1].ContextMap()
+	if first["line"] != "err 0" || first["path"] != "/err" || first["pid"] == nil {
+		t.Fatalf("first stderr log %v", first)
+	}
+	if last["line"] != "last" || last["dropped_before"] == nil {
+		t.Fatalf("last stderr log %v, want line last with dropped_before", last)
+	}
+	if got := last["dropped_before"].(int64) + int64(len(logged)); got != 51 {
+		t.Fatalf("logged %d + dropped %d lines, want 51", len(logged), last["dropped_before"])
+	}
+}

@@ -291,7 +291,7 @@ func (p *process) logStderr(line []byte) {
 		p.ep.stderrDropped.Add(1)
 		return
 	}
-	fields := []zap.Field{zap.String("path", p.ep.prog.Path), zap.Int("pid", p.pid), zap.ByteString("line", line)}
+	fields := []zap.Field{zap.String("path", p.ep.prog.Path), zap.Int("pid", p.pid), zap.String("line", string(line))}
 	if n := p.ep.stderrDropped.Swap(0); n > 0 {
 		fields = append(fields, zap.Int64("dropped_before", n))
 	}
