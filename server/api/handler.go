@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -51,6 +52,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="chatd"`)
 		writeError(w, http.StatusUnauthorized, "missing or wrong key: send Authorization: Bearer KEY")
+		return
+	}
+	if p := r.URL.Path; path.Clean(p) != p {
+		// ServeMux would redirect to the clean path, with an HTML body;
+		// no API path needs cleaning.
+		writeError(w, http.StatusNotFound, "no such endpoint: "+p)
 		return
 	}
 	select {

@@ -217,6 +217,8 @@ func TestAPIBadRequests(t *testing.T) {
 		{"DELETE room", "DELETE", "/api/rooms/lobby", "", 405},
 		{"unknown path", "GET", "/api/nope", "", 404},
 		{"root", "GET", "/", "", 404},
+		{"unclean path", "GET", "/api/x/../online", "", 404},
+		{"trailing slash", "GET", "/api/online/", "", 404},
 		{"too large", "POST", "/api/publish", big, 413},
 		{"bad JSON", "POST", "/api/publish", `{"room":`, 400},
 		{"not an object", "POST", "/api/publish", `[1]`, 400},
