@@ -79,6 +79,18 @@
 // is read only when the socket has taken the previous one, and without
 // acks an entry is removed only after its page was written.
 //
+// # Server API
+//
+// api.go implements package api's Chat for backends, on the API's request
+// goroutines (never on an actor). A publish is a room message like a
+// member's (room.publish, with no member skipped and the API's sender);
+// a room that emptied meanwhile is refused, not published to. A send is a
+// privateSend whose origin is the waiting request instead of a session:
+// it hears the same outcome a session would, so "delivered" and "stored"
+// mean the same. The API's sender is reserved in the users registry: no
+// login takes it, and sessions cannot send it private messages.
+// Disconnect marks the user's sessions leaving and kicks them (4010).
+//
 // # Bounds
 //
 // Per connection: what may be sent before login (chat.login.max_messages,
