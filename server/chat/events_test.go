@@ -123,3 +123,39 @@ func TestEventsNeverBlockLogins(t *testing.T) {
 		t.Fatalf("stats %+v: want 1 queued and the other logins and joins dropped", st)
 	}
 }
+
+// BenchmarkLoginEvents is a login's round trip (dial, log in, close)
+// without events and with a webhook sink posting to a receiver in the same
+// process (so its CPU counts too), with and without batch_wait: the
+// difference is what the events (login, join, leave, logout) cost a login.
+func BenchmarkLoginEvents(b *testing.B) {
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer rcv.Close()
+	for _, tc := range []struct {
+		name  string
+		hooks bool
+		wait  time.Duration // webhooks.batch_wait
+	}{{"off", false, 0}, {"webhooks", true, webhook.DefaultBatchWait}, {"webhooks-no-batch-wait", true, 0}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var opts []chat.Option
+			if tc.hooks {
+				cfg := webhook.Default()
+				cfg.URL, cfg.QueueEvents, cfg.QueueBytes, cfg.BatchWait = rcv.URL, 1<<20, 1<<28, tc.wait
+				sink, err := webhook.New(cfg, zap.NewNop())
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer sink.Close(context.Background())
+				opts = append(opts, chat.WithEvents(sink))
+			}
+			e := start(b, options{opts: opts, authn: &fakeAuth{maxSessions: 1 << 20}})
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				c := e.login(b, fmt.Sprintf("u%d", i))
+				c.c.Close()
+			}
+		})
+	}
+}

@@ -25,6 +25,11 @@ type Config struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// BatchEvents is the most events one POST carries. Default 100.
 	BatchEvents int `yaml:"batch_events"`
+	// BatchWait is how long the first event of a POST waits for more to
+	// share it, unless BatchEvents are queued sooner: fewer POSTs for a
+	// little latency. A retry does not wait. Zero sends at once (as
+	// Config{} does: New does not fill it in). Default "20ms".
+	BatchWait time.Duration `yaml:"batch_wait"`
 	// QueueEvents is the most events waiting for delivery, the POST in
 	// flight included. Past it, new events are dropped and counted.
 	// Default 10000.
@@ -56,6 +61,7 @@ type Config struct {
 const (
 	DefaultTimeout     = 5 * time.Second
 	DefaultBatchEvents = 100
+	DefaultBatchWait   = 20 * time.Millisecond
 	DefaultQueueEvents = 10000
 	DefaultQueueBytes  = 8 << 20
 	DefaultRetryMin    = 500 * time.Millisecond
@@ -70,6 +76,7 @@ func Default() Config {
 	return Config{
 		Timeout:     DefaultTimeout,
 		BatchEvents: DefaultBatchEvents,
+		BatchWait:   DefaultBatchWait,
 		QueueEvents: DefaultQueueEvents,
 		QueueBytes:  DefaultQueueBytes,
 		RetryMin:    DefaultRetryMin,
@@ -77,8 +84,8 @@ func Default() Config {
 	}
 }
 
-// withDefaults fills zero fields with their defaults. New applies it
-// before Validate.
+// withDefaults fills zero fields with their defaults, except BatchWait,
+// whose zero means no wait. New applies it before Validate.
 func (c Config) withDefaults() Config {
 	d := Default()
 	if c.Timeout == 0 {
@@ -119,6 +126,9 @@ func (c Config) Validate() error {
 	}
 	if c.BatchEvents < 1 || c.BatchEvents > 10000 {
 		add("webhooks.batch_events %d: want 1 to 10000", c.BatchEvents)
+	}
+	if c.BatchWait < 0 || c.BatchWait > time.Minute {
+		add("webhooks.batch_wait %v: want \"0s\" (send at once) to \"1m\"", c.BatchWait)
 	}
 	if c.QueueEvents < 1 || c.QueueEvents > 10_000_000 {
 		add("webhooks.queue_events %d: want 1 to 10000000", c.QueueEvents)

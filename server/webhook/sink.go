@@ -287,6 +287,11 @@ func (s *Sink) run() {
 				return
 			}
 		}
+		if failed == 0 {
+			if batch = s.gather(batch); batch == nil {
+				return
+			}
+		}
 		err := s.post(batch)
 		if err == nil {
 			s.remove(len(batch))
@@ -312,6 +317,31 @@ func (s *Sink) run() {
 			return
 		}
 	}
+}
+
+// gather waits up to Config.BatchWait for batch (not empty) to fill to
+// Config.BatchEvents, so that events coming close together share one
+// POST, and returns it as queued then; it returns at once when Close has
+// begun, and nil at Close's deadline.
+func (s *Sink) gather(batch []wire.Event) []wire.Event {
+	if s.cfg.BatchWait <= 0 || len(batch) >= s.cfg.BatchEvents {
+		return batch
+	}
+	t := time.NewTimer(s.cfg.BatchWait)
+	defer t.Stop()
+	for len(batch) < s.cfg.BatchEvents {
+		select {
+		case <-s.wake:
+			batch = s.peek(batch[:0])
+		case <-t.C:
+			return s.peek(batch[:0])
+		case <-s.closing:
+			return s.peek(batch[:0])
+		case <-s.ctx.Done():
+			return nil
+		}
+	}
+	return batch
 }
 
 // backoff is the wait after the failed-th consecutive failure (from 0):

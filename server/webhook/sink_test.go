@@ -286,6 +286,8 @@ func TestValidate(t *testing.T) {
 		{"no host", func(c *Config) { c.URL = "http:///x" }, "webhooks.url"},
 		{"timeout", func(c *Config) { c.Timeout = 0 }, "webhooks.timeout"},
 		{"batch", func(c *Config) { c.BatchEvents = 0 }, "webhooks.batch_events"},
+		{"no batch wait", func(c *Config) { c.BatchWait = 0 }, ""},
+		{"batch wait", func(c *Config) { c.BatchWait = -time.Second }, "webhooks.batch_wait"},
 		{"queue events", func(c *Config) { c.QueueEvents = 0 }, "webhooks.queue_events"},
 		{"queue bytes", func(c *Config) { c.QueueBytes = 10 }, "webhooks.queue_bytes"},
 		{"retry order", func(c *Config) { c.RetryMax = c.RetryMin / 2 }, "webhooks.retry_max"},
@@ -447,5 +449,29 @@ func TestDurableSurvivesCrash(t *testing.T) {
 	defer r.mu.Unlock()
 	if len(r.events) != 15 {
 		t.Errorf("%d events received, want 15: the 5 delivered before the crash were sent again", len(r.events))
+	}
+}
+
+// TestBatchWaitGathers: events emitted close together share a POST when
+// batch_wait lets them gather; a full batch goes at once.
+func TestBatchWaitGathers(t *testing.T) {
+	r := newReceiver(t, "", always(answerOK))
+	s := newSink(t, r, Config{BatchWait: 200 * time.Millisecond, BatchEvents: 10})
+	start := time.Now()
+	for i := range 10 {
+		s.Emit(ev(i)) // a full batch: sent without waiting out batch_wait
+	}
+	r.waitEvents(t, 10, 5*time.Second)
+	if d := time.Since(start); d > 150*time.Millisecond {
+		t.Errorf("a full batch took %v, want it sent before batch_wait (200ms)", d)
+	}
+	for i := range 5 {
+		s.Emit(ev(10 + i))
+	}
+	r.waitEvents(t, 15, 5*time.Second)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.batches) != 2 {
+		t.Errorf("bodies %v, want 2: the full batch, then the 5 gathered", r.batches)
 	}
 }
