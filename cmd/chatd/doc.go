@@ -39,7 +39,11 @@
 //	printf 'alice\n/join dev\nhello\n' | chatd client ws://127.0.0.1:8080/ws
 //
 // The chat endpoint /ws stores offline messages under chat.mailbox.dir
-// (default ./data, relative to the working directory).
+// (default ./data, relative to the working directory). With webhooks.url
+// set, chatd POSTs chat events there (docs/API.md, Webhooks); at shutdown
+// it sends what is queued after the connections have closed, within the
+// same deadline, and keeps the rest in chat.mailbox.dir/webhooks.db with
+// webhooks.durable (otherwise the loss is an error: exit status 1).
 //
 // Logs go to stderr, in the format and at the level of the file's log
 // section. The server logs "listening" with the actual address (useful with

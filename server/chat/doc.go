@@ -91,6 +91,12 @@
 // login takes it, and sessions cannot send it private messages.
 // Disconnect marks the user's sessions leaving and kicks them (4010).
 //
+// # Events
+//
+// With WithEvents, login, logout (with the close code), join, leave (real
+// ones only) and stored are emitted to an EventSink (events.go), which
+// must only queue: package webhook sends them.
+//
 // # Bounds
 //
 // Per connection: what may be sent before login (chat.login.max_messages,

@@ -212,7 +212,8 @@ func (s *Sink) Stats() Stats {
 // then it aborts the POST in flight and, with Config.Durable, writes the
 // undelivered events to the file (otherwise it counts them as dropped and
 // returns an error saying how many). The worker has returned when Close
-// returns. Later calls do nothing.
+// returns; give ctx a deadline, or Close waits as long as the receiver
+// fails. Later calls do nothing.
 func (s *Sink) Close(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
