@@ -75,9 +75,9 @@
 // taken by the kernel); the stdout goroutine then waits, the pipe fills,
 // and the program blocks in its write: the client's reading paces the
 // program. A full mailbox (actor.ErrMailboxFull) is also waited out, never
-// dropped. In shared mode one client never holds the program back: a
-// client whose mailbox is full is dropped as a slow consumer (4008), as is
-// one past server.limits.write_budget_bytes.
+// dropped. In shared mode a client whose mailbox is full holds the
+// program back for at most a second per line, then is dropped as a slow
+// consumer (4008), as is one past server.limits.write_budget_bytes.
 //
 // # Memory and goroutines
 //

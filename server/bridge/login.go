@@ -144,15 +144,25 @@ func writeJSON(c *server.Conn, v any) {
 // until the connection has closed or gone is closed. It reports whether v
 // was posted.
 func post(c *server.Conn, v any, gone <-chan struct{}) bool {
+	posted, _ := postUntil(c, v, gone, time.Time{})
+	return posted
+}
+
+// postUntil is post that gives up at deadline (zero: never), reporting
+// that with timedOut.
+func postUntil(c *server.Conn, v any, gone <-chan struct{}, deadline time.Time) (posted, timedOut bool) {
 	wait := time.Millisecond
 	var t *time.Timer
 	for {
 		err := c.Notify(v)
 		if err == nil {
-			return true
+			return true, false
 		}
 		if !errors.Is(err, actor.ErrMailboxFull) {
-			return false
+			return false, false
+		}
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			return false, true
 		}
 		if t == nil {
 			t = time.NewTimer(wait)
@@ -163,7 +173,7 @@ func post(c *server.Conn, v any, gone <-chan struct{}) bool {
 		select {
 		case <-t.C:
 		case <-gone:
-			return false
+			return false, false
 		}
 		wait = min(2*wait, 50*time.Millisecond)
 	}

@@ -207,8 +207,10 @@ func (s *sharedSession) wait() bool {
 
 // line sends a line to every member, or with an "@ID " prefix to the
 // members with that identifier only (without the prefix). The frame is
-// encoded once. A member whose mailbox is full is dropped as a slow
-// consumer (4008): one client never holds the program back.
+// encoded once. A member whose mailbox is full holds the program back for
+// at most slowClientWait per line, then is dropped as a slow consumer
+// (4008); one that does not read is dropped when its unsent output passes
+// server.limits.write_budget_bytes.
 func (sh *shared) line(p *process, data []byte) bool {
 	var targets map[*sharedSession]struct{}
 	direct := false
@@ -240,14 +242,27 @@ func (sh *shared) line(p *process, data []byte) bool {
 		data = []byte(strings.ToValidUTF8(string(data), "\uFFFD"))
 	}
 	frame := frameMsg(wsframe.AppendFrame(nil, ws.OpText, data))
+	var deadline time.Time
 	for i, m := range sh.buf {
 		if err := m.c.Notify(frame); errors.Is(err, actor.ErrMailboxFull) {
-			m.c.Kick(server.CloseSlowConsumer, "slow consumer: program output queued over the mailbox")
+			// A burst: the program waits for this client, up to
+			// slowClientWait for the whole line.
+			if deadline.IsZero() {
+				deadline = time.Now().Add(slowClientWait)
+			}
+			if _, timedOut := postUntil(m.c, frame, sh.quit, deadline); timedOut {
+				m.c.Kick(server.CloseSlowConsumer, "slow consumer: program output queued over the mailbox")
+			}
 		}
 		sh.buf[i] = nil
 	}
 	return true
 }
+
+// slowClientWait is how long a shared program's line may wait for
+// clients whose mailboxes are full; a client still full then is dropped
+// with 4008.
+const slowClientWait = time.Second
 
 // tooLong: a shared program that writes a line over the limit is
 // restarted; its clients stay.

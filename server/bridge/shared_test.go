@@ -7,8 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws/wsutil"
+
 	"github.com/chatd/chatd/auth/anonymous"
 	"github.com/chatd/chatd/server/bridge"
+	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/wstest"
 )
 
@@ -95,4 +98,58 @@ func TestSharedLogin(t *testing.T) {
 	bob.Send(t, wstest.Text([]byte("all")))
 	expectText(t, alice, "bob: all")
 	expectText(t, bob, "bob: all")
+}
+
+// TestSharedLimits: a shared program's line over max_line_bytes restarts
+// the program (its clients stay); a client whose mailbox is full is
+// dropped as a slow consumer (4008) while the others go on.
+func TestSharedLimits(t *testing.T) {
+	cfg := testConfig(bridge.Program{Path: "/room", Mode: bridge.ModeShared,
+		Command: []string{python, "-u", "-c", `import sys
+for line in sys.stdin:
+    ident, _, text = line.rstrip("\n").partition(" ")
+    if text.startswith("long"):
+        print("x" * 2000, flush=True)
+    elif text.startswith("flood"):
+        for i in range(int(text[5:])):
+            print("flood %d %s" % (i, "y" * 500))
+        sys.stdout.flush()
+    else:
+        print("%s: %s" % (ident, text), flush=True)`}})
+	cfg.MaxLineBytes = 1000
+	e := start(t, cfg, nil, func(c *config.Server) {
+		c.Limits.MailboxSize = 8
+		c.Limits.MaxMessageBytes = 1024
+		c.Limits.WriteBudgetBytes = 65536
+	})
+	waitFor(t, 5*time.Second, "the shared program started", func() bool { return e.b.Running() == 1 })
+	a := e.dial(t, "/room")
+	b := wstest.DialReceiveBuffer(t, e.ts.URL("/room"), 4096)
+	a.Send(t, wstest.Text([]byte("long")))
+	waitFor(t, 5*time.Second, "the program restarted", func() bool {
+		return e.logs.FilterMessage("shared program started").Len() == 2
+	})
+	if err := wsutil.WriteClientText(b, []byte("still here")); err != nil {
+		t.Fatal(err)
+	}
+	line := readText(t, a, 5*time.Second)
+	if !strings.HasSuffix(line, ": still here") {
+		t.Fatalf("after the restart a got %q", line)
+	}
+	_ = b.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if got, err := wsutil.ReadServerText(b); err != nil || string(got) != line {
+		t.Fatalf("b got %q, %v; want %q", got, err, line)
+	}
+
+	// b stops reading (its socket buffers fill, then its write budget
+	// and its mailbox); a keeps reading everything.
+	const n = 20000
+	a.Send(t, wstest.Text([]byte("flood"+strconv.Itoa(n))))
+	for i := 0; i < n; i++ {
+		expectText(t, a, "flood "+strconv.Itoa(i)+" "+strings.Repeat("y", 500))
+	}
+	waitFor(t, 10*time.Second, "b dropped as a slow consumer", func() bool {
+		codes := e.ts.CloseCodes()
+		return len(codes) == 1 && codes[0] == 4008
+	})
 }
