@@ -20,6 +20,7 @@ func startBridge(full config.Config, chatSvc *chatService, log *zap.Logger) (*br
 	for _, p := range full.Bridge.Programs {
 		switch {
 		case p.Path == "/echo" && full.Server.Echo,
+			p.Path == "/" && full.Web.Enabled,
 			full.Chat.Enabled && (p.Path == "/ws" || strings.HasPrefix(p.Path, "/ws/")):
 			return nil, fmt.Errorf("bridge.programs: %s is served by chatd itself", p.Path)
 		}

@@ -88,6 +88,21 @@ log:
 	}
 }
 
+// TestBridgePathTaken: a program at a path chatd serves itself is refused
+// at start.
+func TestBridgePathTaken(t *testing.T) {
+	for _, path := range []string{"/ws", "/ws/x", "/echo", "/"} {
+		cfg := strings.Replace(testConfig, "log:\n", "bridge:\n  programs:\n    - path: "+path+"\n      command: [\"/bin/cat\"]\nlog:\n", 1)
+		r := startRun(t, cfg)
+		if s := r.wait(t, 10*time.Second); s != 1 {
+			t.Fatalf("%s: exit status %d, want 1", path, s)
+		}
+		if !strings.Contains(r.logs.String(), "is served by chatd itself") {
+			t.Fatalf("%s: no reason logged:\n%s", path, r.logs)
+		}
+	}
+}
+
 // childPids lists the test process's children whose command line contains
 // name, zombies included.
 func childPids(t *testing.T, name string) []int {
