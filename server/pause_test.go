@@ -130,3 +130,50 @@ func TestPausedPeerGone(t *testing.T) {
 	c.Close()
 	waitFor(t, 5*time.Second, "the paused connection to end", func() bool { return len(ts.CloseCodes()) == 1 })
 }
+
+// closer pauses reading at its first message and closes the connection
+// at its second (delivered before the pause took hold).
+type closer struct{ c *server.Conn }
+
+func (s closer) Message(op ws.OpCode, b []byte) {
+	s.c.PauseReading()
+	if string(b) == "close" {
+		s.c.Close(4100, "done")
+	}
+}
+
+func (closer) Notify(any) {}
+
+func (closer) Closed(ws.StatusCode, string) {}
+
+// TestPausedClosing: once closing, a paused connection reads on, so the
+// peer's close frame behind more data completes the handshake at once
+// (not at close_timeout).
+func TestPausedClosing(t *testing.T) {
+	ts := testserver.StartWith(t, func(c *config.Server) { c.CloseTimeout = 10 * time.Second },
+		map[string]server.Endpoint{"/p": server.EndpointFunc(func(c *server.Conn) server.Session { return closer{c} })})
+	c := dialWS(t, ts.URL("/p"))
+	var batch []byte
+	for _, m := range []string{"close"} {
+		batch = append(batch, maskedHeader(ws.OpText, true, len(m))...)
+		batch = append(batch, m...)
+	}
+	if _, err := c.Write(batch); err != nil {
+		t.Fatal(err)
+	}
+	if code := readCloseCode(t, c, 5*time.Second); code != 4100 {
+		t.Fatalf("close %d", code)
+	}
+	// More data, then the close reply: the data must not stop the read.
+	began := time.Now()
+	tail := append(maskedHeader(ws.OpText, true, 4), "late"...)
+	body := ws.NewCloseFrameBody(4100, "")
+	tail = append(append(tail, maskedHeader(ws.OpClose, true, len(body))...), body...)
+	if _, err := c.Write(tail); err != nil {
+		t.Fatal(err)
+	}
+	expectEOF(t, c, 5*time.Second)
+	if d := time.Since(began); d > 2*time.Second {
+		t.Fatalf("closed after %v: the close frame was not read", d)
+	}
+}

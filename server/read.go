@@ -174,8 +174,10 @@ func (c *Conn) consume(p []byte) bool {
 // On a full mailbox it holds ev and rest and pauses reading. It reports
 // whether reading may go on.
 func (c *Conn) deliver(ev event, rest []byte) bool {
-	if ev.kind == evMessage && c.sessPaused.Load() {
-		c.hold(ev, rest) // PauseReading
+	if ev.kind == evMessage && c.sessPaused.Load() && c.closingSince.Load() == 0 {
+		// PauseReading. Not once closing: messages are dropped then, and
+		// the peer's close frame behind them must be read.
+		c.hold(ev, rest)
 		return false
 	}
 	switch err := c.actor.Post(ev); {
