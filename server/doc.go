@@ -51,6 +51,14 @@
 // When a connection's mailbox is full the worker keeps the undelivered bytes
 // on the connection and does not re-arm it: TCP backpressure reaches the
 // client. The actor resumes reading once its mailbox has drained to half.
+// A session may stop reading the same way (Conn.PauseReading, until
+// ResumeReading), for input it cannot take yet, such as the bridge's full
+// stdin queue; such a connection is still pinged, so a peer that has gone
+// is noticed, and it reads on once closing, for the peer's close frame.
+//
+// The request head is kept until the endpoint's Open returns
+// (Conn.RequestHeaders, RequestURI, Query), then dropped: an idle
+// connection holds neither its headers nor its query.
 //
 // # Write path
 //
