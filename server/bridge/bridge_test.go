@@ -387,3 +387,17 @@ func TestStderrLogged(t *testing.T) {
 		t.Fatalf("logged %d + dropped %d lines, want 51", len(logged), last["dropped_before"])
 	}
 }
+
+// TestLoginTimeout: no login within login_timeout closes with 4004; a
+// login in time stops the timer.
+func TestLoginTimeout(t *testing.T) {
+	cfg := testConfig(bridge.Program{Path: "/who", Login: true, Command: []string{"/bin/cat"}})
+	cfg.LoginTimeout = 300 * time.Millisecond
+	e := start(t, cfg, anonymous.New(), nil)
+	ok := e.dial(t, "/who")
+	ok.Send(t, wstest.Text([]byte("alice")))
+	expectText(t, ok, "True")
+	e.dial(t, "/who").ExpectClose(t, bridge.CloseLoginTimeout)
+	ok.Send(t, wstest.Text([]byte("still here")))
+	expectText(t, ok, "still here")
+}

@@ -17,4 +17,7 @@ const (
 	CloseStartFailed ws.StatusCode = 4103
 	// CloseLoginAttempts: too many failed logins (as chat's 4001).
 	CloseLoginAttempts ws.StatusCode = 4001
+	// CloseLoginTimeout: not logged in within bridge.login_timeout (as
+	// chat's 4004).
+	CloseLoginTimeout ws.StatusCode = 4004
 )

@@ -35,7 +35,8 @@
 // login: true runs the login of /ws first, with the same authenticator
 // and the same plain ("True" or the reason) and JSON (login_ok,
 // login_error) answers, checked off the actor on at most 16 goroutines;
-// five refusals close with 4001. Only then does the process start
+// five refusals close with 4001, and no login within login_timeout closes
+// with 4004. Only then does the process start
 // (per_connection) or the client join (shared).
 //
 // # Lifecycle

@@ -35,7 +35,18 @@ type login struct {
 	c        *server.Conn
 	inFlight bool
 	refused  int
+	timer    *time.Timer // closes the connection at bridge.login_timeout
 }
+
+// newLogin starts a connection's login phase and its timeout.
+func newLogin(ep *endpoint, c *server.Conn) *login {
+	l := &login{ep: ep, c: c}
+	l.timer = time.AfterFunc(ep.b.cfg.LoginTimeout, func() { c.Kick(CloseLoginTimeout, "login timeout") })
+	return l
+}
+
+// stop ends the login phase (logged in, or the connection closed).
+func (l *login) stop() { l.timer.Stop() }
 
 // loginResult is what a login worker posts back.
 type loginResult struct {
@@ -99,6 +110,7 @@ func (l *login) result(r loginResult) (string, bool) {
 		name, err = auth.CanonicalName(r.id.Name)
 	}
 	if err == nil {
+		l.stop()
 		if r.json {
 			writeJSON(l.c, wire.LoginOK{Type: wire.TypeLoginOK, User: name, Ref: r.ref})
 		} else {

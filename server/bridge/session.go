@@ -63,7 +63,7 @@ func (ep *endpoint) openPerConnection(c *server.Conn) server.Session {
 	env := ep.cgiEnv(c)
 	if ep.prog.Login {
 		s.env = env
-		s.login = &login{ep: ep, c: c}
+		s.login = newLogin(ep, c)
 		return s
 	}
 	s.start(env)
@@ -129,6 +129,9 @@ func (s *connSession) Notify(v any) {
 // follow (process.stop).
 func (s *connSession) Closed(ws.StatusCode, string) {
 	s.closed = true
+	if s.login != nil {
+		s.login.stop()
+	}
 	close(s.out.gone)
 	s.in.pending = nil
 	if s.p != nil {

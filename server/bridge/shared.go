@@ -108,7 +108,7 @@ func (sh *shared) open(c *server.Conn) server.Session {
 	s := &sharedSession{sh: sh, c: c}
 	s.in = feeder{c: c, wait: s.wait}
 	if sh.ep.prog.Login {
-		s.login = &login{ep: sh.ep, c: c}
+		s.login = newLogin(sh.ep, c)
 		return s
 	}
 	s.join(strconv.FormatUint(c.ID(), 10))
@@ -185,6 +185,9 @@ func (s *sharedSession) Notify(v any) {
 
 func (s *sharedSession) Closed(ws.StatusCode, string) {
 	s.closed = true
+	if s.login != nil {
+		s.login.stop()
+	}
 	s.in.pending = nil
 	if s.joined {
 		s.leave()

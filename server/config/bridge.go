@@ -51,6 +51,9 @@ type Bridge struct {
 	RestartBackoff time.Duration `yaml:"restart_backoff"`
 	// MaxRestartBackoff caps the restart wait. Default "30s".
 	MaxRestartBackoff time.Duration `yaml:"max_restart_backoff"`
+	// LoginTimeout closes a connection to a program with login: true that
+	// has not logged in this long after it opened, with 4004. Default "30s".
+	LoginTimeout time.Duration `yaml:"login_timeout"`
 	// StderrLinesPerSecond is how many stderr lines per path go to chatd's
 	// log per second (bursts of as many); the rest are counted and the
 	// count logged. Default 10.
@@ -93,6 +96,7 @@ func DefaultBridge() Bridge {
 		KillGrace:            2 * time.Second,
 		RestartBackoff:       time.Second,
 		MaxRestartBackoff:    30 * time.Second,
+		LoginTimeout:         30 * time.Second,
 		StderrLinesPerSecond: 10,
 	}
 }
@@ -128,6 +132,7 @@ func (c Bridge) Validate() error {
 	positive("bridge.kill_grace", c.KillGrace)
 	positive("bridge.restart_backoff", c.RestartBackoff)
 	positive("bridge.max_restart_backoff", c.MaxRestartBackoff)
+	positive("bridge.login_timeout", c.LoginTimeout)
 	if c.MaxRestartBackoff < c.RestartBackoff {
 		add("bridge.max_restart_backoff %v: want at least restart_backoff (%v)", c.MaxRestartBackoff, c.RestartBackoff)
 	}

@@ -133,7 +133,7 @@ func TestDecodeEveryKey(t *testing.T) {
 			},
 			MaxProcesses: 100, MaxProcessesPerPath: 10, MaxLineBytes: 4096, StdinQueue: 8,
 			StdinGrace: 100 * time.Millisecond, KillGrace: time.Second, RestartBackoff: 500 * time.Millisecond,
-			MaxRestartBackoff: 10 * time.Second, StderrLinesPerSecond: 5,
+			MaxRestartBackoff: 10 * time.Second, LoginTimeout: 5 * time.Second, StderrLinesPerSecond: 5,
 		},
 		Log: Log{Level: "debug", Format: "json"},
 	}
