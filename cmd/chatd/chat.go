@@ -19,6 +19,7 @@ import (
 	"github.com/chatd/chatd/server/history"
 	"github.com/chatd/chatd/server/mailbox"
 	"github.com/chatd/chatd/server/webhook"
+	"github.com/chatd/chatd/server/wire"
 )
 
 // newAuthenticator builds the backend auth.backend names.
@@ -89,6 +90,7 @@ func startChat(cfg config.Config, log *zap.Logger) (*chatService, error) {
 			return nil, err
 		}
 		opts = append(opts, chat.WithEvents(hooks))
+		hooks.Emit(wire.Event{Type: wire.EventStart}) // after what an earlier run left in the file
 		log.Info("webhooks on", zap.String("url", wcfg.URL), zap.Bool("durable", wcfg.Durable))
 	}
 	svc, err := chat.New(cfg.Chat, cfg.Auth, authn, box, log.Named("chat"), opts...)

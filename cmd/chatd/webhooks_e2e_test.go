@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ type hookReceiver struct {
 	fail   int
 
 	mu       sync.Mutex // guards the fields below
+	down     bool       // answer 500
 	requests int
 	badSig   int
 	events   []wire.Event
@@ -39,7 +41,7 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !webhook.Verify([]byte(h.secret), body, r.Header.Get(webhook.SignatureHeader)) {
 		h.badSig++
 	}
-	if h.requests <= h.fail {
+	if h.requests <= h.fail || h.down {
 		http.Error(w, "not yet", http.StatusInternalServerError)
 		return
 	}
@@ -133,6 +135,7 @@ log:
 	}
 	got := rcv.lines()
 	want := []string{
+		"start ",
 		"login alice", "join alice lobby", "join alice dev", "leave alice dev", "stored bob from alice",
 		"leave alice lobby", "logout alice 1000 offline=true",
 		"login carol", "join carol lobby", "leave carol lobby", "logout carol 1001 offline=true",
@@ -146,4 +149,66 @@ log:
 		t.Fatalf("%d requests, %d with a bad signature: want the 2 failures retried, all signed", rcv.requests, rcv.badSig)
 	}
 	r.logs.waitFor(t, "webhooks stopped", time.Second)
+}
+
+// waitLines polls until the receiver's distinct events, in id order, are
+// want, failing after timeout.
+func (h *hookReceiver) waitLines(t *testing.T, want []string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for got := h.lines(); strings.Join(got, "\n") != strings.Join(want, "\n"); got = h.lines() {
+		if time.Now().After(deadline) {
+			t.Fatalf("events in id order after %v:\n%s\nwant:\n%s", timeout, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestWebhooksSurviveKill9: with webhooks.durable, events the receiver
+// could not take before chatd was killed with SIGKILL are sent after the
+// restart, ahead of the new run's "start".
+func TestWebhooksSurviveKill9(t *testing.T) {
+	bin := buildChatd(t)
+	rcv := &hookReceiver{secret: "k9"}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	cfg := writeFile(t, "chatd.yaml", strings.Replace(testConfig, "log:\n", `webhooks:
+  url: "`+srv.URL+`"
+  secret: "k9"
+  retry_min: "10ms"
+  retry_max: "50ms"
+  durable: true
+log:
+`, 1))
+	p := startProcess(t, bin, "-config", cfg)
+	addr := p.logs.listenAddr(t)
+	rcv.waitLines(t, []string{"start "}, 10*time.Second)
+	rcv.mu.Lock()
+	rcv.down = true
+	rcv.mu.Unlock()
+	alice := dialChat(t, addr)
+	alice.login("alice", false)
+	alice.send(map[string]any{"type": "join", "room": "dev"})
+	for m := alice.recv(); m["type"] != "joined"; m = alice.recv() {
+	}
+	// The file takes new events every 100 ms: wait well past that (the
+	// promise under test is a time), then kill.
+	time.Sleep(500 * time.Millisecond)
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+
+	rcv.mu.Lock()
+	rcv.down = false
+	rcv.mu.Unlock()
+	startProcess(t, bin, "-config", cfg)
+	// No logout for alice: the killed process never saw her go. The new
+	// run's start says so.
+	rcv.waitLines(t, []string{"start ", "login alice", "join alice lobby", "join alice dev", "start "}, 20*time.Second)
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if rcv.badSig != 0 {
+		t.Errorf("%d bodies with a bad signature", rcv.badSig)
+	}
 }

@@ -17,6 +17,10 @@ const (
 	// User, who is offline (Sender, Message: the message id). The data is
 	// not included; it is delivered at User's next login.
 	EventStored = "stored"
+	// EventStart: chatd started (User is empty). Every session of an
+	// earlier run has ended; after a crash or kill their logouts were
+	// never sent.
+	EventStart = "start"
 )
 
 // Event is one chat event as a webhook receiver gets it, inside
