@@ -387,13 +387,22 @@ func TestOfflineQueueBytes(t *testing.T) {
 	for i := 0; i < n; i++ {
 		alice.sendJSON(map[string]any{"receiver": "bob", "data": data, "id": i})
 	}
+	// A request after them is answered once all ten were routed (the
+	// session handles them in order): each is then queued or refused.
+	alice.sendJSON(map[string]any{"type": "rooms", "id": "marker"})
 	busy := 0
-	for busy == 0 {
-		m := alice.expect(map[string]any{"type": "error"})
-		if m["error"] != "server busy, try again" {
-			t.Fatalf("error %v", m)
+	for {
+		m := alice.next()
+		if m["type"] == "rooms" {
+			break
+		}
+		if m["type"] != "error" || m["error"] != "server busy, try again" {
+			t.Fatalf("unexpected %v", m)
 		}
 		busy++
+	}
+	if busy == 0 {
+		t.Fatal("ten 10 KiB messages fit a 64 KiB queue")
 	}
 	close(box.release)
 	stored := 0

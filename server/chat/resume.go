@@ -89,7 +89,9 @@ func (r *resumes) parse(name, tok string) (id uint64, max int, ok bool) {
 		return 0, 0, false
 	}
 	var b [tokenBytes]byte
-	if n, err := base64.RawURLEncoding.Decode(b[:], []byte(tok)); err != nil || n != tokenBytes {
+	// Strict: the last character's unused bits must be zero, so a token
+	// has one spelling (a changed character is never the same token).
+	if n, err := base64.RawURLEncoding.Strict().Decode(b[:], []byte(tok)); err != nil || n != tokenBytes {
 		return 0, 0, false
 	}
 	if !hmac.Equal(b[10:], r.mac(name, b[:10])) {
