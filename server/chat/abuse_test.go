@@ -388,7 +388,8 @@ func TestOfflineQueueBytes(t *testing.T) {
 		alice.sendJSON(map[string]any{"receiver": "bob", "data": data, "id": i})
 	}
 	// A request after them is answered once all ten were routed (the
-	// session handles them in order): each is then queued or refused.
+	// session handles them in order): each is then queued or refused
+	// (a refusal may still be on its way).
 	alice.sendJSON(map[string]any{"type": "rooms", "id": "marker"})
 	busy := 0
 	for {
@@ -400,9 +401,6 @@ func TestOfflineQueueBytes(t *testing.T) {
 			t.Fatalf("unexpected %v", m)
 		}
 		busy++
-	}
-	if busy == 0 {
-		t.Fatal("ten 10 KiB messages fit a 64 KiB queue")
 	}
 	close(box.release)
 	stored := 0
@@ -417,8 +415,8 @@ func TestOfflineQueueBytes(t *testing.T) {
 			t.Fatalf("unexpected %v", m)
 		}
 	}
-	if stored == 0 || stored > 7 {
-		t.Fatalf("%d of %d stored with a 64 KiB queue of 10 KiB messages", stored, n)
+	if stored == 0 || stored > 7 || busy == 0 {
+		t.Fatalf("%d of %d stored, %d refused, with a 64 KiB queue of 10 KiB messages", stored, n, busy)
 	}
 	waitFor(t, func() bool { return box.count("bob") == stored })
 }
