@@ -101,7 +101,13 @@
 //
 // Per connection: what may be sent before login (chat.login.max_messages,
 // max_bytes), the rate after it, rooms joined, the live messages held while
-// the mailbox drains (chat.mailbox.live_buffer_bytes). Server-wide: login
+// the mailbox drains or login replays are written
+// (chat.mailbox.live_buffer_bytes), one large reply (a replay, a history
+// page) in flight with at most 64 requests waiting behind it (paced.go).
+// Per room: its history in count, bytes and age (chat.history). Server-wide:
+// all histories (chat.history.max_total_bytes), the rooms with members or
+// kept histories (chat.rooms.max_rooms), closed sessions kept for a resume
+// (chat.resume.max_closed), login
 // attempts per source address and failed logins per name (throttle.go, maps
 // bounded and swept), the auth queue, the offline queue in jobs and bytes
 // (chat.mailbox.queue_bytes), the store's quotas (package mailbox). The
