@@ -109,8 +109,9 @@ func eachHeader(head []byte, fn func(name, value string)) {
 		if len(line) == 0 {
 			return
 		}
-		if name, value, found := bytes.Cut(line, []byte(":")); found {
-			fn(string(bytes.TrimSpace(name)), string(bytes.TrimSpace(value)))
+		name, value, found := bytes.Cut(line, []byte(":"))
+		if name = bytes.TrimSpace(name); found && len(name) > 0 {
+			fn(string(name), string(bytes.TrimSpace(value)))
 		}
 	}
 }

@@ -70,5 +70,23 @@ func FuzzParseHead(f *testing.F) {
 		if strings.ContainsAny(h.path, "?#") {
 			t.Fatalf("path %q keeps a query or fragment", h.path)
 		}
+		// RequestHeaders (eachHeader) on an accepted head: every name is
+		// non-empty and no name or value holds a CRLF (a bare LF may be
+		// in a value: users of values sanitise them, as the bridge does).
+		eachHeader(b, func(name, value string) {
+			if name == "" || strings.Contains(name, "\r\n") || strings.Contains(value, "\r\n") {
+				t.Fatalf("eachHeader(%q) gave %q: %q", b, name, value)
+			}
+		})
 	})
+}
+
+func TestEachHeader(t *testing.T) {
+	head := "GET /p?q HTTP/1.1\r\nHost: h:1\r\nX-A:  one \r\nX-A: two\r\n\r\n"
+	var got []string
+	eachHeader([]byte(head), func(name, value string) { got = append(got, name+"="+value) })
+	if want := "Host=h:1 X-A=one X-A=two"; strings.Join(got, " ") != want {
+		t.Fatalf("eachHeader = %q, want %q", got, want)
+	}
+	eachHeader(nil, func(name, value string) { t.Fatalf("eachHeader(nil) gave %q", name) })
 }
