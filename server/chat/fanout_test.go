@@ -56,7 +56,11 @@ func TestFanoutDoesNotStall(t *testing.T) {
 	sideTook := time.Since(start)
 	t.Logf("during a fan-out of 20 messages to %d members: login in %v, side-room message in %v",
 		members, loginTook.Round(time.Millisecond), sideTook.Round(time.Millisecond))
-	if sideTook > 5*time.Second {
+	// A liveness bound, not a speed target: a side room queued behind the
+	// fan-out would wait for all 40,000 deliveries to unread sockets; on a
+	// box loaded by parallel test runs (load 10+) a healthy run has taken
+	// over 5 s, so the bound is generous.
+	if sideTook > 20*time.Second {
 		t.Fatalf("side room took %v", sideTook)
 	}
 	// The latecomer joined mid-stream and gets the rest in order.
