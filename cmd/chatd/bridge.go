@@ -7,15 +7,17 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/auth/throttle"
 	"github.com/chatd/chatd/server/bridge"
 	"github.com/chatd/chatd/server/config"
 )
 
 // startBridge builds the bridge of bridge.programs (none: a bridge that
 // serves nothing). A program with login: true checks logins with chat's
-// authenticator, or, with chat off, one built from auth: for it. A path
-// that chatd already serves is refused.
-func startBridge(full config.Config, chatSvc *chatService, log *zap.Logger) (*bridge.Bridge, error) {
+// authenticator, or, with chat off, one built from auth: for it, and is
+// counted in logins, the throttle /ws shares. A path that chatd already
+// serves is refused.
+func startBridge(full config.Config, chatSvc *chatService, logins *throttle.Throttle, log *zap.Logger) (*bridge.Bridge, error) {
 	var authn auth.Authenticator
 	for _, p := range full.Bridge.Programs {
 		switch {
@@ -36,7 +38,7 @@ func startBridge(full config.Config, chatSvc *chatService, log *zap.Logger) (*br
 			}
 		}
 	}
-	b, err := bridge.New(full.Bridge, authn, log.Named("bridge"))
+	b, err := bridge.New(full.Bridge, authn, log.Named("bridge"), bridge.WithThrottle(logins))
 	if err != nil {
 		return nil, err
 	}

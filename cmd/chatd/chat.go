@@ -14,6 +14,7 @@ import (
 	"github.com/chatd/chatd/auth/jwt"
 	"github.com/chatd/chatd/auth/passwords"
 	"github.com/chatd/chatd/auth/static"
+	"github.com/chatd/chatd/auth/throttle"
 	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/history"
@@ -63,8 +64,9 @@ func openHistory(cfg config.Chat, log *zap.Logger) (*history.Store, []chat.Optio
 	return st, []chat.Option{chat.WithHistoryStore(st)}, nil
 }
 
-// startChat opens the mailbox and builds the chat service.
-func startChat(cfg config.Config, log *zap.Logger) (*chatService, error) {
+// startChat opens the mailbox and builds the chat service, counting its
+// logins in logins.
+func startChat(cfg config.Config, logins *throttle.Throttle, log *zap.Logger) (*chatService, error) {
 	authn, err := newAuthenticator(cfg.Auth, log)
 	if err != nil {
 		return nil, fmt.Errorf("auth backend %s: %w", cfg.Auth.Backend, err)
@@ -93,6 +95,7 @@ func startChat(cfg config.Config, log *zap.Logger) (*chatService, error) {
 		hooks.Emit(wire.Event{Type: wire.EventStart}) // after what an earlier run left in the file
 		log.Info("webhooks on", zap.String("url", wcfg.URL), zap.Bool("durable", wcfg.Durable))
 	}
+	opts = append(opts, chat.WithThrottle(logins))
 	svc, err := chat.New(cfg.Chat, cfg.Auth, authn, box, log.Named("chat"), opts...)
 	if err != nil {
 		box.Close()

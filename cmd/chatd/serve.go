@@ -8,8 +8,10 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/chatd/chatd/auth/throttle"
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/api"
+	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/web"
 )
@@ -41,9 +43,12 @@ func serve(full config.Config, log *zap.Logger, signals <-chan os.Signal) int {
 			return 1
 		}
 	}
+	// One login throttle for /ws and every bridged path with login: true,
+	// so that a guesser cannot spread attempts over them (chat.login).
+	logins := throttle.New(chat.ThrottleConfig(full.Chat.Login))
 	var chatSvc *chatService
 	if full.Chat.Enabled {
-		if chatSvc, err = startChat(full, log); err != nil {
+		if chatSvc, err = startChat(full, logins, log); err != nil {
 			log.Error("cannot start chat", zap.Error(err))
 			ctx, cancel := context.WithTimeout(context.Background(), failedStartTimeout)
 			defer cancel()
@@ -59,7 +64,7 @@ func serve(full config.Config, log *zap.Logger, signals <-chan os.Signal) int {
 		}
 		return chatSvc.close(ctx)
 	}
-	br, err := startBridge(full, chatSvc, log)
+	br, err := startBridge(full, chatSvc, logins, log)
 	if err != nil {
 		log.Error("cannot start the bridge", zap.Error(err))
 		ctx, cancel := context.WithTimeout(context.Background(), failedStartTimeout)

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/auth/throttle"
 	"github.com/chatd/chatd/server"
 )
 
@@ -29,7 +30,10 @@ type Bridge struct {
 	cfg   Config
 	log   *zap.Logger
 	authn auth.Authenticator
-	eps   []*endpoint
+	// throttle counts login attempts per address and failures per name:
+	// WithThrottle's (chatd shares /ws's), or one with throttle.Default.
+	throttle *throttle.Throttle
+	eps      []*endpoint
 
 	running atomic.Int64  // processes of all paths
 	logins  chan struct{} // a token per login being checked
@@ -59,15 +63,30 @@ type Route struct {
 	Endpoint server.Endpoint
 }
 
+// Option adjusts a code seam of the Bridge.
+type Option func(*Bridge)
+
+// WithThrottle counts the logins of programs with login: true in t, which
+// chatd shares with /ws so that a guesser cannot spread attempts over the
+// paths. Without it the bridge has a throttle of its own, with
+// throttle.Default (the chat.login defaults).
+func WithThrottle(t *throttle.Throttle) Option { return func(b *Bridge) { b.throttle = t } }
+
 // New checks cfg, looks the programs up, and starts the shared ones.
 // authn checks the logins of programs with login: true; it may be nil if
 // none has. Close stops every process.
-func New(cfg Config, authn auth.Authenticator, log *zap.Logger) (*Bridge, error) {
+func New(cfg Config, authn auth.Authenticator, log *zap.Logger, opts ...Option) (*Bridge, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	b := &Bridge{cfg: cfg, log: log, authn: authn, logins: make(chan struct{}, loginWorkers),
 		procs: map[*process]struct{}{}}
+	for _, opt := range opts {
+		opt(b)
+	}
+	if b.throttle == nil {
+		b.throttle = throttle.New(throttle.Default())
+	}
 	for _, p := range cfg.Programs {
 		if p.Login && authn == nil {
 			return nil, fmt.Errorf("bridge %s: login: true needs an auth backend", p.Path)

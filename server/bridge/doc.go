@@ -36,8 +36,11 @@
 // and the same plain ("True" or the reason) and JSON (login_ok,
 // login_error) answers, checked off the actor on at most 16 goroutines;
 // five refusals close with 4001, and no login within login_timeout closes
-// with 4004. Only then does the process start
-// (per_connection) or the client join (shared).
+// with 4004. Attempts and failed logins are counted in an auth/throttle
+// Throttle (WithThrottle; chatd passes the one /ws uses, so they add up
+// across reconnects, paths and endpoints) and refused with /ws's reasons
+// past its limits, without asking the backend. Only then does the process
+// start (per_connection) or the client join (shared).
 //
 // # Lifecycle
 //

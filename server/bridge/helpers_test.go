@@ -34,10 +34,10 @@ type env struct {
 // start serves cfg's programs (with test-sized grace periods unless set)
 // on a test server. Cleanup shuts the server down, then closes the bridge
 // and checks that no child process is left.
-func start(t *testing.T, cfg bridge.Config, authn auth.Authenticator, mutate func(*config.Server)) *env {
+func start(t *testing.T, cfg bridge.Config, authn auth.Authenticator, mutate func(*config.Server), opts ...bridge.Option) *env {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
-	b, err := bridge.New(cfg, authn, zap.New(core))
+	b, err := bridge.New(cfg, authn, zap.New(core), opts...)
 	if err != nil {
 		t.Fatalf("bridge.New: %v", err)
 	}

@@ -24,12 +24,16 @@ const (
 	reasonBusy    = "server busy, try again"
 	reasonBroken  = "login service unavailable, try again later"
 	reasonWaiting = "wait for the answer to your login"
+	// The login throttle's refusals, as /ws words them.
+	reasonAddress = "too many logins from your address, try again later"
+	reasonAccount = "too many failed logins for this name, try again later"
 )
 
 // login is the login phase of a connection to a program with login: true:
 // the same plain-text and JSON forms as /ws, checked by the same
-// authenticator off the actor; the client may try again until
-// maxLoginAttempts refusals (then 4001). It is used on the actor only.
+// authenticator off the actor, and counted by the Bridge's throttle as /ws
+// counts them; the client may try again until maxLoginAttempts refusals
+// (then 4001). It is used on the actor only.
 type login struct {
 	ep       *endpoint
 	c        *server.Conn
@@ -50,10 +54,11 @@ func (l *login) stop() { l.timer.Stop() }
 
 // loginResult is what a login worker posts back.
 type loginResult struct {
-	json bool
-	ref  json.RawMessage
-	id   auth.Identity
-	err  error
+	json    bool
+	ref     json.RawMessage
+	account string // the failure reserved in the throttle, if any
+	id      auth.Identity
+	err     error
 }
 
 // message handles one message sent before the login succeeded.
@@ -82,9 +87,23 @@ func (l *login) message(op ws.OpCode, payload []byte) {
 		creds.Text = string(payload)
 	}
 	b := l.ep.b
+	addr := l.c.RemoteAddr().Addr()
+	if !b.throttle.AllowAddress(addr) {
+		l.answer(r, reasonAddress, false)
+		return
+	}
+	if creds.Name != "" {
+		account, ok := b.throttle.Reserve(creds.Name, addr)
+		if !ok {
+			l.answer(r, reasonAccount, false)
+			return
+		}
+		r.account = account
+	}
 	select {
 	case b.logins <- struct{}{}:
 	default:
+		b.throttle.Release(r.account, addr)
 		l.answer(r, reasonBusy, false)
 		return
 	}
@@ -104,6 +123,10 @@ func (l *login) message(op ws.OpCode, payload []byte) {
 // login succeeded, after answering it.
 func (l *login) result(r loginResult) (string, bool) {
 	l.inFlight = false
+	if _, rejected := auth.IsRejection(r.err); !rejected {
+		// Only a refusal on the merits keeps the reserved failure.
+		l.ep.b.throttle.Release(r.account, l.c.RemoteAddr().Addr())
+	}
 	name := ""
 	err := r.err
 	if err == nil {

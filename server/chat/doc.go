@@ -107,10 +107,11 @@
 // Per room: its history in count, bytes and age (chat.history). Server-wide:
 // all histories (chat.history.max_total_bytes), the rooms with members or
 // kept histories (chat.rooms.max_rooms), closed sessions kept for a resume
-// (chat.resume.max_closed), login
-// attempts per source address and failed logins per name (throttle.go, maps
-// bounded and swept), the auth queue, the offline queue in jobs and bytes
-// (chat.mailbox.queue_bytes), the store's quotas (package mailbox). The
+// (chat.resume.max_closed), login attempts per source address and failed
+// logins per name (package auth/throttle, maps bounded and swept; chatd
+// shares one throttle with the bridge), the auth queue, the offline queue
+// in jobs and bytes (chat.mailbox.queue_bytes), the store's quotas
+// (package mailbox). The
 // users registry holds only online users; last-seen times live in the
 // store and expire there.
 package chat

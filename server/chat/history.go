@@ -13,6 +13,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/chatd/chatd/auth/throttle"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/history"
 	"github.com/chatd/chatd/server/internal/wsframe"
@@ -75,14 +76,16 @@ type HistoryStore interface {
 
 var _ HistoryStore = (*history.Store)(nil)
 
-// Option adjusts a code seam of the Service: the history store, the clock.
+// Option adjusts a code seam of the Service: the history store, the clock,
+// the event sink, the login throttle.
 type Option func(*options)
 
 type options struct {
 	store HistoryStore
 	now   func() time.Time
 
-	events EventSink // WithEvents (events.go)
+	events   EventSink          // WithEvents (events.go)
+	throttle *throttle.Throttle // WithThrottle (login.go)
 }
 
 // WithHistoryStore makes room history durable in st (chat.history.durable).

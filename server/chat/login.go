@@ -12,6 +12,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/auth/throttle"
+	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/wire"
 )
 
@@ -37,6 +39,32 @@ const (
 	reasonAddress   = "too many logins from your address, try again later"
 	reasonAccount   = "too many failed logins for this name, try again later"
 )
+
+// WithThrottle makes the service count its logins in t, shared with other
+// endpoints (the bridge's login: true programs), instead of a throttle of
+// its own built from chat.login. t's settings then apply, not chat.login's
+// address_rate, address_burst and account_*.
+func WithThrottle(t *throttle.Throttle) Option { return func(o *options) { o.throttle = t } }
+
+// loginThrottle returns the throttle opts name, or a new one with cfg's
+// settings.
+func loginThrottle(cfg config.ChatLogin, opts []Option) *throttle.Throttle {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.throttle != nil {
+		return o.throttle
+	}
+	return throttle.New(ThrottleConfig(cfg))
+}
+
+// ThrottleConfig returns the throttle settings of chat.login.
+func ThrottleConfig(cfg config.ChatLogin) throttle.Config {
+	return throttle.Config{AddressRate: cfg.AddressRate, AddressBurst: cfg.AddressBurst,
+		AccountFailures: cfg.AccountFailures, AccountFailuresTotal: cfg.AccountFailuresTotal,
+		AccountWindow: cfg.AccountWindow}
+}
 
 // attempt is one login, as the auth pool sees it.
 type attempt struct {
@@ -107,7 +135,7 @@ func (s *session) answersJSON(loginWasJSON bool) bool {
 // unless it resumes a session.
 func (s *session) tryAttempt(a attempt) {
 	addr := s.conn.RemoteAddr().Addr()
-	if !s.svc.throttle.allowAddress(addr) {
+	if !s.svc.throttle.AllowAddress(addr) {
 		s.refuse(a, reasonAddress, false)
 		return
 	}
@@ -115,7 +143,7 @@ func (s *session) tryAttempt(a attempt) {
 		return
 	}
 	if a.creds.Name != "" {
-		account, ok := s.svc.throttle.reserve(a.creds.Name, addr)
+		account, ok := s.svc.throttle.Reserve(a.creds.Name, addr)
 		if !ok {
 			s.refuse(a, reasonAccount, false)
 			return
@@ -123,7 +151,7 @@ func (s *session) tryAttempt(a attempt) {
 		a.account = account
 	}
 	if !s.svc.auth.submit(authJob{s: s, a: a}) {
-		s.svc.throttle.release(a.account, addr)
+		s.svc.throttle.Release(a.account, addr)
 		s.refuse(a, reasonBusy, false)
 		return
 	}
@@ -174,7 +202,7 @@ func (s *session) authDone(r authResult) {
 	if _, rejected := auth.IsRejection(r.err); !rejected {
 		// Only a refusal on the merits (wrong password, unknown name)
 		// keeps the failure the throttle reserved.
-		s.svc.throttle.release(r.account, s.conn.RemoteAddr().Addr())
+		s.svc.throttle.Release(r.account, s.conn.RemoteAddr().Addr())
 	}
 	var name string
 	if r.err == nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chatd/chatd/actor"
 	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/auth/throttle"
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/wsframe"
@@ -41,7 +42,7 @@ type Service struct {
 	authn    auth.Authenticator
 	dir      auth.Directory // nil when the backend does not know its users
 	auth     *authPool
-	throttle *loginThrottle
+	throttle *throttle.Throttle // WithThrottle, or its own from chat.login
 	offline  *offlineQueue
 	// keepsMail: private messages to offline users are stored. False with
 	// the anonymous backend unless chat.mailbox.anonymous is set.
@@ -87,8 +88,7 @@ func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mai
 		s.sys.Go(s.auth.run)
 	}
 	s.keepsMail = authCfg.Backend != "anonymous" || cfg.Mailbox.Anonymous
-	l := cfg.Login
-	s.throttle = newLoginThrottle(l.AddressRate, l.AddressBurst, l.AccountFailures, l.AccountFailuresTotal, l.AccountWindow)
+	s.throttle = loginThrottle(cfg.Login, opts)
 	s.offline = newOfflineQueue(box, offlineShards, offlineDepth, cfg.Mailbox.QueueBytes,
 		pageLimits{messages: cfg.Mailbox.PageMessages, bytes: cfg.Mailbox.PageBytes}, log)
 	s.events = eventSink(opts)
@@ -144,8 +144,9 @@ func (s *Service) Close(ctx context.Context) error {
 const throttleSweepEvery = time.Minute
 
 // janitor drops expired mailbox messages (when p is not nil) every
-// pruneEvery and idle login-throttle entries every throttleSweepEvery,
-// until Close.
+// pruneEvery and idle login-throttle entries every throttleSweepEvery
+// (the throttle also sweeps itself, for a bridge without chat), until
+// Close.
 func (s *Service) janitor(p pruner) {
 	sweep := time.NewTicker(throttleSweepEvery)
 	defer sweep.Stop()
@@ -156,7 +157,7 @@ func (s *Service) janitor(p pruner) {
 		case <-s.stop:
 			return
 		case now := <-sweep.C:
-			s.throttle.sweep(now)
+			s.throttle.Sweep(now)
 			s.resume.sweep(now)
 		case now := <-prune.C:
 			if p == nil {
