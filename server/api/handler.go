@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"path"
 	"strconv"
@@ -51,6 +52,7 @@ func NewHandler(cfg Config, key string, chat Chat) *Handler {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="chatd"`)
+		w.Header().Set("Connection", "close") // a client without the key gets no kept-alive connection
 		writeError(w, http.StatusUnauthorized, "missing or wrong key: send Authorization: Bearer KEY")
 		return
 	}
@@ -261,8 +263,14 @@ func (h *Handler) paging(w http.ResponseWriter, r *http.Request) (after string, 
 // decode reads the body as exactly one JSON object into v, answering 413,
 // 415 or 400 when it cannot.
 func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+			return false
+		}
+	}
+	if r.ContentLength > h.cfg.MaxBodyBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over api.max_body_bytes (%d)", h.cfg.MaxBodyBytes))
 		return false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
@@ -273,6 +281,13 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		} else {
 			writeError(w, http.StatusBadRequest, "reading the body: "+err.Error())
 		}
+		return false
+	}
+	if !utf8.Valid(body) {
+		// encoding/json would take invalid UTF-8 into a RawMessage as is,
+		// and members would get a text frame that is not UTF-8, which
+		// RFC 6455 clients must fail (a user's such frame gets 1007).
+		writeError(w, http.StatusBadRequest, "bad JSON: the body is not valid UTF-8")
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))

@@ -1,10 +1,12 @@
 package api_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -221,6 +223,8 @@ func TestAPIBadRequests(t *testing.T) {
 		{"trailing slash", "GET", "/api/online/", "", 404},
 		{"too large", "POST", "/api/publish", big, 413},
 		{"bad JSON", "POST", "/api/publish", `{"room":`, 400},
+		{"invalid UTF-8 in data", "POST", "/api/publish", "{\"room\":\"lobby\",\"data\":\"bad \xff\xfe\"}", 400},
+		{"invalid UTF-8 in send", "POST", "/api/send", "{\"receiver\":\"b\",\"data\":\"\xc0\xaf\"}", 400},
 		{"not an object", "POST", "/api/publish", `[1]`, 400},
 		{"empty body", "POST", "/api/publish", ``, 400},
 		{"two values", "POST", "/api/publish", `{"room":"a","data":1} {}`, 400},
@@ -266,7 +270,66 @@ func TestAPIContentType(t *testing.T) {
 	if resp.StatusCode != http.StatusUnsupportedMediaType {
 		t.Fatalf("text/plain: %d, want 415", resp.StatusCode)
 	}
+	// Media types are case-insensitive and take parameters; a longer
+	// type that starts with application/json is another type.
+	for ct, want := range map[string]int{
+		"Application/JSON":                 200,
+		"application/json; charset=utf-8":  200,
+		"application/jsonpatch":            415,
+		"application/json-seq":             415,
+		"application/json; charset=utf-8;": 200,
+	} {
+		req, _ := http.NewRequest("POST", base+"/api/publish", strings.NewReader(`{"room":"a","data":1}`))
+		req.Header.Set("Authorization", bearer)
+		req.Header.Set("Content-Type", ct)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%q: %d, want %d", ct, resp.StatusCode, want)
+		}
+	}
 	http.DefaultClient.CloseIdleConnections()
+}
+
+// TestAPIRawEdges: "OPTIONS *" is the handler's (401 in JSON), a 401 closes
+// the connection, and a declared body over the limit is refused at once,
+// before any of it is read.
+func TestAPIRawEdges(t *testing.T) {
+	base := startAPI(t, okChat(), func(c *api.Config) { c.MaxBodyBytes = 200 })
+	addr := strings.TrimPrefix(base, "http://")
+	raw := func(req string) string {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%q: %v", req, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Sprintf("%d %v %s", resp.StatusCode, resp.Close, b)
+	}
+	if got := raw("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"); !strings.HasPrefix(got, "401 true {") {
+		t.Errorf("OPTIONS *: %s", got)
+	}
+	if got := raw("GET /api/online HTTP/1.1\r\nHost: x\r\n\r\n"); !strings.HasPrefix(got, "401 true {") {
+		t.Errorf("no key: %s", got)
+	}
+	// Answered before the 5 s deadline of raw, not after the 30 s read
+	// timeout waiting for a body that never comes.
+	got := raw("POST /api/publish HTTP/1.1\r\nHost: x\r\nAuthorization: " + bearer + "\r\nContent-Length: 100000000\r\n\r\n{")
+	if !strings.HasPrefix(got, "413 ") {
+		t.Errorf("declared 100 MB: %s", got)
+	}
 }
 
 // TestAPIConfig: the defaults validate and leave the API off; bad values

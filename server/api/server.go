@@ -32,9 +32,14 @@ func Listen(cfg Config, h http.Handler, log *zap.Logger) (*Server, error) {
 			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
-			IdleTimeout:       60 * time.Second,
-			MaxHeaderBytes:    16 << 10,
-			ErrorLog:          zap.NewStdLog(log),
+			// A client that does not read its answers (pipelined
+			// requests, a full send queue) is cut off, not held.
+			WriteTimeout: cfg.SendTimeout + 30*time.Second,
+			IdleTimeout:  60 * time.Second,
+			// "OPTIONS *" goes to the handler too: 401 or 405, in JSON.
+			DisableGeneralOptionsHandler: true,
+			MaxHeaderBytes:               16 << 10,
+			ErrorLog:                     zap.NewStdLog(log),
 		},
 		ln:   ln,
 		log:  log,
