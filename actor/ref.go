@@ -108,7 +108,7 @@ func Spawn[M any](sys *System, r Receiver[M], capacity int, opts ...SpawnOption)
 // ErrStopped after the actor stopped or the System began Shutdown; in both
 // cases msg was not queued. Messages posted by one goroutine are received
 // in the order posted.
-func (a *Ref[M]) Post(msg M) error { return a.post(msg, false) }
+func (a *Ref[M]) Post(msg M) error { return a.post(msg, false, 0) }
 
 // PostSystem queues msg in the system lane, which has no capacity bound and
 // is served before the normal lane: the actor checks it before every normal
@@ -116,9 +116,15 @@ func (a *Ref[M]) Post(msg M) error { return a.post(msg, false) }
 // or the System began Shutdown. Keep the system lane for rare control
 // messages (close, kick, config change); its lack of bound is a promise to
 // the caller, not a place for bulk traffic.
-func (a *Ref[M]) PostSystem(msg M) error { return a.post(msg, true) }
+func (a *Ref[M]) PostSystem(msg M) error { return a.post(msg, true, 0) }
 
-func (a *Ref[M]) post(msg M, system bool) error {
+// PostBelow is Post with a lower bound: it returns ErrMailboxFull when the
+// normal lane already holds limit messages (or capacity, if less). A
+// producer that may fill the mailbox (a socket reader) uses it to leave
+// room for others' posts.
+func (a *Ref[M]) PostBelow(msg M, limit int) error { return a.post(msg, false, limit) }
+
+func (a *Ref[M]) post(msg M, system bool, limit int) error {
 	a.mu.Lock()
 	if a.stopped || a.sys.closed.Load() {
 		a.mu.Unlock()
@@ -127,9 +133,15 @@ func (a *Ref[M]) post(msg M, system bool) error {
 	lane := &a.normal
 	if system {
 		lane = &a.system
-	} else if a.normal != nil && a.normal.n >= int(a.capacity) {
-		a.mu.Unlock()
-		return ErrMailboxFull
+	} else if a.normal != nil {
+		bound := int(a.capacity)
+		if limit > 0 && limit < bound {
+			bound = limit
+		}
+		if a.normal.n >= bound {
+			a.mu.Unlock()
+			return ErrMailboxFull
+		}
 	}
 	var start func()
 	if !a.scheduled {

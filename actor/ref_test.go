@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -260,5 +261,42 @@ func TestReceiverPanicLog(t *testing.T) {
 	}
 	if stack, _ := fields["stack"].(string); !strings.Contains(stack, "TestReceiverPanicLog") {
 		t.Fatalf("stack field does not show the panicking Receive:\n%s", stack)
+	}
+}
+
+// TestPostBelow: PostBelow refuses at its own limit, below capacity, while
+// Post may still fill the rest.
+func TestPostBelow(t *testing.T) {
+	sys := NewSystem(nil)
+	block := make(chan struct{})
+	ref := Spawn[int](sys, ReceiverFunc[int](func(int) { <-block }), 8)
+	defer func() { close(block); ref.Stop() }()
+	if err := ref.Post(0); err != nil { // taken by the actor, which blocks
+		t.Fatal(err)
+	}
+	waitLen := func(n int) {
+		for i := 0; ref.Len() != n && i < 1000; i++ {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitLen(0)
+	for i := 0; i < 4; i++ {
+		if err := ref.PostBelow(i, 4); err != nil {
+			t.Fatalf("PostBelow %d: %v", i, err)
+		}
+	}
+	if err := ref.PostBelow(4, 4); !errors.Is(err, ErrMailboxFull) {
+		t.Fatalf("PostBelow at its limit: %v", err)
+	}
+	for i := 0; i < 4; i++ {
+		if err := ref.Post(i); err != nil {
+			t.Fatalf("Post %d: %v", i, err)
+		}
+	}
+	if err := ref.Post(9); !errors.Is(err, ErrMailboxFull) {
+		t.Fatalf("Post at capacity: %v", err)
+	}
+	if err := ref.PostBelow(9, 100); !errors.Is(err, ErrMailboxFull) {
+		t.Fatalf("PostBelow over capacity: %v", err)
 	}
 }

@@ -193,6 +193,12 @@ func (c *Conn) dropQuery() {
 // Call it from Session methods only.
 func (c *Conn) PauseReading() { c.sessPaused.Store(true) }
 
+// MailboxSize is server.limits.mailbox_size: the events a connection's
+// actor queues. What the socket brings fills at most half of it; a Session
+// that makes work whose results come back through Notify (such as the
+// outcome of a private message) may bound that work by the rest.
+func (c *Conn) MailboxSize() int { return c.srv.cfg.Limits.MailboxSize }
+
 // ResumeReading undoes PauseReading: held input is delivered and reading
 // resumes (once the mailbox is at most half full). Call it from Session
 // methods only.

@@ -180,7 +180,7 @@ func (c *Conn) deliver(ev event, rest []byte) bool {
 		c.hold(ev, rest)
 		return false
 	}
-	switch err := c.actor.Post(ev); {
+	switch err := c.actor.PostBelow(ev, c.inboundLimit()); {
 	case err == nil:
 		return true
 	case errors.Is(err, actor.ErrMailboxFull):
@@ -215,16 +215,23 @@ func (c *Conn) hold(ev event, rest []byte) {
 	}
 }
 
-func (c *Conn) resumeAt() int { return c.srv.cfg.Limits.MailboxSize / 2 }
+// inboundLimit is how much of the mailbox what the socket brings may fill:
+// half, so that the other half is always there for what other goroutines
+// post (deliveries, the outcome of a private message): a client that
+// floods its own connection pauses its reading, and is never closed as a
+// slow consumer for the replies to its flood.
+func (c *Conn) inboundLimit() int { return max(1, c.srv.cfg.Limits.MailboxSize/2) }
+
+func (c *Conn) resumeAt() int { return c.srv.cfg.Limits.MailboxSize / 4 }
 
 // mayResume reports whether paused input may be taken up again: the
-// mailbox has drained to half and the session has not paused reading.
+// mailbox has drained to a quarter and the session has not paused reading.
 // Whoever clears either condition (the actor after each event,
 // ResumeReading) checks the paused flag afterwards, so no wake-up is lost.
 func (c *Conn) mayResume() bool { return !c.sessPaused.Load() && c.actor.Len() <= c.resumeAt() }
 
 // maybeResume runs on the actor after each event: once the mailbox
-// has drained to half, the held input is delivered and reading resumes.
+// has drained to a quarter, the held input is delivered and reading resumes.
 func (c *Conn) maybeResume() {
 	if c.paused.Load() && c.mayResume() && c.paused.CompareAndSwap(true, false) {
 		c.resumeInput()

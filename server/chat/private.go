@@ -75,6 +75,7 @@ func (s *session) private(receiver string, data, ref json.RawMessage) {
 			return
 		}
 	}
+	s.inflightStarted()
 	now := time.Now()
 	p := &privateSend{
 		svc:  s.svc,
@@ -162,7 +163,35 @@ type privateOutcome struct {
 // its outcome.
 type privateReply privateSend
 
+// A private message's outcome comes back to its sender's mailbox, and a
+// post to a full mailbox closes the session as a slow consumer. So the
+// outcomes a session waits for are bounded: at a quarter of the mailbox
+// (what the socket brings fills at most half), the session stops reading
+// its socket until half of them came back. A sender that writes faster
+// than outcomes return is slowed by TCP, never closed for its own replies.
+func (s *session) inflightBound() int { return max(1, s.conn.MailboxSize()/4) }
+
+func (s *session) inflightStarted() {
+	if s.inflight < 0xffff {
+		s.inflight++
+	}
+	if int(s.inflight) == s.inflightBound() {
+		s.conn.PauseReading()
+	}
+}
+
+func (s *session) inflightDone() {
+	if s.inflight == 0 {
+		return
+	}
+	s.inflight--
+	if int(s.inflight) == s.inflightBound()/2 {
+		s.conn.ResumeReading() // a no-op unless inflightStarted paused it
+	}
+}
+
 func (s *session) privateDone(r *privateReply) {
+	s.inflightDone()
 	if o := r.outcome; o.err != "" {
 		s.sendError(o.err, r.ref)
 	} else if r.ref != nil {
@@ -193,6 +222,7 @@ func (s *session) writePrivate(p *privateSend) {
 }
 
 func (s *session) storeDone(r stored) {
+	s.inflightDone()
 	switch {
 	case r.err == nil:
 		if r.ref != nil {

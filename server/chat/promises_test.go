@@ -357,3 +357,54 @@ func TestLiveBufferDuringDrain(t *testing.T) {
 	}
 	t.Logf("%d of %d live messages stored after the live buffer overflowed", stored, n)
 }
+
+// TestSenderNotClosedForItsReplies: a sender that writes private messages
+// far faster than their outcomes come back, with a small mailbox, is
+// slowed down (its socket is read no faster than outcomes return), never
+// closed as a slow consumer for its own "sent" replies; every message gets
+// its one answer and reaches the receiver.
+func TestSenderNotClosedForItsReplies(t *testing.T) {
+	e := start(t, options{chat: func(c *config.Chat) {
+		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
+	}, server: func(c *config.Server) { c.Limits.MailboxSize = 16 }})
+	bob := e.login(t, "bob")
+	alice := e.login(t, "alice")
+	const n = 2000
+	go func() {
+		for i := 0; i < n; i++ {
+			b, _ := json.Marshal(map[string]any{"receiver": "bob", "data": i, "id": i})
+			_ = alice.c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if wsutil.WriteClientText(alice.c, b) != nil {
+				return
+			}
+		}
+	}()
+	done := make(chan int)
+	go func() {
+		got := 0
+		for got < n {
+			_ = bob.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, err := wsutil.ReadServerText(bob.c); err != nil {
+				break
+			}
+			got++
+		}
+		done <- got
+	}()
+	sent := 0
+	for sent < n {
+		_ = alice.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		b, err := wsutil.ReadServerText(alice.c)
+		if err != nil {
+			t.Fatalf("alice after %d replies: %v", sent, err)
+		}
+		var m map[string]any
+		if json.Unmarshal(b, &m) != nil || m["type"] != "sent" || m["status"] != "delivered" {
+			t.Fatalf("alice got %s", b)
+		}
+		sent++
+	}
+	if got := <-done; got != n {
+		t.Fatalf("bob got %d of %d", got, n)
+	}
+}

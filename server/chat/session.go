@@ -51,7 +51,10 @@ type session struct {
 	// format is how this session wants the server's messages written; set
 	// at Open from the subprotocol or the query, never changed after, so
 	// other goroutines (fan-out) read it without a lock.
-	format       format
+	format format
+	// inflight counts this session's private messages whose outcome (a
+	// privateReply or a stored) has not come back yet (inflightBound).
+	inflight     uint16
 	joined       []membership // few per session: a slice is smaller than a map
 	limiter      *rate.Limiter
 	window       int64         // start of that window, unix nanoseconds
