@@ -53,7 +53,10 @@ func parseHead(b []byte) (requestHead, error) {
 			return h, nil
 		}
 		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok || len(name) == 0 {
+		if !ok || len(name) == 0 || !isToken(name) || hasCTL(value) {
+			// RFC 9110 5.1, 5.5: a field name is a token, a value has no
+			// control character but tab (a NUL would reach, say, a bridged
+			// program's environment).
 			return h, errMalformedHead
 		}
 		name = bytes.TrimSpace(name)
@@ -114,4 +117,24 @@ func eachHeader(head []byte, fn func(name, value string)) {
 			fn(string(name), string(bytes.TrimSpace(value)))
 		}
 	}
+}
+
+// isToken reports whether b is an RFC 9110 token (tchar+).
+func isToken(b []byte) bool {
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte(`"(),/:;<=>?@[\]{}`), c) >= 0 {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// hasCTL reports whether b holds a control character other than tab.
+func hasCTL(b []byte) bool {
+	for _, c := range b {
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }

@@ -26,6 +26,12 @@ func TestParseHead(t *testing.T) {
 		{name: "not http", head: "GET /echo FTP/1.1\r\n\r\n", wantErr: true},
 		{name: "header without colon", head: "GET / HTTP/1.1\r\nbroken\r\n\r\n", wantErr: true},
 		{name: "empty header name", head: "GET / HTTP/1.1\r\n: v\r\n\r\n", wantErr: true},
+		{name: "NUL in a value", head: "GET / HTTP/1.1\r\nX-N: a\x00b\r\n\r\n", wantErr: true},
+		{name: "escape in a value", head: "GET / HTTP/1.1\r\nX-N: a\x1bb\r\n\r\n", wantErr: true},
+		{name: "space in a name", head: "GET / HTTP/1.1\r\nX Y: z\r\n\r\n", wantErr: true},
+		{name: "= in a name", head: "GET / HTTP/1.1\r\nA=B: c\r\n\r\n", wantErr: true},
+		{name: "space before the colon", head: "GET / HTTP/1.1\r\nHost : x\r\n\r\n", wantErr: true},
+		{name: "tab and obs-text in a value", head: "GET /echo HTTP/1.1\r\nX-T: a\tb \xe9\r\n\r\n", want: requestHead{method: "GET", path: "/echo"}},
 		{name: "unterminated", head: "GET / HTTP/1.1\r\nHost: x", wantErr: true},
 	}
 	for _, tc := range cases {

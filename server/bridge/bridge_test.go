@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -123,6 +124,34 @@ func TestExitStatus(t *testing.T) {
 	c = e.dial(t, "/killed")
 	if f := c.ExpectClose(t, bridge.CloseProgramExited); f.Reason != "program exited: signal: killed" {
 		t.Fatalf("reason %q", f.Reason)
+	}
+}
+
+// TestExitWithBackgroundChild: a program that exits while a background
+// child (in a session of its own, so no signal to the program's group
+// reaches it) keeps its stdout open is still reaped at once: its client
+// gets 4100 with the exit status, its slot is freed, no zombie is left.
+func TestExitWithBackgroundChild(t *testing.T) {
+	cfg := testConfig(bridge.Program{Path: "/bg",
+		Command: []string{"/bin/sh", "-c", "setsid sleep 30 & echo bg; exit 3"}})
+	cfg.MaxProcessesPerPath = 1
+	e := start(t, cfg, nil, nil)
+	t.Cleanup(func() {
+		// The stray sleep is not chatd's: end it so it outlives no test.
+		_ = exec.Command("pkill", "-f", "^sleep 30$").Run()
+	})
+	for i := 0; i < 3; i++ { // the slot is free again each time
+		c := e.dial(t, "/bg")
+		expectText(t, c, "bg")
+		if f := c.ExpectClose(t, bridge.CloseProgramExited); f.Reason != "program exited: exit status 3" {
+			t.Fatalf("reason %q", f.Reason)
+		}
+		waitFor(t, 5*time.Second, "the program reaped", func() bool { return e.b.Running() == 0 })
+	}
+	for _, ch := range children(t) {
+		if ch.state == "Z" {
+			t.Fatalf("zombie child %+v", ch)
+		}
 	}
 }
 

@@ -50,8 +50,8 @@ func TestCost(t *testing.T) {
 	t.Logf("per bridged connection (test client included): %+v", bridged)
 	t.Logf("the bridge adds per connection: %.2f goroutines, %.0f B heap, %.0f B stacks, %.2f fds",
 		bridged.g-echo.g, bridged.heap-echo.heap, bridged.stack-echo.stack, bridged.fds-echo.fds)
-	if d := bridged.g - echo.g; d > 3.2 {
-		t.Errorf("%.2f goroutines per bridged connection, want 3 (stdout, stderr, stdin writer)", d)
+	if d := bridged.g - echo.g; d > 4.2 {
+		t.Errorf("%.2f goroutines per bridged connection, want 4 (stdout, stderr, stdin writer, exit watcher)", d)
 	}
 	for _, c := range ecs {
 		c.Close()

@@ -46,6 +46,7 @@ type process struct {
 	pid    int
 	stdin  io.WriteCloser
 	stdout io.ReadCloser
+	pidfd  *os.File    // watched by watchExit; nil without pidfd support
 	in     chan []byte // the stdin queue, drained by writeStdin
 	sink   sink
 
@@ -95,12 +96,13 @@ func (b *Bridge) start(ep *endpoint, env []string, in chan []byte, s sink) (*pro
 		return nil, err
 	}
 	p := &process{b: b, ep: ep, cmd: cmd, pid: cmd.Process.Pid, stdin: stdin, stdout: stdout,
-		in: in, sink: s, quit: make(chan struct{}), done: make(chan struct{})}
+		pidfd: openPidfd(cmd.Process.Pid), in: in, sink: s, quit: make(chan struct{}), done: make(chan struct{})}
 	b.track(p)
 	if ce := b.log.Check(zap.DebugLevel, "program started"); ce != nil {
 		ce.Write(zap.String("path", ep.prog.Path), zap.Int("pid", p.pid))
 	}
-	b.wg.Add(3)
+	b.wg.Add(4)
+	go p.watchExit()
 	go p.readStdout()
 	go p.readStderr(stderr)
 	go p.writeStdin()
@@ -180,6 +182,9 @@ func (p *process) readStdout() {
 	p.b.untrack(p)
 	p.b.release(p.ep)
 	close(p.done)
+	if p.pidfd != nil {
+		_ = p.pidfd.SetReadDeadline(time.Now()) // watchExit: reaped, stop waiting
+	}
 	p.closeStdin()
 	if ce := p.b.log.Check(zap.DebugLevel, "program exited"); ce != nil {
 		ce.Write(zap.String("path", p.ep.prog.Path), zap.Int("pid", p.pid), zap.String("status", p.status))

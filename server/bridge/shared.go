@@ -155,7 +155,10 @@ func (s *sharedSession) Message(op ws.OpCode, payload []byte) {
 		return
 	}
 	// A line break in a message starts another line, also prefixed, so
-	// that no client can write a line that names another.
+	// that no client can write a line that names another. A CR counts as
+	// one too (CR LF as one): some readers end lines at a lone CR.
+	payload = bytes.ReplaceAll(payload, []byte("\r\n"), []byte("\n"))
+	payload = bytes.ReplaceAll(payload, []byte("\r"), []byte("\n"))
 	n := bytes.Count(payload, []byte("\n")) + 1
 	msg := make([]byte, 0, len(payload)+n*(len(s.id)+2))
 	for line := range bytes.SplitSeq(payload, []byte("\n")) {

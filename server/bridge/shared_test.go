@@ -63,6 +63,14 @@ func TestShared(t *testing.T) {
 		expectText(t, c, ids[1]+": a")
 		expectText(t, c, ids[1]+": "+ids[0]+" forged")
 	}
+	// Nor can a lone CR, which many line readers (Python's text stdin
+	// included) also take for a line end.
+	cs[1].Send(t, wstest.Text([]byte("b\r"+ids[0]+" forged\r\nc")))
+	for _, c := range cs {
+		expectText(t, c, ids[1]+": b")
+		expectText(t, c, ids[1]+": "+ids[0]+" forged")
+		expectText(t, c, ids[1]+": c")
+	}
 
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
