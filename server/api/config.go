@@ -35,6 +35,10 @@ type Config struct {
 	// MaxInFlight caps the requests being handled at once; one past it
 	// gets 503 with Retry-After. Default 256.
 	MaxInFlight int `yaml:"max_in_flight"`
+	// MaxConnections caps the connections open to api.listen; past it new
+	// ones wait in the kernel's accept backlog until one closes. Default
+	// 1024.
+	MaxConnections int `yaml:"max_connections"`
 	// SendTimeout bounds how long POST /api/send waits to learn whether the
 	// message was delivered or stored; past it the answer is 504 and the
 	// outcome is unknown. Default "10s".
@@ -55,6 +59,7 @@ func Default() Config {
 		MaxBodyBytes:    64 << 10,
 		PageLimit:       1000,
 		MaxInFlight:     256,
+		MaxConnections:  1024,
 		SendTimeout:     10 * time.Second,
 		ShutdownTimeout: 5 * time.Second,
 	}
@@ -92,6 +97,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxInFlight < 1 || c.MaxInFlight > 100000 {
 		add("api.max_in_flight %d: want 1 to 100000", c.MaxInFlight)
+	}
+	if c.MaxConnections < 1 || c.MaxConnections > 1000000 {
+		add("api.max_connections %d: want 1 to 1000000", c.MaxConnections)
 	}
 	if c.SendTimeout < time.Millisecond || c.SendTimeout > time.Hour {
 		add("api.send_timeout %v: want \"1ms\" to \"1h\"", c.SendTimeout)

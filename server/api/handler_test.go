@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -438,5 +439,39 @@ func TestAPIMaxInFlight(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections()
 	if code, _ := do(t, "GET", base+"/api/online", bearer, ""); code != http.StatusOK {
 		t.Fatalf("after: %d", code)
+	}
+}
+
+// TestAPIMaxConnections: past api.max_connections a new connection is not
+// served until one closes (it waits in the backlog); then it is.
+func TestAPIMaxConnections(t *testing.T) {
+	base := startAPI(t, okChat(), func(c *api.Config) { c.MaxConnections = 2 })
+	addr := strings.TrimPrefix(base, "http://")
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	held := []net.Conn{dial(), dial()} // silent: each holds a slot
+	third := dial()
+	if _, err := io.WriteString(third, "GET /api/online HTTP/1.1\r\nHost: x\r\nAuthorization: "+bearer+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = third.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, err := third.Read(make([]byte, 1)); n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the third connection was served while two held the slots: %d %v", n, err)
+	}
+	held[0].Close()
+	_ = third.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(third), nil)
+	if err != nil {
+		t.Fatalf("after a slot was freed: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
 	}
 }

@@ -41,7 +41,7 @@ func Listen(cfg Config, h http.Handler, log *zap.Logger) (*Server, error) {
 			MaxHeaderBytes:               16 << 10,
 			ErrorLog:                     zap.NewStdLog(log),
 		},
-		ln:   ln,
+		ln:   newLimitListener(ln, cfg.MaxConnections),
 		log:  log,
 		done: make(chan struct{}),
 	}, nil

@@ -121,7 +121,7 @@ func TestDecodeEveryKey(t *testing.T) {
 		},
 		Web: web.Config{Enabled: false},
 		API: api.Config{Listen: "10.0.0.5:9090", Key: "0123456789abcdef0123", KeyFile: "/etc/chatd/api.key", Sender: "bot",
-			MaxBodyBytes: 4096, PageLimit: 50, MaxInFlight: 8, SendTimeout: 2 * time.Second, ShutdownTimeout: time.Second},
+			MaxBodyBytes: 4096, PageLimit: 50, MaxInFlight: 8, MaxConnections: 16, SendTimeout: 2 * time.Second, ShutdownTimeout: time.Second},
 		Webhooks: webhook.Config{URL: "https://backend.example.com/chatd/events", Secret: "hook-secret",
 			SecretFile: "/etc/chatd/webhook.secret", Timeout: 2 * time.Second, BatchEvents: 10, BatchWait: 5 * time.Millisecond, QueueEvents: 500,
 			QueueBytes: 65536, RetryMin: 100 * time.Millisecond, RetryMax: 30 * time.Second, Durable: true},
