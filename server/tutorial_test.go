@@ -1,10 +1,6 @@
 package server_test
 
 import (
-	"bytes"
-	"context"
-	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -41,8 +37,11 @@ func TestTutorial000Client(t *testing.T) {
 		"你好，服务器! héllo wörld, привет, 👋🏽",
 		"close",
 	}
-	stdout := runPythonStdin(t, 30*time.Second, strings.Join(lines, "\n")+"\n",
-		filepath.Join("testdata", "interop", "tutorial000_client.py"), ts.URL("/echo"))
+	script := filepath.Join("testdata", "interop", "tutorial000_client.py")
+	stdout, stderr := testtool.RunPythonInput(t, 30*time.Second, strings.Join(lines, "\n")+"\n", script, ts.URL("/echo"))
+	if stderr != "" {
+		t.Errorf("%s wrote to stderr:\n%s", filepath.Base(script), stderr)
+	}
 
 	// input("请输入内容") writes its prompt, with no newline, to stdout, where
 	// it may land in the middle of another thread's print: drop it.
@@ -66,33 +65,4 @@ func TestTutorial000Client(t *testing.T) {
 	if len(codes) != 1 || codes[0] != 1000 {
 		t.Errorf("chatd logged close codes %v, want [1000] (normal closure by the client)", codes)
 	}
-}
-
-// runPythonStdin is testtool.RunPython with stdin: it runs /usr/bin/python3
-// -I -u script args... with input on its stdin (a pipe, not a terminal, so
-// input() reads lines without echoing them) and returns its stdout. It fails
-// the test when the script exits non-zero or runs out of time.
-func runPythonStdin(t *testing.T, timeout time.Duration, input, script string, args ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, testtool.Python3, append([]string{"-I", "-u", script}, args...)...)
-	cmd.WaitDelay = 5 * time.Second
-	cmd.Stdin = strings.NewReader(input)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		err = fmt.Errorf("killed after %v: %w", timeout, ctx.Err())
-	}
-	if err != nil {
-		t.Fatalf("%s %s: %v (after %v)\n--- stdout:\n%s--- stderr:\n%s",
-			filepath.Base(script), strings.Join(args, " "), err, time.Since(start).Round(time.Millisecond),
-			stdout.String(), stderr.String())
-	}
-	if stderr.Len() > 0 {
-		t.Errorf("%s wrote to stderr:\n%s", filepath.Base(script), stderr.String())
-	}
-	return stdout.String()
 }

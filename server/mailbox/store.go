@@ -4,13 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/chatd/chatd/server/internal/boltfile"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 	"go.uber.org/zap"
@@ -169,19 +168,13 @@ func Open(cfg Config, log *zap.Logger, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("mailbox: create dir: %w", err)
-	}
-	path := filepath.Join(cfg.Dir, FileName)
-	_, statErr := os.Stat(path)
-	created := errors.Is(statErr, fs.ErrNotExist)
-
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.lockTimeout})
+	db, path, created, err := boltfile.Open(cfg.Dir, FileName, o.lockTimeout)
+	var locked *boltfile.LockError
 	switch {
-	case errors.Is(err, berrors.ErrTimeout):
-		return nil, fmt.Errorf("%w: %s is held by another chatd process or Store (no lock after %v)", ErrLocked, path, o.lockTimeout)
+	case errors.As(err, &locked):
+		return nil, fmt.Errorf("%w: %v", ErrLocked, locked)
 	case err != nil:
-		return nil, fmt.Errorf("mailbox: open %s: %w", path, err)
+		return nil, fmt.Errorf("mailbox: %w", err)
 	}
 	db.MaxBatchDelay = boltBatchDelay
 	total, err := initSchema(db, log)

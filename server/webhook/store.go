@@ -4,12 +4,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/chatd/chatd/server/internal/boltfile"
 	"github.com/chatd/chatd/server/wire"
 )
 
@@ -27,13 +26,9 @@ func openStore(dir string) (*store, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("webhooks.durable: no directory for %s", FileName)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("webhooks store: %w", err)
-	}
-	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	db, path, _, err := boltfile.Open(dir, FileName, time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("webhooks store %s: %w", path, err)
+		return nil, fmt.Errorf("webhooks store: %w", err)
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketEvents)

@@ -29,12 +29,25 @@ var pythonFlags = []string{"-I", "-u"}
 // exits non-zero or runs out of time.
 func RunPython(t testing.TB, timeout time.Duration, script string, args ...string) string {
 	t.Helper()
+	stdout, stderr := RunPythonInput(t, timeout, "", script, args...)
+	if testing.Verbose() && stderr != "" {
+		t.Logf("%s stderr:\n%s", filepath.Base(script), stderr)
+	}
+	return stdout
+}
+
+// RunPythonInput is RunPython with input on the script's stdin (a pipe,
+// not a terminal, so input() reads lines without echoing them); it returns
+// stdout and stderr.
+func RunPythonInput(t testing.TB, timeout time.Duration, input, script string, args ...string) (stdout, stderr string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, Python3, append(append(append([]string{}, pythonFlags...), script), args...)...)
 	cmd.WaitDelay = 5 * time.Second // don't hang on pipes held by a stray child
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdin = strings.NewReader(input)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
 	start := time.Now()
 	err := cmd.Run()
 	if ctx.Err() != nil {
@@ -43,12 +56,9 @@ func RunPython(t testing.TB, timeout time.Duration, script string, args ...strin
 	if err != nil {
 		t.Fatalf("%s %s: %v (after %v)\n--- stdout:\n%s--- stderr:\n%s",
 			filepath.Base(script), strings.Join(args, " "), err, time.Since(start).Round(time.Millisecond),
-			stdout.String(), stderr.String())
+			out.String(), errOut.String())
 	}
-	if testing.Verbose() && stderr.Len() > 0 {
-		t.Logf("%s stderr:\n%s", filepath.Base(script), stderr.String())
-	}
-	return stdout.String()
+	return out.String(), errOut.String()
 }
 
 // CountLines counts the lines of s that start with prefix.
