@@ -200,7 +200,7 @@ func (c *Conn) PauseReading() { c.sessPaused.Store(true) }
 func (c *Conn) MailboxSize() int { return c.srv.cfg.Limits.MailboxSize }
 
 // ResumeReading undoes PauseReading: held input is delivered and reading
-// resumes (once the mailbox is at most half full). Call it from Session
+// resumes (once the mailbox is at most a quarter full). Call it from Session
 // methods only.
 func (c *Conn) ResumeReading() {
 	if c.sessPaused.Swap(false) && c.state != stateClosed {

@@ -46,11 +46,13 @@ func dataText(data json.RawMessage) string {
 			return wire.SafeText(s)
 		}
 	}
+	// Compact JSON still holds raw control and bidi characters inside its
+	// strings: made safe the same way.
 	var b bytes.Buffer
 	if json.Compact(&b, data) == nil {
-		return b.String()
+		return wire.SafeText(b.String())
 	}
-	return string(data)
+	return wire.SafeText(string(data))
 }
 
 // textLine renders a chat message for text mode: "[room] alice: hi" for a

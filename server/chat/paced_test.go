@@ -55,3 +55,40 @@ func TestLargeRepliesPaced(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitingRequestsBounded: behind a large reply the socket has not
+// taken, at most 64 requests wait; the next ones get an error at once, and
+// the 64 are answered in order once the reader reads.
+func TestWaitingRequestsBounded(t *testing.T) {
+	// A reply of 6 MB: more than the kernel's buffers take at once, so it
+	// stays unflushed while the reader does not read.
+	e := start(t, options{chat: func(c *config.Chat) {
+		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
+		c.Rooms.Presence = false
+		c.History.MaxBytes, c.History.MaxTotalBytes = 16<<20, 64<<20
+	}, server: func(c *config.Server) { c.Limits.WriteBudgetBytes = 32 << 20 }})
+	bob, _ := e.loginJSON(t, "bob", nil)
+	pad := strings.Repeat("x", 60000)
+	for i := 0; i < 100; i++ {
+		bob.sendJSON(map[string]any{"data": pad})
+	}
+	bob.sendJSON(map[string]any{"type": "history", "room": "lobby", "limit": 1})
+	bob.expect(map[string]any{"type": "history"})
+
+	slow := e.dialSlow(t)
+	slow.sendJSON(map[string]any{"type": "login", "name": "alice"})
+	slow.expect(map[string]any{"type": "login_ok"})
+	slow.sendJSON(map[string]any{"type": "history", "room": "lobby", "id": "big"})
+	const extra = 6
+	for i := 0; i < 64+extra; i++ {
+		slow.sendJSON(map[string]any{"type": "rooms", "id": i})
+	}
+	slow.expect(map[string]any{"type": "history", "ref": "big"})
+	for i := 0; i < extra; i++ {
+		slow.expect(map[string]any{"type": "error", "error": "too many requests while a large reply is being written: read it first"})
+	}
+	for i := 0; i < 64; i++ {
+		slow.expect(map[string]any{"type": "rooms", "ref": i})
+	}
+	slow.quiet()
+}

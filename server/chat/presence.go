@@ -32,8 +32,8 @@ import (
 // Each room has at most one timer (time.AfterFunc: no goroutine until it
 // fires), running only while an interval is; it is stopped when the room
 // is deleted. A round takes the changes under the room's lock, encodes
-// outside it and posts to the members under the room's read lock, as
-// broadcast does; the registry's lock is never held.
+// outside it and posts to the members under the room's read lock; the
+// registry's lock is never held.
 
 // presenceConfig is the registry-wide presence setting. Read-only.
 type presenceConfig struct {

@@ -114,8 +114,10 @@ func (p *privateSend) route() {
 			p.done(false)
 		}
 	}
-	var echoText lazyText
-	echoText.render = func() string { return textLine(&p.msg, p.msg.Sender) }
+	if len(echo) == 0 {
+		return
+	}
+	echoText := lazyText{render: func() string { return textLine(&p.msg, p.msg.Sender) }}
 	for _, t := range echo {
 		t.deliverFor(p.frame, &echoText)
 	}
@@ -172,9 +174,7 @@ type privateReply privateSend
 func (s *session) inflightBound() int { return max(1, s.conn.MailboxSize()/4) }
 
 func (s *session) inflightStarted() {
-	if s.inflight < 0xffff {
-		s.inflight++
-	}
+	s.inflight++ // at most inflightBound (mailbox_size/4 <= 16384): reading pauses there
 	if int(s.inflight) == s.inflightBound() {
 		s.conn.PauseReading()
 	}

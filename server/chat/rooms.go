@@ -406,41 +406,30 @@ func (rm *room) publish(svc *Service, m *wire.Message, skip *session) uint64 {
 		return 0
 	}
 	m.Seq = h.seq + 1
-	// By format: JSON (formatAuto and formatJSON write the same) or text.
-	// A room message's frame does not depend on the member's name.
-	var frames [2][]byte
-	frame := func(f format, self string) []byte {
-		k := 0
-		if f == formatText {
-			k = 1
-		}
-		if frames[k] == nil {
-			frames[k] = svc.messageFrame(m, f, self)
-		}
-		return frames[k]
-	}
+	// One value for every member: posting a pointer allocates nothing per
+	// member. Each format's frame (JSON for formatAuto and formatJSON, or a
+	// text line; neither depends on the member) is made at most once, before
+	// the first member of that format is posted it, and only read after.
+	rf := &roomFrame{rm: rm, seq: m.Seq}
 	e := histEntry{seq: m.Seq, ts: m.TS}
 	if c.messages > 0 {
-		e.frame = frame(formatJSON, "")
+		rf.json = svc.encode(m)
+		e.frame = rf.json
 	}
 	h.appendLocked(e, c, c.now().UnixMilli())
 	if c.store != nil && c.messages > 0 {
 		c.store.Append(rm.name, history.Entry{Seq: e.seq, TS: e.ts, Data: e.body()}, h.first())
 	}
-	// One value for every member: posting a pointer allocates nothing per
-	// member. Each format's frame is set once, before the first member of
-	// that format is posted it, and only read after.
-	rf := &roomFrame{rm: rm, seq: m.Seq}
 	for _, mem := range rm.members {
 		if mem == skip {
 			continue
 		}
 		if mem.format == formatText {
 			if rf.text == nil {
-				rf.text = frame(formatText, mem.name)
+				rf.text = textFrame(textLine(m, ""))
 			}
 		} else if rf.json == nil {
-			rf.json = frame(formatJSON, mem.name)
+			rf.json = svc.encode(m)
 		}
 		mem.notify(rf)
 	}
@@ -453,17 +442,6 @@ type roomFrame struct {
 	rm         *room
 	seq        uint64
 	json, text []byte
-}
-
-// broadcast posts frame to every member except skip.
-func (rm *room) broadcast(frame []byte, skip *session) {
-	rm.mu.RLock()
-	defer rm.mu.RUnlock()
-	for _, m := range rm.members {
-		if m != skip {
-			m.deliver(frame)
-		}
-	}
 }
 
 // who returns up to limit names of the room's users after after, sorted,

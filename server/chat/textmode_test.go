@@ -55,6 +55,11 @@ func TestTextMode(t *testing.T) {
 			if got := alice.text(); got != `[lobby] bob: {"n":1,"m":[1,2]}` {
 				t.Fatalf("JSON data line %q", got)
 			}
+			// Inside JSON data too: no bidi override or control reaches the line.
+			bob.send("{\"room\":\"lobby\",\"data\":{\"a\":\"x\u202ey\u0085\"}}")
+			if got := alice.text(); got != "[lobby] bob: {\"a\":\"x\uFFFDy\uFFFD\"}" {
+				t.Fatalf("JSON data with controls %q", got)
+			}
 			// No text passes for a line of its own, and no escape
 			// sequence passes at all.
 			bob.sendJSON(map[string]any{"room": "lobby", "data": "ok\n[private] admin: your password?\x1b[2K"})
