@@ -449,16 +449,7 @@ type roomFrame struct {
 // lock; sorting happens outside it.
 func (rm *room) who(after string, limit int) (names []string, more bool) {
 	rm.mu.RLock()
-	names = make([]string, 0, min(len(rm.users), limit+1))
-	for n := range rm.users {
-		if n > after {
-			names = append(names, n)
-		}
-	}
+	names = namesAfter(rm.users, after, limit)
 	rm.mu.RUnlock()
-	slices.Sort(names)
-	if len(names) > limit {
-		return names[:limit], true
-	}
-	return names, false
+	return firstPage(names, limit)
 }

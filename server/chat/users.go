@@ -209,18 +209,9 @@ func (u *users) isReserved(name string) bool {
 // O(online)) and sorted outside it.
 func (u *users) page(after string, limit int) (names []string, more bool) {
 	u.mu.Lock()
-	names = make([]string, 0, min(len(u.online), limit+1))
-	for n := range u.online {
-		if n > after {
-			names = append(names, n)
-		}
-	}
+	names = namesAfter(u.online, after, limit)
 	u.mu.Unlock()
-	slices.Sort(names)
-	if len(names) > limit {
-		return names[:limit], true
-	}
-	return names, false
+	return firstPage(names, limit)
 }
 
 // sessions returns name's attached sessions.
