@@ -301,40 +301,8 @@ func TestAPIDeliveredMeansWritten(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	got := map[uint64]bool{}
-	for {
-		_ = bob.c.SetReadDeadline(time.Now().Add(2 * time.Second))
-		b, op, err := wsutil.ReadServerData(bob.c)
-		if err != nil {
-			break
-		}
-		var m wire.Message
-		if op == ws.OpText && json.Unmarshal(b, &m) == nil && m.Receiver == "bob" {
-			got[m.ID] = true
-		}
-	}
-	stored, _ := st.LoadPage("bob", 0, 0, 1<<30, time.Now())
-	inStore := map[uint64]bool{}
-	for _, en := range stored {
-		inStore[en.ID] = true
-	}
-	var delivered, storedN int
-	for id, s := range status {
-		switch s {
-		case wire.StatusDelivered:
-			delivered++
-			if !got[id] {
-				t.Errorf("message %d answered delivered but never reached bob's socket", id)
-			}
-		case wire.StatusStored:
-			storedN++
-			if !inStore[id] {
-				t.Errorf("message %d answered stored but is not in the mailbox", id)
-			}
-		default:
-			t.Errorf("message %d: status %q", id, s)
-		}
-	}
+	got := bob.privateIDs("bob")
+	delivered, storedN := checkOutcomes(t, status, got, st, "bob")
 	if storedN == 0 {
 		t.Fatalf("all %d sends answered delivered to a reader that never read: the test did not reach the slow-consumer close", len(status))
 	}

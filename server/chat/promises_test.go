@@ -217,40 +217,9 @@ func TestDeliveredMeansWritten(t *testing.T) {
 			t.Fatalf("error for a private message: %v", m)
 		}
 	}
-	// What bob's dead connection holds.
-	got := map[uint64]bool{}
-	for {
-		_ = bob.c.SetReadDeadline(time.Now().Add(2 * time.Second))
-		b, op, err := wsutil.ReadServerData(bob.c)
-		if err != nil {
-			break
-		}
-		var m wire.Message
-		if op == ws.OpText && json.Unmarshal(b, &m) == nil && m.Receiver == "bob" {
-			got[m.ID] = true
-		}
-	}
+	got := bob.privateIDs("bob")
 	waitFor(t, func() bool { return !e.online(t, "bob") })
-	stored, _ := st.LoadPage("bob", 0, 0, 1<<30, time.Now())
-	inStore := map[uint64]bool{}
-	for _, en := range stored {
-		inStore[en.ID] = true
-	}
-	var delivered, storedN int
-	for id, s := range status {
-		switch s {
-		case wire.StatusDelivered:
-			delivered++
-			if !got[id] {
-				t.Errorf("message %d reported delivered but never reached bob's socket", id)
-			}
-		case wire.StatusStored:
-			storedN++
-			if !inStore[id] {
-				t.Errorf("message %d reported stored but is not in the mailbox", id)
-			}
-		}
-	}
+	delivered, storedN := checkOutcomes(t, status, got, st, "bob")
 	if storedN == 0 {
 		t.Fatalf("all %d messages reported delivered to a reader that never read: the test did not reach the slow-consumer close", n)
 	}
@@ -407,4 +376,52 @@ func TestSenderNotClosedForItsReplies(t *testing.T) {
 	if got := <-done; got != n {
 		t.Fatalf("bob got %d of %d", got, n)
 	}
+}
+
+// privateIDs reads what c's connection still holds, until it ends or is
+// quiet for 2 s, and returns the ids of the private messages to receiver
+// in it.
+func (c *client) privateIDs(receiver string) map[uint64]bool {
+	got := map[uint64]bool{}
+	for {
+		_ = c.c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		b, op, err := wsutil.ReadServerData(c.c)
+		if err != nil {
+			return got
+		}
+		var m wire.Message
+		if op == ws.OpText && json.Unmarshal(b, &m) == nil && m.Receiver == receiver {
+			got[m.ID] = true
+		}
+	}
+}
+
+// checkOutcomes checks each answer a sender got (status by message id):
+// "delivered" only for a message found on the receiver's socket (got),
+// "stored" only for one in st's mailbox of receiver, and nothing else. It
+// returns how many of each.
+func checkOutcomes(t testing.TB, status map[uint64]string, got map[uint64]bool, st *mailbox.Store, receiver string) (delivered, stored int) {
+	t.Helper()
+	entries, _ := st.LoadPage(receiver, 0, 0, 1<<30, time.Now())
+	inStore := map[uint64]bool{}
+	for _, en := range entries {
+		inStore[en.ID] = true
+	}
+	for id, s := range status {
+		switch s {
+		case wire.StatusDelivered:
+			delivered++
+			if !got[id] {
+				t.Errorf("message %d answered delivered but never reached %s's socket", id, receiver)
+			}
+		case wire.StatusStored:
+			stored++
+			if !inStore[id] {
+				t.Errorf("message %d answered stored but is not in the mailbox", id)
+			}
+		default:
+			t.Errorf("message %d: status %q", id, s)
+		}
+	}
+	return delivered, stored
 }
