@@ -34,13 +34,19 @@ func serve(full config.Config, log *zap.Logger, signals <-chan os.Signal) int {
 		log.Error("cannot start server", zap.Error(err))
 		return 1
 	}
+	closeChat := func(context.Context) error { return nil }
+	// failed logs what could not start and undoes what did.
+	failed := func(what string, err error) int {
+		log.Error("cannot start "+what, zap.Error(err))
+		ctx, cancel := context.WithTimeout(context.Background(), failedStartTimeout)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		_ = closeChat(ctx)
+		return 1
+	}
 	if full.Web.Enabled {
 		if err := srv.HandleFiles(web.Files()); err != nil {
-			log.Error("cannot serve the chat page", zap.Error(err))
-			ctx, cancel := context.WithTimeout(context.Background(), failedStartTimeout)
-			defer cancel()
-			_ = srv.Shutdown(ctx)
-			return 1
+			return failed("the chat page", err)
 		}
 	}
 	// One login throttle for /ws and every bridged path with login: true,
@@ -49,29 +55,15 @@ func serve(full config.Config, log *zap.Logger, signals <-chan os.Signal) int {
 	var chatSvc *chatService
 	if full.Chat.Enabled {
 		if chatSvc, err = startChat(full, logins, log); err != nil {
-			log.Error("cannot start chat", zap.Error(err))
-			ctx, cancel := context.WithTimeout(context.Background(), failedStartTimeout)
-			defer cancel()
-			_ = srv.Shutdown(ctx)
-			return 1
+			return failed("chat", err)
 		}
 		srv.Handle("/ws", chatSvc)
 		srv.HandlePrefix("/ws/", chatSvc) // /ws/NAME logs in as NAME
-	}
-	closeChat := func(ctx context.Context) error {
-		if chatSvc == nil {
-			return nil
-		}
-		return chatSvc.close(ctx)
+		closeChat = chatSvc.close
 	}
 	br, err := startBridge(full, chatSvc, logins, log)
 	if err != nil {
-		log.Error("cannot start the bridge", zap.Error(err))
-		ctx, cancel := context.WithTimeout(context.Background(), failedStartTimeout)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		_ = closeChat(ctx)
-		return 1
+		return failed("the bridge", err)
 	}
 	for _, r := range br.Routes() {
 		srv.Handle(r.Path, r.Endpoint)
@@ -86,12 +78,7 @@ func serve(full config.Config, log *zap.Logger, signals <-chan os.Signal) int {
 	}
 	apiSrv, err := startAPI(full, chatSvc, log)
 	if err != nil {
-		log.Error("cannot start the API", zap.Error(err))
-		ctx, cancel := context.WithTimeout(context.Background(), failedStartTimeout)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		_ = closeChat(ctx)
-		return 1
+		return failed("the API", err)
 	}
 	stopAPI := func() error {
 		if apiSrv == nil {
