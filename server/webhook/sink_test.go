@@ -177,16 +177,7 @@ func TestCloseLosesWithoutDurable(t *testing.T) {
 // same ids; new events get larger ids.
 func TestClosePersistsAndResends(t *testing.T) {
 	dir := t.TempDir()
-	var mu sync.Mutex
-	up := false
-	r := newReceiver(t, "", func(int) int {
-		mu.Lock()
-		defer mu.Unlock()
-		if up {
-			return answerOK
-		}
-		return answerFail
-	})
+	r, setUp := newSwitchedReceiver(t, false)
 	cfg := Config{URL: r.srv.URL, Durable: true, Dir: dir, RetryMin: 5 * time.Millisecond, RetryMax: 10 * time.Millisecond}
 	s, err := New(cfg, zaptest.NewLogger(t))
 	if err != nil {
@@ -203,9 +194,7 @@ func TestClosePersistsAndResends(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, FileName)); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	up = true
-	mu.Unlock()
+	setUp(true)
 	s2 := newSink(t, r, cfg)
 	old := r.waitEvents(t, 20, 10*time.Second)
 	var top uint64
@@ -398,16 +387,7 @@ func crash(s *Sink) {
 // delivered before it are not sent again.
 func TestDurableSurvivesCrash(t *testing.T) {
 	dir := t.TempDir()
-	var mu sync.Mutex
-	up := true
-	r := newReceiver(t, "", func(int) int {
-		mu.Lock()
-		defer mu.Unlock()
-		if up {
-			return answerOK
-		}
-		return answerFail
-	})
+	r, setUp := newSwitchedReceiver(t, true)
 	cfg := Config{URL: r.srv.URL, Durable: true, Dir: dir, RetryMin: 5 * time.Millisecond, RetryMax: 10 * time.Millisecond}
 	s, err := New(cfg, zaptest.NewLogger(t))
 	if err != nil {
@@ -417,9 +397,7 @@ func TestDurableSurvivesCrash(t *testing.T) {
 		s.Emit(ev(i)) // delivered before the crash
 	}
 	r.waitEvents(t, 5, 5*time.Second)
-	mu.Lock()
-	up = false
-	mu.Unlock()
+	setUp(false)
 	for i := range 10 {
 		s.Emit(ev(100 + i)) // not delivered before the crash
 	}
@@ -440,9 +418,7 @@ func TestDurableSurvivesCrash(t *testing.T) {
 	}
 	crash(s)
 
-	mu.Lock()
-	up = true
-	mu.Unlock()
+	setUp(true)
 	newSink(t, r, cfg)
 	r.waitEvents(t, 15, 5*time.Second)
 	// Each of the 5 delivered before the crash came once. (The 10 may come
@@ -483,5 +459,24 @@ func TestBatchWaitGathers(t *testing.T) {
 	defer r.mu.Unlock()
 	if len(r.batches) != 2 {
 		t.Errorf("bodies %v, want 2: the full batch, then the 5 gathered", r.batches)
+	}
+}
+
+// newSwitchedReceiver is a receiver that answers 200 while up and fails
+// otherwise; setUp switches it.
+func newSwitchedReceiver(t *testing.T, up bool) (r *receiver, setUp func(bool)) {
+	var mu sync.Mutex
+	r = newReceiver(t, "", func(int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if up {
+			return answerOK
+		}
+		return answerFail
+	})
+	return r, func(v bool) {
+		mu.Lock()
+		up = v
+		mu.Unlock()
 	}
 }
