@@ -286,7 +286,7 @@ func (a *Ref[M]) run() {
 		}
 		a.fail(&PanicError{Value: v, Stack: debug.Stack()})
 	}()
-	for {
+	for n := 1; ; n++ {
 		msg, ok, stopped, dead := a.next()
 		if !ok {
 			finished = true
@@ -296,7 +296,23 @@ func (a *Ref[M]) run() {
 			return
 		}
 		a.recv.Receive(msg)
+		if n == a.sys.budget && a.yield() {
+			finished = true
+			return
+		}
 	}
+}
+
+// yield ends an activation that used its budget (WithBudget) while the
+// actor stays scheduled, and starts a new activation through the
+// dispatcher. It reports false, and the activation goes on, when Shutdown
+// has begun (no new activation can be counted then).
+func (a *Ref[M]) yield() bool {
+	if !a.sys.track.add() {
+		return false
+	}
+	a.sys.start(a.runFn)
+	return true
 }
 
 // fail stops the actor after a recovered panic, logs it and reports it to

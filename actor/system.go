@@ -18,6 +18,7 @@ import (
 type System struct {
 	log      *zap.Logger
 	dispatch func(run func()) // starts an activation; nil means `go run()`
+	budget   int              // messages per activation before it yields; 0 = no limit
 
 	// closed is set once by Shutdown. It is read on every Post, so it sits
 	// on its own cache line, away from the counter that every activation
@@ -48,6 +49,16 @@ type Option func(*System)
 // Post no longer returning before the mailbox drains.
 func WithDispatcher(d func(run func())) Option {
 	return func(s *System) { s.dispatch = d }
+}
+
+// WithBudget bounds an activation to n messages: after n it yields, and
+// if messages remain it is started again through the dispatcher, behind
+// whatever the dispatcher already queued. With a dispatcher that runs many
+// actors on one goroutine (an event loop), it keeps one busy actor from
+// holding that goroutine. n <= 0 means no bound (the default). Ordering and
+// the one-activation-at-a-time rule are unchanged.
+func WithBudget(n int) Option {
+	return func(s *System) { s.budget = n }
 }
 
 // NewSystem returns a running System that logs recovered panics to log. A
