@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -67,20 +66,4 @@ func TestShutdownUnserved(t *testing.T) {
 		t.Fatal(err)
 	}
 	goleak.VerifyNone(t)
-}
-
-// TestImports: the baseline reaches chatd only over the wire; it may share
-// chatd's stdlib-only wire types, and nothing else of the module.
-func TestImports(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	for _, pkg := range strings.Fields(string(out)) {
-		switch {
-		case pkg == "github.com/chatd/chatd/bench/baseline", pkg == "github.com/chatd/chatd/server/wire":
-		case strings.HasPrefix(pkg, "github.com/chatd/chatd/"), pkg == "github.com/chatd/chatd":
-			t.Errorf("baseline imports %s; only server/wire is shared", pkg)
-		}
-	}
 }

@@ -19,7 +19,9 @@
 // has reached it, after an optional hold (the idle scenario holds its
 // connections there while the parent samples the server). The parent
 // samples the server (-pid) before the run, every interval, at each
-// release and after the run; Summarize turns these into per-phase numbers.
+// release and after the run, and at each release also reads the client's
+// own CPU time (its own and its workers', from /proc); Summarize turns
+// these into per-phase numbers.
 //
 // A worker whose stdin reaches EOF (the parent is gone) stops at once, so
 // no worker outlives its parent; the parent kills workers that do not exit

@@ -103,6 +103,14 @@ func TestRunInProcess(t *testing.T) {
 	if r.Failed != 0 || r.Verdict == nil || r.Verdict.Expected == 0 {
 		t.Fatalf("%d failed, verdict %+v, errors %v", r.Failed, r.Verdict, r.Errors)
 	}
+	for i, p := range tl.Phases {
+		if p.ClientCPU <= 0 || i > 0 && p.ClientCPU < tl.Phases[i-1].ClientCPU {
+			t.Errorf("phase %s: client CPU %v after %v", p.Name, p.ClientCPU, tl.Phases[max(i-1, 0)].ClientCPU)
+		}
+	}
+	if _, ok := r.Metric("client CPU per round trip"); !ok {
+		t.Errorf("no client CPU per round trip in %+v", r.Metrics)
+	}
 }
 
 // TestServeParentGone: a worker whose parent goes away (EOF on its input)

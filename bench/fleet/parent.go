@@ -43,6 +43,7 @@ type event struct {
 type handle struct {
 	in  io.WriteCloser
 	enc *json.Encoder
+	pid int    // the child process; 0 for a worker in this process
 	end func() // waits for the worker to exit, killing it if it lingers
 }
 
@@ -106,7 +107,7 @@ func Run(ctx context.Context, cfg scenario.Config, opt Options) ([]scenario.Resu
 	defer tick.Stop()
 	release := func(name string) error {
 		at := time.Now()
-		tl.Phases = append(tl.Phases, scenario.PhaseAt{Name: name, At: at, Sample: sample()})
+		tl.Phases = append(tl.Phases, scenario.PhaseAt{Name: name, At: at, Sample: sample(), ClientCPU: clientCPU(workers)})
 		for i, w := range workers {
 			if err := w.enc.Encode(toWorker{Release: name, At: at}); err != nil {
 				return fmt.Errorf("release worker %d from %s: %w", i, name, err)
@@ -168,6 +169,27 @@ func Run(ctx context.Context, cfg scenario.Config, opt Options) ([]scenario.Resu
 	return results, tl, nil
 }
 
+// clientCPU is the CPU time (user+system) the client has used so far: this
+// process and every worker process. It is 0 when a reading failed. The
+// workers are alive while they wait at a phase, so a release can read them.
+func clientCPU(workers []handle) time.Duration {
+	total, err := procfs.CPUTime(os.Getpid())
+	if err != nil {
+		return 0
+	}
+	for _, w := range workers {
+		if w.pid == 0 {
+			continue
+		}
+		d, err := procfs.CPUTime(w.pid)
+		if err != nil {
+			return 0
+		}
+		total += d
+	}
+	return total
+}
+
 func sum(ps []scenario.Progress) scenario.Progress {
 	var t scenario.Progress
 	for _, p := range ps {
@@ -186,6 +208,7 @@ func start(ctx context.Context, i int, child bool, opt Options, events chan<- ev
 	var (
 		in  io.WriteCloser
 		out io.ReadCloser
+		pid int
 		end func()
 	)
 	if child {
@@ -211,6 +234,7 @@ func start(ctx context.Context, i int, child bool, opt Options, events chan<- ev
 		if err := cmd.Start(); err != nil {
 			return handle{}, fmt.Errorf("start worker %d: %w", i, err)
 		}
+		pid = cmd.Process.Pid
 		exited := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(exited) }()
 		end = func() {
@@ -260,7 +284,7 @@ func start(ctx context.Context, i int, child bool, opt Options, events chan<- ev
 		}
 		send(ctx, events, event{i: i, err: err})
 	}()
-	return handle{in: in, enc: json.NewEncoder(in), end: end}, nil
+	return handle{in: in, enc: json.NewEncoder(in), pid: pid, end: end}, nil
 }
 
 func send(ctx context.Context, events chan<- event, ev event) bool {

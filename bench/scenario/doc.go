@@ -7,11 +7,12 @@
 //   - connect: N connections at rate R (open loop; 0 for as fast as -dials
 //     allow), WebSocket handshake plus plain-text login on /ws. Connects per
 //     second, failures by cause, handshake+login latency.
-//   - idle: N logged-in connections held for T while the parent samples the
+//   - idle: N connections (logged in on /ws) held for T while the parent samples the
 //     server (RSS, fds, threads from /proc/PID); then a ping on each proves it
 //     alive. Bytes of server RSS per connection.
 //   - echo: C connections on /echo, payload S, closed loop or an aggregate
-//     rate; works against any RFC 6455 echo server.
+//     rate; works against any RFC 6455 echo server. Round trips per second,
+//     and the server's (-pid) and the client's CPU time per round trip.
 //   - private: N users, each writing to its partner (i+N/2) or a random other
 //     user, at an aggregate rate R; latency from the intended send time in
 //     the payload.

@@ -27,6 +27,10 @@ type PhaseAt struct {
 	Name   string
 	At     time.Time
 	Sample *procfs.Sample
+	// ClientCPU is the client's CPU time so far (user+system of the parent
+	// and every worker process), 0 when unknown. On one box the client
+	// competes with the server for the cores, so its cost is reported too.
+	ClientCPU time.Duration
 }
 
 func (t Timeline) phase(name string) (PhaseAt, bool) {
@@ -52,6 +56,16 @@ func (t Timeline) cpuBetween(from, to string) (time.Duration, bool) {
 		return 0, false
 	}
 	return b.CPU - a.CPU, true
+}
+
+// clientCPUBetween is the client's CPU time between two phases.
+func (t Timeline) clientCPUBetween(from, to string) (time.Duration, bool) {
+	a, ok1 := t.phase(from)
+	b, ok2 := t.phase(to)
+	if !ok1 || !ok2 || a.ClientCPU <= 0 || b.ClientCPU <= 0 {
+		return 0, false
+	}
+	return b.ClientCPU - a.ClientCPU, true
 }
 
 // Summarize merges the workers' results into the run's report and checks

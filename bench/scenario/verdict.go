@@ -37,6 +37,10 @@ func (s *summary) metrics() {
 				s.metric("server CPU per round trip", micros(cpu)/float64(c["measured"]), "µs")
 				s.metric("server CPU", cpu.Seconds()/meas.At.Sub(warm.At).Seconds(), "cores")
 			}
+			if cpu, ok := tl.clientCPUBetween(PhaseWarm, PhaseMeasured); ok && c["measured"] > 0 {
+				s.metric("client CPU per round trip", micros(cpu)/float64(c["measured"]), "µs")
+				s.metric("client CPU", cpu.Seconds()/meas.At.Sub(warm.At).Seconds(), "cores")
+			}
 		}
 	case Private, Room:
 		sendEnd, _ := s.last("send_end")
