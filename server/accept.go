@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/chatd/chatd/actor"
+	"github.com/chatd/chatd/server/internal/evloop"
 	"github.com/chatd/chatd/server/internal/poll"
 )
 
@@ -122,7 +123,7 @@ func (s *Server) refuse(fd int, remote netip.AddrPort, v verdict, answer []byte)
 }
 
 // startConn registers an admitted socket: a Conn in the handshake state,
-// watched by the poller. The Conn holds admission's handshake until the
+// owned by one event loop. The Conn holds admission's handshake until the
 // upgrade or its end, and its connection until teardown; on an error the
 // caller gives both back.
 func (s *Server) startConn(fd int, remote netip.AddrPort, k addrKey) error {
@@ -138,33 +139,36 @@ func (s *Server) startConn(fd int, remote netip.AddrPort, k addrKey) error {
 	c.hsSlot.Store(true)
 	c.dec.MaxMessage = s.cfg.Limits.MaxMessageBytes
 	c.lastRead.Store(c.opened)
-	c.actor = actor.Spawn[event](s.sys, c, s.cfg.Limits.MailboxSize, actor.WithOnStop(c.stopped))
-	w, err := s.poller.Add(fd, func(r poll.Ready) { s.ready(c, r) })
-	if err != nil {
-		c.actor.Stop()
-		return err
-	}
-	c.watch = w
-	if !s.reg.add(c) { // shutdown began
-		_ = w.Remove()
-		c.actor.Stop()
-		c.hsSlot.Store(false)
-		s.adm.endHandshake(k)
-		s.adm.release(k, nowNano())
-		_ = unix.Close(fd)
-		return nil
-	}
-	c.rearmHandshake()
+	l := s.pickLoop()
+	c.loop = l
+	c.actor = actor.Spawn[event](l.sys, c, s.cfg.Limits.MailboxSize, actor.WithOnStop(c.stopped))
+	// Registered on the loop itself, so that nothing else for c (the
+	// sweeper's and Shutdown's posts run there too) comes before it.
+	l.Post(func() { s.register(c, k) })
 	return nil
 }
 
-// ready runs on the epoll goroutine: reads go to the I/O workers, writability
-// to the connection's actor.
-func (s *Server) ready(c *Conn, r poll.Ready) {
-	if r.Read {
-		s.work <- c
+// register runs on c's loop: it adds c to the registry and its socket to
+// the loop's epoll set, once, for input, for the connection's life.
+func (s *Server) register(c *Conn, k addrKey) {
+	if !s.reg.add(c) { // shutdown began
+		s.unstart(c, k)
+		return
 	}
-	if r.Write {
-		c.postSystem(event{kind: evWritable})
+	c.interest = interestRead
+	if err := c.loop.Add(c.sock.fd, evloop.Read, (*connEvents)(c)); err != nil {
+		s.log.Warn("start connection", zap.Error(err))
+		s.reg.remove(c)
+		s.unstart(c, k)
 	}
+}
+
+// unstart undoes startConn for a connection that never ran.
+func (s *Server) unstart(c *Conn, k addrKey) {
+	c.closed.Store(true)
+	c.actor.Stop()
+	c.hsSlot.Store(false)
+	s.adm.endHandshake(k)
+	s.adm.release(k, nowNano())
+	_ = unix.Close(c.sock.fd)
 }

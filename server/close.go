@@ -105,10 +105,13 @@ func (c *Conn) end(code ws.StatusCode, reason string, linger bool) {
 	if c.state == stateClosed {
 		return
 	}
+	if len(c.out) > 0 && !c.blocked {
+		c.lastWrite()
+	}
 	c.state = stateClosed
 	c.closed.Store(true)
-	if err := c.watch.Remove(); err != nil {
-		c.srv.log.Debug("poll remove", zap.Uint64("conn", c.id), zap.Error(err))
+	if err := c.loop.Del(c.sock.fd); err != nil {
+		c.srv.log.Debug("epoll del", zap.Uint64("conn", c.id), zap.Error(err))
 	}
 	if fd, ok := c.sock.detach(); linger && ok {
 		c.srv.lingers.linger(fd)
@@ -134,6 +137,20 @@ func (c *Conn) end(code ws.StatusCode, reason string, linger bool) {
 			zap.Duration("duration", time.Duration(nowNano()-c.opened)))...)
 	}
 	c.actor.Stop()
+}
+
+// lastWrite makes one attempt to write what is queued before the socket
+// closes: output is written at the end of a wake, and a close decided in
+// the same wake (a close frame queued just before an abort, an answer to
+// the peer's close frame followed by its EOF) must still go out.
+func (c *Conn) lastWrite() {
+	n, err := c.sock.write(c.out, nil)
+	if err != nil || n == 0 {
+		return
+	}
+	c.wrote += uint64(n)
+	c.out = c.out[n:]
+	c.fireFlushed()
 }
 
 // leaveHandshake gives the connection's handshake back to admission, once.

@@ -11,7 +11,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/actor"
-	"github.com/chatd/chatd/server/internal/poll"
 	"github.com/chatd/chatd/server/internal/wsframe"
 )
 
@@ -32,19 +31,19 @@ const (
 // Conn is one accepted connection: an HTTP request being read, then an
 // upgraded WebSocket connection.
 //
-// Concurrency: the fields under "reader" are used by one reader at a time
-// (the I/O worker an epoll event dispatched, or the actor while resuming a
-// paused connection); the one-shot registration and the paused flag make
-// that exclusive. ep and path are set by the reader before it posts
-// evUpgraded and read on the actor after it. The fields under "actor" are
-// used only on the connection's actor. The atomics are shared with the
-// sweeper. Exported methods must be called from Session methods, which run
-// on the actor.
+// Concurrency: a connection belongs to one event loop (loop) for its life,
+// and everything but the sweeper runs on that loop's goroutine, one thing
+// at a time: the socket callbacks that read (the fields under "reader"),
+// the activations of its actor (the fields under "actor"), and the flush
+// at the end of each wake. No field but the atomics needs a lock; the
+// atomics are shared with the sweeper, which only reads them and posts to
+// the actor's system lane. Exported methods must be called from Session
+// methods, which run on the actor.
 type Conn struct {
 	id     uint64
 	srv    *Server
 	sock   sock
-	watch  *poll.Watch
+	loop   *loop
 	remote netip.AddrPort
 	actor  *actor.Ref[event]
 	opened int64 // unix nanoseconds
@@ -63,7 +62,16 @@ type Conn struct {
 	dec     wsframe.Decoder
 	held    *heldInput
 	discard bool // a protocol error was seen: input is dropped until EOF
-	eof     bool // the stream ended: the socket is not re-armed
+	eof     bool // the stream ended: nothing more is read
+	// interest is what the socket is registered for (interestRead,
+	// interestWrite); see setInterest.
+	interest uint8
+	// dirty: out has bytes queued this wake, and the connection is on its
+	// loop's flush list.
+	dirty bool
+	// blocked: the socket took less than was queued; the rest goes when
+	// it is writable.
+	blocked bool
 	// protocol is the subprotocol chosen at the handshake: 1 + its index in
 	// the endpoint's Subprotocols, or 0 for none. A byte, not a string,
 	// here in what was padding: every idle connection carries it. Set by
@@ -118,7 +126,6 @@ const (
 	evPeerClose
 	evProtocolError
 	evEOF
-	evWritable
 	evKeepalive
 	evClose
 	evAbort
@@ -282,8 +289,6 @@ func (c *Conn) Receive(ev event) {
 		if c.sess != nil && !c.failed {
 			c.sess.Notify(ev.ext)
 		}
-	case evWritable:
-		c.flush()
 	case evEOF:
 		c.peerGone(ev.reason)
 	case evAbort:
@@ -313,6 +318,12 @@ func (c *Conn) stopped(err error) {
 	if err == nil || c.closed.Load() {
 		return
 	}
+	c.crashed(err)
+}
+
+// crashed closes the connection after a panic in its code, with 1011 sent
+// best-effort. The session is not called again.
+func (c *Conn) crashed(err error) {
 	c.srv.log.Error("connection actor failed", zap.Uint64("conn", c.id), zap.Error(err))
 	if c.state != stateClosed {
 		c.failed = true

@@ -1,6 +1,7 @@
 // Package server is chatd's WebSocket server: the accept loop, the HTTP
-// upgrade, the epoll read path, the per-connection actors that own all
-// writes, and the endpoints (/echo, /healthz; chat comes next).
+// upgrade, the event loops that own the connections (reading, the
+// per-connection actors, batched writes), and the endpoints (/echo,
+// /healthz; chat and the others are registered by cmd/chatd).
 //
 // # Accept and handshake
 //
@@ -37,24 +38,37 @@
 // closes it; connections.max_lingering bounds the set, the oldest going
 // first. A lingering socket has no Conn, goroutine or buffer.
 //
+// # Event loops
+//
+// A connection belongs to one of server.event_loops event loops (package
+// evloop; default one per CPU) for its life, chosen round robin at accept.
+// A loop is an easygo epoll instance and its wait goroutine, and
+// everything of its connections runs there, one thing at a time: reading
+// and decoding, the connection's actor (an actor system per loop whose
+// dispatcher is the loop's inbox, with a budget of 64 events per
+// activation), and writing. Other goroutines reach a connection only by
+// posting to its actor, which wakes its loop through the inbox.
+//
 // # Read path
 //
-// A connection is registered with one epoll instance by its own file
-// descriptor (package poll), level-triggered and one-shot. When
-// it is readable, one of a fixed set of I/O workers reads it without blocking
-// into the worker's own buffer until EAGAIN, and feeds the bytes to the
-// connection's wsframe.Decoder. Complete messages are copied out and posted to
-// the connection's actor; a partial frame stays in the decoder, never in a
-// blocked worker. Then the worker re-arms the socket. An idle connection
-// therefore has no goroutine and no buffer.
+// The socket is registered once, level-triggered, without one-shot: a wake
+// costs no epoll_ctl. When it is readable, its loop reads it without
+// blocking into the loop's buffer (at most eight reads a wake; the next
+// epoll_wait reports a socket with more, after the others) and feeds the
+// bytes to the connection's wsframe.Decoder. Complete messages are copied
+// out and posted to the connection's actor, which runs on the same loop
+// once the wake's reading is done; a partial frame stays in the decoder.
+// An idle connection therefore has no goroutine and no buffer.
 //
-// When a connection's mailbox is full the worker keeps the undelivered bytes
-// on the connection and does not re-arm it: TCP backpressure reaches the
-// client. The actor resumes reading once its mailbox has drained to half.
-// A session may stop reading the same way (Conn.PauseReading, until
-// ResumeReading), for input it cannot take yet, such as the bridge's full
-// stdin queue; such a connection is still pinged, so a peer that has gone
-// is noticed, and it reads on once closing, for the peer's close frame.
+// What the socket brings fills at most half of the mailbox. When it is
+// full the loop keeps the undelivered bytes on the connection and stops
+// watching the socket for input (one epoll_ctl): TCP backpressure reaches
+// the client. The actor resumes reading once its mailbox has drained to a
+// quarter. A session may stop reading the same way (Conn.PauseReading,
+// until ResumeReading), for input it cannot take yet, such as the bridge's
+// full stdin queue; such a connection is still pinged, so a peer that has
+// gone is noticed, and it reads on once closing, for the peer's close
+// frame.
 //
 // The request head is kept until the endpoint's Open returns
 // (Conn.RequestHeaders, RequestURI, Query), then dropped: an idle
@@ -62,12 +76,24 @@
 //
 // # Write path
 //
-// All writes to a connection come from its actor. A write is one non-blocking
-// writev; bytes the socket does not take are kept on the connection and the
-// socket is armed for writability. A connection whose pending bytes would
-// exceed limits.write_budget_bytes is dropped as a slow consumer: its close
-// frame could only follow the pending bytes the client is not reading, so
-// the socket is torn down at once and 4008 is logged, not sent.
+// All writes to a connection come from its loop. A write appends the frame
+// to the connection's output (a buffer from the loop's pool, held only
+// while there is output) and marks the connection dirty; at the end of the
+// wake the loop writes each dirty connection's output with one write(2),
+// so the replies to several requests read in one wake, or the frames of a
+// burst of broadcasts, cost one syscall. Bytes the socket does not take
+// stay queued and the socket is watched for writability. A connection
+// whose pending bytes would exceed limits.write_budget_bytes is dropped as
+// a slow consumer: its close frame could only follow the pending bytes the
+// client is not reading, so the socket is torn down at once and 4008 is
+// logged, not sent. A connection that closes in the middle of a wake gets
+// one last write of its output first, so a close frame queued just before
+// still goes out.
+//
+// # Failures
+//
+// A panic in a connection's code, on its actor or in a loop callback,
+// closes that connection with 1011 and nothing else.
 //
 // # Closing
 //

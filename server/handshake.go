@@ -13,26 +13,26 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
-// The handshake runs on the same non-blocking path as frames: an I/O worker
-// appends what the socket has to the connection's head buffer and, once the
+// The handshake runs on the same non-blocking path as frames: the
+// connection's loop appends what the socket has to the connection's head buffer and, once the
 // head is complete, routes it and builds the response. The actor writes
 // the response. A client that dribbles its request costs a buffer, never a
 // goroutine; handshake.timeout bounds it.
 
-// readHandshake runs on an I/O worker while the request head is incomplete.
-func (c *Conn) readHandshake(r *sysReader) {
+// readHandshake runs on the connection's loop while the request head is
+// incomplete; buf is the loop's read buffer.
+func (c *Conn) readHandshake(buf []byte) {
 	limit := c.srv.cfg.Handshake.MaxHeaderBytes
-	for {
-		n, err := c.sock.read(r.buf[:min(len(r.buf), limit-len(c.head))])
+	for !c.eof {
+		n, err := c.sock.read(buf[:min(len(buf), limit-len(c.head))])
 		if isEAGAIN(err) {
-			c.rearmHandshake()
 			return
 		}
 		if err != nil || n == 0 {
 			c.endOfInput(reasonPeerGone)
 			return
 		}
-		c.head = append(c.head, r.buf[:n]...)
+		c.head = append(c.head, buf[:n]...)
 		if end := endOfHead(c.head); end >= 0 {
 			head, rest := c.head[:end], c.head[end:]
 			c.head = nil
@@ -44,12 +44,6 @@ func (c *Conn) readHandshake(r *sysReader) {
 			c.reply(431, "Request Header Fields Too Large", "request head larger than the server accepts\n", "")
 			return
 		}
-	}
-}
-
-func (c *Conn) rearmHandshake() {
-	if err := c.watch.ArmRead(); err != nil {
-		c.endOfInput(err.Error())
 	}
 }
 
@@ -147,6 +141,7 @@ func (c *Conn) answer(code int, status, body, extraHeaders string, withBody bool
 		resp += body
 	}
 	c.eof = true // read no more: the answer is final
+	c.setInterest()
 	c.deliver(event{kind: evReply, data: []byte(resp)}, nil)
 }
 

@@ -26,13 +26,13 @@ import (
 //
 // A lingering socket costs its fd, an epoll registration and a lingerer (a
 // few dozen bytes): no Conn, no actor, no goroutine, no buffer (reads use
-// the I/O worker's). connections.max_lingering bounds them; past it the
+// the set's one discard buffer). connections.max_lingering bounds them; past it the
 // oldest, which has had the longest to read its answer, is closed at once.
 // Lingering sockets do not count against the connection limits.
 
 // lingerer is one lingering socket.
 //
-// Concurrency: readable runs on one I/O worker at a time (the registration
+// Concurrency: readable runs on the poller's goroutine (the registration
 // is one-shot); finish may run concurrently from the sweeper, the set's
 // eviction or Shutdown, and closes the fd once (sock's reference count
 // keeps a read in progress safe). prev, next and since are guarded by
@@ -55,6 +55,10 @@ type lingerSet struct {
 	max       int
 	readLimit int
 
+	// buf is where reads are discarded; only the poller's goroutine, which
+	// runs every lingering socket's callback, uses it.
+	buf [4096]byte
+
 	mu         sync.Mutex
 	head, tail *lingerer
 	n          int
@@ -71,7 +75,7 @@ func (ls *lingerSet) linger(fd int) {
 	_ = unix.Shutdown(fd, unix.SHUT_WR)
 	l := &lingerer{set: ls, sock: sock{fd: fd}, since: nowNano()}
 	l.unsent, _ = unix.IoctlGetInt(fd, unix.SIOCOUTQ) // what the client has yet to receive
-	w, err := ls.s.poller.Add(fd, func(poll.Ready) { ls.s.work <- l })
+	w, err := ls.s.poller.Add(fd, func(poll.Ready) { l.readable(ls.buf[:]) })
 	if err != nil {
 		_ = unix.Close(fd)
 		return
@@ -212,11 +216,12 @@ func (ls *lingerSet) len() int {
 	return ls.n
 }
 
-// readable runs on an I/O worker: it discards what the client sent.
-func (l *lingerer) readable(r *sysReader) {
+// readable runs on the poller's goroutine (one-shot): it discards what the
+// client sent. buf is the set's discard buffer.
+func (l *lingerer) readable(buf []byte) {
 	for !l.done.Load() {
 		// One byte past the limit tells "more than allowed" from "exactly".
-		n, err := l.sock.read(r.buf[:min(len(r.buf), l.set.readLimit-l.read+1)])
+		n, err := l.sock.read(buf[:min(len(buf), l.set.readLimit-l.read+1)])
 		switch {
 		case isEAGAIN(err):
 			if l.watch.ArmRead() != nil {

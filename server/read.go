@@ -11,38 +11,31 @@ import (
 	"github.com/chatd/chatd/server/internal/wsframe"
 )
 
-// readsPerWake bounds the reads one epoll event may do on one connection, so
-// a fast sender cannot monopolise a worker; level-triggered re-arming brings
-// the worker back for the rest.
+// readsPerWake bounds the reads one wake may do on one connection, so a
+// fast sender cannot monopolise its loop: the socket is level-triggered,
+// and the next epoll_wait reports it again, after the other ready sockets.
 const readsPerWake = 8
-
-// sysReader is an I/O worker's read buffer. Each worker owns one; a
-// connection holds no buffer of its own between reads.
-type sysReader struct {
-	buf []byte
-}
-
-func newSysReader(size int) *sysReader { return &sysReader{buf: make([]byte, size)} }
 
 func isEAGAIN(err error) bool { return err == unix.EAGAIN }
 
-// readable runs on an I/O worker when epoll reports the socket readable.
-func (c *Conn) readable(r *sysReader) {
+// readable runs on the connection's loop when its socket is readable. buf
+// is the loop's read buffer.
+func (c *Conn) readable(buf []byte) {
 	if !c.upgraded.Load() {
-		c.readHandshake(r)
+		c.readHandshake(buf)
 		return
 	}
 	for i := 0; i < readsPerWake; i++ {
-		if c.closed.Load() {
+		if c.closed.Load() || c.eof || c.paused.Load() {
 			return
 		}
 		closing := c.discard || c.closingSince.Load() != 0
-		buf := r.buf
+		p := buf
 		if closing {
 			// One byte past what is left tells "more" from "exactly".
-			buf = buf[:min(len(buf), c.srv.cfg.Limits.ClosingReadBytes-int(c.closingRead)+1)]
+			p = p[:min(len(p), c.srv.cfg.Limits.ClosingReadBytes-int(c.closingRead)+1)]
 		}
-		n, err := c.sock.read(buf)
+		n, err := c.sock.read(p)
 		if isEAGAIN(err) {
 			break
 		}
@@ -56,13 +49,13 @@ func (c *Conn) readable(r *sysReader) {
 		}
 		c.touch()
 		if closing {
-			c.readClosing(buf[:n])
-			return // readClosing re-arms, or ends the input
+			c.readClosing(p[:n])
+			return // readClosing reads on, or ends the input
 		}
-		if !c.consume(buf[:n]) {
+		if !c.consume(p[:n]) {
 			return
 		}
-		if n < len(buf) {
+		if n < len(p) {
 			break
 		}
 	}
@@ -103,11 +96,13 @@ func (c *Conn) readClosing(p []byte) {
 // it, so a close frame followed at once by EOF is still answered.
 func (c *Conn) endOfInput(reason string) {
 	c.eof = true
+	c.setInterest()
 	c.deliver(event{kind: evEOF, reason: reason}, nil)
 }
 
 // rearm records whether a frame or a fragmented message is pending, and
-// asks for the next read event. partialSince is when the oldest pending one
+// makes sure the socket is watched for input (it stays registered; this
+// changes the registration only after a pause). partialSince is when the oldest pending one
 // began: consume clears it when a message completes, so a new one started
 // in the same read is timed from this read, while a control frame inside a
 // fragmented message does not restart the message's clock.
@@ -119,12 +114,7 @@ func (c *Conn) rearm() {
 	} else if c.partialSince.Load() != 0 {
 		c.partialSince.Store(0)
 	}
-	if c.eof {
-		return
-	}
-	if err := c.watch.ArmRead(); err != nil {
-		c.endOfInput(err.Error())
-	}
+	c.setInterest()
 }
 
 // touch records inbound activity for keepalive.
@@ -172,7 +162,8 @@ func (c *Conn) consume(p []byte) bool {
 
 // deliver posts ev to the normal lane, in order with the messages before it.
 // On a full mailbox it holds ev and rest and pauses reading. It reports
-// whether reading may go on.
+// whether reading may go on. The actor runs on the same loop, once this
+// wake's reading is done.
 func (c *Conn) deliver(ev event, rest []byte) bool {
 	if ev.kind == evMessage && c.sessPaused.Load() && c.closingSince.Load() == 0 {
 		// PauseReading. Not once closing: messages are dropped then, and
@@ -212,7 +203,9 @@ func (c *Conn) hold(ev event, rest []byte) {
 	c.paused.Store(true)
 	if c.mayResume() && c.paused.CompareAndSwap(true, false) {
 		c.resumeInput()
+		return
 	}
+	c.setInterest()
 }
 
 // inboundLimit is how much of the mailbox what the socket brings may fill:
@@ -238,8 +231,8 @@ func (c *Conn) maybeResume() {
 	}
 }
 
-// resumeInput delivers held input and re-arms the socket. The caller won the
-// paused flag, so it is the only reader.
+// resumeInput delivers held input and watches the socket for input again.
+// The caller won the paused flag, so it is the only reader.
 func (c *Conn) resumeInput() {
 	h := c.held
 	c.held = nil

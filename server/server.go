@@ -19,7 +19,7 @@ import (
 	"github.com/chatd/chatd/server/internal/poll"
 )
 
-// readBufferSize is each I/O worker's read buffer.
+// readBufferSize is each event loop's read buffer.
 const readBufferSize = 16 << 10
 
 // Server is a chatd WebSocket server. Its methods are safe for concurrent
@@ -33,10 +33,13 @@ type Server struct {
 	files    map[string]fileResponse // HandleFiles, by request path
 	upgrader ws.Upgrader
 
-	sys     *actor.System
-	pool    *runPool
+	// sys runs the server's own goroutines (the sweeper); connections'
+	// actors run on their loops' systems.
+	sys      *actor.System
+	loops    []*loop
+	nextLoop atomic.Uint32
+	// poller watches the listener and the lingering sockets.
 	poller  *poll.Poller
-	work    chan readTask
 	reg     *registry
 	adm     *admission
 	lingers *lingerSet
@@ -56,8 +59,8 @@ type Server struct {
 	shutdownMu sync.Mutex // serialises Shutdown
 }
 
-// New builds a server for cfg. It starts the poller, the I/O workers and the
-// sweeper; call Serve or ListenAndServe to accept connections, and Shutdown
+// New builds a server for cfg. It starts the event loops, the poller and
+// the sweeper; call Serve or ListenAndServe to accept connections, and Shutdown
 // to release everything.
 func New(cfg config.Server, log *zap.Logger) (*Server, error) {
 	full := config.Default()
@@ -76,7 +79,6 @@ func New(cfg config.Server, log *zap.Logger) (*Server, error) {
 			handshake: cfg.Handshake.Timeout,
 		},
 		routes:     map[string]Endpoint{},
-		work:       make(chan readTask, 1024*cfg.Workers()),
 		reg:        newRegistry(),
 		adm:        newAdmission(cfg.Connections, cfg.Handshake.MaxConcurrent),
 		stopSweep:  make(chan struct{}),
@@ -93,11 +95,11 @@ func New(cfg config.Server, log *zap.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.poller = p
-	s.pool = newRunPool()
-	s.sys = actor.NewSystem(log, actor.WithDispatcher(s.pool.dispatch))
-	for i := 0; i < cfg.Workers(); i++ {
-		s.sys.Go(s.ioWorker)
+	if err := s.startLoops(cfg.Workers()); err != nil {
+		_ = p.Close()
+		return nil, err
 	}
+	s.sys = actor.NewSystem(log)
 	s.sys.Go(func() { s.sweepLoop(s.stopSweep) })
 	return s, nil
 }
@@ -131,20 +133,6 @@ func (s *Server) endpoint(path string) (Endpoint, bool) {
 		}
 	}
 	return nil, false
-}
-
-// readTask is a socket epoll reported readable: a Conn, or a lingering
-// socket being drained.
-type readTask interface {
-	readable(r *sysReader)
-}
-
-// ioWorker reads the sockets epoll reports readable.
-func (s *Server) ioWorker() {
-	r := newSysReader(readBufferSize)
-	for t := range s.work {
-		t.readable(r)
-	}
 }
 
 // ListenAndServe listens on cfg.Listen and serves until Shutdown.
@@ -238,13 +226,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if perr := s.poller.Close(); perr != nil {
 		err = errors.Join(err, perr)
 	}
-	close(s.work)
 	waitCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if serr := s.sys.Shutdown(waitCtx); serr != nil {
 		err = errors.Join(err, fmt.Errorf("shutdown: %w", serr))
-	} else {
-		s.pool.stop()
 	}
+	if serr := s.shutdownActors(waitCtx); serr != nil {
+		err = errors.Join(err, fmt.Errorf("shutdown: %w", serr))
+	}
+	s.stopLoops()
 	return err
 }

@@ -46,6 +46,9 @@ func (s *Server) sweepLoop(stop <-chan struct{}) {
 			clear(conns)
 			s.lingers.expire(ns - int64(s.timeouts.close))
 			s.adm.sweep(ns)
+			for _, l := range s.loops {
+				l.Post(l.trimBuffers)
+			}
 			if now.Sub(reported) >= refusedReportEvery {
 				if s.reportRefused() {
 					reported = now

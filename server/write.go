@@ -3,15 +3,18 @@ package server
 import (
 	"github.com/gobwas/ws"
 
+	"github.com/chatd/chatd/server/internal/evloop"
 	"github.com/chatd/chatd/server/internal/wsframe"
 )
 
 // WriteMessage sends one unfragmented message or control frame. It never
-// blocks: what the socket does not take now is queued and sent when it is
-// writable. Past the write budget the connection is dropped as a slow
-// consumer (4008). It reports whether the connection accepted the frame: false
-// when the connection is not open (closing or closed) or the frame would
-// exceed the write budget; the frame is then dropped.
+// blocks: the frame is queued and written at the end of the loop's wake,
+// together with every other frame queued for the connection meanwhile (one
+// write for all of them); what the socket does not take then is sent when
+// it is writable. Past the write budget the connection is dropped as a
+// slow consumer (4008). It reports whether the connection accepted the
+// frame: false when the connection is not open (closing or closed) or the
+// frame would exceed the write budget; the frame is then dropped.
 func (c *Conn) WriteMessage(op ws.OpCode, payload []byte) bool {
 	var hdr [10]byte
 	return c.send(wsframe.AppendHeader(hdr[:0], op, len(payload)), payload)
@@ -35,10 +38,12 @@ func (c *Conn) send(a, b []byte) bool {
 // handshake response and close frames, which are small and final.
 func (c *Conn) queue(a, b []byte) { c.write(a, b, -1) }
 
-// write makes one non-blocking write when nothing is pending, and queues
-// what the socket did not take. A budget >= 0 bounds the queue: past it the
+// write appends a then b to the connection's output, to be written at the
+// end of the wake (see flushQueued). A budget >= 0 bounds the output: when
+// the bytes would take it past the budget, what is queued is written now
+// to see how much the socket takes, and if they still do not fit the
 // connection is dropped as a slow consumer and the bytes with it. It
-// reports whether the bytes were accepted (written or queued).
+// reports whether the bytes were accepted.
 //
 // Accepted bytes are counted in sent and bytes the kernel took in wrote;
 // OnFlushed callbacks wait for wrote to reach the sent mark they were
@@ -49,37 +54,44 @@ func (c *Conn) write(a, b []byte, budget int) bool {
 		return false
 	}
 	total := len(a) + len(b)
-	if len(c.out) > 0 {
-		if budget >= 0 && len(c.out)+total > budget {
+	if budget >= 0 && len(c.out)+total > budget {
+		if !c.blocked && len(c.out) > 0 {
+			c.writeOut()
+			if c.state == stateClosed {
+				return false
+			}
+		}
+		if len(c.out)+total > budget {
 			c.dropSlowConsumer()
 			return false
 		}
-		c.sent += uint64(total)
-		c.out = append(append(c.out, a...), b...)
-		return true // armed for writability since c.out became non-empty
 	}
-	n, err := c.sock.write(a, b)
-	if err != nil {
-		c.peerGone(err.Error())
-		return false
+	if c.out == nil {
+		c.out = c.loop.getBuffer(total)
 	}
 	c.sent += uint64(total)
-	c.wrote += uint64(n)
-	if n >= total {
-		c.fireFlushed()
-		c.afterDrain()
-		return true
-	}
-	if n >= len(a) {
-		a, b = b[n-len(a):], nil
-	} else {
-		a = a[n:]
-	}
-	// Part of the frame is on the wire: the rest must follow it, whatever
-	// the budget (one frame is at most max_message_bytes plus framing).
 	c.out = append(append(c.out, a...), b...)
-	c.armWrite()
+	if !c.dirty && !c.blocked {
+		c.dirty = true
+		c.loop.Dirty((*connFlush)(c))
+	}
 	return true
+}
+
+// flushQueued runs at the end of the wake in which output was queued.
+func (c *Conn) flushQueued() {
+	if c.state == stateClosed || c.blocked {
+		return // a blocked socket is written when it reports writable
+	}
+	c.writeOut()
+}
+
+// writable runs when a socket that had not taken all its output can take
+// more.
+func (c *Conn) writable() {
+	c.blocked = false
+	c.writeOut()
+	c.setInterest()
 }
 
 // dropSlowConsumer ends a connection whose pending output is over the
@@ -96,47 +108,47 @@ func (c *Conn) dropSlowConsumer() {
 }
 
 // queueClose queues a close frame regardless of the budget (it is at most
-// 127 bytes) and tries to send it.
+// 127 bytes).
 func (c *Conn) queueClose(code ws.StatusCode, reason string) {
 	var buf [127]byte
 	c.queue(wsframe.AppendClose(buf[:0], code, reason), nil)
 }
 
-// flush runs when the socket became writable.
-func (c *Conn) flush() {
-	if c.state == stateClosed {
-		return
-	}
-	c.writeOut()
-}
-
-// writeOut writes as much of the queue as the socket takes, then arms for
-// writability or finishes a close that was waiting for the queue to drain.
+// writeOut writes as much of the output as the socket takes, then waits
+// for writability or finishes what waited for the output to drain.
 func (c *Conn) writeOut() {
-	for len(c.out) > 0 {
-		n, err := c.sock.write(c.out, nil)
+	done := 0
+	for done < len(c.out) {
+		n, err := c.sock.write(c.out[done:], nil)
 		if err != nil {
 			c.peerGone(err.Error())
 			return
 		}
+		c.wrote += uint64(n)
+		done += n
 		if n == 0 {
+			// The rest moves to the front, so the buffer keeps its start
+			// (it goes back to the loop's pool whole).
+			c.out = c.out[:copy(c.out, c.out[done:])]
 			c.fireFlushed()
-			if c.state != stateClosed {
-				c.armWrite()
+			if c.state != stateClosed && !c.blocked {
+				c.blocked = true
+				c.setInterest()
 			}
 			return
 		}
-		c.out = c.out[n:]
-		c.wrote += uint64(n)
 	}
-	c.out = nil // an idle connection holds no buffer
+	if c.out != nil {
+		c.loop.putBuffer(c.out)
+		c.out = nil // an idle connection holds no buffer
+	}
 	c.fireFlushed()
 	if c.state != stateClosed {
 		c.afterDrain()
 	}
 }
 
-// afterDrain finishes what waited for the queue to empty.
+// afterDrain finishes what waited for the output to be written.
 func (c *Conn) afterDrain() {
 	switch {
 	case c.endAfter:
@@ -150,8 +162,40 @@ func (c *Conn) afterDrain() {
 	}
 }
 
-func (c *Conn) armWrite() {
-	if err := c.watch.ArmWrite(); err != nil {
-		c.peerGone(err.Error())
+// Interest bits; see setInterest.
+const (
+	interestRead uint8 = 1 << iota
+	interestWrite
+)
+
+// setInterest brings the socket's registration in line with what the
+// connection wants: input unless it has ended or is paused, writability
+// while output is blocked. Level-triggered, so it changes only when one of
+// those does, never per wake.
+func (c *Conn) setInterest() {
+	if c.closed.Load() {
+		return
+	}
+	var want uint8
+	if !c.eof && !c.paused.Load() {
+		want |= interestRead
+	}
+	if c.blocked {
+		want |= interestWrite
+	}
+	if want == c.interest {
+		return
+	}
+	c.interest = want
+	var ev evloop.Events
+	if want&interestRead != 0 {
+		ev |= evloop.Read
+	}
+	if want&interestWrite != 0 {
+		ev |= evloop.Write
+	}
+	if err := c.loop.Mod(c.sock.fd, ev); err != nil {
+		// The fd is gone from under us; only teardown can follow.
+		c.postSystem(event{kind: evEOF, reason: err.Error()})
 	}
 }
