@@ -16,12 +16,12 @@ import (
 )
 
 // TestStarvation: many clients each send half a frame and stall. With a
-// reader that blocked on partial frames they would hold every I/O worker; here
-// a normal client's echo still completes promptly.
+// reader that blocked on partial frames they would hold every event loop;
+// here a normal client's echo still completes promptly.
 func TestStarvation(t *testing.T) {
-	const workers = 2
-	ts := testserver.Start(t, func(c *config.Server) { c.IOWorkers = workers })
-	stalled := 4 * workers * 8 // well past 4 x (I/O worker count)
+	const loops = 2
+	ts := testserver.Start(t, func(c *config.Server) { c.EventLoops = loops })
+	stalled := 4 * loops * 8 // well past 4 x (event loop count)
 	for i := 0; i < stalled; i++ {
 		c := dialWS(t, ts.URL("/echo"))
 		half := append(maskedHeader(ws.OpText, true, 100), make([]byte, 10)...)
@@ -33,7 +33,7 @@ func TestStarvation(t *testing.T) {
 	start := time.Now()
 	echoOnce(t, normal, "still served")
 	took := time.Since(start)
-	t.Logf("echo beside %d stalled half-frame clients (%d I/O workers) took %v", stalled, workers, took)
+	t.Logf("echo beside %d stalled half-frame clients (%d event loops) took %v", stalled, loops, took)
 	if took > 2*time.Second {
 		t.Fatalf("echo took %v, want under 2s", took)
 	}

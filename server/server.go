@@ -95,7 +95,7 @@ func New(cfg config.Server, log *zap.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.poller = p
-	if err := s.startLoops(cfg.Workers()); err != nil {
+	if err := s.startLoops(cfg.Loops()); err != nil {
 		_ = p.Close()
 		return nil, err
 	}

@@ -20,8 +20,9 @@ const closedBit = 1 << 30
 // one fd per connection, it stays non-blocking, and Go's runtime poller
 // does not track it too.
 //
-// Concurrency: I/O workers read while the actor writes and, eventually,
-// closes. Every operation holds a reference for the duration of its
+// Concurrency: a Conn's socket is used by its loop only, but a lingering
+// socket is read on the poller's goroutine while the sweeper may close
+// it. Every operation holds a reference for the duration of its
 // syscall, and close releases the fd only when no reference is held, so an
 // fd number is never reused by a new connection while an old reader still
 // uses it.

@@ -39,9 +39,10 @@ type Server struct {
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	// Echo serves the /echo endpoint. Default true.
 	Echo bool `yaml:"echo"`
-	// IOWorkers is the number of goroutines that read sockets when epoll
-	// reports them readable. 0 means one per CPU. Default 0.
-	IOWorkers int `yaml:"io_workers"`
+	// EventLoops is the number of event loops: each owns a share of the
+	// connections and runs everything of theirs (reads, their actors,
+	// writes) on one goroutine. 0 means one per CPU. Default 0.
+	EventLoops int `yaml:"event_loops"`
 
 	Connections Connections `yaml:"connections"`
 	Handshake   Handshake   `yaml:"handshake"`
@@ -141,7 +142,7 @@ func Default() Config {
 			Listen:         "127.0.0.1:8080",
 			AllowedOrigins: []string{},
 			Echo:           true,
-			IOWorkers:      0,
+			EventLoops:     0,
 			Connections: Connections{
 				MaxTotal:                100000,
 				MaxPerAddress:           1000,
@@ -225,10 +226,10 @@ func Decode(r io.Reader) (Config, error) {
 	return cfg, nil
 }
 
-// Workers returns the effective I/O worker count.
-func (s Server) Workers() int {
-	if s.IOWorkers > 0 {
-		return s.IOWorkers
+// Loops returns the effective event loop count.
+func (s Server) Loops() int {
+	if s.EventLoops > 0 {
+		return s.EventLoops
 	}
 	return runtime.GOMAXPROCS(0)
 }
@@ -248,8 +249,8 @@ func (c Config) Validate() error {
 			add("server.allowed_origins[%d] %q: want a non-empty origin such as https://chat.example.com", i, o)
 		}
 	}
-	if s.IOWorkers < 0 || s.IOWorkers > 1024 {
-		add("server.io_workers %d: want 0 (one per CPU) to 1024", s.IOWorkers)
+	if s.EventLoops < 0 || s.EventLoops > 1024 {
+		add("server.event_loops %d: want 0 (one per CPU) to 1024", s.EventLoops)
 	}
 	positive := func(name string, d time.Duration) {
 		if d <= 0 {

@@ -81,7 +81,7 @@ func TestDecodeEveryKey(t *testing.T) {
 			Listen:         "0.0.0.0:9090",
 			AllowedOrigins: []string{"https://chat.example.com", "http://localhost:3000"},
 			Echo:           false,
-			IOWorkers:      4,
+			EventLoops:     4,
 			Connections: Connections{MaxTotal: 5000, MaxPerAddress: 50, MaxHandshakesPerAddress: 8,
 				RatePerAddress: 2.5, BurstPerAddress: 5, MaxLingering: 16},
 			Handshake: Handshake{Timeout: 2 * time.Second, MaxConcurrent: 16, MaxHeaderBytes: 4096},
@@ -171,7 +171,7 @@ func TestLoadNamesFile(t *testing.T) {
 	}{
 		{"testdata/unknown_key.yaml", []string{"line 4", "field max_mesage_bytes not found"}},
 		{"testdata/int_duration.yaml", []string{"line 3", "`5`", "time.Duration"}},
-		{"testdata/invalid.yaml", []string{"server.io_workers -1", "log.level \"verbose\""}},
+		{"testdata/invalid.yaml", []string{"server.event_loops -1", "log.level \"verbose\""}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
@@ -227,7 +227,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"second document", "log:\n  level: debug\n---\nfoo: 1\n", []string{"line 3", "second YAML document"}},
 		{"duplicate key", "log:\n  level: debug\n  level: info\n", []string{"line 3", "level"}},
 		{"sequence at top", "- server\n", []string{"line 1", "!!seq"}},
-		{"string for int", "server:\n  io_workers: many\n", []string{"line 2", "`many`"}},
+		{"string for int", "server:\n  event_loops: many\n", []string{"line 2", "`many`"}},
 		{"string for bool", "server:\n  echo: maybe\n", []string{"line 2", "`maybe`"}},
 		{"scalar for list", "server:\n  allowed_origins: https://a.example\n", []string{"line 2", "[]string"}},
 		{"syntax", "server:\n  listen: [\n", []string{"line"}},

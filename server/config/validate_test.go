@@ -28,9 +28,9 @@ var validateCases = []struct {
 	{"origin padded", func(c *Config) { c.Server.AllowedOrigins = []string{"https://a.example", " https://b.example"} }, `server.allowed_origins[1] " https://b.example"`},
 	{"origins ok", func(c *Config) { c.Server.AllowedOrigins = []string{"https://a.example", "http://localhost:3000"} }, ""},
 
-	{"io_workers negative", func(c *Config) { c.Server.IOWorkers = -1 }, "server.io_workers -1: want 0 (one per CPU) to 1024"},
-	{"io_workers too many", func(c *Config) { c.Server.IOWorkers = 1025 }, "server.io_workers 1025"},
-	{"io_workers max", func(c *Config) { c.Server.IOWorkers = 1024 }, ""},
+	{"event_loops negative", func(c *Config) { c.Server.EventLoops = -1 }, "server.event_loops -1: want 0 (one per CPU) to 1024"},
+	{"event_loops too many", func(c *Config) { c.Server.EventLoops = 1025 }, "server.event_loops 1025"},
+	{"event_loops max", func(c *Config) { c.Server.EventLoops = 1024 }, ""},
 
 	{"handshake.timeout zero", func(c *Config) { c.Server.Handshake.Timeout = 0 }, `server.handshake.timeout 0s: want a positive duration such as "5s"`},
 	{"handshake.timeout negative", func(c *Config) { c.Server.Handshake.Timeout = -time.Second }, "server.handshake.timeout -1s: want a positive duration"},
@@ -129,11 +129,11 @@ func TestValidate(t *testing.T) {
 
 func TestValidateReportsEveryError(t *testing.T) {
 	cfg := Default()
-	cfg.Server.IOWorkers = -1
+	cfg.Server.EventLoops = -1
 	cfg.Server.CloseTimeout = 0
 	cfg.Log.Format = "xml"
 	err := cfg.Validate()
-	wantErr(t, err, "server.io_workers -1", "server.close_timeout 0s", `log.format "xml"`)
+	wantErr(t, err, "server.event_loops -1", "server.close_timeout 0s", `log.format "xml"`)
 	if n := strings.Count(err.Error(), "\n"); n != 3 {
 		t.Errorf("want 3 error lines, got %d in %q", n, err)
 	}
