@@ -1,0 +1,130 @@
+package server_test
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+
+	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/internal/testserver"
+)
+
+// sink takes every message and answers none.
+type sink struct{}
+
+func (sink) Message(ws.OpCode, []byte)    {}
+func (sink) Notify(any)                   {}
+func (sink) Closed(ws.StatusCode, string) {}
+
+// TestBusyConnectionDoesNotStarveItsLoop: on a single event loop, a client
+// that sends without pause (more than a wake's reads every time) does not
+// keep the loop from another client's echoes.
+func TestBusyConnectionDoesNotStarveItsLoop(t *testing.T) {
+	ts := testserver.StartWith(t, func(c *config.Server) { c.EventLoops = 1 },
+		map[string]server.Endpoint{"/sink": server.EndpointFunc(func(*server.Conn) server.Session { return sink{} })})
+	flood := dialWS(t, ts.URL("/sink"))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	var flooded int
+	go func() {
+		defer wg.Done()
+		msg := bytes.Repeat([]byte("x"), 60_000)
+		var frame bytes.Buffer
+		for range 8 {
+			_ = wsutil.WriteClientBinary(&frame, msg)
+		}
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = flood.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			n, err := flood.Write(frame.Bytes())
+			flooded += n
+			if err != nil {
+				return
+			}
+		}
+	}()
+	echo := dialWS(t, ts.URL("/echo"))
+	for i := range 20 {
+		echoOnce(t, echo, fmt.Sprintf("beside a flood %d", i)) // each within echoOnce's 5 s deadline
+	}
+	close(stop)
+	wg.Wait()
+	if flooded < 1<<20 {
+		t.Fatalf("the flooder sent only %d bytes: the loop was never busy", flooded)
+	}
+}
+
+// TestLastBytesOfABurstAreRead: one write carrying far more than a wake
+// reads (eight reads of the loop's buffer) is read to its last message
+// with no further input from the client: a level-triggered socket with
+// input left is reported again.
+func TestLastBytesOfABurstAreRead(t *testing.T) {
+	ts := testserver.Start(t, func(c *config.Server) { c.EventLoops = 1 })
+	c := dialWS(t, ts.URL("/echo"))
+	const size = 1000
+	n := 10 * 8 * server.ReadBufferSize / size // ten wakes' worth
+	var burst bytes.Buffer
+	for i := range n {
+		msg := fmt.Sprintf("%0*d", size, i)
+		if err := wsutil.WriteClientText(&burst, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go func() { _, _ = c.Write(burst.Bytes()) }() // the echoes are read meanwhile
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for i := range n {
+		got, err := wsutil.ReadServerText(c)
+		if err != nil {
+			t.Fatalf("echo %d of %d: %v", i, n, err)
+		}
+		if want := fmt.Sprintf("%0*d", size, i); string(got) != want {
+			t.Fatalf("echo %d = %.20q…, want %.20q…", i, got, want)
+		}
+	}
+}
+
+// flushPanicky echoes; for "boom" it registers an OnFlushed callback that
+// panics. The callback runs in its loop's flush, outside any actor.
+type flushPanicky struct{ c *server.Conn }
+
+func (p flushPanicky) Message(op ws.OpCode, b []byte) {
+	p.c.WriteMessage(op, b)
+	if string(b) == "boom" {
+		p.c.OnFlushed(func(bool) { panic("bug in a flush callback") })
+	}
+}
+
+func (flushPanicky) Notify(any)                   {}
+func (flushPanicky) Closed(ws.StatusCode, string) {}
+
+// TestPanicOnLoopClosesOnlyItsConnection: a panic in code the loop runs
+// outside the actor (here an OnFlushed callback) closes that connection
+// with 1011; the loop, and the other connections on it, go on.
+func TestPanicOnLoopClosesOnlyItsConnection(t *testing.T) {
+	ts := testserver.StartWith(t, func(c *config.Server) { c.EventLoops = 1 }, map[string]server.Endpoint{
+		"/p": server.EndpointFunc(func(c *server.Conn) server.Session { return flushPanicky{c} }),
+	})
+	victim := dialWS(t, ts.URL("/p"))
+	bystander := dialWS(t, ts.URL("/p"))
+	echoOnce(t, victim, "fine")
+	if err := wsutil.WriteClientText(victim, []byte("boom")); err != nil {
+		t.Fatal(err)
+	}
+	if code := readCloseCode(t, victim, 5*time.Second); code != ws.StatusInternalServerError {
+		t.Fatalf("close = %d, want 1011", code)
+	}
+	expectEOF(t, victim, 5*time.Second)
+	echoOnce(t, bystander, "unaffected")
+	echoOnce(t, dialWS(t, ts.URL("/p")), "a new connection on the same loop")
+}
