@@ -31,82 +31,103 @@ const (
 // Conn is one accepted connection: an HTTP request being read, then an
 // upgraded WebSocket connection.
 //
-// Concurrency: a connection belongs to one event loop (loop) for its life,
-// and everything but the sweeper runs on that loop's goroutine, one thing
-// at a time: the socket callbacks that read (the fields under "reader"),
-// the activations of its actor (the fields under "actor"), and the flush
-// at the end of each wake. No field but the atomics needs a lock; the
-// atomics are shared with the sweeper, which only reads them and posts to
-// the actor's system lane. Exported methods must be called from Session
+// Ownership: a connection belongs to one event loop for its life, and
+// everything of it but the sweeper runs on that loop's goroutine, one
+// thing at a time. Its state is split by who writes it:
+//
+//   - connInput: the socket callbacks that read and decode;
+//   - connOutput: the actor's activations (the session's writes) and the
+//     flush at the end of each wake;
+//   - connLife: the lifecycle, written on the loop and read by the
+//     sweeper too, hence its atomics (the sweeper only reads them and
+//     posts to the actor's system lane).
+//
+// The fields of Conn itself are fixed at accept, except ep, protocol and
+// target (set by the reader at the upgrade, before the actor opens the
+// session) and sess (set by the actor at the upgrade). No field but the
+// atomics needs a lock. Exported methods must be called from Session
 // methods, which run on the actor.
 type Conn struct {
 	id     uint64
 	srv    *Server
-	sock   sock
 	loop   *loop
-	remote netip.AddrPort
 	actor  *actor.Ref[event]
-	opened int64 // unix nanoseconds
+	sess   Session // set on the actor by evUpgraded
 	ep     Endpoint
+	opened int64 // unix nanoseconds
+	remote netip.AddrPort
 	// target is the request path, followed by "?" and the raw query until
 	// the endpoint's Open returns; then the path alone, so an idle
 	// connection does not carry its query (a token can be long).
 	target string
-	sess   Session // set on the actor by evUpgraded
+	sock   sock
 
-	// reader
+	connInput
+	connOutput
+	connLife
+}
+
+// connInput is what the loop's read callbacks own: the request head, the
+// frame decoder and input held back by a pause.
+type connInput struct {
 	// head is the request head read so far. After a successful upgrade
 	// it is the complete head until the endpoint's Open returns
 	// (RequestHeaders), then nil: the actor clears it.
-	head    []byte
-	dec     wsframe.Decoder
-	held    *heldInput
-	discard bool // a protocol error was seen: input is dropped until EOF
-	eof     bool // the stream ended: nothing more is read
+	head []byte
+	dec  wsframe.Decoder
+	held *heldInput
+	// closingRead counts bytes read since chatd decided to close (see
+	// readClosing); at most limits.closing_read_bytes.
+	closingRead uint32
+	discard     bool // a protocol error was seen: input is dropped until EOF
+	eof         bool // the stream ended: nothing more is read
+	// protocol is the subprotocol chosen at the handshake: 1 + its index in
+	// the endpoint's Subprotocols, or 0 for none. A byte, not a string:
+	// every idle connection carries it. Set before evUpgraded, like ep.
+	protocol uint8
 	// interest is what the socket is registered for (interestRead,
 	// interestWrite); see setInterest.
 	interest uint8
+}
+
+// connOutput is what the writes own: the queued output, the byte counts
+// OnFlushed waits on, and how the connection ends once its output is
+// written.
+type connOutput struct {
+	out         []byte
+	sent        uint64      // bytes accepted for writing since the upgrade
+	wrote       uint64      // bytes the kernel took
+	flushWaits  []flushWait // OnFlushed callbacks, in mark order
+	closeReason string
+	closeCode   ws.StatusCode
 	// dirty: out has bytes queued this wake, and the connection is on its
 	// loop's flush list.
 	dirty bool
 	// blocked: the socket took less than was queued; the rest goes when
 	// it is writable.
-	blocked bool
-	// protocol is the subprotocol chosen at the handshake: 1 + its index in
-	// the endpoint's Subprotocols, or 0 for none. A byte, not a string,
-	// here in what was padding: every idle connection carries it. Set by
-	// the reader before evUpgraded, like ep.
-	protocol uint8
-	// closingRead counts bytes read since chatd decided to close (see
-	// readClosing); at most limits.closing_read_bytes.
-	closingRead uint32
+	blocked   bool
+	shutWrite bool // half-close once out is flushed (after our close frame)
+	endAfter  bool // close the socket once out is flushed (close handshake done)
+}
 
-	// shared with the sweeper (unix nanoseconds, 0 = unset)
+// connLife is the connection's lifecycle: its state, and the clocks and
+// flags the sweeper reads (unix nanoseconds, 0 = unset).
+type connLife struct {
 	lastRead     atomic.Int64
 	partialSince atomic.Int64
 	pingSent     atomic.Int64
 	closingSince atomic.Int64
+	state        connState
+	failed       bool        // the endpoint panicked: it is not called again
 	timeoutSent  atomic.Bool // a frame or pong timeout was posted
 	abortSent    atomic.Bool // a close-timeout abort was posted
 	paused       atomic.Bool // reads stopped until the mailbox drains
-	// sessPaused: the session asked reads to stop (PauseReading) until it calls
-	// ResumeReading. Set and cleared on the actor, read by the reader.
+	// sessPaused: the session asked reads to stop (PauseReading) until it
+	// calls ResumeReading.
 	sessPaused atomic.Bool
 	closed     atomic.Bool
 	upgraded   atomic.Bool // the handshake succeeded
 	hsSlot     atomic.Bool // counts as a handshake in admission (until upgraded or ended)
-
-	// actor
-	state       connState
-	out         []byte
-	failed      bool        // the endpoint panicked: it is not called again
-	sent        uint64      // bytes accepted for writing since the upgrade
-	wrote       uint64      // bytes the kernel took
-	flushWaits  []flushWait // OnFlushed callbacks, in mark order
-	shutWrite   bool        // half-close once out is flushed (after our close frame)
-	endAfter    bool        // close the socket once out is flushed (close handshake done)
-	closeCode   ws.StatusCode
-	closeReason string
 }
 
 // heldInput is what a reader could not deliver because the mailbox was full.
