@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,37 +18,26 @@ import (
 // without WithTimeout.
 const DefaultTimeout = 5 * time.Second
 
-// Option configures Dial and DialContext.
-type Option func(*options)
-
-type options struct {
-	timeout time.Duration
-	header  http.Header
-}
-
-// WithTimeout sets the handshake deadline and the default deadline of every
-// read, write and expectation on the Conn. Default DefaultTimeout.
-func WithTimeout(d time.Duration) Option {
-	return func(o *options) { o.timeout = d }
-}
-
-// WithHeader adds h to the upgrade request (for example an Origin header).
-func WithHeader(h http.Header) Option {
-	return func(o *options) { o.header = h.Clone() }
-}
-
 // Conn is the client end of an upgraded WebSocket connection.
 //
-// Concurrency: one goroutine may read (Read*, Expect*) while another writes
-// (Write*, Send*); two readers or two writers must not overlap. Close may be
-// called from any goroutine, at any time, more than once.
+// Concurrency: one goroutine may read (Read*, Next*, Expect*) while another
+// writes (Write*, Send*); two readers or two writers must not overlap.
+// Writes are serialised with the pongs and close replies that ReadData
+// writes, so a reader that answers a ping never splits a frame that a writer
+// is writing (WriteRaw excepted: it cannot know where its frames end).
+// Close, SetTimeout and Timeout may be called from any goroutine, at any
+// time.
 type Conn struct {
-	nc      net.Conn
-	br      *bufio.Reader
-	timeout time.Duration
+	nc       net.Conn
+	br       *bufio.Reader
+	protocol string
+	timeout  atomic.Int64 // time.Duration; 0: no deadline
+
+	// wmu serialises writes: a test's own and the replies ReadData writes.
+	wmu sync.Mutex
 
 	// sentClose records that a close frame was written, so that ExpectClose
-	// does not answer the server's close a second time.
+	// and ReadData do not answer the server's close a second time.
 	sentClose atomic.Bool
 
 	// Read state, owned by the reading goroutine.
@@ -71,30 +60,57 @@ func Dial(tb testing.TB, url string, opts ...Option) *Conn {
 	return c
 }
 
-// DialContext is Dial for code without a testing.TB. The handshake is bounded
-// by ctx and by the timeout option, whichever ends first.
+// DialContext is Dial for code without a testing.TB, or for a test whose
+// dials share one context. The handshake is bounded by ctx and by the
+// timeout option, whichever ends first. The caller closes the Conn.
 func DialContext(ctx context.Context, url string, opts ...Option) (*Conn, error) {
 	o := options{timeout: DefaultTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	d := ws.Dialer{Timeout: o.timeout}
-	if o.header != nil {
-		d.Header = ws.HandshakeHeaderHTTP(o.header)
-	}
-	nc, br, _, err := d.Dial(ctx, url)
+	d := o.dialer()
+	nc, br, hs, err := d.Dial(ctx, url)
 	if err != nil {
 		return nil, fmt.Errorf("wstest: dial %s: %w", url, err)
 	}
+	c := NewConn(nc, br, o.timeout)
+	c.protocol = hs.Protocol
+	return c, nil
+}
+
+// NewConn makes a Conn of nc, a connection whose opening handshake the test
+// performed itself (a hand-written upgrade request, say). br, if not nil,
+// holds what was read from nc past the handshake response; timeout is the
+// Conn's default deadline (0: none).
+func NewConn(nc net.Conn, br *bufio.Reader, timeout time.Duration) *Conn {
 	if br == nil {
-		// The server sent nothing after its handshake response yet.
-		br = bufio.NewReaderSize(nc, 64<<10)
+		br = bufio.NewReader(nc)
 	}
-	return &Conn{nc: nc, br: br, timeout: o.timeout}, nil
+	c := &Conn{nc: nc, br: br}
+	c.timeout.Store(int64(timeout))
+	return c
 }
 
 // Timeout returns the Conn's default deadline for one operation.
-func (c *Conn) Timeout() time.Duration { return c.timeout }
+func (c *Conn) Timeout() time.Duration { return time.Duration(c.timeout.Load()) }
+
+// SetTimeout changes the default deadline of the operations that start
+// after it: the Expect*, Next* and Send* methods and every write. 0 means no
+// deadline at all, for a benchmark's long-lived reader.
+func (c *Conn) SetTimeout(d time.Duration) { c.timeout.Store(int64(d)) }
+
+// deadlineAfter returns the deadline of an operation of timeout d that
+// starts now: the zero time (none) if d is 0.
+func deadlineAfter(d time.Duration) time.Time {
+	if d <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(d)
+}
+
+// Protocol returns the subprotocol the server chose ("" if none; see
+// WithProtocols).
+func (c *Conn) Protocol() string { return c.protocol }
 
 // NetConn returns the underlying TCP connection, for tests that need
 // socket-level control such as a half close. Reading from it directly

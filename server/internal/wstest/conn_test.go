@@ -338,7 +338,7 @@ func TestExpectFailures(t *testing.T) {
 		{"strict close", echo.url, nil, func(tb testing.TB, c *Conn) {
 			c.Send(tb, Text([]byte("x")), Text(nil).WithRsv(4))
 			c.ExpectCloseNext(tb, 1002)
-		}, "want close [1002], got text frame"},
+		}, "want close [1002]: got text frame"},
 		{"strict close passes", echo.url, nil, func(tb testing.TB, c *Conn) {
 			c.Send(tb, Text([]byte("x")), Text(nil).WithRsv(4))
 			c.ExpectMessage(tb, ws.OpText, []byte("x"))

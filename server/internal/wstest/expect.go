@@ -17,7 +17,7 @@ import (
 // within the Conn's timeout with opcode op and payload want.
 func (c *Conn) ExpectMessage(tb testing.TB, op ws.OpCode, want []byte) {
 	tb.Helper()
-	got, p, err := c.ReadMessage(c.timeout)
+	got, p, err := c.ReadMessage(c.Timeout())
 	if err != nil {
 		tb.Fatalf("want %s message of %s: %v", opName(op), preview(want), err)
 	}
@@ -35,11 +35,18 @@ func (c *Conn) ExpectPong(tb testing.TB, want []byte) {
 	c.ExpectMessage(tb, ws.OpPong, want)
 }
 
-// ExpectCloseFrame reads until a close frame arrives within the Conn's
-// timeout, logging and skipping any other frame, and fails tb unless its
-// payload is valid (ParseClose) and its code is one of want (any code if want
-// is empty; 1005 stands for an empty payload). It does not answer the close
-// and leaves the connection as it is.
+// ReadCloseFrame reads until a close frame arrives within timeout (0: no
+// deadline), skipping any other frame without answering it, and returns it
+// parsed by ParseClose. It does not answer the close and leaves the
+// connection as it is.
+func (c *Conn) ReadCloseFrame(timeout time.Duration) (CloseFrame, error) {
+	return c.readCloseFrame(timeout, false, nil)
+}
+
+// ExpectCloseFrame is ReadCloseFrame within the Conn's timeout that logs
+// the frames it skips and fails tb unless the close is valid and its code is
+// one of want (any code if want is empty; 1005 stands for an empty
+// payload).
 func (c *Conn) ExpectCloseFrame(tb testing.TB, want ...ws.StatusCode) CloseFrame {
 	tb.Helper()
 	return c.expectCloseFrame(tb, false, want)
@@ -71,66 +78,88 @@ func (c *Conn) ExpectCloseNext(tb testing.TB, want ...ws.StatusCode) CloseFrame 
 func (c *Conn) expectClose(tb testing.TB, strict bool, want []ws.StatusCode) CloseFrame {
 	tb.Helper()
 	f := c.expectCloseFrame(tb, strict, want)
-	if !c.sentClose.Load() {
-		reply := CloseEmpty()
-		if f.Code != ws.StatusNoStatusRcvd {
-			reply = Close(f.Code, "")
-		}
-		if err := c.Write(reply); err != nil {
-			tb.Logf("answering %v: %v", f, err)
-		}
+	if err := c.answerClose(f); err != nil {
+		tb.Logf("answering %v: %v", f, err)
 	}
 	c.ExpectEOF(tb)
 	return f
 }
 
+// answerClose writes the close reply to the server's close f, unless this
+// Conn already sent a close frame.
+func (c *Conn) answerClose(f CloseFrame) error {
+	if c.sentClose.Load() {
+		return nil
+	}
+	reply := CloseEmpty()
+	if f.Code != ws.StatusNoStatusRcvd {
+		reply = Close(f.Code, "")
+	}
+	return c.Write(reply)
+}
+
 func (c *Conn) expectCloseFrame(tb testing.TB, strict bool, want []ws.StatusCode) CloseFrame {
 	tb.Helper()
-	deadline := time.Now().Add(c.timeout)
+	skipped := func(h ws.Header, p []byte) { tb.Logf("skipping %s while waiting for close", describe(h, p)) }
+	f, err := c.readCloseFrame(c.Timeout(), strict, skipped)
+	if err != nil {
+		tb.Fatalf("want close %v: %v", codes(want), err)
+	}
+	if len(want) > 0 && !slices.Contains(want, f.Code) {
+		tb.Fatalf("want close %v, got %v", codes(want), f)
+	}
+	return f
+}
+
+// readCloseFrame reads until a close frame; any other frame is an error if
+// strict, else passed to skipped (if not nil).
+func (c *Conn) readCloseFrame(timeout time.Duration, strict bool, skipped func(ws.Header, []byte)) (CloseFrame, error) {
+	deadline := deadlineAfter(timeout)
 	for {
 		h, p, err := c.readFrame(deadline)
 		switch {
 		case isEnd(err):
-			tb.Fatalf("want close %v: connection ended without a close frame: %v", codes(want), err)
+			return CloseFrame{}, fmt.Errorf("connection ended without a close frame: %w", err)
 		case isTimeout(err):
-			tb.Fatalf("want close %v: no close frame within %v", codes(want), c.timeout)
+			return CloseFrame{}, fmt.Errorf("no close frame within %v: %w", timeout, err)
 		case err != nil:
-			tb.Fatalf("want close %v: %v", codes(want), err)
+			return CloseFrame{}, err
 		}
-		if h.OpCode != ws.OpClose {
-			if strict {
-				tb.Fatalf("want close %v, got %s", codes(want), describe(h, p))
-			}
-			tb.Logf("skipping %s while waiting for close", describe(h, p))
-			continue
+		if h.OpCode == ws.OpClose {
+			return ParseClose(p)
 		}
-		f, err := ParseClose(p)
-		if err != nil {
-			tb.Fatalf("want close %v: %v", codes(want), err)
+		if strict {
+			return CloseFrame{}, fmt.Errorf("got %s", describe(h, p))
 		}
-		if len(want) > 0 && !slices.Contains(want, f.Code) {
-			tb.Fatalf("want close %v, got %v", codes(want), f)
+		if skipped != nil {
+			skipped(h, p)
 		}
-		return f
 	}
 }
 
-// ExpectEOF fails tb unless the server ends the TCP connection (EOF or reset)
-// within the Conn's timeout without sending anything more. It closes the
-// Conn.
-func (c *Conn) ExpectEOF(tb testing.TB) {
-	tb.Helper()
+// ReadEOF returns nil if the server ends the TCP connection (EOF or reset)
+// within timeout (0: no deadline) without sending anything more, and an
+// error describing what happened instead. It closes the Conn.
+func (c *Conn) ReadEOF(timeout time.Duration) error {
 	defer c.Close()
-	h, p, err := c.readFrame(time.Now().Add(c.timeout))
+	h, p, err := c.readFrame(deadlineAfter(timeout))
 	switch {
 	case err == nil:
-		tb.Fatalf("want end of connection, got %s", describe(h, p))
+		return fmt.Errorf("want end of connection, got %s", describe(h, p))
 	case isEnd(err):
-		return
+		return nil
 	case isTimeout(err):
-		tb.Fatalf("want end of connection: still open after %v", c.timeout)
+		return fmt.Errorf("want end of connection: still open after %v", timeout)
 	default:
-		tb.Fatalf("want end of connection, got %v", err)
+		return fmt.Errorf("want end of connection, got %w", err)
+	}
+}
+
+// ExpectEOF is ReadEOF within the Conn's timeout that fails tb on error.
+func (c *Conn) ExpectEOF(tb testing.TB) {
+	tb.Helper()
+	if err := c.ReadEOF(c.Timeout()); err != nil {
+		tb.Fatal(err)
 	}
 }
 

@@ -72,8 +72,8 @@ func ParseClose(p []byte) (CloseFrame, error) {
 	return f, nil
 }
 
-// ReadFrame reads the next frame within timeout and returns its header and
-// unmasked payload. A frame that breaks a rule for server frames is returned
+// ReadFrame reads the next frame within timeout (0: no deadline) and
+// returns its header and unmasked payload. A frame that breaks a rule for server frames is returned
 // together with an error wrapping ErrMasked, ErrReservedBits,
 // ErrReservedOpCode or ErrControlFrame; the stream stays usable.
 //
@@ -84,7 +84,7 @@ func ParseClose(p []byte) (CloseFrame, error) {
 // connection between frames is io.EOF; in the middle of a frame it is
 // io.ErrUnexpectedEOF.
 func (c *Conn) ReadFrame(timeout time.Duration) (ws.Header, []byte, error) {
-	return c.readFrame(time.Now().Add(timeout))
+	return c.readFrame(deadlineAfter(timeout))
 }
 
 func (c *Conn) readFrame(deadline time.Time) (ws.Header, []byte, error) {
@@ -142,13 +142,16 @@ func checkHeader(h ws.Header) error {
 	return nil
 }
 
-// ReadMessage returns, within timeout, the next complete data message
-// (fragments assembled, UTF-8 of text checked) or the next control frame,
-// whichever completes first. A control frame that arrives between fragments
+// ReadMessage returns, within timeout (0: no deadline), the next complete
+// data message (fragments assembled, UTF-8 of text checked) or the next
+// control frame, whichever completes first. A control frame that arrives between fragments
 // is returned on its own and the partial message is kept for the next call.
 // A close frame's payload is checked with ParseClose.
 func (c *Conn) ReadMessage(timeout time.Duration) (ws.OpCode, []byte, error) {
-	deadline := time.Now().Add(timeout)
+	return c.readMessage(deadlineAfter(timeout))
+}
+
+func (c *Conn) readMessage(deadline time.Time) (ws.OpCode, []byte, error) {
 	for {
 		h, p, err := c.readFrame(deadline)
 		if err != nil {

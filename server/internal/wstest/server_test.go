@@ -29,6 +29,12 @@ type testServer struct {
 
 func startServer(tb testing.TB, serve func(conn net.Conn, br *bufio.Reader)) *testServer {
 	tb.Helper()
+	return startUpgrader(tb, ws.Upgrader{}, serve)
+}
+
+// startUpgrader is startServer with u's handshake.
+func startUpgrader(tb testing.TB, u ws.Upgrader, serve func(conn net.Conn, br *bufio.Reader)) *testServer {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -48,10 +54,10 @@ func startServer(tb testing.TB, serve func(conn net.Conn, br *bufio.Reader)) *te
 			s.wg.Go(func() {
 				defer s.untrack(conn)
 				conn.SetDeadline(time.Now().Add(5 * time.Second))
-				// ws.Upgrade reads the request through a buffer of its own
+				// u.Upgrade reads the request through a buffer of its own
 				// and drops it; that is fine because a client must wait for
 				// the response before it sends frames (RFC 6455 4.1).
-				if _, err := ws.Upgrade(conn); err != nil {
+				if _, err := u.Upgrade(conn); err != nil {
 					return
 				}
 				conn.SetDeadline(time.Time{})

@@ -3,7 +3,6 @@ package wstest
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/gobwas/ws"
 )
@@ -11,7 +10,13 @@ import (
 // WriteRaw writes p to the socket in one write call, as it is: a frame and a
 // half, one byte of a header, three frames at once.
 func (c *Conn) WriteRaw(p []byte) error {
-	if err := c.nc.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeRaw(p)
+}
+
+func (c *Conn) writeRaw(p []byte) error {
+	if err := c.nc.SetWriteDeadline(deadlineAfter(c.Timeout())); err != nil {
 		return fmt.Errorf("wstest: write: %w", err)
 	}
 	if _, err := c.nc.Write(p); err != nil {
@@ -24,9 +29,11 @@ func (c *Conn) WriteRaw(p []byte) error {
 // marks the Conn as having sent its close (see ExpectClose); so do
 // WriteCoalesced and WriteBytewise, but not WriteRaw.
 func (c *Conn) Write(frames ...Frame) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	for _, f := range frames {
 		c.noteClose(f)
-		if err := c.WriteRaw(f.Bytes()); err != nil {
+		if err := c.writeRaw(f.Bytes()); err != nil {
 			return fmt.Errorf("%w (frame %v)", err, f)
 		}
 	}
@@ -36,10 +43,12 @@ func (c *Conn) Write(frames ...Frame) error {
 // WriteCoalesced writes all frames back to back in a single write call, so
 // that the server is likely to read several frames at once.
 func (c *Conn) WriteCoalesced(frames ...Frame) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	for _, f := range frames {
 		c.noteClose(f)
 	}
-	return c.WriteRaw(Concat(frames...))
+	return c.writeRaw(Concat(frames...))
 }
 
 // WriteBytewise writes the frames one byte per write call, the harshest
@@ -47,12 +56,14 @@ func (c *Conn) WriteCoalesced(frames ...Frame) error {
 // each byte leaves in its own segment, though the server may still read
 // several at once.
 func (c *Conn) WriteBytewise(frames ...Frame) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	for _, f := range frames {
 		c.noteClose(f)
 	}
 	b := Concat(frames...)
 	for i := range b {
-		if err := c.WriteRaw(b[i : i+1]); err != nil {
+		if err := c.writeRaw(b[i : i+1]); err != nil {
 			return fmt.Errorf("byte %d of %d: %w", i, len(b), err)
 		}
 	}
