@@ -137,7 +137,6 @@ func (s *Server) startConn(fd int, remote netip.AddrPort, k addrKey) error {
 		opened: nowNano(),
 	}
 	c.hsSlot.Store(true)
-	c.dec.MaxMessage = s.cfg.Limits.MaxMessageBytes
 	c.lastRead.Store(c.opened)
 	l := s.pickLoop()
 	c.loop = l

@@ -74,7 +74,10 @@ type connInput struct {
 	// it is the complete head until the endpoint's Open returns
 	// (RequestHeaders), then nil: the actor clears it.
 	head []byte
-	dec  wsframe.Decoder
+	// dec holds a frame or a fragmented message left incomplete by the
+	// last read, or is nil: complete input is decoded with the loop's
+	// decoder (see consume), so an idle connection carries none.
+	dec  *wsframe.Decoder
 	held *heldInput
 	// closingRead counts bytes read since chatd decided to close (see
 	// readClosing); at most limits.closing_read_bytes.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chatd/chatd/actor"
 	"github.com/chatd/chatd/server/internal/evloop"
+	"github.com/chatd/chatd/server/internal/wsframe"
 )
 
 // activationBudget is how many events a connection's actor handles before
@@ -24,6 +25,9 @@ type loop struct {
 	*evloop.Loop
 	sys  *actor.System
 	bufs bufferPool // loop only
+	// dec decodes the input of every connection of the loop that has no
+	// incomplete frame or message of its own (see Conn.consume). Loop only.
+	dec wsframe.Decoder
 }
 
 // startLoops starts n event loops.
@@ -37,6 +41,7 @@ func (s *Server) startLoops(n int) error {
 		s.loops = append(s.loops, &loop{
 			Loop: el,
 			sys:  actor.NewSystem(s.log, actor.WithDispatcher(el.Post), actor.WithBudget(activationBudget)),
+			dec:  wsframe.Decoder{MaxMessage: s.cfg.Limits.MaxMessageBytes},
 		})
 	}
 	return nil

@@ -107,7 +107,7 @@ func (c *Conn) endOfInput(reason string) {
 // in the same read is timed from this read, while a control frame inside a
 // fragmented message does not restart the message's clock.
 func (c *Conn) rearm() {
-	if (c.dec.Partial() || c.dec.InMessage()) && !c.discard {
+	if c.dec != nil && !c.discard {
 		if c.partialSince.Load() == 0 {
 			c.partialSince.Store(nowNano())
 		}
@@ -128,9 +128,15 @@ func (c *Conn) touch() {
 // consume decodes p and posts what completes. It returns false when reading
 // must stop without re-arming: the mailbox is full (the rest of p is held)
 // or the actor has stopped.
+//
+// A connection holds a decoder only while a frame or a fragmented message
+// is incomplete between reads; otherwise it decodes with its loop's
+// (decoderFor), and an idle connection carries none.
 func (c *Conn) consume(p []byte) bool {
+	d := c.decoderFor()
+	defer c.keepDecoder(d)
 	for len(p) > 0 && !c.discard {
-		n, m, ok, err := c.dec.Decode(p)
+		n, m, ok, err := d.Decode(p)
 		p = p[n:]
 		var ev event
 		switch {
@@ -146,7 +152,7 @@ func (c *Conn) consume(p []byte) bool {
 			c.discard = true
 			ev = event{kind: evProtocolError, code: fe.Code, reason: fe.Reason}
 		case ok:
-			if !c.dec.InMessage() && c.partialSince.Load() != 0 {
+			if !d.InMessage() && c.partialSince.Load() != 0 {
 				c.partialSince.Store(0) // see rearm
 			}
 			ev = messageEvent(m)
@@ -158,6 +164,33 @@ func (c *Conn) consume(p []byte) bool {
 		}
 	}
 	return true
+}
+
+// decoderFor returns the connection's own decoder if it holds one (input
+// left incomplete by an earlier read), else its loop's.
+func (c *Conn) decoderFor() *wsframe.Decoder {
+	if c.dec != nil {
+		return c.dec
+	}
+	return &c.loop.dec
+}
+
+// keepDecoder runs after decoding with d: a connection left with an
+// incomplete frame or message keeps the state in a decoder of its own;
+// one that has none drops it. The loop's decoder is fresh for the next
+// connection either way.
+func (c *Conn) keepDecoder(d *wsframe.Decoder) {
+	shared := d == &c.loop.dec
+	switch {
+	case shared && !d.Idle() && !c.discard:
+		own := *d
+		c.dec = &own
+	case !shared && (d.Idle() || c.discard):
+		c.dec = nil
+	}
+	if shared {
+		d.Reset()
+	}
 }
 
 // deliver posts ev to the normal lane, in order with the messages before it.

@@ -68,6 +68,15 @@ type Decoder struct {
 // NewDecoder returns a decoder for messages of at most maxMessage bytes.
 func NewDecoder(maxMessage int) *Decoder { return &Decoder{MaxMessage: maxMessage} }
 
+// Idle reports whether the decoder holds nothing between calls: no part of
+// a frame, no part of a fragmented message, no error. An idle decoder can be
+// replaced by a fresh one (with the same MaxMessage) without changing what
+// it decodes next.
+func (d *Decoder) Idle() bool { return !d.Partial() && !d.InMessage() && d.err == nil }
+
+// Reset makes d a fresh decoder, keeping MaxMessage.
+func (d *Decoder) Reset() { *d = Decoder{MaxMessage: d.MaxMessage} }
+
 // Partial reports whether a frame has started but not finished arriving.
 func (d *Decoder) Partial() bool { return d.hdrN > 0 || d.inFrame }
 
