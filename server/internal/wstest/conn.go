@@ -100,9 +100,10 @@ func (c *Conn) Timeout() time.Duration { return time.Duration(c.timeout.Load()) 
 func (c *Conn) SetTimeout(d time.Duration) { c.timeout.Store(int64(d)) }
 
 // deadlineAfter returns the deadline of an operation of timeout d that
-// starts now: the zero time (none) if d is 0.
+// starts now: the zero time (none) if d is 0, already passed if d is
+// negative (time.Until of a passed deadline).
 func deadlineAfter(d time.Duration) time.Time {
-	if d <= 0 {
+	if d == 0 {
 		return time.Time{}
 	}
 	return time.Now().Add(d)
@@ -111,6 +112,11 @@ func deadlineAfter(d time.Duration) time.Time {
 // Protocol returns the subprotocol the server chose ("" if none; see
 // WithProtocols).
 func (c *Conn) Protocol() string { return c.protocol }
+
+// Buffered returns the number of bytes read from the server and not yet
+// consumed; right after Dial, the bytes the server sent before the client
+// spoke.
+func (c *Conn) Buffered() int { return c.br.Buffered() }
 
 // NetConn returns the underlying TCP connection, for tests that need
 // socket-level control such as a half close. Reading from it directly
