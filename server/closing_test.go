@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"errors"
 	"net"
 	"testing"
 	"time"
@@ -44,21 +45,19 @@ func TestClosingReadIsBounded(t *testing.T) {
 				return closerSession{c}
 			})})
 			c := dialWS(t, ts.URL("/closer"))
-			if _, err := c.Write(tc.start); err != nil {
-				t.Fatal(err)
-			}
+			c.SendRaw(t, tc.start)
 			waitFor(t, 5*time.Second, "the close to begin", func() bool { return hasCode(ts.ClosingCodes(), tc.code) })
 			start := time.Now()
 			// Flood valid frames, never reading; the kernel buffers on
-			// both sides take a few MiB before writes block.
-			_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			// both sides take a few MiB before writes block (each write
+			// within the Conn's 5 s).
 			sent := 0
 			var err error
 			for sent < 256<<20 && err == nil {
-				_, err = c.Write(valid)
+				err = c.WriteRaw(valid)
 				sent += len(valid)
 			}
-			if ne, ok := err.(net.Error); err == nil || ok && ne.Timeout() {
+			if ne := net.Error(nil); err == nil || errors.As(err, &ne) && ne.Timeout() {
 				t.Fatalf("the client wrote %d MiB (%v) without being cut off", sent>>20, err)
 			}
 			waitFor(t, 2*time.Second, "the connection to be closed", func() bool { return hasCode(ts.CloseCodes(), tc.code) })
@@ -81,9 +80,7 @@ func TestFragmentedMessageTimeout(t *testing.T) {
 	c := dialWS(t, ts.URL("/echo"))
 	first := append(maskedHeader(ws.OpText, false, 5), "hello"...)
 	start := time.Now()
-	if _, err := c.Write(first); err != nil {
-		t.Fatal(err)
-	}
+	c.SendRaw(t, first)
 	if code := readCloseCode(t, c, 5*time.Second); code != server.CloseFrameTimeout {
 		t.Fatalf("close code = %d, want 4002", code)
 	}

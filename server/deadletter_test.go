@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
@@ -70,11 +69,9 @@ func TestNotifySettledAfterClose(t *testing.T) {
 		close(ready)
 		return p
 	})})
-	c := wstest.DialReceiveBuffer(t, ts.URL("/p"), 4096)
+	c := wstest.Dial(t, ts.URL("/p"), wstest.WithReceiveBuffer(4096))
 	<-ready
-	if err := wsutil.WriteClientText(c, []byte("go")); err != nil {
-		t.Fatal(err)
-	}
+	c.SendText(t, "go")
 	<-p.started
 	accepted := 0
 	for i := 0; i < 200; i++ {

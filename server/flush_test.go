@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
@@ -71,10 +70,8 @@ func checkWrittenReachesClient(t *testing.T, closeTimeout, pause time.Duration) 
 	}, map[string]server.Endpoint{"/blast": server.EndpointFunc(func(c *server.Conn) server.Session {
 		return blaster{c: c, n: n, size: size, results: results}
 	})})
-	c := wstest.DialReceiveBuffer(t, ts.URL("/blast"), 4096)
-	if err := wsutil.WriteClientText(c, []byte("go")); err != nil {
-		t.Fatal(err)
-	}
+	c := wstest.Dial(t, ts.URL("/blast"), wstest.WithReceiveBuffer(4096))
+	c.SendText(t, "go")
 	got := make([]flushResult, 0, n)
 	deadline := time.After(10 * time.Second)
 	for len(got) < n {
@@ -100,26 +97,25 @@ func checkWrittenReachesClient(t *testing.T, closeTimeout, pause time.Duration) 
 	if len(written) == n {
 		t.Fatalf("all %d frames reported written to a client that never read", n)
 	}
-	ping := append(maskedHeader(ws.OpPing, true, 4), "ping"...)
+	ping := wstest.Ping([]byte("ping"))
 	for i := 0; i < 20; i++ {
-		if _, err := c.Write(ping); err != nil {
+		if err := c.Write(ping); err != nil {
 			break
 		}
 	}
 	// Now read everything the kernel holds for us, talking as we go.
 	received := map[int]bool{}
 	for {
-		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		f, err := ws.ReadFrame(c)
-		if err != nil || f.Header.OpCode == ws.OpClose {
+		h, p, err := c.ReadFrame(5 * time.Second)
+		if err != nil || h.OpCode == ws.OpClose {
 			break
 		}
-		if len(f.Payload) == size {
-			received[int(binary.BigEndian.Uint32(f.Payload))] = true
+		if len(p) == size {
+			received[int(binary.BigEndian.Uint32(p))] = true
 		}
 		if pause > 0 {
 			time.Sleep(pause)
-			_, _ = c.Write(ping)
+			_ = c.Write(ping)
 		}
 	}
 	for i := range written {
@@ -138,13 +134,11 @@ func TestOnFlushedReader(t *testing.T) {
 	ts := testserver.StartWith(t, nil, map[string]server.Endpoint{"/blast": server.EndpointFunc(func(c *server.Conn) server.Session {
 		return blaster{c: c, n: n, size: size, results: results}
 	})})
-	c := wstest.DialReceiveBuffer(t, ts.URL("/blast"), 4096)
-	if err := wsutil.WriteClientText(c, []byte("go")); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c := wstest.Dial(t, ts.URL("/blast"), wstest.WithReceiveBuffer(4096))
+	c.SendText(t, "go")
+	deadline := time.Now().Add(10 * time.Second)
 	for i := 0; i < n; i++ {
-		if _, _, err := wsutil.ReadServerData(c); err != nil {
+		if _, _, err := c.ReadData(time.Until(deadline)); err != nil {
 			t.Fatalf("frame %d: %v", i, err)
 		}
 	}

@@ -1,71 +1,57 @@
 package server_test
 
 import (
-	"context"
-	"encoding/binary"
 	"errors"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
+
+	"github.com/chatd/chatd/server/internal/wstest"
 )
 
-// dialWS opens a WebSocket client connection to url.
-func dialWS(tb testing.TB, url string) net.Conn {
+// dialWS opens a WebSocket client connection to url, failing tb if the
+// server sent anything before the client spoke.
+func dialWS(tb testing.TB, url string) *wstest.Conn {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, br, _, err := ws.Dial(ctx, url)
-	if err != nil {
-		tb.Fatalf("dial %s: %v", url, err)
+	c := wstest.Dial(tb, url)
+	if n := c.Buffered(); n > 0 {
+		tb.Fatalf("server sent %d bytes right after the handshake", n)
 	}
-	if br != nil {
-		tb.Fatalf("server sent data before the handshake completed")
-	}
-	tb.Cleanup(func() { c.Close() })
 	return c
 }
 
 // echoOnce sends msg and waits for it to come back.
-func echoOnce(tb testing.TB, c net.Conn, msg string) {
+func echoOnce(tb testing.TB, c *wstest.Conn, msg string) {
 	tb.Helper()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	defer c.SetDeadline(time.Time{})
-	if err := wsutil.WriteClientText(c, []byte(msg)); err != nil {
-		tb.Fatalf("write: %v", err)
-	}
-	got, err := wsutil.ReadServerText(c)
-	if err != nil {
-		tb.Fatalf("read echo: %v", err)
-	}
-	if string(got) != msg {
-		tb.Fatalf("echo = %q, want %q", got, msg)
-	}
+	c.SendText(tb, msg)
+	c.ExpectText(tb, msg)
 }
 
 // readCloseCode reads frames until a close frame and returns its code; data
 // frames before it are skipped. It fails if none arrives within d.
-func readCloseCode(tb testing.TB, c net.Conn, d time.Duration) ws.StatusCode {
+func readCloseCode(tb testing.TB, c *wstest.Conn, d time.Duration) ws.StatusCode {
 	tb.Helper()
-	_ = c.SetReadDeadline(time.Now().Add(d))
-	for {
-		f, err := ws.ReadFrame(c)
-		if err != nil {
-			tb.Fatalf("no close frame: %v", err)
-		}
-		if f.Header.OpCode == ws.OpClose {
-			if len(f.Payload) < 2 {
-				return 0
-			}
-			return ws.StatusCode(binary.BigEndian.Uint16(f.Payload))
-		}
+	f, err := c.ReadCloseFrame(d)
+	if err != nil {
+		tb.Fatalf("no close frame: %v", err)
+	}
+	return f.Code
+}
+
+// expectEOF fails unless the server ends the connection within d without
+// sending anything more.
+func expectEOF(tb testing.TB, c *wstest.Conn, d time.Duration) {
+	tb.Helper()
+	if err := c.ReadEOF(d); err != nil {
+		tb.Fatal(err)
 	}
 }
 
-// expectEOF waits until the server has closed the TCP connection.
-func expectEOF(tb testing.TB, c net.Conn, d time.Duration) {
+// expectHangup waits until the server closes a plain TCP connection (no
+// WebSocket), discarding whatever it sends first.
+func expectHangup(tb testing.TB, c net.Conn, d time.Duration) {
 	tb.Helper()
 	_ = c.SetReadDeadline(time.Now().Add(d))
 	buf := make([]byte, 4096)
@@ -79,7 +65,6 @@ func expectEOF(tb testing.TB, c net.Conn, d time.Duration) {
 			tb.Fatalf("connection still open after %v", d)
 		}
 		return // EOF or reset: closed
-
 	}
 }
 
@@ -108,13 +93,5 @@ func hasCode(codes []int, code ws.StatusCode) bool {
 // maskedHeader returns the header of a masked client frame with an all-zero
 // mask, so the payload can be written as is.
 func maskedHeader(op ws.OpCode, fin bool, length int) []byte {
-	h := ws.Header{Fin: fin, OpCode: op, Length: int64(length), Masked: true}
-	var b []byte
-	w := &byteWriter{&b}
-	_ = ws.WriteHeader(w, h)
-	return b
+	return wstest.EncodeHeader(fin, 0, op, true, uint64(length))
 }
-
-type byteWriter struct{ b *[]byte }
-
-func (w *byteWriter) Write(p []byte) (int, error) { *w.b = append(*w.b, p...); return len(p), nil }

@@ -114,7 +114,7 @@ func TestHandshakeTimeout(t *testing.T) {
 	defer c.Close()
 	_, _ = io.WriteString(c, "GET /echo HTTP/1.1\r\nHost: x\r\n") // never finished
 	start := time.Now()
-	expectEOF(t, c, 5*time.Second)
+	expectHangup(t, c, 5*time.Second)
 	t.Logf("dribbling handshake closed after %v", time.Since(start).Round(time.Millisecond))
 }
 

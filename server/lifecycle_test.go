@@ -4,40 +4,23 @@ import (
 	"context"
 	"errors"
 	"net"
-	"syscall"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
+	"github.com/chatd/chatd/server/internal/wstest"
 )
 
 // dialSmallWindow dials with a small receive buffer, so a client that does
 // not read stops the server's writes after little data.
-func dialSmallWindow(t *testing.T, url string) net.Conn {
+func dialSmallWindow(t *testing.T, url string) *wstest.Conn {
 	t.Helper()
-	d := ws.Dialer{NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		nd := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-			var serr error
-			err := rc.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 16<<10)
-			})
-			return errors.Join(err, serr)
-		}}
-		return nd.DialContext(ctx, network, addr)
-	}}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, _, err := d.Dial(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return wstest.Dial(t, url, wstest.WithReceiveBuffer(16<<10))
 }
 
 // TestSlowConsumer: a client that floods /echo and never reads is dropped
@@ -57,12 +40,12 @@ func TestSlowConsumer(t *testing.T) {
 
 	payload := make([]byte, 16<<10)
 	frame := append(maskedHeader(ws.OpBinary, true, len(payload)), payload...)
-	_ = slow.SetWriteDeadline(time.Now().Add(20 * time.Second))
+	slow.SetTimeout(20 * time.Second)
 	sent, sentAtDecision := 0, -1
 	var decided time.Time
 	var writeErr error
 	for sent < 64<<20 {
-		if _, writeErr = slow.Write(frame); writeErr != nil {
+		if writeErr = slow.WriteRaw(frame); writeErr != nil {
 			break // the server dropped the connection: expected
 		}
 		sent += len(frame)
@@ -94,17 +77,17 @@ func TestSlowConsumer(t *testing.T) {
 	echoOnce(t, other, "still unaffected")
 	// The slow client finally reads: the echoes the kernel had, then the
 	// end (no close frame: it could not be sent after the pending data).
-	_ = slow.SetReadDeadline(time.Now().Add(5 * time.Second))
+	deadline := time.Now().Add(5 * time.Second)
 	for {
-		f, err := ws.ReadFrame(slow)
+		h, p, err := slow.ReadFrame(time.Until(deadline))
 		if err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Fatal("slow client's connection still open")
 			}
 			break
 		}
-		if f.Header.OpCode == ws.OpClose {
-			t.Fatalf("got a close frame %q, want the connection dropped", f.Payload)
+		if h.OpCode == ws.OpClose {
+			t.Fatalf("got a close frame %q, want the connection dropped", p)
 		}
 	}
 }
@@ -123,16 +106,13 @@ func TestKeepalive(t *testing.T) {
 	pings := 0
 	deadline := time.Now().Add(time.Second)
 	for time.Now().Before(deadline) {
-		_ = live.SetReadDeadline(deadline)
-		f, err := ws.ReadFrame(live)
+		h, p, err := live.ReadFrame(time.Until(deadline))
 		if err != nil {
 			break
 		}
-		if f.Header.OpCode == ws.OpPing {
+		if h.OpCode == ws.OpPing {
 			pings++
-			if err := wsutil.WriteClientMessage(live, ws.OpPong, f.Payload); err != nil {
-				t.Fatal(err)
-			}
+			live.Send(t, wstest.Pong(p))
 		}
 	}
 	if pings < 2 {
@@ -141,10 +121,8 @@ func TestKeepalive(t *testing.T) {
 	echoOnce(t, live, "alive after pings")
 
 	// The dead client got a ping, never answered, and was closed with 4003.
-	_ = dead.SetReadDeadline(time.Now().Add(5 * time.Second))
-	f, err := ws.ReadFrame(dead)
-	if err != nil || f.Header.OpCode != ws.OpPing {
-		t.Fatalf("first frame = %v, %v; want a ping", f.Header.OpCode, err)
+	if h, _, err := dead.ReadFrame(5 * time.Second); err != nil || h.OpCode != ws.OpPing {
+		t.Fatalf("first frame = %v, %v; want a ping", h.OpCode, err)
 	}
 	if code := readCloseCode(t, dead, 5*time.Second); code != 4003 {
 		t.Fatalf("close code = %d, want 4003", code)
@@ -157,9 +135,7 @@ func TestKeepalive(t *testing.T) {
 func TestCloseHandshake(t *testing.T) {
 	ts := testserver.Start(t, nil)
 	c := dialWS(t, ts.URL("/echo"))
-	if err := wsutil.WriteClientMessage(c, ws.OpClose, ws.NewCloseFrameBody(1000, "bye")); err != nil {
-		t.Fatal(err)
-	}
+	c.Send(t, wstest.Close(1000, "bye"))
 	if code := readCloseCode(t, c, 5*time.Second); code != 1000 {
 		t.Fatalf("close reply = %d, want 1000", code)
 	}
@@ -189,7 +165,7 @@ func TestShutdown(t *testing.T) {
 	if code := readCloseCode(t, polite, 5*time.Second); code != 1001 {
 		t.Fatalf("close = %d, want 1001", code)
 	}
-	_ = wsutil.WriteClientMessage(polite, ws.OpClose, ws.NewCloseFrameBody(1001, ""))
+	_ = polite.WriteClose(1001, "")
 	if code := readCloseCode(t, mute, 5*time.Second); code != 1001 {
 		t.Fatalf("close = %d, want 1001", code)
 	}
@@ -214,20 +190,11 @@ func TestShutdown(t *testing.T) {
 func TestCloseThenHalfClose(t *testing.T) {
 	ts := testserver.Start(t, nil)
 	c := dialWS(t, ts.URL("/echo"))
-	var b []byte
-	b = append(b, maskedHeader(ws.OpText, true, 4)...)
-	b = append(b, "last"...)
-	body := ws.NewCloseFrameBody(1000, "done")
-	b = append(b, maskedHeader(ws.OpClose, true, len(body))...)
-	b = append(b, body...)
-	if _, err := c.Write(b); err != nil {
+	c.SendRaw(t, wstest.Concat(wstest.Text([]byte("last")), wstest.Close(1000, "done"))) // one write
+	if err := c.NetConn().(*net.TCPConn).CloseWrite(); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if got, err := wsutil.ReadServerText(c); err != nil || string(got) != "last" {
+	if got, err := c.ReadText(5 * time.Second); err != nil || got != "last" {
 		t.Fatalf("echo = %q, %v", got, err)
 	}
 	if code := readCloseCode(t, c, 5*time.Second); code != 1000 {

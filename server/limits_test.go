@@ -2,20 +2,19 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
-
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
+	"github.com/chatd/chatd/server/internal/wstest"
 )
 
 // dialFrom opens a TCP connection to addr from source address src (any
@@ -32,20 +31,9 @@ func dialFrom(tb testing.TB, src, addr string) net.Conn {
 }
 
 // dialWSFrom opens a WebSocket connection to url from source address src.
-func dialWSFrom(tb testing.TB, src, url string) net.Conn {
+func dialWSFrom(tb testing.TB, src, url string) *wstest.Conn {
 	tb.Helper()
-	d := ws.Dialer{NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		nd := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
-		return nd.DialContext(ctx, network, addr)
-	}}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, _, err := d.Dial(ctx, url)
-	if err != nil {
-		tb.Fatalf("websocket dial %s from %s: %v", url, src, err)
-	}
-	tb.Cleanup(func() { c.Close() })
-	return c
+	return wstest.Dial(tb, url, wstest.WithLocalAddr(netip.MustParseAddr(src)))
 }
 
 // response is an HTTP answer read to its end.
@@ -216,7 +204,7 @@ func TestAddressStateIsForgotten(t *testing.T) {
 		c.Connections.BurstPerAddress = 4
 		c.Connections.MaxPerAddress = 3
 	})
-	var conns []net.Conn
+	var conns []*wstest.Conn
 	for _, src := range []string{"127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.2", "127.0.0.3"} {
 		conns = append(conns, dialWSFrom(t, src, ts.URL("/echo")))
 	}

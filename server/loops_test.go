@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
+	"github.com/chatd/chatd/server/internal/wstest"
 )
 
 // sink takes every message and answers none.
@@ -36,20 +36,17 @@ func TestBusyConnectionDoesNotStarveItsLoop(t *testing.T) {
 	var flooded atomic.Int64
 	go func() {
 		defer wg.Done()
-		var frame bytes.Buffer
-		_ = wsutil.WriteClientBinary(&frame, bytes.Repeat([]byte("x"), 16_000))
+		frame := wstest.Binary(bytes.Repeat([]byte("x"), 16_000)).Bytes()
 		for {
 			select {
 			case <-stop:
 				return
 			default:
 			}
-			_ = flood.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			n, err := flood.Write(frame.Bytes())
-			flooded.Add(int64(n))
-			if err != nil {
+			if err := flood.WriteRaw(frame); err != nil { // within the Conn's 5 s
 				return
 			}
+			flooded.Add(int64(len(frame)))
 		}
 	}()
 	echo := dialWS(t, ts.URL("/echo"))
@@ -75,21 +72,19 @@ func TestLastBytesOfABurstAreRead(t *testing.T) {
 	c := dialWS(t, ts.URL("/echo"))
 	const size = 1000
 	n := 10 * 8 * server.ReadBufferSize / size // ten wakes' worth
-	var burst bytes.Buffer
+	var burst []byte
 	for i := range n {
-		msg := fmt.Sprintf("%0*d", size, i)
-		if err := wsutil.WriteClientText(&burst, []byte(msg)); err != nil {
-			t.Fatal(err)
-		}
+		burst = append(burst, wstest.Text([]byte(fmt.Sprintf("%0*d", size, i))).Bytes()...)
 	}
-	go func() { _, _ = c.Write(burst.Bytes()) }() // the echoes are read meanwhile
-	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	c.SetTimeout(0)                       // the write below: as long as it takes
+	go func() { _ = c.WriteRaw(burst) }() // the echoes are read meanwhile
+	deadline := time.Now().Add(20 * time.Second)
 	for i := range n {
-		got, err := wsutil.ReadServerText(c)
+		got, err := c.ReadText(time.Until(deadline))
 		if err != nil {
 			t.Fatalf("echo %d of %d: %v", i, n, err)
 		}
-		if want := fmt.Sprintf("%0*d", size, i); string(got) != want {
+		if want := fmt.Sprintf("%0*d", size, i); got != want {
 			t.Fatalf("echo %d = %.20q…, want %.20q…", i, got, want)
 		}
 	}
@@ -119,7 +114,7 @@ func TestPanicOnLoopClosesOnlyItsConnection(t *testing.T) {
 	victim := dialWS(t, ts.URL("/p"))
 	bystander := dialWS(t, ts.URL("/p"))
 	echoOnce(t, victim, "fine")
-	if err := wsutil.WriteClientText(victim, []byte("boom")); err != nil {
+	if err := victim.WriteText([]byte("boom")); err != nil {
 		t.Fatal(err)
 	}
 	if code := readCloseCode(t, victim, 5*time.Second); code != ws.StatusInternalServerError {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
@@ -41,14 +40,15 @@ func TestResumeAfterNotify(t *testing.T) {
 		batch = append(batch, maskedHeader(ws.OpText, true, len(m))...)
 		batch = append(batch, m...)
 	}
-	go func() { _, _ = c.Write(batch) }()
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c.SetTimeout(0)                       // the write below: as long as it takes
+	go func() { _ = c.WriteRaw(batch) }() // the echoes are read meanwhile
+	deadline := time.Now().Add(10 * time.Second)
 	for i := 0; i < n; i++ {
-		got, err := wsutil.ReadServerText(c)
+		got, err := c.ReadText(time.Until(deadline))
 		if err != nil {
 			t.Fatalf("echo %d: %v", i, err)
 		}
-		if want := fmt.Sprintf("m%03d", i); string(got) != want {
+		if want := fmt.Sprintf("m%03d", i); got != want {
 			t.Fatalf("echo %d = %q, want %q", i, got, want)
 		}
 	}

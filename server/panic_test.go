@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/internal/testserver"
@@ -34,7 +33,7 @@ func TestEndpointPanic(t *testing.T) {
 	victim := dialWS(t, ts.URL("/panicky"))
 	bystander := dialWS(t, ts.URL("/panicky"))
 	echoOnce(t, victim, "fine")
-	if err := wsutil.WriteClientText(victim, []byte("boom")); err != nil {
+	if err := victim.WriteText([]byte("boom")); err != nil {
 		t.Fatal(err)
 	}
 	if code := readCloseCode(t, victim, 5*time.Second); code != ws.StatusInternalServerError {

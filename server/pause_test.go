@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
+	"github.com/chatd/chatd/server/internal/wstest"
 )
 
 // pauser echoes messages; "pause" pauses reading, and a Notify of
@@ -60,12 +60,7 @@ func TestPauseReading(t *testing.T) {
 		return pauser{c, &seen}
 	})
 	ts := testserver.StartWith(t, nil, map[string]server.Endpoint{"/p": ep})
-	d := ws.Dialer{Header: ws.HandshakeHeaderString("X-Test:  v1 \r\n")}
-	c, _, _, err := d.Dial(t.Context(), ts.URL("/p")+"?a=b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := wstest.Dial(t, ts.URL("/p")+"?a=b", wstest.WithRawHeader("X-Test:  v1 \r\n"))
 	info := <-infos
 	if info.uri != "/p?a=b" || info.ua != "v1" {
 		t.Fatalf("Open saw uri %q, X-Test %q", info.uri, info.ua)
@@ -74,28 +69,23 @@ func TestPauseReading(t *testing.T) {
 	echoOnce(t, c, "pause")
 	const n = 50
 	for i := 0; i < n; i++ {
-		if err := wsutil.WriteClientText(c, []byte(fmt.Sprintf("m%02d", i))); err != nil {
-			t.Fatal(err)
-		}
+		c.SendText(t, fmt.Sprintf("m%02d", i))
 	}
 	// Nothing may arrive while paused; a short window shows it.
-	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-	if got, err := wsutil.ReadServerText(c); err == nil {
-		t.Fatalf("got %q while reading was paused", got)
-	}
+	c.ExpectQuiet(t, 200*time.Millisecond)
 	if s := seen.Load(); s != 1 {
 		t.Fatalf("session saw %d messages while paused, want 1", s)
 	}
 	if err := sc.Notify("resume"); err != nil {
 		t.Fatal(err)
 	}
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	deadline := time.Now().Add(5 * time.Second)
 	for i := 0; i < n; i++ {
-		got, err := wsutil.ReadServerText(c)
+		got, err := c.ReadText(time.Until(deadline))
 		if err != nil {
 			t.Fatalf("echo %d: %v", i, err)
 		}
-		if want := fmt.Sprintf("m%02d", i); string(got) != want {
+		if want := fmt.Sprintf("m%02d", i); got != want {
 			t.Fatalf("echo %d = %q, want %q", i, got, want)
 		}
 	}
@@ -115,12 +105,10 @@ func TestPausedPeerGone(t *testing.T) {
 	echoOnce(t, c, "pause")
 	// Stay paused with unread input, well past ping_interval +
 	// pong_timeout: a paused connection has no pong timeout.
-	if err := wsutil.WriteClientText(c, []byte("waits")); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(600 * time.Millisecond))
+	c.SendText(t, "waits")
+	deadline := time.Now().Add(600 * time.Millisecond)
 	for {
-		if _, err := ws.ReadFrame(c); err != nil {
+		if _, _, err := c.ReadFrame(time.Until(deadline)); err != nil {
 			break // pings only, until the deadline
 		}
 	}
@@ -158,20 +146,13 @@ func TestPausedClosing(t *testing.T) {
 		batch = append(batch, maskedHeader(ws.OpText, true, len(m))...)
 		batch = append(batch, m...)
 	}
-	if _, err := c.Write(batch); err != nil {
-		t.Fatal(err)
-	}
+	c.SendRaw(t, batch)
 	if code := readCloseCode(t, c, 5*time.Second); code != 4100 {
 		t.Fatalf("close %d", code)
 	}
 	// More data, then the close reply: the data must not stop the read.
 	began := time.Now()
-	tail := append(maskedHeader(ws.OpText, true, 4), "late"...)
-	body := ws.NewCloseFrameBody(4100, "")
-	tail = append(append(tail, maskedHeader(ws.OpClose, true, len(body))...), body...)
-	if _, err := c.Write(tail); err != nil {
-		t.Fatal(err)
-	}
+	c.SendRaw(t, wstest.Concat(wstest.Text([]byte("late")), wstest.Close(4100, ""))) // one write
 	expectEOF(t, c, 5*time.Second)
 	if d := time.Since(began); d > 2*time.Second {
 		t.Fatalf("closed after %v: the close frame was not read", d)

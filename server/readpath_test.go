@@ -2,17 +2,16 @@ package server_test
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
+	"github.com/chatd/chatd/server/internal/wstest"
 )
 
 // TestStarvation: many clients each send half a frame and stall. With a
@@ -25,9 +24,7 @@ func TestStarvation(t *testing.T) {
 	for i := 0; i < stalled; i++ {
 		c := dialWS(t, ts.URL("/echo"))
 		half := append(maskedHeader(ws.OpText, true, 100), make([]byte, 10)...)
-		if _, err := c.Write(half); err != nil {
-			t.Fatal(err)
-		}
+		c.SendRaw(t, half)
 	}
 	normal := dialWS(t, ts.URL("/echo"))
 	start := time.Now()
@@ -43,9 +40,7 @@ func TestStarvation(t *testing.T) {
 func TestPartialFrameTimeout(t *testing.T) {
 	ts := testserver.Start(t, func(c *config.Server) { c.Limits.PartialFrameTimeout = 200 * time.Millisecond })
 	c := dialWS(t, ts.URL("/echo"))
-	if _, err := c.Write(maskedHeader(ws.OpBinary, true, 50)[:3]); err != nil { // half a header
-		t.Fatal(err)
-	}
+	c.SendRaw(t, maskedHeader(ws.OpBinary, true, 50)[:3]) // half a header
 	if code := readCloseCode(t, c, 5*time.Second); code != 4002 {
 		t.Fatalf("close code = %d, want 4002", code)
 	}
@@ -62,28 +57,17 @@ func TestFramesSplitAndCoalesced(t *testing.T) {
 		two = append(two, maskedHeader(ws.OpText, true, len(m))...)
 		two = append(two, m...)
 	}
-	if _, err := c.Write(two); err != nil {
-		t.Fatal(err)
-	}
+	c.SendRaw(t, two)
 	for _, want := range []string{"first", "second"} {
-		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		got, err := wsutil.ReadServerText(c)
-		if err != nil || string(got) != want {
-			t.Fatalf("got %q, %v; want %q", got, err, want)
-		}
+		c.ExpectText(t, want)
 	}
 	msg := "one byte at a time"
 	frame := append(maskedHeader(ws.OpText, true, len(msg)), msg...)
 	for i := range frame {
-		if _, err := c.Write(frame[i : i+1]); err != nil {
-			t.Fatal(err)
-		}
+		c.SendRaw(t, frame[i:i+1])
 		time.Sleep(time.Millisecond) // keep the bytes in separate segments
 	}
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if got, err := wsutil.ReadServerText(c); err != nil || string(got) != msg {
-		t.Fatalf("got %q, %v; want %q", got, err, msg)
-	}
+	c.ExpectText(t, msg)
 }
 
 // TestBackpressure pipelines many messages into a tiny mailbox: reads pause
@@ -91,6 +75,7 @@ func TestFramesSplitAndCoalesced(t *testing.T) {
 func TestBackpressure(t *testing.T) {
 	ts := testserver.Start(t, func(c *config.Server) { c.Limits.MailboxSize = 2 })
 	c := dialWS(t, ts.URL("/echo"))
+	c.SetTimeout(0) // the pipelined write: as long as it takes
 	const n = 3000
 	errc := make(chan error, 1)
 	go func() {
@@ -100,16 +85,15 @@ func TestBackpressure(t *testing.T) {
 			batch = append(batch, maskedHeader(ws.OpText, true, len(m))...)
 			batch = append(batch, m...)
 		}
-		_, err := c.Write(batch)
-		errc <- err
+		errc <- c.WriteRaw(batch)
 	}()
-	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	deadline := time.Now().Add(30 * time.Second)
 	for i := 0; i < n; i++ {
-		got, err := wsutil.ReadServerText(c)
+		got, err := c.ReadText(time.Until(deadline))
 		if err != nil {
 			t.Fatalf("echo %d: %v", i, err)
 		}
-		if want := fmt.Sprintf("m%05d", i); string(got) != want {
+		if want := fmt.Sprintf("m%05d", i); got != want {
 			t.Fatalf("echo %d = %q, want %q", i, got, want)
 		}
 	}
@@ -136,7 +120,7 @@ func TestScaleIdle(t *testing.T) {
 	runtime.GC()
 	baseG := runtime.NumGoroutine()
 	baseFD := openFDs(t)
-	conns := make([]net.Conn, 0, n)
+	conns := make([]*wstest.Conn, 0, n)
 	for i := 0; i < n; i++ {
 		conns = append(conns, dialWS(t, ts.URL("/echo")))
 	}

@@ -3,19 +3,18 @@ package server_test
 import (
 	"io"
 	"net"
-	"time"
-
-	"github.com/gobwas/ws/wsutil"
 	"net/http"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/gobwas/ws"
 
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
+	"github.com/chatd/chatd/server/internal/wstest"
 )
 
 // requestEcho answers every message with what its connection saw at the
@@ -66,17 +65,13 @@ func TestPrefixQueryAndSubprotocol(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			d := ws.Dialer{}
+			var protocols []string
 			if tc.protocols != "" {
-				d.Protocols = strings.Split(strings.ReplaceAll(tc.protocols, " ", ""), ",")
+				protocols = strings.Split(strings.ReplaceAll(tc.protocols, " ", ""), ",")
 			}
-			conn, _, hs, err := d.Dial(t.Context(), ts.URL(tc.path))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			if hs.Protocol != tc.wantHeader {
-				t.Fatalf("Sec-WebSocket-Protocol = %q, want %q", hs.Protocol, tc.wantHeader)
+			conn := wstest.Dial(t, ts.URL(tc.path), wstest.WithProtocols(protocols...))
+			if p := conn.Protocol(); p != tc.wantHeader {
+				t.Fatalf("Sec-WebSocket-Protocol = %q, want %q", p, tc.wantHeader)
 			}
 			echoed := roundTrip(t, conn, "x")
 			if want := tc.want + " | "; echoed != want {
@@ -167,18 +162,10 @@ func TestNoFilesNoRoot(t *testing.T) {
 }
 
 // roundTrip sends msg and returns the text the server answers.
-func roundTrip(tb testing.TB, c net.Conn, msg string) string {
+func roundTrip(tb testing.TB, c *wstest.Conn, msg string) string {
 	tb.Helper()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	defer c.SetDeadline(time.Time{})
-	if err := wsutil.WriteClientText(c, []byte(msg)); err != nil {
-		tb.Fatalf("write: %v", err)
-	}
-	got, err := wsutil.ReadServerText(c)
-	if err != nil {
-		tb.Fatalf("read: %v", err)
-	}
-	return string(got)
+	c.SendText(tb, msg)
+	return c.NextText(tb)
 }
 
 // rawText sends req and returns everything the server writes until it
