@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 )
@@ -95,4 +96,49 @@ func TestBudgetKeepsOrderAndCountsActivations(t *testing.T) {
 	if err := sys.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// stopWatcher records ActorStopped calls and the order of the callbacks.
+type stopWatcher struct {
+	calls []string
+	err   error
+}
+
+func (w *stopWatcher) Receive(i int) {
+	if i < 0 {
+		panic("negative")
+	}
+}
+func (w *stopWatcher) ActorStopped(err error) { w.calls = append(w.calls, "stopped"); w.err = err }
+func (w *stopWatcher) DeadLetter(int)         { w.calls = append(w.calls, "dead") }
+
+func TestStopObserver(t *testing.T) {
+	q := &queueDispatcher{}
+	sys, _ := newTestSystem(t, WithDispatcher(q.dispatch))
+	t.Run("stop", func(t *testing.T) {
+		w := &stopWatcher{}
+		var order []string
+		ref := Spawn[int](sys, w, 8, WithOnStop(func(error) { order = append(order, "onstop") }))
+		_ = ref.Post(1)
+		ref.Stop() // scheduled, not run: the activation settles
+		for q.step() {
+		}
+		if len(w.calls) != 2 || w.calls[0] != "stopped" || w.calls[1] != "dead" || w.err != nil {
+			t.Fatalf("calls %v err %v: want ActorStopped(nil) once, then the dead letter", w.calls, w.err)
+		}
+		if len(order) != 1 {
+			t.Fatalf("WithOnStop ran %d times", len(order))
+		}
+	})
+	t.Run("panic", func(t *testing.T) {
+		w := &stopWatcher{}
+		ref := Spawn[int](sys, w, 8)
+		_ = ref.Post(-1)
+		for q.step() {
+		}
+		var perr *PanicError
+		if len(w.calls) != 1 || !errors.As(w.err, &perr) {
+			t.Fatalf("calls %v err %v: want one ActorStopped with a *PanicError", w.calls, w.err)
+		}
+	})
 }

@@ -73,6 +73,16 @@ type DeadLetterer[M any] interface {
 	DeadLetter(msg M)
 }
 
+// StopObserver is implemented by a Receiver that wants to know when its
+// actor stops: ActorStopped is called exactly once, with nil after Stop or
+// with a *PanicError after Receive panicked, where and when WithOnStop's
+// function would be (after it, if both are set), and before the dead
+// letters. Being a method of the Receiver, it costs an actor no memory,
+// where WithOnStop costs a closure per actor.
+type StopObserver interface {
+	ActorStopped(err error)
+}
+
 // WithLogger sets the logger used for this actor's recovered panics, for
 // example a per-connection child logger. The default is the System's.
 func WithLogger(log *zap.Logger) SpawnOption {
@@ -197,6 +207,9 @@ func (a *Ref[M]) Stop() {
 func (a *Ref[M]) settle(dead []M, err error) {
 	if a.onStop != nil {
 		a.onStop(err)
+	}
+	if o, ok := a.recv.(StopObserver); ok {
+		o.ActorStopped(err)
 	}
 	if d, ok := a.recv.(DeadLetterer[M]); ok {
 		for _, m := range dead {

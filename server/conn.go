@@ -283,8 +283,14 @@ func (c *Conn) Kick(code ws.StatusCode, reason string) {
 	c.postSystem(event{kind: evClose, code: code, reason: reason})
 }
 
+// connActor is a Conn seen by its actor: the runtime's Receiver,
+// DeadLetterer and StopObserver. A conversion, so these methods are not
+// Conn's (sessions must not call them) and the actor costs no closure.
+type connActor Conn
+
 // Receive handles one event on the connection's actor.
-func (c *Conn) Receive(ev event) {
+func (a *connActor) Receive(ev event) {
+	c := (*Conn)(a)
 	switch ev.kind {
 	case evUpgraded:
 		c.upgradeDone(ev.data)
@@ -325,20 +331,21 @@ func (c *Conn) Receive(ev event) {
 	}
 }
 
-// DeadLetter is for the actor runtime, not for sessions: it runs for each
-// event still queued when the actor stopped (see
+// DeadLetter runs for each event still queued when the actor stopped (see
 // actor.DeadLetterer). Notify values go to the session, which sees it has
 // closed and settles whatever they promised; the rest (input, timers) no
 // longer matter.
-func (c *Conn) DeadLetter(ev event) {
+func (a *connActor) DeadLetter(ev event) {
+	c := (*Conn)(a)
 	if ev.kind == evNotify && c.sess != nil && !c.failed {
 		c.sess.Notify(ev.ext)
 	}
 }
 
-// stopped runs when the actor stops. After a panic in an endpoint the
+// ActorStopped runs when the actor stops. After a panic in an endpoint the
 // connection is closed with 1011; after a normal teardown it does nothing.
-func (c *Conn) stopped(err error) {
+func (a *connActor) ActorStopped(err error) {
+	c := (*Conn)(a)
 	if err == nil || c.closed.Load() {
 		return
 	}
