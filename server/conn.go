@@ -61,6 +61,9 @@ type Conn struct {
 	// connection does not carry its query (a token can be long).
 	target string
 	sock   sock
+	// regPrev and regNext link the open connections (registry); guarded
+	// by the registry's lock.
+	regPrev, regNext *Conn
 
 	connInput
 	connOutput

@@ -3,18 +3,22 @@ package server
 import "sync"
 
 // registry holds the open connections, for the sweeper and for shutdown.
+// It is an intrusive doubly linked list through the connections
+// themselves (Conn.regPrev, regNext): registering costs a connection two
+// pointers and no map entry.
 //
-// mu guards conns and drained. drained is closed when the registry becomes
-// empty after shutdown began.
+// mu guards the list, n, shutdown and every Conn's regPrev and regNext.
+// drained is closed when the registry becomes empty after shutdown began.
 type registry struct {
 	mu       sync.Mutex
-	conns    map[*Conn]struct{}
+	head     *Conn
+	n        int
 	shutdown bool
 	drained  chan struct{}
 }
 
 func newRegistry() *registry {
-	return &registry{conns: make(map[*Conn]struct{}), drained: make(chan struct{})}
+	return &registry{drained: make(chan struct{})}
 }
 
 // add registers c; it reports false once shutdown has begun.
@@ -24,19 +28,37 @@ func (r *registry) add(c *Conn) bool {
 	if r.shutdown {
 		return false
 	}
-	r.conns[c] = struct{}{}
+	c.regNext = r.head
+	if r.head != nil {
+		r.head.regPrev = c
+	}
+	r.head = c
+	r.n++
 	return true
 }
 
+// remove unregisters c; it does nothing if c is not registered.
 func (r *registry) remove(c *Conn) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delete(r.conns, c)
+	if c.regPrev == nil && r.head != c {
+		return // not registered
+	}
+	if c.regPrev != nil {
+		c.regPrev.regNext = c.regNext
+	} else {
+		r.head = c.regNext
+	}
+	if c.regNext != nil {
+		c.regNext.regPrev = c.regPrev
+	}
+	c.regPrev, c.regNext = nil, nil
+	r.n--
 	r.signalLocked()
 }
 
 func (r *registry) signalLocked() {
-	if r.shutdown && len(r.conns) == 0 {
+	if r.shutdown && r.n == 0 {
 		select {
 		case <-r.drained:
 		default:
@@ -62,7 +84,7 @@ func (r *registry) snapshot(dst []*Conn) []*Conn {
 }
 
 func (r *registry) snapshotLocked(dst []*Conn) []*Conn {
-	for c := range r.conns {
+	for c := r.head; c != nil; c = c.regNext {
 		dst = append(dst, c)
 	}
 	return dst
@@ -71,5 +93,5 @@ func (r *registry) snapshotLocked(dst []*Conn) []*Conn {
 func (r *registry) len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.conns)
+	return r.n
 }
