@@ -175,3 +175,23 @@ func (l *loop) trimBuffers() {
 	}
 	l.bufs.taken = false
 }
+
+// Loop is the event loop a connection belongs to, as sessions see it: a
+// comparable handle (connections of the same loop have equal Loops) that
+// runs functions there. A fan-out groups its recipients by Loop and hands
+// each loop one function per message, instead of one post per recipient.
+type Loop struct{ l *loop }
+
+// Loop returns the event loop c belongs to.
+func (c *Conn) Loop() Loop { return Loop{c.loop} }
+
+// Run runs fn on the loop, from any goroutine; it never blocks. fn runs on
+// the loop's goroutine, so never at the same time as the session of any
+// connection of that loop, and it may do what those sessions' methods may
+// do for them (write, close). It does not run in order with the events
+// queued to those connections' sessions: a value that must be ordered
+// with them goes through Conn.Notify. Functions handed to one Loop by one
+// goroutine run in the order handed. A panic in fn is logged and recovered
+// (it closes no connection: fn belongs to none). After Shutdown fn may
+// never run.
+func (l Loop) Run(fn func()) { l.l.Post(fn) }

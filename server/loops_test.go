@@ -124,3 +124,59 @@ func TestPanicOnLoopClosesOnlyItsConnection(t *testing.T) {
 	echoOnce(t, bystander, "unaffected")
 	echoOnce(t, dialWS(t, ts.URL("/p")), "a new connection on the same loop")
 }
+
+// groups records the connections of an endpoint by loop.
+type groups struct {
+	mu     sync.Mutex
+	byLoop map[server.Loop][]*server.Conn
+}
+
+func (g *groups) Open(c *server.Conn) server.Session {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.byLoop[c.Loop()] = append(g.byLoop[c.Loop()], c)
+	return sink{}
+}
+
+// TestLoopRunFanOut: a fan-out grouped by loop hands each loop one
+// function, which writes to every connection of that loop; each client
+// gets the frame once, and connections spread over every loop.
+func TestLoopRunFanOut(t *testing.T) {
+	g := &groups{byLoop: map[server.Loop][]*server.Conn{}}
+	ts := testserver.StartWith(t, func(c *config.Server) { c.EventLoops = 3 }, map[string]server.Endpoint{"/g": g})
+	const n = 12
+	clients := make([]*wstest.Conn, n)
+	for i := range clients {
+		clients[i] = dialWS(t, ts.URL("/g"))
+	}
+	count := func() (conns, loops int) {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for _, cs := range g.byLoop {
+			conns += len(cs)
+		}
+		return conns, len(g.byLoop)
+	}
+	waitFor(t, 5*time.Second, "every session open", func() bool { c, _ := count(); return c == n })
+	if _, loops := count(); loops != 3 {
+		t.Fatalf("connections spread over %d loops, want 3", loops)
+	}
+	frame := wstest.EncodeFrame(true, 0, ws.OpText, false, []byte("to all"))
+	var runs atomic.Int32
+	g.mu.Lock()
+	for l, cs := range g.byLoop {
+		l.Run(func() {
+			runs.Add(1)
+			for _, c := range cs {
+				c.WritePrepared(frame)
+			}
+		})
+	}
+	g.mu.Unlock()
+	for _, c := range clients {
+		c.ExpectText(t, "to all")
+	}
+	if runs.Load() != 3 {
+		t.Fatalf("%d runs, want one per loop", runs.Load())
+	}
+}
