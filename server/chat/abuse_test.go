@@ -4,18 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
-
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/internal/wstest"
 	"github.com/chatd/chatd/server/mailbox"
 )
 
@@ -142,9 +140,7 @@ func TestPreLoginBinaryCounted(t *testing.T) {
 	e := start(t, options{chat: func(c *config.Chat) { c.Login.MaxMessages = 10 }})
 	c := e.dial(t)
 	for i := 0; i < 11; i++ {
-		if err := wsutil.WriteClientBinary(c.c, []byte("x")); err != nil {
-			t.Fatal(err)
-		}
+		c.c.SendBinary(t, []byte("x"))
 	}
 	if code := c.closeCode(); code != chat.CloseLoginFlood {
 		t.Fatalf("close = %d, want %d", code, chat.CloseLoginFlood)
@@ -303,11 +299,7 @@ func TestLoginThrottleBurst(t *testing.T) {
 	}
 	throttled := 0
 	// The throttled ones are answered at once, while the others wait on
-	// the backend.
-	deadline := time.Now().Add(5 * time.Second)
-	for _, c := range clients {
-		_ = c.c.SetReadDeadline(deadline)
-	}
+	// the backend; each answer within next's 5 s.
 	close(ca.release)
 	for _, c := range clients {
 		m := c.next()
@@ -424,16 +416,5 @@ func TestOfflineQueueBytes(t *testing.T) {
 // dialFrom dials /ws from the local address ip (any of 127.0.0.0/8).
 func (e *env) dialFrom(t testing.TB, ip string) *client {
 	t.Helper()
-	d := ws.Dialer{NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		nd := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
-		return nd.DialContext(ctx, network, addr)
-	}}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, _, err := d.Dial(ctx, e.ts.URL("/ws"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return &client{t: t, c: c}
+	return &client{t: t, c: wstest.Dial(t, e.ts.URL("/ws"), wstest.WithLocalAddr(netip.MustParseAddr(ip)))}
 }

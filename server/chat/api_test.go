@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/server/api"
@@ -144,23 +143,7 @@ func TestAPIPublishThousand(t *testing.T) {
 	const members, msgs = 1000, 5
 	e := start(t, options{})
 	a := startAPI(t, e, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	clients := make([]*client, members)
-	for i := range clients {
-		c, _, _, err := ws.Dial(ctx, e.ts.URL("/ws"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		if err := wsutil.WriteClientText(c, []byte(fmt.Sprintf("m%d", i))); err != nil {
-			t.Fatal(err)
-		}
-		if b, err := wsutil.ReadServerText(c); err != nil || string(b) != "True" {
-			t.Fatalf("login m%d: %q %v", i, b, err)
-		}
-		clients[i] = &client{t: t, c: c}
-	}
+	clients := e.loginMembers(t, members, 60*time.Second)
 	var rm api.Room
 	if code := a.call("GET", "/api/rooms/lobby?limit=1", nil, &rm); code != 200 || rm.Members != members || !rm.More {
 		t.Fatalf("lobby: %d %+v", code, rm)
@@ -175,10 +158,10 @@ func TestAPIPublishThousand(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = c.c.SetReadDeadline(time.Now().Add(60 * time.Second))
+			deadline := time.Now().Add(60 * time.Second)
 			want := first
 			for want < first+msgs {
-				b, op, err := wsutil.ReadServerData(c.c)
+				op, b, err := c.c.ReadData(time.Until(deadline))
 				if err != nil {
 					errs <- fmt.Errorf("member %d: read: %v", i, err)
 					return

@@ -69,7 +69,7 @@ func TestEvents(t *testing.T) {
 	alice.expect(map[string]any{"type": "error"})
 	alice.sendJSON(map[string]any{"receiver": "bob", "data": "hi", "id": 1})
 	alice.expect(map[string]any{"type": "sent", "status": "stored"})
-	_ = ws.WriteFrame(alice.c, ws.MaskFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, "bye"))))
+	_ = alice.c.WriteClose(ws.StatusNormalClosure, "bye")
 	alice.closeCode()
 	want := []string{
 		"login alice",

@@ -1,13 +1,9 @@
 package chat_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 )
 
 // TestFanoutDoesNotStall: while a publisher fans messages out to a large
@@ -20,21 +16,7 @@ func TestFanoutDoesNotStall(t *testing.T) {
 	}
 	const members = 2000 // x2 fds in this process (client and server side)
 	e := start(t, options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	for i := 0; i < members; i++ {
-		c, _, _, err := ws.Dial(ctx, e.ts.URL("/ws"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		if err := wsutil.WriteClientText(c, []byte(fmt.Sprintf("m%d", i))); err != nil {
-			t.Fatal(err)
-		}
-		if b, err := wsutil.ReadServerText(c); err != nil || string(b) != "True" {
-			t.Fatalf("login m%d: %q %v", i, b, err)
-		}
-	}
+	e.loginMembers(t, members, 60*time.Second) // they never read
 	pub := e.login(t, "publisher")
 	x, y := e.login(t, "x"), e.login(t, "y")
 	for _, c := range []*client{x, y} {

@@ -1,17 +1,15 @@
 package chat_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"net"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/auth"
@@ -19,6 +17,7 @@ import (
 	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
+	"github.com/chatd/chatd/server/internal/wstest"
 	"github.com/chatd/chatd/server/mailbox"
 )
 
@@ -203,48 +202,21 @@ func start(t testing.TB, o options) *env {
 // client is a test connection to /ws.
 type client struct {
 	t testing.TB
-	c net.Conn
+	c *wstest.Conn
 }
 
 func (e *env) dial(t testing.TB) *client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, _, err := ws.Dial(ctx, e.ts.URL("/ws"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return &client{t: t, c: c}
+	return &client{t: t, c: wstest.Dial(t, e.ts.URL("/ws"))}
 }
 
 // dialPath dials path (which may carry a query) offering protocols, and
 // returns the client and the subprotocol the server chose.
 func (e *env) dialPath(t testing.TB, path string, protocols ...string) (*client, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	d := ws.Dialer{Protocols: protocols}
-	c, br, hs, err := d.Dial(ctx, e.ts.URL(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if br != nil {
-		// The server wrote right after the 101 (a URL login's answer):
-		// those bytes are in br.
-		c = bufferedConn{Conn: c, r: br}
-	}
-	return &client{t: t, c: c}, hs.Protocol
+	c := wstest.Dial(t, e.ts.URL(path), wstest.WithProtocols(protocols...))
+	return &client{t: t, c: c}, c.Protocol()
 }
-
-// bufferedConn reads what the handshake buffered before the socket.
-type bufferedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (b bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
 
 // login dials and logs in with the plain form.
 func (e *env) login(t testing.TB, name string) *client {
@@ -257,43 +229,50 @@ func (e *env) login(t testing.TB, name string) *client {
 	return c
 }
 
+// loginMembers logs n clients in as m0, m1, ..., within timeout in all:
+// for tests of many members.
+func (e *env) loginMembers(t testing.TB, n int, timeout time.Duration) []*client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	clients := make([]*client, n)
+	for i := range clients {
+		c, err := wstest.DialContext(ctx, e.ts.URL("/ws"), wstest.WithTimeout(timeout))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SendText(t, fmt.Sprintf("m%d", i))
+		if b, err := c.ReadText(time.Until(deadline)); err != nil || b != "True" {
+			t.Fatalf("login m%d: %q %v", i, b, err)
+		}
+		clients[i] = &client{t: t, c: c}
+	}
+	return clients
+}
+
 func (c *client) send(text string) {
 	c.t.Helper()
-	_ = c.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if err := wsutil.WriteClientText(c.c, []byte(text)); err != nil {
-		c.t.Fatalf("send: %v", err)
-	}
+	c.c.SendText(c.t, text)
 }
 
 func (c *client) sendJSON(v any) {
 	c.t.Helper()
-	b, _ := json.Marshal(v)
-	c.send(string(b))
+	c.c.SendJSON(c.t, v)
 }
 
 // text reads the next text message.
 func (c *client) text() string {
 	c.t.Helper()
-	_ = c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for {
-		b, op, err := wsutil.ReadServerData(c.c)
-		if err != nil {
-			c.t.Fatalf("read: %v", err)
-		}
-		if op == ws.OpText {
-			return string(b)
-		}
-	}
+	return c.c.NextText(c.t)
 }
 
 // next reads the next message as a JSON object.
 func (c *client) next() map[string]any {
 	c.t.Helper()
-	s := c.text()
 	var m map[string]any
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		c.t.Fatalf("not JSON: %q", s)
-	}
+	c.c.NextJSON(c.t, &m)
 	return m
 }
 
@@ -312,30 +291,17 @@ func (c *client) expect(fields map[string]any) map[string]any {
 // quiet asserts nothing arrives for a short while.
 func (c *client) quiet() {
 	c.t.Helper()
-	_ = c.c.SetReadDeadline(time.Now().Add(150 * time.Millisecond))
-	b, _, err := wsutil.ReadServerData(c.c)
-	if err == nil {
-		c.t.Fatalf("unexpected message %q", b)
-	}
-	if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
-		c.t.Fatalf("read: %v", err)
-	}
+	c.c.ExpectQuiet(c.t, 150*time.Millisecond)
 }
 
 // closeCode reads until a close frame and returns its code.
 func (c *client) closeCode() ws.StatusCode {
 	c.t.Helper()
-	_ = c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for {
-		f, err := ws.ReadFrame(c.c)
-		if err != nil {
-			c.t.Fatalf("no close frame: %v", err)
-		}
-		if f.Header.OpCode == ws.OpClose {
-			code, _ := ws.ParseCloseFrameData(f.Payload)
-			return code
-		}
+	f, err := c.c.ReadCloseFrame(10 * time.Second)
+	if err != nil {
+		c.t.Fatalf("no close frame: %v", err)
 	}
+	return f.Code
 }
 
 func equalJSON(got, want any) bool {

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws/wsutil"
-
 	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/history"
@@ -79,10 +77,9 @@ func benchFanout(b *testing.B, senders int, mode string) {
 			defer readers.Done()
 			// No deadlines: a run may take longer than the helpers' 5 s
 			// (and a reader answers pings by writing).
-			_ = c.c.SetReadDeadline(time.Time{})
-			_ = c.c.SetWriteDeadline(time.Time{})
+			c.c.SetTimeout(0)
 			for n := 1; n <= b.N; n++ {
-				if _, _, err := wsutil.ReadServerData(c.c); err != nil {
+				if _, _, err := c.c.ReadData(0); err != nil {
 					b.Error(err)
 					mu.Lock()
 					fail = true
@@ -103,7 +100,7 @@ func benchFanout(b *testing.B, senders int, mode string) {
 	for i := range conns {
 		conns[i] = e.login(b, fmt.Sprint("sender", i))
 		conns[i].joinAt("dev", -1)
-		_ = conns[i].c.SetWriteDeadline(time.Time{})
+		conns[i].c.SetTimeout(0)
 	}
 	payload := []byte(`{"room":"dev","data":"a message of some forty bytes, typical"}`)
 	var sent atomic.Int64 // messages handed to the sockets, all senders
@@ -118,7 +115,7 @@ func benchFanout(b *testing.B, senders int, mode string) {
 				if s := int(sent.Add(1)); s%16 == 0 && s > window && !waitFor(s-window) {
 					return
 				}
-				if err := wsutil.WriteClientText(c.c, payload); err != nil {
+				if err := c.c.WriteText(payload); err != nil {
 					b.Error(err)
 					return
 				}

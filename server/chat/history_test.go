@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
-
 	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/history"
@@ -573,23 +570,13 @@ func (e *env) stop(t testing.TB) {
 // writeJSON sends v without failing the test, for other goroutines.
 func writeJSON(c *client, v any) error {
 	b, _ := json.Marshal(v)
-	_ = c.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	return wsutil.WriteClientText(c.c, b)
+	return c.c.WriteText(b) // within the Conn's 5 s
 }
 
 // readText reads the next text message without failing the test, for
 // other goroutines.
 func readText(c *client) (string, error) {
-	_ = c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for {
-		b, op, err := wsutil.ReadServerData(c.c)
-		if err != nil {
-			return "", err
-		}
-		if op == ws.OpText {
-			return string(b), nil
-		}
-	}
+	return c.c.ReadText(5 * time.Second)
 }
 
 // fakeClock is a settable time source for chat.WithClock.

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws/wsutil"
-
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/config"
@@ -99,9 +97,7 @@ func TestLoginTimeout(t *testing.T) {
 func TestLoginBinaryRefused(t *testing.T) {
 	e := start(t, options{})
 	c := e.dial(t)
-	if err := wsutil.WriteClientBinary(c.c, []byte{1, 2, 3}); err != nil {
-		t.Fatal(err)
-	}
+	c.c.SendBinary(t, []byte{1, 2, 3})
 	if got := c.text(); got != "binary messages are not accepted before login: send your name as text" {
 		t.Fatalf("got %q", got)
 	}
@@ -176,11 +172,10 @@ func TestAuthQueueFull(t *testing.T) {
 	got := make(chan map[string]any, 2)
 	for _, c := range []*client{a, b} {
 		go func() {
-			_ = c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			b, err := wsutil.ReadServerText(c.c)
+			s, err := c.c.ReadText(10 * time.Second)
 			m := map[string]any{"err": err}
 			if err == nil {
-				_ = json.Unmarshal(b, &m)
+				_ = json.Unmarshal([]byte(s), &m)
 			}
 			got <- m
 		}()

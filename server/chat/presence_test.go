@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/wstest"
@@ -42,7 +40,7 @@ func TestPresenceSpam(t *testing.T) {
 		},
 	})
 
-	members := make([]net.Conn, quiet)
+	members := make([]*wstest.Conn, quiet)
 	for i := range members {
 		c := rawLogin(t, e, fmt.Sprintf("q%03d", i), 4096)
 		if err := rawRequest(c, `{"type":"join","room":"spam"}`, "joined"); err != nil {
@@ -56,13 +54,15 @@ func TestPresenceSpam(t *testing.T) {
 	if err := rawRequest(drain, `{"type":"join","room":"spam"}`, "joined"); err != nil {
 		t.Fatal(err)
 	}
+	// The members' reads, from here to the end, within 10 s.
+	readBy := time.Now().Add(10 * time.Second)
 	for i, c := range members {
-		if err := rawUntil(c, "r"); err != nil {
+		if err := rawUntil(c, "r", readBy); err != nil {
 			t.Fatalf("q%03d: %v", i, err)
 		}
 	}
 
-	spam := make([]net.Conn, spammers)
+	spam := make([]*wstest.Conn, spammers)
 	for i := range spam {
 		spam[i] = rawLogin(t, e, fmt.Sprintf("s%02d", i), 0)
 	}
@@ -105,7 +105,7 @@ func TestPresenceSpam(t *testing.T) {
 			// unknown after a reset until announced again.
 			in, reset := map[string]bool{}, false
 			for {
-				m, err := rawNext(c)
+				m, err := rawNext(c, readBy)
 				if err != nil {
 					t.Errorf("q%03d after %d spam announcements: %v", i, counts[i], err)
 					return
@@ -298,28 +298,27 @@ func request(c *client, typ, room, reply string) {
 }
 
 // rawLogin dials and logs in as name, with a receive buffer of rcvbuf
-// bytes if not 0. The connection may be used from any goroutine.
-func rawLogin(t *testing.T, e *env, name string, rcvbuf int) net.Conn {
+// bytes if not 0. The connection may be used from any goroutine; its
+// writes have 10 s.
+func rawLogin(t *testing.T, e *env, name string, rcvbuf int) *wstest.Conn {
 	t.Helper()
-	c := wstest.DialReceiveBuffer(t, e.ts.URL("/ws"), rcvbuf)
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if err := wsutil.WriteClientText(c, []byte(name)); err != nil {
-		t.Fatal(err)
-	}
-	if b, err := wsutil.ReadServerText(c); err != nil || string(b) != "True" {
+	c := wstest.Dial(t, e.ts.URL("/ws"), wstest.WithReceiveBuffer(rcvbuf))
+	c.SendText(t, name)
+	if b, err := c.ReadText(5 * time.Second); err != nil || b != "True" {
 		t.Fatalf("login %s: %q %v", name, b, err)
 	}
+	c.SetTimeout(10 * time.Second)
 	return c
 }
 
-// rawRequest sends req and reads until a reply of type want.
-func rawRequest(c net.Conn, req, want string) error {
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if err := wsutil.WriteClientText(c, []byte(req)); err != nil {
+// rawRequest sends req and reads until a reply of type want, within 10 s.
+func rawRequest(c *wstest.Conn, req, want string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	if err := c.WriteText([]byte(req)); err != nil {
 		return err
 	}
 	for {
-		m, err := rawNext(c)
+		m, err := rawNext(c, deadline)
 		if err != nil {
 			return err
 		}
@@ -332,11 +331,10 @@ func rawRequest(c net.Conn, req, want string) error {
 	}
 }
 
-// rawUntil reads until user is announced online.
-func rawUntil(c net.Conn, user string) error {
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+// rawUntil reads until user is announced online, by deadline.
+func rawUntil(c *wstest.Conn, user string, deadline time.Time) error {
 	for {
-		m, err := rawNext(c)
+		m, err := rawNext(c, deadline)
 		if err != nil {
 			return err
 		}
@@ -346,13 +344,12 @@ func rawUntil(c net.Conn, user string) error {
 	}
 }
 
-// rawNext reads the next text message as a JSON object.
-func rawNext(c net.Conn) (map[string]any, error) {
+// rawNext reads the next text message as a JSON object, by deadline.
+func rawNext(c *wstest.Conn, deadline time.Time) (map[string]any, error) {
 	for {
-		b, op, err := wsutil.ReadServerData(c)
-		var closed wsutil.ClosedError
-		if errors.As(err, &closed) {
-			return nil, fmt.Errorf("closed with %d %s", closed.Code, closed.Reason)
+		op, b, err := c.ReadData(time.Until(deadline))
+		if ce := (*wstest.CloseError)(nil); errors.As(err, &ce) {
+			return nil, fmt.Errorf("closed with %d %s", ce.Code, ce.Reason)
 		}
 		if err != nil {
 			return nil, err

@@ -2,13 +2,13 @@ package chat_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/server/config"
@@ -53,7 +53,7 @@ func fillMailbox(t testing.TB, st *mailbox.Store, user string, n, size int) {
 // dialSlow dials /ws with a small receive buffer.
 func (e *env) dialSlow(t testing.TB) *client {
 	t.Helper()
-	return &client{t: t, c: wstest.DialReceiveBuffer(t, e.ts.URL("/ws"), 4096)}
+	return &client{t: t, c: wstest.Dial(t, e.ts.URL("/ws"), wstest.WithReceiveBuffer(4096))}
 }
 
 // readOffline reads messages until it has n offline ones or the deadline
@@ -61,12 +61,11 @@ func (e *env) dialSlow(t testing.TB) *client {
 // arrival order. A close frame ends it early.
 func (c *client) readOffline(n int, pause time.Duration, ack func(id uint64)) (ids []uint64, closed ws.StatusCode) {
 	c.t.Helper()
-	_ = c.c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	deadline := time.Now().Add(60 * time.Second)
 	for len(ids) < n {
-		b, op, err := wsutil.ReadServerData(c.c)
+		op, b, err := c.c.ReadData(time.Until(deadline))
 		if err != nil {
-			var ce wsutil.ClosedError
-			if asClosed(err, &ce) {
+			if ce := (*wstest.CloseError)(nil); errors.As(err, &ce) {
 				return ids, ce.Code
 			}
 			c.t.Fatalf("read after %d offline messages: %v", len(ids), err)
@@ -87,14 +86,6 @@ func (c *client) readOffline(n int, pause time.Duration, ack func(id uint64)) (i
 		}
 	}
 	return ids, 0
-}
-
-func asClosed(err error, ce *wsutil.ClosedError) bool {
-	if e, ok := err.(wsutil.ClosedError); ok {
-		*ce = e
-		return true
-	}
-	return false
 }
 
 // checkSequence fails unless ids are exactly from..to in order.
@@ -339,11 +330,11 @@ func TestSenderNotClosedForItsReplies(t *testing.T) {
 	bob := e.login(t, "bob")
 	alice := e.login(t, "alice")
 	const n = 2000
+	alice.c.SetTimeout(10 * time.Second) // each write below
 	go func() {
 		for i := 0; i < n; i++ {
 			b, _ := json.Marshal(map[string]any{"receiver": "bob", "data": i, "id": i})
-			_ = alice.c.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if wsutil.WriteClientText(alice.c, b) != nil {
+			if alice.c.WriteText(b) != nil {
 				return
 			}
 		}
@@ -352,8 +343,7 @@ func TestSenderNotClosedForItsReplies(t *testing.T) {
 	go func() {
 		got := 0
 		for got < n {
-			_ = bob.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			if _, err := wsutil.ReadServerText(bob.c); err != nil {
+			if _, err := bob.c.ReadText(10 * time.Second); err != nil {
 				break
 			}
 			got++
@@ -362,13 +352,12 @@ func TestSenderNotClosedForItsReplies(t *testing.T) {
 	}()
 	sent := 0
 	for sent < n {
-		_ = alice.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		b, err := wsutil.ReadServerText(alice.c)
+		b, err := alice.c.ReadText(10 * time.Second)
 		if err != nil {
 			t.Fatalf("alice after %d replies: %v", sent, err)
 		}
 		var m map[string]any
-		if json.Unmarshal(b, &m) != nil || m["type"] != "sent" || m["status"] != "delivered" {
+		if json.Unmarshal([]byte(b), &m) != nil || m["type"] != "sent" || m["status"] != "delivered" {
 			t.Fatalf("alice got %s", b)
 		}
 		sent++
@@ -384,8 +373,7 @@ func TestSenderNotClosedForItsReplies(t *testing.T) {
 func (c *client) privateIDs(receiver string) map[uint64]bool {
 	got := map[uint64]bool{}
 	for {
-		_ = c.c.SetReadDeadline(time.Now().Add(2 * time.Second))
-		b, op, err := wsutil.ReadServerData(c.c)
+		op, b, err := c.c.ReadData(2 * time.Second)
 		if err != nil {
 			return got
 		}

@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws/wsutil"
-
 	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/internal/wstest"
 )
 
 // TestTextMode: a client that asked for text (format=text or the chatd.text
@@ -191,8 +190,8 @@ func TestURLLogin(t *testing.T) {
 	if err != nil || resp.StatusCode != 101 {
 		t.Fatalf("upgrade: %v %v", resp, err)
 	}
-	got, err := wsutil.ReadServerText(bufferedConn{Conn: raw, r: br})
-	if err != nil || !strings.HasPrefix(string(got), "invalid name in the URL") {
+	got, err := wstest.NewConn(raw, br, 5*time.Second).ReadText(5 * time.Second)
+	if err != nil || !strings.HasPrefix(got, "invalid name in the URL") {
 		t.Fatalf("bad escape: %q %v", got, err)
 	}
 }
