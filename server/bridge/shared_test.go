@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws/wsutil"
-
 	"github.com/chatd/chatd/auth/anonymous"
 	"github.com/chatd/chatd/server/bridge"
 	"github.com/chatd/chatd/server/config"
@@ -132,20 +130,17 @@ for line in sys.stdin:
 	})
 	waitFor(t, 5*time.Second, "the shared program started", func() bool { return e.b.Running() == 1 })
 	a := e.dial(t, "/room")
-	b := wstest.DialReceiveBuffer(t, e.ts.URL("/room"), 4096)
+	b := wstest.Dial(t, e.ts.URL("/room"), wstest.WithReceiveBuffer(4096))
 	a.Send(t, wstest.Text([]byte("long")))
 	waitFor(t, 5*time.Second, "the program restarted", func() bool {
 		return e.logs.FilterMessage("shared program started").Len() == 2
 	})
-	if err := wsutil.WriteClientText(b, []byte("still here")); err != nil {
-		t.Fatal(err)
-	}
+	b.SendText(t, "still here")
 	line := readText(t, a, 5*time.Second)
 	if !strings.HasSuffix(line, ": still here") {
 		t.Fatalf("after the restart a got %q", line)
 	}
-	_ = b.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if got, err := wsutil.ReadServerText(b); err != nil || string(got) != line {
+	if got, err := b.ReadText(5 * time.Second); err != nil || got != line {
 		t.Fatalf("b got %q, %v; want %q", got, err, line)
 	}
 
