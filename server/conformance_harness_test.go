@@ -1,7 +1,7 @@
 package server_test
 
 // RFC 6455 conformance of the /echo endpoint, checked byte by byte with the
-// deliberately misbehaving client in internal/wstest.
+// deliberately misbehaving client in server/wstest.
 //
 // Every case runs on a fresh connection in up to three write modes, because
 // the server must not care how TCP cuts the stream:
@@ -40,7 +40,7 @@ import (
 
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
-	"github.com/chatd/chatd/server/internal/wstest"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 const (

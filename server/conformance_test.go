@@ -9,7 +9,7 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/chatd/chatd/server/internal/wstest"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // confServer starts chatd and returns the URL of /echo.

@@ -10,7 +10,7 @@ import (
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
-	"github.com/chatd/chatd/server/internal/wstest"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // promiser counts every Notify value it is handed, before and after

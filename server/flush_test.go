@@ -10,7 +10,7 @@ import (
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
-	"github.com/chatd/chatd/server/internal/wstest"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // flushResult is what the blaster's OnFlushed callback saw for frame i.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/chatd/chatd/server/internal/wstest"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // dialWS opens a WebSocket client connection to url, failing tb if the

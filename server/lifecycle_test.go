@@ -13,7 +13,7 @@ import (
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
-	"github.com/chatd/chatd/server/internal/wstest"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // dialSmallWindow dials with a small receive buffer, so a client that does

@@ -14,7 +14,7 @@ import (
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
-	"github.com/chatd/chatd/server/internal/wstest"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // dialFrom opens a TCP connection to addr from source address src (any

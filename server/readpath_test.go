@@ -11,7 +11,7 @@ import (
 
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
-	"github.com/chatd/chatd/server/internal/wstest"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // TestStarvation: many clients each send half a frame and stall. With a

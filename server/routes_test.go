@@ -14,7 +14,7 @@ import (
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
-	"github.com/chatd/chatd/server/internal/wstest"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // requestEcho answers every message with what its connection saw at the

@@ -17,7 +17,7 @@ import (
 	"github.com/chatd/chatd/auth/anonymous"
 	"github.com/chatd/chatd/server/bridge"
 	"github.com/chatd/chatd/server/config"
-	"github.com/chatd/chatd/server/internal/wstest"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // TestTutorial003: tutorial 003's program, unchanged, behind /stdio. The

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/server/bridge"
-	"github.com/chatd/chatd/server/internal/wstest"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // TestCost measures what an idle bridged connection (per_connection,

@@ -19,7 +19,7 @@ import (
 	"github.com/chatd/chatd/server/bridge"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
-	"github.com/chatd/chatd/server/internal/wstest"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 const python = "/usr/bin/python3"

@@ -10,7 +10,7 @@ import (
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/auth/throttle"
 	"github.com/chatd/chatd/server/bridge"
-	"github.com/chatd/chatd/server/internal/wstest"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // passwordAuth accepts "NAME right" and rejects any other password, on

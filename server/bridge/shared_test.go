@@ -10,7 +10,7 @@ import (
 	"github.com/chatd/chatd/auth/anonymous"
 	"github.com/chatd/chatd/server/bridge"
 	"github.com/chatd/chatd/server/config"
-	"github.com/chatd/chatd/server/internal/wstest"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // TestShared: three clients of one shared program. A message reaches the

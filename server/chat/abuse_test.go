@@ -13,8 +13,8 @@ import (
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/config"
-	"github.com/chatd/chatd/server/internal/wstest"
 	"github.com/chatd/chatd/server/mailbox"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // countingAuth counts Authenticate calls and blocks each one until

@@ -17,8 +17,8 @@ import (
 	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
-	"github.com/chatd/chatd/server/internal/wstest"
 	"github.com/chatd/chatd/server/mailbox"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // fakeAuth accepts the names in users, or any valid name if users is nil;

@@ -13,7 +13,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/chatd/chatd/server/config"
-	"github.com/chatd/chatd/server/internal/wstest"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // TestPresenceSpam: 20 users join and leave one room as fast as they can

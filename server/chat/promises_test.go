@@ -12,9 +12,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/server/config"
-	"github.com/chatd/chatd/server/internal/wstest"
 	"github.com/chatd/chatd/server/mailbox"
 	"github.com/chatd/chatd/server/wire"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // openStore opens a real bbolt mailbox in a temporary directory, with

@@ -11,7 +11,7 @@ import (
 
 	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/config"
-	"github.com/chatd/chatd/server/internal/wstest"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // TestTextMode: a client that asked for text (format=text or the chatd.text

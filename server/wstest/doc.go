@@ -2,7 +2,9 @@
 // zap's: every package's tests dial, send and read through it, from a chat
 // login to a conformance case that breaks RFC 6455 on purpose. Third-party
 // clients (Python, Node, Chromium) are used only where a test is about
-// interoperating with them.
+// interoperating with them. It sits outside server/internal so that the
+// tests of cmd/ can use it too (as auth/authtest serves every backend); only
+// tests import it, and it imports nothing of chatd.
 //
 // A Conn is a plain TCP connection that went through a real HTTP upgrade
 // handshake: Dial makes one (failing the test and closing it at the test's
