@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws/wsutil"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // TestAPIEndToEnd runs chatd with api.key_file set: the API answers on its
@@ -82,10 +82,10 @@ log:
 	if code != 200 || m["sessions"] != float64(1) {
 		t.Fatalf("disconnect: %d %v", code, m)
 	}
-	_ = bob.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, err := wsutil.ReadServerText(bob.conn)
-		var ce wsutil.ClosedError
+		_, err := bob.conn.ReadText(time.Until(deadline))
+		var ce *wstest.CloseError
 		if err != nil {
 			if !errors.As(err, &ce) || ce.Code != 4010 {
 				t.Fatalf("bob: %v, want a close with 4010", err)

@@ -6,7 +6,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +20,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // TestBadInput runs a table of hostile clients against the real binary:
@@ -251,7 +252,7 @@ func biCases(t *testing.T) []biCase {
 			c := r.tcp()
 			c.write(upgrade("GET", "/echo", "Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits",
 				"Sec-WebSocket-Protocol", "chat, superchat"))
-			_ = c.conn.SetReadDeadline(r.readDeadline())
+			c.setReadDeadline(r.readDeadline())
 			status, head, err := c.readHead()
 			if err != nil || status != 101 {
 				r.t.Fatalf("HTTP %d, %v, want 101:\n%s", status, err, head)
@@ -312,7 +313,7 @@ func biCases(t *testing.T) []biCase {
 		{name: "frame/never answers the close", run: func(r *biRun) {
 			c := r.ws("/echo")
 			c.write(biFrame(biFin|byte(ws.OpText), []byte("x"), false))
-			_ = c.conn.SetReadDeadline(r.readDeadline())
+			c.setReadDeadline(r.readDeadline())
 			if h, p, err := c.readFrame(); err != nil || h.OpCode != ws.OpClose || biCloseCode(p) != 1002 {
 				r.t.Fatalf("got %v %q, %v; want close 1002", h.OpCode, p, err)
 			}
@@ -331,7 +332,7 @@ func biCases(t *testing.T) []biCase {
 		{name: "frame/keeps sending after the close", run: func(r *biRun) {
 			c := r.ws("/echo")
 			c.write(biFrame(biFin|byte(ws.OpText), []byte("x"), false))
-			_ = c.conn.SetReadDeadline(r.readDeadline())
+			c.setReadDeadline(r.readDeadline())
 			if h, p, err := c.readFrame(); err != nil || h.OpCode != ws.OpClose || biCloseCode(p) != 1002 {
 				r.t.Fatalf("got %v %q, %v; want close 1002", h.OpCode, p, err)
 			}
@@ -515,7 +516,7 @@ func biEchoFlood(r *biRun) {
 		r.t.Fatalf("wrote %d MiB to a client that does not read and was not dropped", most>>20)
 	}
 	// What is left to read is echoes, then the end.
-	_ = c.conn.SetReadDeadline(r.readDeadline())
+	c.setReadDeadline(r.readDeadline())
 	for {
 		h, p, err := c.readFrame()
 		if err != nil {
@@ -735,7 +736,7 @@ func (r *biRun) dialErr(control func(fd int) error) (*biConn, error) {
 		return nil, err
 	}
 	_ = conn.SetDeadline(r.deadline)
-	c := &biConn{r: r, conn: conn, br: bufio.NewReader(conn)}
+	c := &biConn{r: r, conn: conn, br: bufio.NewReader(conn), readBy: r.deadline}
 	r.conns = append(r.conns, c)
 	return c, nil
 }
@@ -782,7 +783,7 @@ func (r *biRun) check(c *biConn, want biWant) {
 			r.t.Errorf("%s after %v, want no earlier than %v", what, d.Round(time.Millisecond), want.notBefore)
 		}
 	}
-	_ = c.conn.SetReadDeadline(r.readDeadline())
+	c.setReadDeadline(r.readDeadline())
 	switch {
 	case want.status != 0:
 		status, head, err := c.readHead()
@@ -859,11 +860,21 @@ func (r *biRun) check(c *biConn, want biWant) {
 	}
 }
 
-// biConn is a hostile client's connection.
+// biConn is a hostile client's connection: raw bytes out, HTTP answers
+// read from br, and server frames read through a wstest.Conn on the same
+// buffer once upgraded.
 type biConn struct {
-	r    *biRun
-	conn net.Conn
-	br   *bufio.Reader
+	r      *biRun
+	conn   net.Conn
+	br     *bufio.Reader
+	readBy time.Time    // the read deadline, for HTTP and frames alike
+	ws     *wstest.Conn // made at the first frame read
+}
+
+// setReadDeadline bounds the reads that follow, until the next call.
+func (c *biConn) setReadDeadline(t time.Time) {
+	c.readBy = t
+	_ = c.conn.SetReadDeadline(t)
 }
 
 func (c *biConn) write(b []byte) {
@@ -923,19 +934,20 @@ func (c *biConn) readHead() (status int, head string, err error) {
 	return status, head, err
 }
 
-// readFrame reads one server frame, checking that chatd neither masks nor
-// fragments its frames.
+// readFrame reads one server frame by the read deadline: wstest checks
+// it as a client must (no mask, no RSV bits, no reserved opcode, control
+// frames final and short), and chatd fragments nothing and sends nothing
+// over 16 MiB.
 func (c *biConn) readFrame() (ws.Header, []byte, error) {
-	h, err := ws.ReadHeader(c.br)
+	if c.ws == nil {
+		c.ws = wstest.NewConn(c.conn, c.br, 0)
+	}
+	h, p, err := c.ws.ReadFrame(time.Until(c.readBy))
 	if err != nil {
-		return h, nil, err
+		return h, p, err
 	}
-	if h.Masked || !h.Fin || h.Rsv != 0 || h.Length > 16<<20 {
+	if !h.Fin || h.Length > 16<<20 {
 		return h, nil, fmt.Errorf("bad server frame header %+v", h)
-	}
-	p := make([]byte, h.Length)
-	if _, err := io.ReadFull(c.br, p); err != nil {
-		return h, nil, err
 	}
 	return h, p, nil
 }
@@ -943,7 +955,7 @@ func (c *biConn) readFrame() (ws.Header, []byte, error) {
 // readJSON reads the next text message as a JSON object.
 func (c *biConn) readJSON() map[string]any {
 	c.r.t.Helper()
-	_ = c.conn.SetReadDeadline(c.r.readDeadline())
+	c.setReadDeadline(c.r.readDeadline())
 	h, p, err := c.readFrame()
 	if err != nil {
 		c.r.t.Fatalf("read: %v", err)
@@ -1027,60 +1039,32 @@ func biShort(p []byte) string {
 	return string(p)
 }
 
+// biCloseCode returns a close payload's code (1005 if empty).
 func biCloseCode(p []byte) ws.StatusCode {
-	if len(p) < 2 {
-		return 1005
-	}
-	return ws.StatusCode(binary.BigEndian.Uint16(p))
+	f, _ := wstest.ParseClose(p)
+	return f.Code
 }
 
-// Client frames.
+// Client frames, all masked with a fresh key unless said otherwise.
 
 const biFin = 0x80
-
-// biMask is the masking key of every client frame.
-var biMask = [4]byte{0x37, 0xfa, 0x21, 0x3d}
 
 // biFrame encodes one frame whose first byte is b0 (FIN, RSV, opcode),
 // masked unless mask is false.
 func biFrame(b0 byte, payload []byte, mask bool) []byte {
-	out := biLength([]byte{b0}, uint64(len(payload)), mask)
-	if !mask {
-		return append(out, payload...)
-	}
-	p := bytes.Clone(payload)
-	ws.Cipher(p, biMask, 0)
-	return append(out, p...)
+	return wstest.EncodeFrame(b0&biFin != 0, b0>>4&7, ws.OpCode(b0&0x0f), mask, payload)
 }
 
-// biHeader encodes only the header of a masked frame of length bytes.
-func biHeader(b0 byte, length uint64) []byte { return biLength([]byte{b0}, length, true) }
-
-func biLength(out []byte, n uint64, mask bool) []byte {
-	var m byte
-	if mask {
-		m = 0x80
-	}
-	switch {
-	case n < 126:
-		out = append(out, m|byte(n))
-	case n <= 0xffff:
-		out = append(out, m|126)
-		out = binary.BigEndian.AppendUint16(out, uint16(n))
-	default:
-		out = append(out, m|127)
-		out = binary.BigEndian.AppendUint64(out, n)
-	}
-	if mask {
-		out = append(out, biMask[:]...)
-	}
-	return out
+// biHeader encodes only the header of a masked frame of length bytes (its
+// key is all zero).
+func biHeader(b0 byte, length uint64) []byte {
+	return wstest.EncodeHeader(b0&biFin != 0, b0>>4&7, ws.OpCode(b0&0x0f), true, length)
 }
 
-func biText(s string) []byte { return biFrame(biFin|byte(ws.OpText), []byte(s), true) }
+func biText(s string) []byte { return wstest.Text([]byte(s)).Bytes() }
 
 func biClose(code uint16, reason string) []byte {
-	return biFrame(biFin|byte(ws.OpClose), append(binary.BigEndian.AppendUint16(nil, code), reason...), true)
+	return wstest.Close(ws.StatusCode(code), reason).Bytes()
 }
 
 func biCat(frames ...[]byte) []byte { return bytes.Join(frames, nil) }

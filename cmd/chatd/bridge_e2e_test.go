@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // TestBridgeEndToEnd: chatd with tutorial 003's program at /stdio (and a
@@ -38,43 +37,39 @@ log:
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, _, _, err := ws.Dial(ctx, "ws://"+addr+"/stdio")
+	conn, err := wstest.DialContext(ctx, "ws://"+addr+"/stdio", wstest.WithTimeout(10*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	deadline := time.Now().Add(10 * time.Second)
 	read := func() string {
 		t.Helper()
-		p, err := wsutil.ReadServerText(conn)
+		p, err := conn.ReadText(time.Until(deadline))
 		if err != nil {
 			t.Fatalf("read: %v", err)
 		}
-		return string(p)
+		return p
 	}
 	if got := read(); !strings.HasPrefix(got, "S->C:[") || !strings.HasSuffix(got, "] Test Data per 5s ") {
 		t.Fatalf("periodic line %q", got)
 	}
-	if err := wsutil.WriteClientText(conn, []byte("hello")); err != nil {
-		t.Fatal(err)
-	}
+	conn.SendText(t, "hello")
 	if got := read(); got != "S->C:C->S:hello" {
 		t.Fatalf("answer %q", got)
 	}
 
-	who, _, _, err := ws.Dial(ctx, "ws://"+addr+"/who")
+	who, err := wstest.DialContext(ctx, "ws://"+addr+"/who", wstest.WithTimeout(10*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer who.Close()
-	_ = who.SetDeadline(time.Now().Add(10 * time.Second))
+	deadline = time.Now().Add(10 * time.Second)
 	for _, want := range []string{"True", "I am alice"} {
 		if want == "True" {
-			if err := wsutil.WriteClientText(who, []byte("alice")); err != nil {
-				t.Fatal(err)
-			}
+			who.SendText(t, "alice")
 		}
-		if p, err := wsutil.ReadServerText(who); err != nil || string(p) != want {
+		if p, err := who.ReadText(time.Until(deadline)); err != nil || p != want {
 			t.Fatalf("/who: %q, %v; want %q", p, err, want)
 		}
 	}

@@ -104,7 +104,7 @@ func TestBinary(t *testing.T) {
 			if err := p.cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
-			c.expectClose(t, ws.StatusGoingAway, 5*time.Second)
+			expectClose(t, c, ws.StatusGoingAway, 5*time.Second)
 			if s := p.exitStatus(t, 10*time.Second); s != 0 {
 				t.Fatalf("exit status %d, want 0", s)
 			}

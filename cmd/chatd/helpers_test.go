@@ -2,11 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +12,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
+
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // testConfig is a config for a server on a free loopback port that logs JSON,
@@ -117,49 +115,25 @@ func (l *logLines) listenAddr(tb testing.TB) string {
 	return addr
 }
 
-// wsClient is a client connection; rw reads through the dialer's buffer.
-type wsClient struct {
-	conn net.Conn
-	rw   io.ReadWriter
-}
-
 // dialEcho opens a WebSocket to /echo on addr and checks one round trip.
-func dialEcho(tb testing.TB, addr string) *wsClient {
+// Its Conn's operations have 10 s.
+func dialEcho(tb testing.TB, addr string) *wstest.Conn {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, br, _, err := ws.Dial(ctx, "ws://"+addr+"/echo")
-	if err != nil {
-		tb.Fatalf("dial: %v", err)
-	}
-	tb.Cleanup(func() { conn.Close() })
-	c := &wsClient{conn: conn, rw: conn}
-	if br != nil { // the server wrote past the handshake response
-		c.rw = struct {
-			io.Reader
-			io.Writer
-		}{io.MultiReader(br, conn), conn}
-	}
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if err := wsutil.WriteClientText(conn, []byte("hello")); err != nil {
-		tb.Fatalf("write: %v", err)
-	}
-	got, err := wsutil.ReadServerText(c.rw)
-	if err != nil || string(got) != "hello" {
-		tb.Fatalf("echo: got %q, %v; want \"hello\"", got, err)
-	}
-	_ = conn.SetDeadline(time.Time{})
+	c := wstest.Dial(tb, "ws://"+addr+"/echo", wstest.WithTimeout(10*time.Second))
+	c.SendText(tb, "hello")
+	c.ExpectText(tb, "hello")
 	return c
 }
 
-// expectClose reads until the server's close frame and checks its code.
-// wsutil answers the close frame, completing the closing handshake.
-func (c *wsClient) expectClose(tb testing.TB, want ws.StatusCode, timeout time.Duration) {
+// expectClose reads until the server's close frame and checks its code,
+// logging the messages before it. wstest answers the close frame,
+// completing the closing handshake.
+func expectClose(tb testing.TB, c *wstest.Conn, want ws.StatusCode, timeout time.Duration) {
 	tb.Helper()
-	_ = c.conn.SetReadDeadline(time.Now().Add(timeout))
+	deadline := time.Now().Add(timeout)
 	for {
-		msg, _, err := wsutil.ReadServerData(c.rw)
-		var closed wsutil.ClosedError
+		_, msg, err := c.ReadData(time.Until(deadline))
+		var closed *wstest.CloseError
 		switch {
 		case errors.As(err, &closed):
 			if closed.Code != want {
@@ -176,8 +150,52 @@ func (c *wsClient) expectClose(tb testing.TB, want ws.StatusCode, timeout time.D
 
 // silentClient opens a WebSocket that never reads, so it never answers the
 // server's close frame.
-func silentClient(tb testing.TB, addr string) net.Conn {
+func silentClient(tb testing.TB, addr string) *wstest.Conn {
 	tb.Helper()
-	c := dialEcho(tb, addr)
-	return c.conn
+	return dialEcho(tb, addr)
+}
+
+// chatClient is a /ws client of a chatd process: sends have 5 s, receives
+// 10 s.
+type chatClient struct {
+	t    *testing.T
+	conn *wstest.Conn
+}
+
+func dialChat(t *testing.T, addr string) *chatClient {
+	t.Helper()
+	conn := wstest.Dial(t, "ws://"+addr+"/ws", wstest.WithTimeout(10*time.Second))
+	conn.SetTimeout(5 * time.Second)
+	return &chatClient{t: t, conn: conn}
+}
+
+// send sends v as JSON, or as it is if it is a string.
+func (c *chatClient) send(v any) {
+	c.t.Helper()
+	if s, ok := v.(string); ok {
+		c.conn.SendText(c.t, s)
+		return
+	}
+	c.conn.SendJSON(c.t, v)
+}
+
+func (c *chatClient) recv() map[string]any {
+	c.t.Helper()
+	s, err := c.conn.ReadText(10 * time.Second)
+	if err != nil {
+		c.t.Fatalf("recv: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		c.t.Fatalf("not JSON: %q", s)
+	}
+	return m
+}
+
+func (c *chatClient) login(name string, ack bool) {
+	c.t.Helper()
+	c.send(map[string]any{"type": "login", "name": name, "ack": ack})
+	if m := c.recv(); m["type"] != "login_ok" {
+		c.t.Fatalf("login %s: %v", name, m)
+	}
 }

@@ -1,68 +1,10 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
-	"net"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 )
-
-// chatClient is a /ws client of a chatd process.
-type chatClient struct {
-	t    *testing.T
-	conn net.Conn
-}
-
-func dialChat(t *testing.T, addr string) *chatClient {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, _, _, err := ws.Dial(ctx, "ws://"+addr+"/ws")
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &chatClient{t: t, conn: conn}
-}
-
-func (c *chatClient) send(v any) {
-	c.t.Helper()
-	b, _ := json.Marshal(v)
-	if s, ok := v.(string); ok {
-		b = []byte(s)
-	}
-	_ = c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if err := wsutil.WriteClientText(c.conn, b); err != nil {
-		c.t.Fatalf("send: %v", err)
-	}
-}
-
-func (c *chatClient) recv() map[string]any {
-	c.t.Helper()
-	_ = c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	b, err := wsutil.ReadServerText(c.conn)
-	if err != nil {
-		c.t.Fatalf("recv: %v", err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		c.t.Fatalf("not JSON: %q", b)
-	}
-	return m
-}
-
-func (c *chatClient) login(name string, ack bool) {
-	c.t.Helper()
-	c.send(map[string]any{"type": "login", "name": name, "ack": ack})
-	if m := c.recv(); m["type"] != "login_ok" {
-		c.t.Fatalf("login %s: %v", name, m)
-	}
-}
 
 // TestOfflineSurvivesKill9: a message stored for offline bob survives
 // kill -9 of the server; after a restart bob receives it at login. With

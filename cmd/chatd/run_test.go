@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // running is chatd's run executing on a goroutine of the test.
@@ -57,11 +59,11 @@ func (r *running) wait(t *testing.T, timeout time.Duration) int {
 func TestRunGracefulShutdown(t *testing.T) {
 	r := startRun(t, testConfig)
 	addr := r.logs.listenAddr(t)
-	clients := []*wsClient{dialEcho(t, addr), dialEcho(t, addr)}
+	clients := []*wstest.Conn{dialEcho(t, addr), dialEcho(t, addr)}
 
 	r.signals <- syscall.SIGTERM
 	for _, c := range clients {
-		c.expectClose(t, ws.StatusGoingAway, 10*time.Second)
+		expectClose(t, c, ws.StatusGoingAway, 10*time.Second)
 	}
 	if s := r.wait(t, 10*time.Second); s != 0 {
 		t.Fatalf("exit status %d, want 0", s)

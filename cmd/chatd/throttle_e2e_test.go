@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
-
 	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // TestLoginThrottleShared: /ws and a bridged program with login: true
@@ -42,22 +39,15 @@ log:
 	// answer.
 	try := func(path, name string) string {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, _, _, err := ws.Dial(ctx, "ws://"+addr+path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		conn := wstest.Dial(t, "ws://"+addr+path, wstest.WithTimeout(10*time.Second))
 		defer conn.Close()
-		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-		if err := wsutil.WriteClientText(conn, []byte(name)); err != nil {
-			t.Fatal(err)
-		}
-		p, err := wsutil.ReadServerText(conn)
+		deadline := time.Now().Add(10 * time.Second)
+		conn.SendText(t, name)
+		p, err := conn.ReadText(time.Until(deadline))
 		if err != nil {
 			t.Fatalf("%s: read: %v", path, err)
 		}
-		return string(p)
+		return p
 	}
 	const account = "too many failed logins for this name, try again later"
 	for _, step := range []struct{ path, name, want string }{

@@ -118,7 +118,7 @@ log:
 			t.Fatalf("message to offline bob: %v", m)
 		}
 	}
-	_ = ws.WriteFrame(alice.conn, ws.MaskFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))))
+	_ = alice.conn.WriteClose(ws.StatusNormalClosure, "")
 
 	carol := dialChat(t, addr)
 	carol.login("carol", false)
