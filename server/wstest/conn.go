@@ -20,13 +20,13 @@ const DefaultTimeout = 5 * time.Second
 
 // Conn is the client end of an upgraded WebSocket connection.
 //
-// Concurrency: one goroutine may read (Read*, Next*, Expect*) while another
-// writes (Write*, Send*); two readers or two writers must not overlap.
-// Writes are serialised with the pongs and close replies that ReadData
-// writes, so a reader that answers a ping never splits a frame that a writer
-// is writing (WriteRaw excepted: it cannot know where its frames end).
-// Close, SetTimeout and Timeout may be called from any goroutine, at any
-// time.
+// Concurrency: one goroutine may read (Read*, Next*, Expect*, Buffered)
+// while another writes (Write*, Send*); two readers or two writers must not
+// overlap. Writes are serialised with the pongs and close replies that
+// readers write, so a reader that answers a ping never splits a frame that a
+// writer is writing (WriteRaw excepted: it cannot know where its frames
+// end). Close, SetTimeout and Timeout may be called from any goroutine, at
+// any time.
 type Conn struct {
 	nc       net.Conn
 	br       *bufio.Reader

@@ -27,8 +27,8 @@ type options struct {
 }
 
 // WithTimeout sets the handshake deadline and the default deadline of every
-// read, write and expectation on the Conn (see SetTimeout). Default
-// DefaultTimeout.
+// read, write and expectation on the Conn (see SetTimeout); 0 means none.
+// Default DefaultTimeout.
 func WithTimeout(d time.Duration) Option {
 	return func(o *options) { o.timeout = d }
 }
@@ -54,7 +54,7 @@ func WithProtocols(protocols ...string) Option {
 // WithReceiveBuffer sets the client socket's receive buffer (SO_RCVBUF) to
 // n bytes before it connects, for tests of slow readers: with a small
 // buffer the server's writes back up as soon as the client stops reading.
-// The kernel may round n up.
+// The kernel may round n up; 0 leaves its default.
 func WithReceiveBuffer(n int) Option {
 	return func(o *options) { o.rcvbuf = n }
 }
