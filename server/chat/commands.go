@@ -30,12 +30,11 @@ func (s *session) chatMessage(op ws.OpCode, payload []byte) {
 	}
 	t := bytes.TrimSpace(payload)
 	if len(t) == 0 || t[0] != '{' {
-		data, _ := json.Marshal(string(payload))
-		s.roomMessage(Lobby, data, nil)
+		s.roomMessage(Lobby, wire.AppendString(nil, payload), nil)
 		return
 	}
 	var req wire.Request
-	if err := json.Unmarshal(t, &req); err != nil {
+	if err := wire.DecodeRequest(t, &req); err != nil {
 		// A field of the wrong type still leaves the rest decoded, id
 		// included: the error carries the request's ref so the client can
 		// match it.
@@ -136,7 +135,7 @@ func (s *session) roomMessage(name string, data json.RawMessage, ref json.RawMes
 	id := s.svc.ids.next(now)
 	rm.publish(s.svc, &wire.Message{Type: wire.TypeMessage, ID: id, Sender: s.name, Room: name, Data: data, TS: now.UnixMilli()}, s)
 	if ref != nil {
-		s.send(wire.Sent{Type: wire.TypeSent, ID: id, Status: wire.StatusDelivered, Ref: ref})
+		s.sendSent(id, wire.StatusDelivered, ref)
 	}
 }
 
@@ -176,6 +175,9 @@ func (s *session) seen(req *wire.Request) {
 // so that a client bug is an error instead of a message to the lobby. Only
 // messages without a non-empty target are decoded a second time.
 func emptyTarget(t []byte) string {
+	if !mayName(t, "room") && !mayName(t, "receiver") {
+		return "" // the usual lobby message: no second decoding
+	}
 	var p struct {
 		Room     json.RawMessage `json:"room"`
 		Receiver json.RawMessage `json:"receiver"`
@@ -190,4 +192,31 @@ func emptyTarget(t []byte) string {
 		return "room"
 	}
 	return ""
+}
+
+// mayName reports whether the JSON object t may have the key key, a lower
+// case ASCII name without 'k' or 's' (which Unicode folds from other
+// letters): encoding/json matches keys ignoring case, so the key is there
+// as such, in any case, unless it is written with escapes.
+func mayName(t []byte, key string) bool {
+	if bytes.IndexByte(t, '\\') >= 0 {
+		return true
+	}
+	for i := 0; i+len(key) <= len(t); i++ {
+		if t[i]|0x20 == key[0] && asciiFold(t[i+1:i+len(key)], key[1:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// asciiFold reports whether b equals the lower case ASCII s, ignoring
+// ASCII case.
+func asciiFold(b []byte, s string) bool {
+	for i := range len(s) {
+		if b[i]|0x20 != s[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -114,7 +114,7 @@ func (svc *Service) messageFrame(m *wire.Message, f format, self string) []byte 
 	if f == formatText {
 		return textFrame(textLine(m, self))
 	}
-	return svc.encode(m)
+	return svc.encodeMessage(m)
 }
 
 // lazyText renders a text frame the first time a text-mode member needs

@@ -164,7 +164,7 @@ func (s *session) parseLogin(text string) (attempt, error) {
 	if len(t) > 0 && t[0] == '{' {
 		// Something that looks like JSON is never taken as a name.
 		var req wire.Request
-		if err := json.Unmarshal(t, &req); err != nil {
+		if err := wire.DecodeRequest(t, &req); err != nil {
 			return attempt{json: true}, fmt.Errorf("invalid JSON login: %v", err)
 		}
 		a := attempt{json: true, ref: req.ID, ack: req.Ack, resume: req.Resume}

@@ -159,7 +159,7 @@ func (rm *room) flushPresence(tick bool) {
 		return
 	}
 	slices.SortFunc(news, func(a, b announcement) int { return strings.Compare(a.user, b.user) })
-	jsonRound := rm.round(news, p.cfg.encode)
+	jsonRound := rm.round(news, appendPresenceFrame)
 	var textRound *round // built for the first text-mode member
 	rm.mu.RLock()
 	defer rm.mu.RUnlock()
@@ -167,7 +167,7 @@ func (rm *room) flushPresence(tick bool) {
 		r := &jsonRound
 		if m.format == formatText {
 			if textRound == nil {
-				tr := rm.round(news, encodePresenceText)
+				tr := rm.round(news, appendPresenceText)
 				textRound = &tr
 			}
 			r = textRound
@@ -206,8 +206,9 @@ type round struct {
 	self   map[string][2]int // a user announced online: their frame's bounds
 }
 
-// round encodes news (sorted by user name) with encode.
-func (rm *room) round(news []announcement, encode func(any) []byte) round {
+// round encodes news (sorted by user name), each as one frame appended
+// by appendFrame.
+func (rm *room) round(news []announcement, appendFrame func([]byte, *wire.Presence) []byte) round {
 	var r round
 	for _, a := range news {
 		ev := wire.Presence{Type: wire.TypePresence, User: a.user, Status: wire.StatusOnline, Room: rm.name}
@@ -219,7 +220,7 @@ func (rm *room) round(news []announcement, encode func(any) []byte) round {
 			ev.Status = wire.StatusLeft
 		}
 		start := len(r.frames)
-		r.frames = append(r.frames, encode(ev)...)
+		r.frames = appendFrame(r.frames, &ev)
 		if a.in {
 			if r.self == nil {
 				r.self = map[string][2]int{}
@@ -230,8 +231,7 @@ func (rm *room) round(news []announcement, encode func(any) []byte) round {
 	return r
 }
 
-// encodePresenceText is encode for text-mode members.
-func encodePresenceText(v any) []byte {
-	p := v.(wire.Presence)
-	return textFrame(presenceLine(&p))
+// appendPresenceText is appendPresenceFrame for text-mode members.
+func appendPresenceText(dst []byte, p *wire.Presence) []byte {
+	return append(dst, textFrame(presenceLine(p))...)
 }

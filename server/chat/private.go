@@ -102,7 +102,7 @@ func (p *privateSend) route() {
 		return // the store job answers
 	}
 	if p.frame == nil {
-		p.frame = p.svc.encode(p.msg)
+		p.frame = p.svc.encodeMessage(&p.msg)
 	}
 	if p.text == nil && anyText(to) {
 		p.text = textFrame(textLine(&p.msg, p.msg.Receiver))
@@ -195,7 +195,7 @@ func (s *session) privateDone(r *privateReply) {
 	if o := r.outcome; o.err != "" {
 		s.sendError(o.err, r.ref)
 	} else if r.ref != nil {
-		s.send(wire.Sent{Type: wire.TypeSent, ID: r.msg.ID, Status: o.status, Ref: r.ref})
+		s.sendSent(r.msg.ID, o.status, r.ref)
 	}
 }
 
@@ -226,7 +226,7 @@ func (s *session) storeDone(r stored) {
 	switch {
 	case r.err == nil:
 		if r.ref != nil {
-			s.send(wire.Sent{Type: wire.TypeSent, ID: r.id, Status: wire.StatusStored, Ref: r.ref})
+			s.sendSent(r.id, wire.StatusStored, r.ref)
 		}
 	case errors.Is(r.err, mailbox.ErrFull):
 		s.sendError("the receiver's mailbox is full", r.ref)

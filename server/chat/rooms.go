@@ -413,7 +413,7 @@ func (rm *room) publish(svc *Service, m *wire.Message, skip *session) uint64 {
 	rf := &roomFrame{rm: rm, seq: m.Seq}
 	e := histEntry{seq: m.Seq, ts: m.TS}
 	if c.messages > 0 {
-		rf.json = svc.encode(m)
+		rf.json = svc.encodeMessage(m)
 		e.frame = rf.json
 	}
 	h.appendLocked(e, c, c.now().UnixMilli())
@@ -429,7 +429,7 @@ func (rm *room) publish(svc *Service, m *wire.Message, skip *session) uint64 {
 				rf.text = textFrame(textLine(m, ""))
 			}
 		} else if rf.json == nil {
-			rf.json = svc.encode(m)
+			rf.json = svc.encodeMessage(m)
 		}
 		mem.notify(rf)
 	}

@@ -3,6 +3,7 @@ package chat
 import (
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"sync/atomic"
 	"time"
 
@@ -265,15 +266,108 @@ func (s *session) deliverFor(jsonFrame []byte, text *lazyText) bool {
 
 // sendError reports a refused request.
 func (s *session) sendError(msg string, ref json.RawMessage) {
-	s.send(wire.Error{Type: wire.TypeError, Error: msg, Ref: ref})
+	e := wire.Error{Type: wire.TypeError, Error: msg, Ref: ref}
+	if s.format == formatText && s.loggedIn {
+		s.send(e) // as a line (textReply)
+		return
+	}
+	b, err := wire.AppendError(newFrame(32+len(msg)+len(ref)), &e)
+	s.conn.WritePrepared(s.svc.endFrame(b, err))
 }
 
-// encode returns v as one text frame.
-func (svc *Service) encode(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// Only our own wire types are encoded; they always marshal.
-		svc.log.DPanic("encode", zap.Error(err))
+// sendSent tells the sender what became of its message (nothing in text
+// mode).
+func (s *session) sendSent(id uint64, status string, ref json.RawMessage) {
+	if s.format == formatText && s.loggedIn {
+		return
 	}
-	return wsframe.AppendFrame(make([]byte, 0, len(b)+10), ws.OpText, b)
+	m := wire.Sent{Type: wire.TypeSent, ID: id, Status: status, Ref: ref}
+	b, err := wire.AppendSent(newFrame(48+len(status)+len(ref)), &m)
+	s.conn.WritePrepared(s.svc.endFrame(b, err))
+}
+
+// encode returns v as one text frame. The chat messages have hand-written
+// encoders (wire.Append*), the rest goes through json.Marshal; the bytes
+// are json.Marshal's either way.
+func (svc *Service) encode(v any) []byte {
+	var (
+		b   []byte
+		err error
+	)
+	switch m := v.(type) {
+	case *wire.Message:
+		return svc.encodeMessage(m)
+	case wire.Message:
+		return svc.encodeMessage(&m)
+	case wire.Sent:
+		b, err = wire.AppendSent(newFrame(48+len(m.Status)+len(m.Ref)), &m)
+	case wire.Error:
+		b, err = wire.AppendError(newFrame(32+len(m.Error)+len(m.Ref)), &m)
+	case wire.Presence:
+		b = wire.AppendPresence(newFrame(presenceSize(&m)), &m)
+	case wire.Membership:
+		b, err = wire.AppendMembership(newFrame(96+len(m.Room)+len(m.Ref)), &m)
+	default:
+		var j []byte
+		j, err = json.Marshal(v)
+		b = append(newFrame(len(j)), j...)
+	}
+	return svc.endFrame(b, err)
+}
+
+// encodeMessage returns m as one text frame.
+func (svc *Service) encodeMessage(m *wire.Message) []byte {
+	size := 72 + decimalLen(m.ID) + decimalLen(uint64(m.TS)) + decimalLen(m.Seq) +
+		len(m.Type) + len(m.Sender) + len(m.Room) + len(m.Receiver) + len(m.Data)
+	b, err := wire.AppendMessage(newFrame(size), m)
+	return svc.endFrame(b, err)
+}
+
+// presenceSize is about the length of p's JSON.
+func presenceSize(p *wire.Presence) int {
+	return 64 + decimalLen(uint64(p.LastSeen)) + len(p.Type) + len(p.User) + len(p.Status) + len(p.Room)
+}
+
+// decimalLen is at least the number of decimal digits of u, and at most
+// one more.
+func decimalLen(u uint64) int { return bits.Len64(u)*1233>>12 + 1 }
+
+// maxHeader is the longest header of a server frame (wsframe.AppendHeader:
+// 2, 4 or 10 bytes by payload length).
+const maxHeader = 10
+
+// newFrame returns the start of a frame whose JSON payload, about size
+// bytes (more only costs a copy), the caller appends: maxHeader bytes held
+// for the header, which endFrame writes once the length is known.
+func newFrame(size int) []byte { return make([]byte, maxHeader, maxHeader+size) }
+
+// endFrame finishes a newFrame buffer: the header written just before the
+// payload, in the held bytes (the payload is not copied). err is an
+// encoder's: it makes an empty frame, as before.
+func (svc *Service) endFrame(b []byte, err error) []byte {
+	if err != nil {
+		// Only our own wire types are encoded, with JSON the server parsed
+		// or made: they always encode.
+		svc.log.DPanic("encode", zap.Error(err))
+		b = b[:maxHeader]
+	}
+	var hdr [maxHeader]byte
+	h := wsframe.AppendHeader(hdr[:0], ws.OpText, len(b)-maxHeader)
+	start := maxHeader - len(h)
+	copy(b[start:], h)
+	return b[start:]
+}
+
+// appendPresenceFrame appends p to dst as one JSON text frame: the JSON is
+// appended after room for the longest header, then moved up against its
+// actual header (a few bytes: presence frames are short).
+func appendPresenceFrame(dst []byte, p *wire.Presence) []byte {
+	start := len(dst)
+	dst = wire.AppendPresence(append(dst, make([]byte, maxHeader)...), p)
+	n := len(dst) - start - maxHeader
+	var hdr [maxHeader]byte
+	h := wsframe.AppendHeader(hdr[:0], ws.OpText, n)
+	copy(dst[start+len(h):], dst[start+maxHeader:])
+	copy(dst[start:], h)
+	return dst[:start+len(h)+n]
 }
