@@ -271,7 +271,7 @@ func (s *session) sendError(msg string, ref json.RawMessage) {
 		s.send(e) // as a line (textReply)
 		return
 	}
-	b, err := wire.AppendError(newFrame(32+len(msg)+len(ref)), &e)
+	b, err := wire.AppendError(newFrame(errorSize(&e)), &e)
 	s.conn.WritePrepared(s.svc.endFrame(b, err))
 }
 
@@ -282,7 +282,7 @@ func (s *session) sendSent(id uint64, status string, ref json.RawMessage) {
 		return
 	}
 	m := wire.Sent{Type: wire.TypeSent, ID: id, Status: status, Ref: ref}
-	b, err := wire.AppendSent(newFrame(48+len(status)+len(ref)), &m)
+	b, err := wire.AppendSent(newFrame(sentSize(&m)), &m)
 	s.conn.WritePrepared(s.svc.endFrame(b, err))
 }
 
@@ -300,13 +300,13 @@ func (svc *Service) encode(v any) []byte {
 	case wire.Message:
 		return svc.encodeMessage(&m)
 	case wire.Sent:
-		b, err = wire.AppendSent(newFrame(48+len(m.Status)+len(m.Ref)), &m)
+		b, err = wire.AppendSent(newFrame(sentSize(&m)), &m)
 	case wire.Error:
-		b, err = wire.AppendError(newFrame(32+len(m.Error)+len(m.Ref)), &m)
+		b, err = wire.AppendError(newFrame(errorSize(&m)), &m)
 	case wire.Presence:
 		b = wire.AppendPresence(newFrame(presenceSize(&m)), &m)
 	case wire.Membership:
-		b, err = wire.AppendMembership(newFrame(96+len(m.Room)+len(m.Ref)), &m)
+		b, err = wire.AppendMembership(newFrame(membershipSize(&m)), &m)
 	default:
 		var j []byte
 		j, err = json.Marshal(v)
@@ -317,15 +317,38 @@ func (svc *Service) encode(v any) []byte {
 
 // encodeMessage returns m as one text frame.
 func (svc *Service) encodeMessage(m *wire.Message) []byte {
-	size := 72 + decimalLen(m.ID) + decimalLen(uint64(m.TS)) + decimalLen(m.Seq) +
-		len(m.Type) + len(m.Sender) + len(m.Room) + len(m.Receiver) + len(m.Data)
-	b, err := wire.AppendMessage(newFrame(size), m)
+	b, err := wire.AppendMessage(newFrame(messageSize(m)), m)
 	return svc.endFrame(b, err)
 }
 
-// presenceSize is about the length of p's JSON.
+// The sizes of the JSON of the messages, without escapes (which grow the
+// frame's buffer): the keys and punctuation, the numbers' digits, the
+// strings and the raw JSON.
+
+func messageSize(m *wire.Message) int {
+	const keys = len(`{"type":"","id":,"sender":"","receiver":"","data":,"ts":,"seq":,"offline":true}`)
+	return keys + decimalLen(m.ID) + decimalLen(uint64(m.TS)) + decimalLen(m.Seq) +
+		len(m.Type) + len(m.Sender) + len(m.Room) + len(m.Receiver) + len(m.Data)
+}
+
+func sentSize(m *wire.Sent) int {
+	const keys = len(`{"type":"","id":,"status":"","ref":}`)
+	return keys + decimalLen(m.ID) + len(m.Type) + len(m.Status) + len(m.Ref)
+}
+
+func errorSize(m *wire.Error) int {
+	const keys = len(`{"type":"","error":"","ref":}`)
+	return keys + len(m.Type) + len(m.Error) + len(m.Ref)
+}
+
 func presenceSize(p *wire.Presence) int {
-	return 64 + decimalLen(uint64(p.LastSeen)) + len(p.Type) + len(p.User) + len(p.Status) + len(p.Room)
+	const keys = len(`{"type":"","user":"","status":"","room":"","lastSeen":,"reset":true}`)
+	return keys + decimalLen(uint64(p.LastSeen)) + len(p.Type) + len(p.User) + len(p.Status) + len(p.Room)
+}
+
+func membershipSize(m *wire.Membership) int {
+	const keys = len(`{"type":"","room":"","members":,"seq":,"recovered":false,"missed":,"ref":}`)
+	return keys + 20 + decimalLen(m.Seq) + decimalLen(m.Missed) + len(m.Type) + len(m.Room) + len(m.Ref)
 }
 
 // decimalLen is at least the number of decimal digits of u, and at most
