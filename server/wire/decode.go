@@ -24,8 +24,12 @@ func DecodeRequest(b []byte, r *Request) error {
 	if decodeFast(b, r) {
 		return nil
 	}
-	*r = Request{}
-	return json.Unmarshal(b, r)
+	// A Request of its own, so that r does not escape: a caller's Request
+	// on the stack stays there on the fast path.
+	q := new(Request)
+	err := json.Unmarshal(b, q)
+	*r = *q
+	return err
 }
 
 // Request fields, by kind of value.
