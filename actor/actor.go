@@ -26,10 +26,10 @@ type ReceiverFunc[M any] func(msg M)
 func (f ReceiverFunc[M]) Receive(msg M) { f(msg) }
 
 var (
-	// ErrMailboxFull is returned by Ref.Post when the normal lane already
+	// ErrQueueFull is returned by Ref.Post when the normal lane already
 	// holds its capacity of messages. Nothing was queued; the caller applies
 	// its own overflow policy (drop, disconnect, retry later).
-	ErrMailboxFull = errors.New("actor: mailbox full")
+	ErrQueueFull = errors.New("actor: queue full")
 
 	// ErrStopped is returned by Ref.Post and Ref.PostSystem after the actor
 	// stopped (Ref.Stop or a panic in Receive) or after System.Shutdown

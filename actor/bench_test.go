@@ -37,7 +37,7 @@ func (c *chanActor[M]) Post(m M) error {
 	case c.ch <- m:
 		return nil
 	default:
-		return ErrMailboxFull
+		return ErrQueueFull
 	}
 }
 
@@ -90,7 +90,7 @@ var benchImpls = []benchImpl{
 	},
 }
 
-// postRetry posts m, yielding while the mailbox is full: the benchmarks
+// postRetry posts m, yielding while the queue is full: the benchmarks
 // measure throughput, so nothing may be dropped.
 func postRetry(tb testing.TB, p poster, m int) {
 	for {
@@ -98,7 +98,7 @@ func postRetry(tb testing.TB, p poster, m int) {
 		if err == nil {
 			return
 		}
-		if !errors.Is(err, ErrMailboxFull) {
+		if !errors.Is(err, ErrQueueFull) {
 			tb.Fatal(err)
 		}
 		runtime.Gosched()
@@ -159,7 +159,7 @@ func BenchmarkManyActors(b *testing.B) {
 }
 
 // BenchmarkIdleMemory spawns idleActors idle actors per op and reports the
-// heap plus stack bytes each costs (bytes/actor), for several mailbox
+// heap plus stack bytes each costs (bytes/actor), for several queue
 // capacities: a channel allocates its whole buffer up front, our ring is
 // taken from a pool only while messages are queued. ns/op includes forced
 // GCs and is not meaningful; the metric is.

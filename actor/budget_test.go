@@ -52,7 +52,7 @@ func TestBudgetYieldsBetweenActors(t *testing.T) {
 	for q.step() {
 		activations++
 	}
-	// busy: 3, other: 1, busy: 3, busy: 3, busy: 1 (and finds the mailbox empty).
+	// busy: 3, other: 1, busy: 3, busy: 3, busy: 1 (and finds the queue empty).
 	want := []string{"busy", "busy", "busy", "other", "busy", "busy", "busy", "busy", "busy", "busy", "busy"}
 	if len(order) != len(want) {
 		t.Fatalf("received %v, want %v", order, want)

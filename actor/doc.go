@@ -1,5 +1,5 @@
 // Package actor is a small, chat-agnostic actor runtime: an actor is a
-// struct plus a bounded mailbox, and it owns a goroutine only while it has
+// struct plus a bounded queue, and it owns a goroutine only while it has
 // messages to process. It depends on the standard library and zap only.
 //
 // # Model
@@ -9,17 +9,17 @@
 // on amd64, 112 once it has run; the package tests hold it under 256). The first Post to
 // an idle actor schedules one activation, a goroutine started and counted
 // by the System. The activation takes messages one at a time and calls
-// Receive for each; when it finds the mailbox empty it marks the actor idle,
+// Receive for each; when it finds the queue empty it marks the actor idle,
 // gives its ring buffers back to a pool shared by all actors of the same
 // message type, and returns. The emptiness check and the idle mark happen
 // under the same lock that Post takes to queue a message and decide whether
 // to schedule, so a wake-up is never lost: a message is either seen by the
 // running activation or starts a new one.
 //
-// # Mailbox, lanes and ordering
+// # Queue, lanes and ordering
 //
-// The mailbox has two lanes. The normal lane is bounded by the capacity
-// given to Spawn; Post never blocks and returns ErrMailboxFull when the lane
+// The queue has two lanes. The normal lane is bounded by the capacity
+// given to Spawn; Post never blocks and returns ErrQueueFull when the lane
 // is full, leaving the overflow policy (drop, disconnect the slow consumer,
 // stop reading the socket) to the caller. The system lane, fed by
 // PostSystem, has no bound and is meant for rare control messages; it is
@@ -32,8 +32,8 @@
 // # Receive must not block
 //
 // An activation is a goroutine, so a blocking Receive does not stall other
-// actors, but it stalls its own mailbox (senders start getting
-// ErrMailboxFull) and it delays System.Shutdown. Blocking work (password
+// actors, but it stalls its own queue (senders start getting
+// ErrQueueFull) and it delays System.Shutdown. Blocking work (password
 // hashing, HTTP calls, disk) belongs on a bounded worker pool that posts
 // its result back to the actor as a message. Receive may Post to any actor,
 // including its own Ref, and may call Stop.

@@ -53,7 +53,7 @@ func ExampleReceiverFunc() {
 	// Output: hello, gopher
 }
 
-// A full mailbox is reported, never waited on: the sender applies its own
+// A full queue is reported, never waited on: the sender applies its own
 // policy, here counting drops.
 func ExampleRef_Post() {
 	sys := actor.NewSystem(zap.NewNop())
@@ -69,10 +69,10 @@ func ExampleRef_Post() {
 	defer close(release)
 
 	_ = ref.Post(0)
-	<-started // message 0 is in progress, the mailbox is empty
+	<-started // message 0 is in progress, the queue is empty
 	dropped := 0
 	for i := 1; i < 10; i++ {
-		if err := ref.Post(i); errors.Is(err, actor.ErrMailboxFull) {
+		if err := ref.Post(i); errors.Is(err, actor.ErrQueueFull) {
 			dropped++
 		}
 	}

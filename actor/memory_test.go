@@ -7,7 +7,7 @@ import (
 	"unsafe"
 )
 
-// maxIdleBytes is the budget of one idle actor with an empty mailbox.
+// maxIdleBytes is the budget of one idle actor with an empty queue.
 const maxIdleBytes = 256
 
 // idleActors is how many actors a memory measurement spawns, so that the

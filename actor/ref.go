@@ -8,10 +8,10 @@ import (
 	"go.uber.org/zap"
 )
 
-// Ref is the handle of one actor: a Receiver plus a bounded mailbox with two
+// Ref is the handle of one actor: a Receiver plus a bounded queue with two
 // lanes. The normal lane holds at most capacity messages; the system lane
 // is unbounded and always served first. The actor runs on a goroutine only
-// while its mailbox holds messages (see the package documentation).
+// while its queue holds messages (see the package documentation).
 //
 // Concurrency: all methods are safe for concurrent use by any number of
 // goroutines, including from the actor's own Receive. Create a Ref with
@@ -114,7 +114,7 @@ func Spawn[M any](sys *System, r Receiver[M], capacity int, opts ...SpawnOption)
 }
 
 // Post queues msg in the normal lane. It never blocks. It returns
-// ErrMailboxFull when the lane already holds capacity messages, and
+// ErrQueueFull when the lane already holds capacity messages, and
 // ErrStopped after the actor stopped or the System began Shutdown; in both
 // cases msg was not queued. Messages posted by one goroutine are received
 // in the order posted.
@@ -128,9 +128,9 @@ func (a *Ref[M]) Post(msg M) error { return a.post(msg, false, 0) }
 // the caller, not a place for bulk traffic.
 func (a *Ref[M]) PostSystem(msg M) error { return a.post(msg, true, 0) }
 
-// PostBelow is Post with a lower bound: it returns ErrMailboxFull when the
+// PostBelow is Post with a lower bound: it returns ErrQueueFull when the
 // normal lane already holds limit messages (or capacity, if less). A
-// producer that may fill the mailbox (a socket reader) uses it to leave
+// producer that may fill the queue (a socket reader) uses it to leave
 // room for others' posts.
 func (a *Ref[M]) PostBelow(msg M, limit int) error { return a.post(msg, false, limit) }
 
@@ -150,7 +150,7 @@ func (a *Ref[M]) post(msg M, system bool, limit int) error {
 		}
 		if a.normal.n >= bound {
 			a.mu.Unlock()
-			return ErrMailboxFull
+			return ErrQueueFull
 		}
 	}
 	var start func()
@@ -262,7 +262,7 @@ func (a *Ref[M]) releaseLocked() (dead []M) {
 // next returns the message to process: the oldest system message if any,
 // else the oldest normal one. ok is false when the actor must end this
 // activation; stopped then says whether it ended because of Stop. When the
-// mailbox is empty next marks the actor idle and releases its rings under
+// queue is empty next marks the actor idle and releases its rings under
 // the same lock hold that checked for messages, so a concurrent Post either
 // queued before the check (and is seen) or finds scheduled false (and
 // starts a new activation): no wake-up is lost.
@@ -283,7 +283,7 @@ func (a *Ref[M]) next() (msg M, ok, stopped bool, dead []M) {
 	return msg, false, false, nil
 }
 
-// run is one activation: it drains the mailbox one message at a time, then
+// run is one activation: it drains the queue one message at a time, then
 // goes idle. A panic in Receive ends the activation and stops the actor.
 func (a *Ref[M]) run() {
 	defer a.sys.track.done()

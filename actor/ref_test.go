@@ -32,7 +32,7 @@ func TestOrderingManyProducers(t *testing.T) {
 		}
 		last[m.from] = m.seq
 		received.Add(1)
-	}), 64) // small mailbox: producers must retry on ErrMailboxFull
+	}), 64) // small queue: producers must retry on ErrQueueFull
 
 	var wg sync.WaitGroup
 	for p := range producers {
@@ -41,7 +41,7 @@ func TestOrderingManyProducers(t *testing.T) {
 				switch err := ref.Post(seqMsg{from: p, seq: s}); {
 				case err == nil:
 					s++
-				case errors.Is(err, ErrMailboxFull):
+				case errors.Is(err, ErrQueueFull):
 					runtime.Gosched()
 				default:
 					t.Errorf("Post: %v", err)
@@ -137,8 +137,8 @@ func TestSystemLanePriority(t *testing.T) {
 		}
 	}
 	// The normal lane is full, but the system lane has no bound.
-	if err := ref.Post("n4"); !errors.Is(err, ErrMailboxFull) {
-		t.Fatalf("Post on full lane: got %v, want ErrMailboxFull", err)
+	if err := ref.Post("n4"); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("Post on full lane: got %v, want ErrQueueFull", err)
 	}
 	for _, m := range []string{"s1", "s2", "s3", "s4", "s5"} {
 		if err := ref.PostSystem(m); err != nil {
@@ -206,8 +206,8 @@ func TestMailboxFull(t *testing.T) {
 			if n := ref.Len(); n != capacity {
 				t.Fatalf("Len = %d, want %d", n, capacity)
 			}
-			if err := ref.Post(capacity); !errors.Is(err, ErrMailboxFull) {
-				t.Fatalf("Post beyond capacity: got %v, want ErrMailboxFull", err)
+			if err := ref.Post(capacity); !errors.Is(err, ErrQueueFull) {
+				t.Fatalf("Post beyond capacity: got %v, want ErrQueueFull", err)
 			}
 			g.open()
 			checkFor(t, waitTimeout, "drain", func() bool { return count.Load() == int32(capacity)+1 })
@@ -285,7 +285,7 @@ func TestPostBelow(t *testing.T) {
 			t.Fatalf("PostBelow %d: %v", i, err)
 		}
 	}
-	if err := ref.PostBelow(4, 4); !errors.Is(err, ErrMailboxFull) {
+	if err := ref.PostBelow(4, 4); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("PostBelow at its limit: %v", err)
 	}
 	for i := 0; i < 4; i++ {
@@ -293,10 +293,10 @@ func TestPostBelow(t *testing.T) {
 			t.Fatalf("Post %d: %v", i, err)
 		}
 	}
-	if err := ref.Post(9); !errors.Is(err, ErrMailboxFull) {
+	if err := ref.Post(9); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("Post at capacity: %v", err)
 	}
-	if err := ref.PostBelow(9, 100); !errors.Is(err, ErrMailboxFull) {
+	if err := ref.PostBelow(9, 100); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("PostBelow over capacity: %v", err)
 	}
 }

@@ -46,7 +46,7 @@ type Option func(*System)
 // Shutdown waits for every run to return, so a dispatcher that drops one
 // makes Shutdown wait until its context ends. Post calls d after releasing
 // the actor's lock, so d may also call run synchronously, at the price of
-// Post no longer returning before the mailbox drains.
+// Post no longer returning before the queue drains.
 func WithDispatcher(d func(run func())) Option {
 	return func(s *System) { s.dispatch = d }
 }

@@ -135,7 +135,7 @@ func TestPostRacesShutdown(t *testing.T) {
 	}
 }
 
-// TestIdleActorsHaveNoGoroutine: once every mailbox drained, the goroutine
+// TestIdleActorsHaveNoGoroutine: once every queue drained, the goroutine
 // count returns to what it was before the actors existed.
 func TestIdleActorsHaveNoGoroutine(t *testing.T) {
 	sys, _ := newTestSystem(t)

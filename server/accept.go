@@ -140,7 +140,7 @@ func (s *Server) startConn(fd int, remote netip.AddrPort, k addrKey) error {
 	c.lastRead.Store(c.opened)
 	l := s.pickLoop()
 	c.loop = l
-	c.actor = actor.Spawn[event](l.sys, (*connActor)(c), s.cfg.Limits.MailboxSize)
+	c.actor = actor.Spawn[event](l.sys, (*connActor)(c), s.cfg.Limits.QueueSize)
 	// Registered on the loop itself, so that nothing else for c (the
 	// sweeper's and Shutdown's posts run there too) comes before it.
 	l.Post(func() { s.register(c, k) })

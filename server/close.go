@@ -3,7 +3,6 @@ package server
 import (
 	"time"
 
-	"github.com/gobwas/ws"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 )
@@ -13,7 +12,7 @@ import (
 // frame is written. The socket closes when the peer answers, hangs up, or
 // server.close_timeout passes. Calling Close on a closing connection does
 // nothing.
-func (c *Conn) Close(code ws.StatusCode, reason string) {
+func (c *Conn) Close(code StatusCode, reason string) {
 	if c.state == stateHandshake {
 		c.teardown(code, reason) // no WebSocket yet: nothing to say
 		return
@@ -26,17 +25,20 @@ func (c *Conn) Close(code ws.StatusCode, reason string) {
 	c.queueClose(code, reason)
 }
 
-func (c *Conn) startClosing(code ws.StatusCode, reason string) {
+func (c *Conn) startClosing(code StatusCode, reason string) {
 	c.state = stateClosing
 	c.closeCode, c.closeReason = code, reason
 	c.closingSince.Store(nowNano())
+	// Reading goes on while closing, for the peer's close frame, even if
+	// the session had paused it (see mayResume).
+	c.maybeResume()
 	if ce := c.srv.log.Check(zap.DebugLevel, "connection closing"); ce != nil && c.upgraded.Load() {
 		ce.Write(zap.Uint64("conn", c.id), zap.Int("code", int(code)), zap.String("reason", reason))
 	}
 }
 
 // peerClosed handles the peer's close frame (code 0: it sent none).
-func (c *Conn) peerClosed(code ws.StatusCode, reason string) {
+func (c *Conn) peerClosed(code StatusCode, reason string) {
 	switch c.state {
 	case stateClosing:
 		// The peer answered our close: the handshake is complete and the
@@ -46,7 +48,7 @@ func (c *Conn) peerClosed(code ws.StatusCode, reason string) {
 	case stateOpen:
 		logged := code
 		if code == 0 {
-			logged = ws.StatusNoStatusRcvd
+			logged = StatusNoStatusRcvd
 		}
 		c.startClosing(logged, reason)
 		c.endAfter = true
@@ -54,13 +56,27 @@ func (c *Conn) peerClosed(code ws.StatusCode, reason string) {
 	}
 }
 
+// inputEnded handles the end of the peer's input. A clean EOF while
+// closing, with output still queued, does not end the connection yet: a
+// peer that half-closed right after its close frame may still be reading
+// what chatd owes it (the replies to its last messages, then the close
+// answer). The connection ends once that is written (endAfter), or when
+// close_timeout passes.
+func (c *Conn) inputEnded(reason string) {
+	if c.state == stateClosing && reason == reasonPeerGone && len(c.out) > 0 {
+		c.endAfter = true
+		return
+	}
+	c.peerGone(reason)
+}
+
 // peerGone handles EOF, a reset or a failed write.
 func (c *Conn) peerGone(reason string) {
 	switch c.state {
 	case stateHandshake:
-		c.teardown(ws.StatusAbnormalClosure, reason)
+		c.teardown(StatusAbnormalClosure, reason)
 	case stateOpen:
-		c.teardown(ws.StatusAbnormalClosure, reason)
+		c.teardown(StatusAbnormalClosure, reason)
 	case stateClosing:
 		c.teardown(c.closeCode, c.closeReason)
 	}
@@ -68,7 +84,7 @@ func (c *Conn) peerGone(reason string) {
 
 // abort closes the socket now. A non-zero code is sent best-effort first
 // (pong timeout); code 0 keeps the code of the close already in progress.
-func (c *Conn) abort(code ws.StatusCode, reason string) {
+func (c *Conn) abort(code StatusCode, reason string) {
 	switch c.state {
 	case stateClosed:
 		return
@@ -96,12 +112,12 @@ func (c *Conn) abort(code ws.StatusCode, reason string) {
 
 // teardown closes the socket and releases the connection. It runs on the
 // actor, exactly once.
-func (c *Conn) teardown(code ws.StatusCode, reason string) { c.end(code, reason, false) }
+func (c *Conn) teardown(code StatusCode, reason string) { c.end(code, reason, false) }
 
 // end releases the connection. Its socket is closed, or, with linger (an
 // HTTP answer has been written), handed to the linger set, which closes it
 // once the client has read the answer.
-func (c *Conn) end(code ws.StatusCode, reason string, linger bool) {
+func (c *Conn) end(code StatusCode, reason string, linger bool) {
 	if c.state == stateClosed {
 		return
 	}

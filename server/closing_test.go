@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"testing"
@@ -11,14 +12,15 @@ import (
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // closerSession closes its connection with 4000 on the first message.
 type closerSession struct{ c *server.Conn }
 
-func (s closerSession) Message(ws.OpCode, []byte)  { s.c.Close(4000, "closed by the endpoint") }
-func (closerSession) Notify(any)                   {}
-func (closerSession) Closed(ws.StatusCode, string) {}
+func (s closerSession) Message(server.MessageType, []byte) { s.c.Close(4000, "closed by the endpoint") }
+func (closerSession) Notify(any)                           {}
+func (closerSession) Closed(server.StatusCode, string)     {}
 
 // TestClosingReadIsBounded: once chatd has decided to close a connection,
 // a client that keeps sending instead of answering the close is read for at
@@ -81,7 +83,7 @@ func TestFragmentedMessageTimeout(t *testing.T) {
 	first := append(maskedHeader(ws.OpText, false, 5), "hello"...)
 	start := time.Now()
 	c.SendRaw(t, first)
-	if code := readCloseCode(t, c, 5*time.Second); code != server.CloseFrameTimeout {
+	if code := readCloseCode(t, c, 5*time.Second); code != ws.StatusCode(server.CloseFrameTimeout) {
 		t.Fatalf("close code = %d, want 4002", code)
 	}
 	// The sweeper runs every timeout/4; allow scheduling slack on top.
@@ -89,5 +91,30 @@ func TestFragmentedMessageTimeout(t *testing.T) {
 	t.Logf("closed after %v", took.Round(time.Millisecond))
 	if took < timeout || took > timeout+timeout/4+500*time.Millisecond {
 		t.Fatalf("closed after %v, want %v plus a sweep interval", took, timeout)
+	}
+}
+
+// TestCloseThenEOFWithBlockedOutput: a client that sends its last
+// messages, a close frame and FIN (half-closing) before reading anything
+// still gets every reply, then the close answer, then EOF: chatd does not
+// drop output the socket has not taken yet because the peer's input ended.
+func TestCloseThenEOFWithBlockedOutput(t *testing.T) {
+	ts := testserver.Start(t, func(c *config.Server) { c.Limits.WriteBudgetBytes = 16 << 20 })
+	c := wstest.Dial(t, ts.URL("/echo"), wstest.WithReceiveBuffer(4096), wstest.WithTimeout(30*time.Second))
+	const n, size = 100, 60_000 // 6 MB of echoes: far more than the kernel buffers for a 4 KiB receiver
+	msg := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, size) }
+	for i := range n {
+		c.Send(t, wstest.Binary(msg(i)))
+	}
+	c.Send(t, wstest.Close(4444, "bye"))
+	if err := c.NetConn().(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		c.ExpectMessage(t, ws.OpBinary, msg(i))
+	}
+	c.ExpectCloseFrameNext(t, 4444)
+	if err := c.ReadEOF(10 * time.Second); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -193,13 +193,13 @@ func TestConformancePartialFrame(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	header := wstest.EncodeHeader(true, 0, ws.OpText, true, 10)
 	cases := []confCase{
-		{name: "one header byte", want: []confStep{confRaw(header[:1]), confCloseFrame(server.CloseFrameTimeout)}},
-		{name: "header without payload", want: []confStep{confRaw(header), confCloseFrame(server.CloseFrameTimeout)}},
-		{name: "half the payload", want: []confStep{confRaw(append(header, "hello"...)), confCloseFrame(server.CloseFrameTimeout)}},
+		{name: "one header byte", want: []confStep{confRaw(header[:1]), confCloseFrame(ws.StatusCode(server.CloseFrameTimeout))}},
+		{name: "header without payload", want: []confStep{confRaw(header), confCloseFrame(ws.StatusCode(server.CloseFrameTimeout))}},
+		{name: "half the payload", want: []confStep{confRaw(append(header, "hello"...)), confCloseFrame(ws.StatusCode(server.CloseFrameTimeout))}},
 		{name: "idle between frames", send: []wstest.Frame{wstest.Text([]byte("x"))},
 			want: []confStep{confEcho(ws.OpText, []byte("x")), confSilent(3 * timeout)}},
 		{name: "idle inside fragmented message", send: []wstest.Frame{wstest.Text([]byte("x")).WithFin(false)},
-			want: []confStep{confCloseFrame(server.CloseFrameTimeout)}},
+			want: []confStep{confCloseFrame(ws.StatusCode(server.CloseFrameTimeout))}},
 		{name: "fragmented message finished in time", send: []wstest.Frame{wstest.Text([]byte("x")).WithFin(false)},
 			want: []confStep{confSilent(timeout / 2), confRaw(wstest.Continuation([]byte("y")).Bytes()), confEcho(ws.OpText, []byte("xy")),
 				confSilent(3 * timeout)}},
@@ -208,7 +208,7 @@ func TestConformancePartialFrame(t *testing.T) {
 			want: []confStep{
 				confSilent(timeout / 3), confRaw(wstest.Continuation([]byte("y")).WithFin(false).Bytes()),
 				confSilent(timeout / 3), confRaw(wstest.Ping([]byte("p")).Bytes()), confPong([]byte("p")),
-				confCloseFrame(server.CloseFrameTimeout),
+				confCloseFrame(ws.StatusCode(server.CloseFrameTimeout)),
 			}},
 	}
 	runConf(t, confServer(t, func(c *config.Server) { c.Limits.PartialFrameTimeout = timeout }), cases)

@@ -105,7 +105,7 @@ type connOutput struct {
 	wrote       uint64      // bytes the kernel took
 	flushWaits  []flushWait // OnFlushed callbacks, in mark order
 	closeReason string
-	closeCode   ws.StatusCode
+	closeCode   StatusCode
 	// dirty: out has bytes queued this wake, and the connection is on its
 	// loop's flush list.
 	dirty bool
@@ -127,7 +127,7 @@ type connLife struct {
 	failed       bool        // the endpoint panicked: it is not called again
 	timeoutSent  atomic.Bool // a frame or pong timeout was posted
 	abortSent    atomic.Bool // a close-timeout abort was posted
-	paused       atomic.Bool // reads stopped until the mailbox drains
+	paused       atomic.Bool // reads stopped until the queue drains
 	// sessPaused: the session asked reads to stop (PauseReading) until it
 	// calls ResumeReading.
 	sessPaused atomic.Bool
@@ -136,7 +136,7 @@ type connLife struct {
 	hsSlot     atomic.Bool // counts as a handshake in admission (until upgraded or ended)
 }
 
-// heldInput is what a reader could not deliver because the mailbox was full.
+// heldInput is what a reader could not deliver because the queue was full.
 type heldInput struct {
 	ev   event
 	rest []byte
@@ -163,7 +163,7 @@ const (
 type event struct {
 	kind   eventKind
 	op     ws.OpCode
-	code   ws.StatusCode
+	code   StatusCode
 	data   []byte
 	reason string
 	ext    any // evNotify's value
@@ -220,21 +220,21 @@ func (c *Conn) dropQuery() {
 // ResumeReading: the message being decoded when it takes effect, and the
 // rest of what was read with it, are held (at most one read buffer and one
 // message), the socket is not re-armed, and TCP backpressure reaches the
-// client, as for a full mailbox. Control frames read before the next data
+// client, as for a full queue. Control frames read before the next data
 // message still pass. A paused connection has no frame or pong timeout,
 // but is still pinged every keepalive.ping_interval: a client that has
 // gone makes the second ping's write fail, which ends the connection.
 // Call it from Session methods only.
 func (c *Conn) PauseReading() { c.sessPaused.Store(true) }
 
-// MailboxSize is server.limits.mailbox_size: the events a connection's
+// QueueSize is server.limits.queue_size: the events a connection's
 // actor queues. What the socket brings fills at most half of it; a Session
 // that makes work whose results come back through Notify (such as the
 // outcome of a private message) may bound that work by the rest.
-func (c *Conn) MailboxSize() int { return c.srv.cfg.Limits.MailboxSize }
+func (c *Conn) QueueSize() int { return c.srv.cfg.Limits.QueueSize }
 
 // ResumeReading undoes PauseReading: held input is delivered and reading
-// resumes (once the mailbox is at most a quarter full). Call it from Session
+// resumes (once the queue is at most a quarter full). Call it from Session
 // methods only.
 func (c *Conn) ResumeReading() {
 	if c.sessPaused.Swap(false) && c.state != stateClosed {
@@ -271,18 +271,9 @@ func (c *Conn) fields() []zap.Field {
 	return []zap.Field{zap.Uint64("conn", c.id), zap.Stringer("remote", c.remote), zap.String("path", c.Path())}
 }
 
-// Notify posts msg to the connection's actor, which hands it to
-// Session.Notify in order with the connection's other messages. It never
-// blocks. It fails with actor.ErrMailboxFull when the connection is too far
-// behind (the caller decides what that means) and with actor.ErrStopped once
-// the connection has closed. It may be called from any goroutine.
-func (c *Conn) Notify(msg any) error {
-	return c.actor.Post(event{kind: evNotify, ext: msg})
-}
-
 // Kick closes the connection with code and reason from any goroutine. It
-// uses the actor's system lane, so it works even when the mailbox is full.
-func (c *Conn) Kick(code ws.StatusCode, reason string) {
+// uses the actor's system lane, so it works even when the queue is full.
+func (c *Conn) Kick(code StatusCode, reason string) {
 	c.postSystem(event{kind: evClose, code: code, reason: reason})
 }
 
@@ -301,11 +292,11 @@ func (a *connActor) Receive(ev event) {
 		c.replyAndClose(ev.data)
 	case evMessage:
 		if c.state == stateOpen {
-			c.sess.Message(ev.op, ev.data)
+			c.sess.Message(MessageType(ev.op), ev.data)
 		}
 	case evPing:
 		if c.state == stateOpen {
-			c.WriteMessage(ws.OpPong, ev.data)
+			c.writeControl(ws.OpPong, ev.data)
 		}
 	case evPong:
 	case evPeerClose:
@@ -314,7 +305,7 @@ func (a *connActor) Receive(ev event) {
 		c.Close(ev.code, ev.reason)
 	case evKeepalive:
 		if c.state == stateOpen {
-			c.WriteMessage(ws.OpPing, nil)
+			c.writeControl(ws.OpPing, nil)
 		}
 	case evNotify:
 		// Also after Closed: a value may carry a promise the session
@@ -323,11 +314,11 @@ func (a *connActor) Receive(ev event) {
 			c.sess.Notify(ev.ext)
 		}
 	case evEOF:
-		c.peerGone(ev.reason)
+		c.inputEnded(ev.reason)
 	case evAbort:
 		c.abort(ev.code, ev.reason)
 	}
-	// Whatever filled the mailbox (inbound messages or Notify values), a
+	// Whatever filled the queue (inbound messages or Notify values), a
 	// paused reader resumes once it has drained to half.
 	if c.state != stateClosed {
 		c.maybeResume()
@@ -359,12 +350,24 @@ func (a *connActor) ActorStopped(err error) {
 // best-effort. The session is not called again.
 func (c *Conn) crashed(err error) {
 	c.srv.log.Error("connection actor failed", zap.Uint64("conn", c.id), zap.Error(err))
-	if c.state != stateClosed {
-		c.failed = true
+	if c.state == stateClosed {
+		return
+	}
+	c.failed = true
+	// What the session queued and the kernel has not taken is dropped, and
+	// never reported written: the callbacks waiting for it get false.
+	waits := c.flushWaits
+	c.flushWaits = nil
+	if !c.blocked {
+		// Nothing of the queue is on the wire yet (a partial write blocks),
+		// so a close frame can replace it without cutting a frame.
 		c.state = stateOpen // allow one last close frame
-		c.out = wsframe.AppendClose(c.out[:0], ws.StatusInternalServerError, "internal error")
+		c.out = wsframe.AppendClose(c.out[:0], ws.StatusCode(StatusInternalError), "internal error")
 		c.writeOut()
-		c.teardown(ws.StatusInternalServerError, "internal error")
+	}
+	c.teardown(StatusInternalError, "internal error")
+	for _, w := range waits {
+		w.fn(false)
 	}
 }
 

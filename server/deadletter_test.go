@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
-
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
@@ -27,14 +25,14 @@ type promiser struct {
 	after  int // values handed over after Closed
 }
 
-func (p *promiser) Message(ws.OpCode, []byte) {
+func (p *promiser) Message(server.MessageType, []byte) {
 	close(p.started)
 	<-p.release
 	// Overrun the write budget of a client that does not read: the
 	// connection is dropped as a slow consumer right after this event,
 	// with the Notify values still queued.
 	frame := make([]byte, 1000)
-	for i := 0; i < 20000 && p.c.WriteMessage(ws.OpBinary, frame); i++ {
+	for i := 0; i < 20000 && p.c.Send(server.Binary, frame) == nil; i++ {
 	}
 }
 
@@ -47,7 +45,7 @@ func (p *promiser) Notify(v any) {
 	}
 }
 
-func (p *promiser) Closed(ws.StatusCode, string) {
+func (p *promiser) Closed(server.StatusCode, string) {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()

@@ -60,10 +60,11 @@
 // once the wake's reading is done; a partial frame stays in the decoder.
 // An idle connection therefore has no goroutine and no buffer.
 //
-// What the socket brings fills at most half of the mailbox. When it is
+// What the socket brings fills at most half of the queue
+// (limits.queue_size). When it is
 // full the loop keeps the undelivered bytes on the connection and stops
 // watching the socket for input (one epoll_ctl): TCP backpressure reaches
-// the client. The actor resumes reading once its mailbox has drained to a
+// the client. The actor resumes reading once its queue has drained to a
 // quarter. A session may stop reading the same way (Conn.PauseReading,
 // until ResumeReading), for input it cannot take yet, such as the bridge's
 // full stdin queue; such a connection is still pinged, so a peer that has

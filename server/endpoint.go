@@ -1,9 +1,5 @@
 package server
 
-import (
-	"github.com/gobwas/ws"
-)
-
 // Endpoint is the behaviour behind one WebSocket path. Open is called once
 // per connection, on the connection's actor, and returns the Session that
 // handles it.
@@ -18,7 +14,7 @@ type Endpoint interface {
 type Session interface {
 	// Message is called for each complete text or binary message. The
 	// payload belongs to the session.
-	Message(op ws.OpCode, payload []byte)
+	Message(t MessageType, payload []byte)
 	// Notify is called exactly once for each value Conn.Notify accepted,
 	// even when the connection closes first: then after Closed, so a value
 	// that carries a promise (a reply owed to another connection) can be
@@ -26,7 +22,7 @@ type Session interface {
 	Notify(msg any)
 	// Closed is called once, after the socket is closed, with the close code
 	// the connection ended with and its reason.
-	Closed(code ws.StatusCode, reason string)
+	Closed(code StatusCode, reason string)
 }
 
 // Subprotocols is implemented by an endpoint that speaks WebSocket
@@ -54,8 +50,8 @@ type echoSession struct{ c *Conn }
 
 func newEcho(c *Conn) Session { return echoSession{c} }
 
-func (e echoSession) Message(op ws.OpCode, payload []byte) { e.c.WriteMessage(op, payload) }
+func (e echoSession) Message(t MessageType, payload []byte) { _ = e.c.Send(t, payload) }
 
 func (echoSession) Notify(any) {}
 
-func (echoSession) Closed(ws.StatusCode, string) {}
+func (echoSession) Closed(StatusCode, string) {}

@@ -15,3 +15,7 @@ func Lingering(s *Server) int { return s.lingers.len() }
 
 // ReadBufferSize is an I/O worker's read buffer size.
 const ReadBufferSize = readBufferSize
+
+// ReadingPaused reports whether c has input held back and its reading
+// paused (a full queue, or the session's PauseReading).
+func ReadingPaused(c *Conn) bool { return c.paused.Load() }

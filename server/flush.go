@@ -10,8 +10,8 @@ type flushWait struct {
 }
 
 // OnFlushed calls fn on the actor with written=true once every byte the
-// connection has accepted so far (every WriteMessage or WritePrepared that
-// returned true) has been taken by the kernel: at once if nothing is
+// connection has accepted so far (every Send or SendFrame that
+// returned nil) has been taken by the kernel: at once if nothing is
 // pending. It calls fn(false) instead, and never fn(true), if the
 // connection closes first, and at once if the connection is not open now
 // (a frame sent just before may have been dropped). So fn(true) means the

@@ -28,17 +28,17 @@ type blaster struct {
 	results chan<- flushResult
 }
 
-func (b blaster) Message(ws.OpCode, []byte) {
+func (b blaster) Message(server.MessageType, []byte) {
 	for i := 0; i < b.n; i++ {
 		p := make([]byte, b.size)
 		binary.BigEndian.PutUint32(p, uint32(i))
-		ok := b.c.WriteMessage(ws.OpBinary, p)
+		ok := b.c.Send(server.Binary, p) == nil
 		b.c.OnFlushed(func(written bool) { b.results <- flushResult{i: i, accepted: ok, written: written} })
 	}
 }
 
-func (blaster) Notify(any)                   {}
-func (blaster) Closed(ws.StatusCode, string) {}
+func (blaster) Notify(any)                       {}
+func (blaster) Closed(server.StatusCode, string) {}
 
 // TestOnFlushedOnlyForWrittenBytes: a client that does not read gets its
 // connection dropped as a slow consumer. Every frame whose callback said

@@ -19,9 +19,9 @@ import (
 // sink takes every message and answers none.
 type sink struct{}
 
-func (sink) Message(ws.OpCode, []byte)    {}
-func (sink) Notify(any)                   {}
-func (sink) Closed(ws.StatusCode, string) {}
+func (sink) Message(server.MessageType, []byte) {}
+func (sink) Notify(any)                         {}
+func (sink) Closed(server.StatusCode, string)   {}
 
 // TestBusyConnectionDoesNotStarveItsLoop: on a single event loop, a client
 // that sends without pause (more than a wake's reads every time) does not
@@ -94,15 +94,15 @@ func TestLastBytesOfABurstAreRead(t *testing.T) {
 // panics. The callback runs in its loop's flush, outside any actor.
 type flushPanicky struct{ c *server.Conn }
 
-func (p flushPanicky) Message(op ws.OpCode, b []byte) {
-	p.c.WriteMessage(op, b)
+func (p flushPanicky) Message(op server.MessageType, b []byte) {
+	p.c.Send(op, b)
 	if string(b) == "boom" {
 		p.c.OnFlushed(func(bool) { panic("bug in a flush callback") })
 	}
 }
 
-func (flushPanicky) Notify(any)                   {}
-func (flushPanicky) Closed(ws.StatusCode, string) {}
+func (flushPanicky) Notify(any)                       {}
+func (flushPanicky) Closed(server.StatusCode, string) {}
 
 // TestPanicOnLoopClosesOnlyItsConnection: a panic in code the loop runs
 // outside the actor (here an OnFlushed callback) closes that connection
@@ -168,7 +168,7 @@ func TestLoopRunFanOut(t *testing.T) {
 		l.Run(func() {
 			runs.Add(1)
 			for _, c := range cs {
-				c.WritePrepared(frame)
+				c.SendFrame(frame)
 			}
 		})
 	}

@@ -16,8 +16,8 @@ import (
 // values, as deliveries from other users would.
 type notifier struct{ c *server.Conn }
 
-func (n notifier) Message(op ws.OpCode, p []byte) {
-	n.c.WriteMessage(op, p)
+func (n notifier) Message(op server.MessageType, p []byte) {
+	n.c.Send(op, p)
 	for i := 0; i < 4; i++ {
 		_ = n.c.Notify(i)
 	}
@@ -25,12 +25,12 @@ func (n notifier) Message(op ws.OpCode, p []byte) {
 
 func (notifier) Notify(any) {}
 
-func (notifier) Closed(ws.StatusCode, string) {}
+func (notifier) Closed(server.StatusCode, string) {}
 
 // TestResumeAfterNotify: reads paused on a mailbox full of Notify values
 // resume once those drain; the client's pipelined messages all come back.
 func TestResumeAfterNotify(t *testing.T) {
-	ts := testserver.StartWith(t, func(c *config.Server) { c.Limits.MailboxSize = 4 },
+	ts := testserver.StartWith(t, func(c *config.Server) { c.Limits.QueueSize = 4 },
 		map[string]server.Endpoint{"/notify": server.EndpointFunc(func(c *server.Conn) server.Session { return notifier{c} })})
 	c := dialWS(t, ts.URL("/notify"))
 	const n = 500

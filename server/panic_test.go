@@ -13,16 +13,16 @@ import (
 // panicky echoes, except that the message "boom" panics.
 type panicky struct{ c *server.Conn }
 
-func (p panicky) Message(op ws.OpCode, b []byte) {
+func (p panicky) Message(op server.MessageType, b []byte) {
 	if string(b) == "boom" {
 		panic("endpoint bug")
 	}
-	p.c.WriteMessage(op, b)
+	p.c.Send(op, b)
 }
 
 func (panicky) Notify(any) {}
 
-func (panicky) Closed(ws.StatusCode, string) {}
+func (panicky) Closed(server.StatusCode, string) {}
 
 // TestEndpointPanic: a panic in one connection's endpoint closes that
 // connection with 1011 and leaves the others running.

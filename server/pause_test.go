@@ -22,12 +22,12 @@ type pauser struct {
 	seen *atomic.Int64
 }
 
-func (p pauser) Message(op ws.OpCode, b []byte) {
+func (p pauser) Message(op server.MessageType, b []byte) {
 	p.seen.Add(1)
 	if string(b) == "pause" {
 		p.c.PauseReading()
 	}
-	p.c.WriteMessage(op, b)
+	p.c.Send(op, b)
 }
 
 func (p pauser) Notify(v any) {
@@ -36,7 +36,7 @@ func (p pauser) Notify(v any) {
 	}
 }
 
-func (pauser) Closed(ws.StatusCode, string) {}
+func (pauser) Closed(server.StatusCode, string) {}
 
 // TestPauseReading: after PauseReading no message reaches the session
 // (the client's pipelined messages wait in TCP) until ResumeReading; then
@@ -123,7 +123,7 @@ func TestPausedPeerGone(t *testing.T) {
 // at its second (delivered before the pause took hold).
 type closer struct{ c *server.Conn }
 
-func (s closer) Message(op ws.OpCode, b []byte) {
+func (s closer) Message(op server.MessageType, b []byte) {
 	s.c.PauseReading()
 	if string(b) == "close" {
 		s.c.Close(4100, "done")
@@ -132,7 +132,7 @@ func (s closer) Message(op ws.OpCode, b []byte) {
 
 func (closer) Notify(any) {}
 
-func (closer) Closed(ws.StatusCode, string) {}
+func (closer) Closed(server.StatusCode, string) {}
 
 // TestPausedClosing: once closing, a paused connection reads on, so the
 // peer's close frame behind more data completes the handshake at once
@@ -156,5 +156,42 @@ func TestPausedClosing(t *testing.T) {
 	expectEOF(t, c, 5*time.Second)
 	if d := time.Since(began); d > 2*time.Second {
 		t.Fatalf("closed after %v: the close frame was not read", d)
+	}
+}
+
+// TestPausedThenClosedReadsTheAnswer: a connection whose session paused
+// reading, with input held back, reads again once the server closes it,
+// so the client's close answer ends it at once (not at close_timeout).
+func TestPausedThenClosedReadsTheAnswer(t *testing.T) {
+	var seen atomic.Int64
+	conns := make(chan *server.Conn, 1)
+	ts := testserver.StartWith(t, func(c *config.Server) { c.CloseTimeout = 10 * time.Second },
+		map[string]server.Endpoint{"/p": server.EndpointFunc(func(c *server.Conn) server.Session {
+			conns <- c
+			return pauser{c, &seen}
+		})})
+	c := dialWS(t, ts.URL("/p"))
+	sc := <-conns
+	echoOnce(t, c, "pause") // reading pauses after this one
+	c.SendText(t, "held")   // held: the session does not see it
+	waitFor(t, 5*time.Second, "the message to be held", func() bool { return server.ReadingPaused(sc) })
+	if seen.Load() != 1 {
+		t.Fatalf("the session saw %d messages, want 1", seen.Load())
+	}
+	sc.Kick(4100, "closing a paused connection")
+	if code := readCloseCode(t, c, 5*time.Second); code != 4100 {
+		t.Fatalf("close %d, want 4100", code)
+	}
+	began := time.Now()
+	c.SendRaw(t, wstest.Close(4100, "").Bytes())
+	expectEOF(t, c, 5*time.Second)
+	if d := time.Since(began); d > 2*time.Second {
+		t.Fatalf("closed after %v: the paused connection did not read the close answer", d)
+	}
+	waitFor(t, 5*time.Second, "the close logged", func() bool { return len(ts.CloseCodes()) == 1 })
+	for _, e := range ts.Logs.FilterMessage("connection closed").All() {
+		if r := e.ContextMap()["reason"]; r != "closing a paused connection" {
+			t.Fatalf("closed with reason %q: the handshake did not complete", r)
+		}
 	}
 }

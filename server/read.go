@@ -76,7 +76,7 @@ func (c *Conn) readClosing(p []byte) {
 	}
 	c.closingRead += uint32(len(p))
 	if !c.consume(p) {
-		// The mailbox is full (or the actor gone): the EOF cannot queue
+		// The queue is full (or the actor gone): the EOF cannot queue
 		// behind the held input. The actor is closing (closingSince is
 		// only set there), so the system lane ends it.
 		if over {
@@ -126,7 +126,7 @@ func (c *Conn) touch() {
 }
 
 // consume decodes p and posts what completes. It returns false when reading
-// must stop without re-arming: the mailbox is full (the rest of p is held)
+// must stop without re-arming: the queue is full (the rest of p is held)
 // or the actor has stopped.
 //
 // A connection holds a decoder only while a frame or a fragmented message
@@ -150,7 +150,7 @@ func (c *Conn) consume(p []byte) bool {
 			// the peer's EOF is seen and the socket never closes with
 			// unread data.
 			c.discard = true
-			ev = event{kind: evProtocolError, code: fe.Code, reason: fe.Reason}
+			ev = event{kind: evProtocolError, code: StatusCode(fe.Code), reason: fe.Reason}
 		case ok:
 			if !d.InMessage() && c.partialSince.Load() != 0 {
 				c.partialSince.Store(0) // see rearm
@@ -194,7 +194,7 @@ func (c *Conn) keepDecoder(d *wsframe.Decoder) {
 }
 
 // deliver posts ev to the normal lane, in order with the messages before it.
-// On a full mailbox it holds ev and rest and pauses reading. It reports
+// On a full queue it holds ev and rest and pauses reading. It reports
 // whether reading may go on. The actor runs on the same loop, once this
 // wake's reading is done.
 func (c *Conn) deliver(ev event, rest []byte) bool {
@@ -207,7 +207,7 @@ func (c *Conn) deliver(ev event, rest []byte) bool {
 	switch err := c.actor.PostBelow(ev, c.inboundLimit()); {
 	case err == nil:
 		return true
-	case errors.Is(err, actor.ErrMailboxFull):
+	case errors.Is(err, actor.ErrQueueFull):
 		c.hold(ev, rest)
 		return false
 	default:
@@ -222,14 +222,14 @@ func messageEvent(m wsframe.Message) event {
 	case ws.OpPong:
 		return event{kind: evPong}
 	case ws.OpClose:
-		return event{kind: evPeerClose, code: m.Code, reason: m.Reason}
+		return event{kind: evPeerClose, code: StatusCode(m.Code), reason: m.Reason}
 	default:
 		return event{kind: evMessage, op: m.Op, data: m.Payload}
 	}
 }
 
-// hold keeps ev and the unread rest of the buffer until the mailbox drains,
-// and pauses reading. If the actor drained the mailbox meanwhile, reading
+// hold keeps ev and the unread rest of the buffer until the queue drains,
+// and pauses reading. If the actor drained the queue meanwhile, reading
 // resumes at once so no wake-up is lost.
 func (c *Conn) hold(ev event, rest []byte) {
 	c.held = &heldInput{ev: ev, rest: append([]byte(nil), rest...)}
@@ -241,22 +241,25 @@ func (c *Conn) hold(ev event, rest []byte) {
 	c.setInterest()
 }
 
-// inboundLimit is how much of the mailbox what the socket brings may fill:
+// inboundLimit is how much of the queue what the socket brings may fill:
 // half, so that the other half is always there for what other goroutines
 // post (deliveries, the outcome of a private message): a client that
 // floods its own connection pauses its reading, and is never closed as a
 // slow consumer for the replies to its flood.
-func (c *Conn) inboundLimit() int { return max(1, c.srv.cfg.Limits.MailboxSize/2) }
+func (c *Conn) inboundLimit() int { return max(1, c.srv.cfg.Limits.QueueSize/2) }
 
-func (c *Conn) resumeAt() int { return c.srv.cfg.Limits.MailboxSize / 4 }
+func (c *Conn) resumeAt() int { return c.srv.cfg.Limits.QueueSize / 4 }
 
 // mayResume reports whether paused input may be taken up again: the
-// mailbox has drained to a quarter and the session has not paused reading.
-// Whoever clears either condition (the actor after each event,
-// ResumeReading) checks the paused flag afterwards, so no wake-up is lost.
-func (c *Conn) mayResume() bool { return !c.sessPaused.Load() && c.actor.Len() <= c.resumeAt() }
+// queue has drained to a quarter and the session has not paused reading
+// (a closing connection reads regardless, for the peer's close frame).
+// Whoever clears a condition (the actor after each event, ResumeReading,
+// startClosing) checks the paused flag afterwards, so no wake-up is lost.
+func (c *Conn) mayResume() bool {
+	return (!c.sessPaused.Load() || c.closingSince.Load() != 0) && c.actor.Len() <= c.resumeAt()
+}
 
-// maybeResume runs on the actor after each event: once the mailbox
+// maybeResume runs on the actor after each event: once the queue
 // has drained to a quarter, the held input is delivered and reading resumes.
 func (c *Conn) maybeResume() {
 	if c.paused.Load() && c.mayResume() && c.paused.CompareAndSwap(true, false) {

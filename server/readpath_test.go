@@ -73,7 +73,7 @@ func TestFramesSplitAndCoalesced(t *testing.T) {
 // TestBackpressure pipelines many messages into a tiny mailbox: reads pause
 // and resume, and every echo comes back once, in order.
 func TestBackpressure(t *testing.T) {
-	ts := testserver.Start(t, func(c *config.Server) { c.Limits.MailboxSize = 2 })
+	ts := testserver.Start(t, func(c *config.Server) { c.Limits.QueueSize = 2 })
 	c := dialWS(t, ts.URL("/echo"))
 	c.SetTimeout(0) // the pipelined write: as long as it takes
 	const n = 3000

@@ -9,8 +9,6 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/gobwas/ws"
-
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
@@ -32,12 +30,12 @@ type requestEchoSession struct {
 	seen string
 }
 
-func (s *requestEchoSession) Message(ws.OpCode, []byte) {
+func (s *requestEchoSession) Message(server.MessageType, []byte) {
 	// Query is for Open only: after it, the connection no longer holds it.
-	s.c.WriteMessage(ws.OpText, []byte(s.seen+" | "+s.c.Query().Encode()))
+	s.c.Send(server.Text, []byte(s.seen+" | "+s.c.Query().Encode()))
 }
-func (*requestEchoSession) Notify(any)                   {}
-func (*requestEchoSession) Closed(ws.StatusCode, string) {}
+func (*requestEchoSession) Notify(any)                       {}
+func (*requestEchoSession) Closed(server.StatusCode, string) {}
 
 // TestPrefixQueryAndSubprotocol: an endpoint under a prefix sees the full
 // path and the query during Open, and the first protocol of the client's

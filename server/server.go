@@ -206,7 +206,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 	open := s.reg.beginShutdown()
 	for _, c := range open {
-		c.postSystem(event{kind: evClose, code: ws.StatusGoingAway, reason: "server shutting down"})
+		c.postSystem(event{kind: evClose, code: StatusGoingAway, reason: "server shutting down"})
 	}
 	var err error
 	select {

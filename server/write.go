@@ -7,31 +7,14 @@ import (
 	"github.com/chatd/chatd/server/internal/wsframe"
 )
 
-// WriteMessage sends one unfragmented message or control frame. It never
-// blocks: the frame is queued and written at the end of the loop's wake,
-// together with every other frame queued for the connection meanwhile (one
-// write for all of them); what the socket does not take then is sent when
-// it is writable. Past the write budget the connection is dropped as a
-// slow consumer (4008). It reports whether the connection accepted the
-// frame: false when the connection is not open (closing or closed) or the
-// frame would exceed the write budget; the frame is then dropped.
-func (c *Conn) WriteMessage(op ws.OpCode, payload []byte) bool {
-	var hdr [10]byte
-	return c.send(wsframe.AppendHeader(hdr[:0], op, len(payload)), payload)
-}
-
-// WritePrepared sends bytes that are already one or more encoded frames,
-// such as a frame encoded once for many recipients. frame is not modified or
-// retained after the call returns. It reports whether the connection
-// accepted the bytes, as WriteMessage does.
-func (c *Conn) WritePrepared(frame []byte) bool { return c.send(frame, nil) }
-
-// send writes data frames of an open connection, within the write budget.
-func (c *Conn) send(a, b []byte) bool {
+// writeControl queues a ping or a pong, within the write budget, for an
+// open connection.
+func (c *Conn) writeControl(op ws.OpCode, payload []byte) {
 	if c.state != stateOpen {
-		return false
+		return
 	}
-	return c.write(a, b, c.srv.cfg.Limits.WriteBudgetBytes)
+	var hdr [MaxFrameHeader]byte
+	c.write(wsframe.AppendHeader(hdr[:0], op, len(payload)), payload, c.srv.cfg.Limits.WriteBudgetBytes)
 }
 
 // queue writes a then b whatever the connection's state and budget: the
@@ -109,9 +92,9 @@ func (c *Conn) dropSlowConsumer() {
 
 // queueClose queues a close frame regardless of the budget (it is at most
 // 127 bytes).
-func (c *Conn) queueClose(code ws.StatusCode, reason string) {
+func (c *Conn) queueClose(code StatusCode, reason string) {
 	var buf [127]byte
-	c.queue(wsframe.AppendClose(buf[:0], code, reason), nil)
+	c.queue(wsframe.AppendClose(buf[:0], ws.StatusCode(code), reason), nil)
 }
 
 // writeOut writes as much of the output as the socket takes, then waits

@@ -78,7 +78,7 @@
 // in flight to a client (posted to its actor, or written and not yet
 // taken by the kernel); the stdout goroutine then waits, the pipe fills,
 // and the program blocks in its write: the client's reading paces the
-// program. A full mailbox (actor.ErrMailboxFull) is also waited out, never
+// program. A full mailbox (server.ErrQueueFull) is also waited out, never
 // dropped. In shared mode a client whose mailbox is full holds the
 // program back for at most a second per line, then is dropped as a slow
 // consumer (4008), as is one past server.limits.write_budget_bytes.

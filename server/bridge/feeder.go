@@ -8,7 +8,7 @@ import "github.com/chatd/chatd/server"
 // TCP backpressure reaches the client; the stdin writer's wake-up (a
 // roomMsg posted to the connection) drains pending and resumes reading.
 // Messages already in the connection's mailbox when reads paused still
-// arrive, so pending holds at most server.limits.mailbox_size messages.
+// arrive, so pending holds at most server.limits.queue_size messages.
 // It is used on the actor only.
 type feeder struct {
 	c       *server.Conn

@@ -7,10 +7,8 @@ import (
 	"errors"
 	"time"
 
-	"github.com/gobwas/ws"
 	"go.uber.org/zap"
 
-	"github.com/chatd/chatd/actor"
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/wire"
@@ -62,13 +60,13 @@ type loginResult struct {
 }
 
 // message handles one message sent before the login succeeded.
-func (l *login) message(op ws.OpCode, payload []byte) {
-	if op != ws.OpText {
-		l.c.WriteMessage(ws.OpText, []byte("log in first: send your name as text"))
+func (l *login) message(op server.MessageType, payload []byte) {
+	if op != server.Text {
+		l.c.SendText([]byte("log in first: send your name as text"))
 		return
 	}
 	if l.inFlight {
-		l.c.WriteMessage(ws.OpText, []byte(reasonWaiting))
+		l.c.SendText([]byte(reasonWaiting))
 		return
 	}
 	var creds auth.Credentials
@@ -137,7 +135,7 @@ func (l *login) result(r loginResult) (string, bool) {
 		if r.json {
 			writeJSON(l.c, wire.LoginOK{Type: wire.TypeLoginOK, User: name, Ref: r.ref})
 		} else {
-			l.c.WriteMessage(ws.OpText, []byte(wire.PlainLoginOK))
+			l.c.SendText([]byte(wire.PlainLoginOK))
 		}
 		return name, true
 	}
@@ -160,7 +158,7 @@ func (l *login) answer(r loginResult, reason string, counted bool) {
 	if r.json {
 		writeJSON(l.c, wire.LoginError{Type: wire.TypeLoginError, Error: reason, AttemptsLeft: left, Ref: r.ref})
 	} else {
-		l.c.WriteMessage(ws.OpText, []byte(reason))
+		l.c.SendText([]byte(reason))
 	}
 	if left <= 0 {
 		l.c.Close(CloseLoginAttempts, "too many login attempts")
@@ -170,7 +168,7 @@ func (l *login) answer(r loginResult, reason string, counted bool) {
 func writeJSON(c *server.Conn, v any) {
 	b, err := json.Marshal(v)
 	if err == nil {
-		c.WriteMessage(ws.OpText, b)
+		c.SendText(b)
 	}
 }
 
@@ -193,7 +191,7 @@ func postUntil(c *server.Conn, v any, gone <-chan struct{}, deadline time.Time) 
 		if err == nil {
 			return true, false
 		}
-		if !errors.Is(err, actor.ErrMailboxFull) {
+		if !errors.Is(err, server.ErrQueueFull) {
 			return false, false
 		}
 		if !deadline.IsZero() && time.Now().After(deadline) {

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
-	"github.com/gobwas/ws"
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/server"
@@ -38,7 +37,7 @@ type connSession struct {
 // line and exited run on the stdout goroutine, room on the stdin writer.
 type connSink struct {
 	c        *server.Conn
-	op       ws.OpCode
+	op       server.MessageType
 	credit   chan struct{} // a token per line in flight
 	gone     chan struct{} // closed by Session.Closed
 	waitRoom atomic.Bool   // the session wants a roomMsg
@@ -52,9 +51,9 @@ type lineMsg []byte
 type exitMsg string
 
 func (ep *endpoint) openPerConnection(c *server.Conn) server.Session {
-	op := ws.OpText
+	op := server.Text
 	if ep.prog.Binary {
-		op = ws.OpBinary
+		op = server.Binary
 	}
 	out := &connSink{c: c, op: op, credit: make(chan struct{}, window), gone: make(chan struct{})}
 	out.release = func(bool) { <-out.credit }
@@ -87,7 +86,7 @@ func (s *connSession) start(env []string) {
 
 // Message sends a message to the program's stdin: a text line with a
 // newline added, or raw bytes in binary mode.
-func (s *connSession) Message(op ws.OpCode, payload []byte) {
+func (s *connSession) Message(op server.MessageType, payload []byte) {
 	if s.login != nil {
 		s.login.message(op, payload)
 		return
@@ -104,7 +103,7 @@ func (s *connSession) Message(op ws.OpCode, payload []byte) {
 func (s *connSession) Notify(v any) {
 	switch m := v.(type) {
 	case lineMsg:
-		s.c.WriteMessage(s.out.op, m)
+		s.c.Send(s.out.op, m)
 		s.c.OnFlushed(s.out.release) // fn(false) at once if closed
 	case exitMsg:
 		s.c.Close(CloseProgramExited, statusReason(string(m)))
@@ -127,7 +126,7 @@ func (s *connSession) Notify(v any) {
 
 // Closed stops the process: stdin is closed, then SIGTERM and SIGKILL
 // follow (process.stop).
-func (s *connSession) Closed(ws.StatusCode, string) {
+func (s *connSession) Closed(server.StatusCode, string) {
 	s.closed = true
 	if s.login != nil {
 		s.login.stop()
@@ -145,7 +144,7 @@ func (o *connSink) line(p *process, data []byte) bool {
 	case <-o.gone:
 		return false
 	}
-	if o.op == ws.OpText && !utf8.Valid(data) {
+	if o.op == server.Text && !utf8.Valid(data) {
 		data = []byte(strings.ToValidUTF8(string(data), "\uFFFD"))
 	}
 	return post(o.c, lineMsg(data), o.gone)

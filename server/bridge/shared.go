@@ -10,12 +10,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gobwas/ws"
 	"go.uber.org/zap"
 
-	"github.com/chatd/chatd/actor"
 	"github.com/chatd/chatd/server"
-	"github.com/chatd/chatd/server/internal/wsframe"
 )
 
 // shared is a path in shared mode: one process at a time, supervised by
@@ -146,7 +143,7 @@ func (s *sharedSession) leave() {
 }
 
 // Message sends each line of a message to the program as "ID line".
-func (s *sharedSession) Message(op ws.OpCode, payload []byte) {
+func (s *sharedSession) Message(op server.MessageType, payload []byte) {
 	if s.login != nil {
 		s.login.message(op, payload)
 		return
@@ -170,7 +167,7 @@ func (s *sharedSession) Message(op ws.OpCode, payload []byte) {
 func (s *sharedSession) Notify(v any) {
 	switch m := v.(type) {
 	case frameMsg:
-		s.c.WritePrepared(m)
+		s.c.SendFrame(server.Frame(m))
 	case roomMsg:
 		if s.joined {
 			s.in.drain(s.sh.in)
@@ -186,7 +183,7 @@ func (s *sharedSession) Notify(v any) {
 	}
 }
 
-func (s *sharedSession) Closed(ws.StatusCode, string) {
+func (s *sharedSession) Closed(server.StatusCode, string) {
 	s.closed = true
 	if s.login != nil {
 		s.login.stop()
@@ -247,10 +244,10 @@ func (sh *shared) line(p *process, data []byte) bool {
 	if !utf8.Valid(data) {
 		data = []byte(strings.ToValidUTF8(string(data), "\uFFFD"))
 	}
-	frame := frameMsg(wsframe.AppendFrame(nil, ws.OpText, data))
+	frame := frameMsg(server.AppendTextFrame(nil, data))
 	var deadline time.Time
 	for i, m := range sh.buf {
-		if err := m.c.Notify(frame); errors.Is(err, actor.ErrMailboxFull) {
+		if err := m.c.Notify(frame); errors.Is(err, server.ErrQueueFull) {
 			// A burst: the program waits for this client, up to
 			// slowClientWait for the whole line.
 			if deadline.IsZero() {

@@ -124,7 +124,7 @@ for line in sys.stdin:
         print("%s: %s" % (ident, text), flush=True)`}})
 	cfg.MaxLineBytes = 1000
 	e := start(t, cfg, nil, func(c *config.Server) {
-		c.Limits.MailboxSize = 8
+		c.Limits.QueueSize = 8
 		c.Limits.MaxMessageBytes = 1024
 		c.Limits.WriteBudgetBytes = 65536
 	})

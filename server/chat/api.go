@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gobwas/ws"
-
 	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/api"
 	"github.com/chatd/chatd/server/mailbox"
 	"github.com/chatd/chatd/server/wire"
@@ -17,7 +16,7 @@ import (
 
 // CloseDisconnected: the server API disconnected the user
 // (POST /api/disconnect).
-const CloseDisconnected ws.StatusCode = 4010
+const CloseDisconnected server.StatusCode = 4010
 
 // reasonReserved refuses a login with the server API's sender name.
 const reasonReserved = "name is reserved"

@@ -8,9 +8,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gobwas/ws"
-
 	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/wire"
 )
 
@@ -18,13 +17,13 @@ import (
 const Lobby = "lobby"
 
 // CloseRateLimit: the connection kept sending over its rate limit.
-const CloseRateLimit ws.StatusCode = 4029
+const CloseRateLimit server.StatusCode = 4029
 
-func (s *session) chatMessage(op ws.OpCode, payload []byte) {
+func (s *session) chatMessage(op server.MessageType, payload []byte) {
 	if !s.allow() {
 		return
 	}
-	if op != ws.OpText {
+	if op != server.Text {
 		s.sendError("binary messages are not supported: send text or JSON", nil)
 		return
 	}

@@ -48,7 +48,7 @@ func (s *session) pageLoaded(pg page) {
 		return
 	}
 	for _, e := range pg.entries {
-		if !s.conn.WritePrepared(s.mailFrame(e.Data)) {
+		if s.conn.SendFrame(s.mailFrame(e.Data)) != nil {
 			return // closing: what was not written stays stored
 		}
 	}
@@ -94,7 +94,7 @@ func (s *session) releaseHeld() {
 		if it.private != nil {
 			s.writePrivate(it.private)
 		} else {
-			s.conn.WritePrepared(it.frame)
+			s.conn.SendFrame(it.frame)
 		}
 	}
 }

@@ -1,8 +1,7 @@
 package chat
 
 import (
-	"github.com/gobwas/ws"
-
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/wire"
 )
 
@@ -43,7 +42,7 @@ func (s *session) event(typ, room string) {
 
 // logoutEvent emits the end of s's logged-in session, with its close code;
 // last says the user has no session left.
-func (s *session) logoutEvent(code ws.StatusCode, last bool) {
+func (s *session) logoutEvent(code server.StatusCode, last bool) {
 	s.svc.events.Emit(wire.Event{Type: wire.EventLogout, User: s.name, Conn: s.conn.ID(), Code: int(code), Offline: last})
 }
 

@@ -7,9 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gobwas/ws"
-
-	"github.com/chatd/chatd/server/internal/wsframe"
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/wire"
 )
 
@@ -106,7 +104,7 @@ func membershipLine(m *wire.Membership) string {
 
 // textFrame returns line as one text frame.
 func textFrame(line string) []byte {
-	return wsframe.AppendFrame(make([]byte, 0, len(line)+10), ws.OpText, []byte(line))
+	return server.AppendTextFrame(make([]byte, 0, len(line)+10), []byte(line))
 }
 
 // messageFrame encodes m for a session of format f whose user is self.

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/auth"
@@ -295,13 +294,13 @@ func (c *client) quiet() {
 }
 
 // closeCode reads until a close frame and returns its code.
-func (c *client) closeCode() ws.StatusCode {
+func (c *client) closeCode() server.StatusCode {
 	c.t.Helper()
 	f, err := c.c.ReadCloseFrame(10 * time.Second)
 	if err != nil {
 		c.t.Fatalf("no close frame: %v", err)
 	}
-	return f.Code
+	return server.StatusCode(f.Code)
 }
 
 func equalJSON(got, want any) bool {

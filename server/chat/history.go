@@ -11,12 +11,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gobwas/ws"
-
 	"github.com/chatd/chatd/auth/throttle"
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/history"
-	"github.com/chatd/chatd/server/internal/wsframe"
 	"github.com/chatd/chatd/server/wire"
 )
 
@@ -334,7 +332,7 @@ func (s *session) sendHistory(rm *room, before, after *uint64, req *wire.Request
 		s.send(reply) // as lines (textReply)
 		return
 	}
-	s.conn.WritePrepared(historyFrame(rm.name, page, more, req.ID))
+	s.conn.SendFrame(historyFrame(rm.name, page, more, req.ID))
 }
 
 // historyFrame returns the JSON history reply as one text frame, exactly
@@ -381,7 +379,7 @@ func historyFrame(room string, page []histEntry, more bool, ref json.RawMessage)
 	case n <= 0xffff:
 		hdr = 4
 	}
-	b := wsframe.AppendHeader(make([]byte, 0, hdr+n), ws.OpText, n)
+	b := server.AppendTextHeader(make([]byte, 0, hdr+n), n)
 	b = append(b, head...)
 	b = append(b, roomJSON...)
 	b = append(b, messages...)

@@ -34,7 +34,7 @@ func benchFanout(b *testing.B, senders int, mode string) {
 	o := options{
 		// Room deliveries queue on each member's connection: let more
 		// than the window wait there.
-		server: func(c *config.Server) { c.Limits.MailboxSize = 4096 },
+		server: func(c *config.Server) { c.Limits.QueueSize = 4096 },
 		chat: func(c *config.Chat) {
 			c.Rooms.Presence = false
 			c.Rate.MessagesPerSecond, c.Rate.Burst = 1e9, 1e9

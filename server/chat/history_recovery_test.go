@@ -23,7 +23,7 @@ func TestRecoveryUnderConcurrentSends(t *testing.T) {
 		chat: historyChat(func(h *config.ChatHistory) { h.Messages = senders * each; h.MaxBytes = 1 << 20 }),
 		// Every member gets bursts of up to all the messages at once: let
 		// their connections queue them rather than be closed as slow.
-		server: func(c *config.Server) { c.Limits.MailboxSize = 4 * senders * each },
+		server: func(c *config.Server) { c.Limits.QueueSize = 4 * senders * each },
 	})
 	var (
 		mu     sync.Mutex

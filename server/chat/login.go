@@ -8,11 +8,11 @@ import (
 	"slices"
 	"time"
 
-	"github.com/gobwas/ws"
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/auth/throttle"
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/wire"
 )
@@ -20,12 +20,12 @@ import (
 // Close codes of the login phase.
 const (
 	// CloseLoginAttempts: chat.login.max_attempts failed logins.
-	CloseLoginAttempts ws.StatusCode = 4001
+	CloseLoginAttempts server.StatusCode = 4001
 	// CloseLoginTimeout: no successful login within chat.login.timeout.
-	CloseLoginTimeout ws.StatusCode = 4004
+	CloseLoginTimeout server.StatusCode = 4004
 	// CloseLoginFlood: more than chat.login.max_messages messages, or
 	// chat.login.max_bytes bytes, before login.
-	CloseLoginFlood ws.StatusCode = 4005
+	CloseLoginFlood server.StatusCode = 4005
 )
 
 // Reasons the chat layer gives for refused logins.
@@ -84,7 +84,7 @@ type authResult struct {
 	err error
 }
 
-func (s *session) loginMessage(op ws.OpCode, payload []byte) {
+func (s *session) loginMessage(op server.MessageType, payload []byte) {
 	l := s.login
 	l.messages++
 	l.bytes += len(payload)
@@ -92,13 +92,13 @@ func (s *session) loginMessage(op ws.OpCode, payload []byte) {
 		s.conn.Close(CloseLoginFlood, "too much sent before login")
 		return
 	}
-	if op != ws.OpText {
-		s.conn.WriteMessage(ws.OpText, []byte("binary messages are not accepted before login: send your name as text"))
+	if op != server.Text {
+		s.conn.SendText([]byte("binary messages are not accepted before login: send your name as text"))
 		return
 	}
 	if l.inFlight || time.Now().Before(l.notBefore) || len(l.queued) > 0 {
 		if len(l.queued) >= s.svc.cfg.Login.MaxAttempts {
-			s.conn.WriteMessage(ws.OpText, []byte("too many login attempts waiting: wait for each answer"))
+			s.conn.SendText([]byte("too many login attempts waiting: wait for each answer"))
 			return
 		}
 		l.queued = append(l.queued, string(payload))
@@ -250,7 +250,7 @@ func (s *session) refuse(a attempt, reason string, counted bool) {
 	if a.json {
 		s.send(wire.LoginError{Type: wire.TypeLoginError, Error: reason, AttemptsLeft: left, Ref: a.ref})
 	} else {
-		s.conn.WriteMessage(ws.OpText, []byte(reason))
+		s.conn.SendText([]byte(reason))
 	}
 	if left <= 0 {
 		s.conn.Close(CloseLoginAttempts, "too many login attempts")
@@ -340,14 +340,14 @@ func (s *session) loggedInAs(a attempt, max int, resumed []string) {
 		}
 		s.send(ok)
 	} else {
-		s.conn.WriteMessage(ws.OpText, []byte(wire.PlainLoginOK))
+		s.conn.SendText([]byte(wire.PlainLoginOK))
 	}
 	if len(recovered) > 0 {
 		s.replaying = true
 		s.replayFrom(recovered)
 	}
 	for _, text := range early {
-		s.Message(ws.OpText, []byte(text))
+		s.Message(server.Text, []byte(text))
 	}
 	if ce := s.svc.log.Check(zap.InfoLevel, "logged in"); ce != nil {
 		ce.Write(zap.Uint64("conn", s.conn.ID()), zap.String("user", s.name))

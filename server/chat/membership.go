@@ -107,7 +107,7 @@ func (s *session) sendJoined(name string, r joinResult, ref json.RawMessage) {
 	s.send(wire.Membership{Type: wire.TypeJoined, Room: name, Members: r.members, Seq: r.seq,
 		Recovered: r.recovered, Missed: r.missed, Ref: ref})
 	for _, f := range r.replay {
-		if !s.conn.WritePrepared(f) {
+		if s.conn.SendFrame(f) != nil {
 			return // closing
 		}
 	}

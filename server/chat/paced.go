@@ -1,8 +1,6 @@
 package chat
 
-import (
-	"github.com/gobwas/ws"
-)
+import "github.com/chatd/chatd/server"
 
 // Large replies are paced by the client's reading. A join with since and a
 // history request answer a few dozen bytes with up to
@@ -26,7 +24,7 @@ type waitQueue struct {
 }
 
 type waitingMessage struct {
-	op      ws.OpCode
+	op      server.MessageType
 	payload []byte
 }
 
@@ -44,7 +42,7 @@ func (s *session) paced(write func()) {
 }
 
 // wait queues a request that came while a large reply is being written.
-func (s *session) wait(op ws.OpCode, payload []byte) {
+func (s *session) wait(op server.MessageType, payload []byte) {
 	if len(s.waiting.msgs) >= maxWaiting {
 		if s.allow() { // a refused request still counts against the rate
 			s.sendError("too many requests while a large reply is being written: read it first", nil)

@@ -171,10 +171,10 @@ type privateReply privateSend
 // (what the socket brings fills at most half), the session stops reading
 // its socket until half of them came back. A sender that writes faster
 // than outcomes return is slowed by TCP, never closed for its own replies.
-func (s *session) inflightBound() int { return max(1, s.conn.MailboxSize()/4) }
+func (s *session) inflightBound() int { return max(1, s.conn.QueueSize()/4) }
 
 func (s *session) inflightStarted() {
-	s.inflight++ // at most inflightBound (mailbox_size/4 <= 16384): reading pauses there
+	s.inflight++ // at most inflightBound (queue_size/4 <= 16384): reading pauses there
 	if int(s.inflight) == s.inflightBound() {
 		s.conn.PauseReading()
 	}
@@ -213,7 +213,7 @@ func (s *session) takePrivate(p *privateSend) {
 }
 
 func (s *session) writePrivate(p *privateSend) {
-	if !s.conn.WritePrepared(s.privateFrame(p)) {
+	if s.conn.SendFrame(s.privateFrame(p)) != nil {
 		s.leaving.Store(true)
 		p.done(false)
 		return

@@ -326,7 +326,7 @@ func TestLiveBufferDuringDrain(t *testing.T) {
 func TestSenderNotClosedForItsReplies(t *testing.T) {
 	e := start(t, options{chat: func(c *config.Chat) {
 		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
-	}, server: func(c *config.Server) { c.Limits.MailboxSize = 16 }})
+	}, server: func(c *config.Server) { c.Limits.QueueSize = 16 }})
 	bob := e.login(t, "bob")
 	alice := e.login(t, "alice")
 	const n = 2000

@@ -12,14 +12,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gobwas/ws"
-
 	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/server"
 )
 
 // CloseReplaced: the session was taken over by a login that resumed it
 // (or, at the user's session limit, by a resumed session of the same user).
-const CloseReplaced ws.StatusCode = 4009
+const CloseReplaced server.StatusCode = 4009
 
 // Session resume. A login_ok carries a resume token for the session. A
 // later login with the same name and that token is accepted without asking

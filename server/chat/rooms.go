@@ -9,11 +9,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/gobwas/ws"
-
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/history"
-	"github.com/chatd/chatd/server/internal/wsframe"
 	"github.com/chatd/chatd/server/wire"
 )
 
@@ -297,7 +295,7 @@ func (r *rooms) loadIdle(kept []history.Room) {
 	for _, k := range kept {
 		h := &roomHistory{name: k.Name, seq: k.Seq, lost: k.Lost}
 		for _, e := range k.Entries {
-			h.entries = append(h.entries, histEntry{seq: e.Seq, ts: e.TS, frame: wsframe.AppendFrame(nil, ws.OpText, e.Data)})
+			h.entries = append(h.entries, histEntry{seq: e.Seq, ts: e.TS, frame: server.AppendTextFrame(nil, e.Data)})
 			h.addBytes(len(e.Data), &r.hist)
 		}
 		h.dropLocked(r.hist.now().UnixMilli()-r.hist.maxAge, r.hist.maxBytes, &r.hist)

@@ -4,19 +4,17 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
-	"github.com/chatd/chatd/actor"
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/auth/throttle"
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/config"
-	"github.com/chatd/chatd/server/internal/wsframe"
-	"github.com/gobwas/ws"
 )
 
 // offlineShards is the number of mailbox goroutines; each user maps to one.
@@ -53,10 +51,12 @@ type Service struct {
 	ids       idGen
 	roomName  *regexp.Regexp
 	autoJoin  map[string]bool
-	sys       *actor.System
-	events    EventSink // never nil: noEvents without WithEvents (events.go)
-	baseCtx   context.Context
-	stop      chan struct{} // closed by Close
+	// workers are the pools' goroutines (auth, offline queue, janitor);
+	// Close waits for them.
+	workers sync.WaitGroup
+	events  EventSink // never nil: noEvents without WithEvents (events.go)
+	baseCtx context.Context
+	stop    chan struct{} // closed by Close
 }
 
 var _ server.Endpoint = (*Service)(nil)
@@ -75,7 +75,6 @@ func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mai
 		authn:    authn,
 		roomName: re,
 		autoJoin: map[string]bool{},
-		sys:      actor.NewSystem(log),
 		baseCtx:  context.Background(),
 		stop:     make(chan struct{}),
 	}
@@ -85,7 +84,7 @@ func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mai
 	}
 	s.auth = &authPool{authn: authn, timeout: cfg.Login.Timeout, jobs: make(chan authJob, authCfg.Queue)}
 	for i := 0; i < authCfg.Workers; i++ {
-		s.sys.Go(s.auth.run)
+		s.workers.Go(s.auth.run)
 	}
 	s.keepsMail = authCfg.Backend != "anonymous" || cfg.Mailbox.Anonymous
 	s.throttle = loginThrottle(cfg.Login, opts)
@@ -94,10 +93,10 @@ func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mai
 	s.events = eventSink(opts)
 	s.offline.events = s.events
 	for i := 0; i < offlineShards; i++ {
-		s.sys.Go(func() { s.offline.run(i) })
+		s.workers.Go(func() { s.offline.run(i) })
 	}
 	p, _ := box.(pruner)
-	s.sys.Go(func() { s.janitor(p) })
+	s.workers.Go(func() { s.janitor(p) })
 	s.users = newUsers(s.offline)
 	s.rooms = newRooms(cfg.Rooms, cfg.History, s.autoJoin, s.encode, opts...)
 	s.resume = newResumes(cfg.Resume.TTL, cfg.Resume.MaxClosed)
@@ -122,7 +121,7 @@ func (s *Service) Open(c *server.Conn) server.Session {
 		}
 	})
 	if bad != "" {
-		c.WriteMessage(ws.OpText, []byte("unknown format "+quote(bad)+": use format=text or format=json; continuing with the default"))
+		c.SendText([]byte("unknown format " + quote(bad) + ": use format=text or format=json; continuing with the default"))
 	}
 	sess.urlLogin(c, q)
 	return sess
@@ -134,10 +133,17 @@ func (s *Service) Close(ctx context.Context) error {
 	close(s.stop)
 	close(s.auth.jobs)
 	s.offline.close()
-	if err := s.sys.Shutdown(ctx); err != nil {
-		return fmt.Errorf("chat: %w", err)
+	done := make(chan struct{})
+	go func() {
+		s.workers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("chat: pools still running: %w", ctx.Err())
 	}
-	return nil
 }
 
 // throttleSweepEvery is how often idle login-throttle entries are dropped.
@@ -178,7 +184,7 @@ func (s *Service) newLimiter() *rate.Limiter {
 
 // frame wraps an encoded JSON message in a text frame.
 func (s *Service) frame(body []byte) []byte {
-	return wsframe.AppendFrame(make([]byte, 0, len(body)+10), ws.OpText, body)
+	return server.AppendTextFrame(make([]byte, 0, len(body)+10), body)
 }
 
 // idGen issues message ids: increasing, unique across restarts as long as

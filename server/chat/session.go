@@ -7,13 +7,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gobwas/ws"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
-	"github.com/chatd/chatd/actor"
 	"github.com/chatd/chatd/server"
-	"github.com/chatd/chatd/server/internal/wsframe"
 	"github.com/chatd/chatd/server/wire"
 )
 
@@ -126,7 +123,7 @@ func (s *session) takeRoomFrame(f *roomFrame) {
 		s.hold(pendingItem{frame: frame})
 		return
 	}
-	s.conn.WritePrepared(frame)
+	s.conn.SendFrame(frame)
 }
 
 // Values posted to a session with Conn.Notify.
@@ -136,7 +133,7 @@ type (
 	loginRetry   struct{}
 )
 
-func (s *session) Message(op ws.OpCode, payload []byte) {
+func (s *session) Message(op server.MessageType, payload []byte) {
 	switch {
 	case !s.loggedIn:
 		s.loginMessage(op, payload)
@@ -162,7 +159,7 @@ func (s *session) Notify(msg any) {
 		case s.draining || s.replaying:
 			s.hold(pendingItem{frame: m})
 		default:
-			s.conn.WritePrepared(m)
+			s.conn.SendFrame(server.Frame(m))
 		}
 	case *privateReply:
 		s.privateDone(m)
@@ -190,7 +187,7 @@ func (s *session) Notify(msg any) {
 	}
 }
 
-func (s *session) Closed(code ws.StatusCode, _ string) {
+func (s *session) Closed(code server.StatusCode, _ string) {
 	if s.closed {
 		return
 	}
@@ -228,7 +225,7 @@ func (s *session) Closed(code ws.StatusCode, _ string) {
 // it. A session too far behind to take it is closed as a slow consumer.
 func (s *session) notify(msg any) bool {
 	err := s.conn.Notify(msg)
-	if errors.Is(err, actor.ErrMailboxFull) {
+	if errors.Is(err, server.ErrQueueFull) {
 		s.leaving.Store(true)
 		s.conn.Kick(server.CloseSlowConsumer, "slow consumer: too many pending deliveries")
 	}
@@ -247,11 +244,11 @@ func (s *session) send(v any) {
 			return
 		}
 		if line, ok := textReply(v, s.name); ok {
-			s.conn.WritePrepared(textFrame(line))
+			s.conn.SendFrame(textFrame(line))
 			return
 		}
 	}
-	s.conn.WritePrepared(s.svc.encode(v))
+	s.conn.SendFrame(s.svc.encode(v))
 }
 
 // deliverFor posts to s the frame for its format: jsonFrame, or text()
@@ -272,7 +269,7 @@ func (s *session) sendError(msg string, ref json.RawMessage) {
 		return
 	}
 	b, err := wire.AppendError(newFrame(errorSize(&e)), &e)
-	s.conn.WritePrepared(s.svc.endFrame(b, err))
+	s.conn.SendFrame(s.svc.endFrame(b, err))
 }
 
 // sendSent tells the sender what became of its message (nothing in text
@@ -283,7 +280,7 @@ func (s *session) sendSent(id uint64, status string, ref json.RawMessage) {
 	}
 	m := wire.Sent{Type: wire.TypeSent, ID: id, Status: status, Ref: ref}
 	b, err := wire.AppendSent(newFrame(sentSize(&m)), &m)
-	s.conn.WritePrepared(s.svc.endFrame(b, err))
+	s.conn.SendFrame(s.svc.endFrame(b, err))
 }
 
 // encode returns v as one text frame. The chat messages have hand-written
@@ -355,14 +352,13 @@ func membershipSize(m *wire.Membership) int {
 // one more.
 func decimalLen(u uint64) int { return bits.Len64(u)*1233>>12 + 1 }
 
-// maxHeader is the longest header of a server frame (wsframe.AppendHeader:
-// 2, 4 or 10 bytes by payload length).
-const maxHeader = 10
+// maxHeader is the longest header of a server frame.
+const maxHeader = server.MaxFrameHeader
 
 // newFrame returns the start of a frame whose JSON payload, about size
 // bytes (more only costs a copy), the caller appends: maxHeader bytes held
 // for the header, which endFrame writes once the length is known.
-func newFrame(size int) []byte { return make([]byte, maxHeader, maxHeader+size) }
+func newFrame(size int) []byte { return server.NewTextFrame(size) }
 
 // endFrame finishes a newFrame buffer: the header written just before the
 // payload, in the held bytes (the payload is not copied). err is an
@@ -374,11 +370,7 @@ func (svc *Service) endFrame(b []byte, err error) []byte {
 		svc.log.DPanic("encode", zap.Error(err))
 		b = b[:maxHeader]
 	}
-	var hdr [maxHeader]byte
-	h := wsframe.AppendHeader(hdr[:0], ws.OpText, len(b)-maxHeader)
-	start := maxHeader - len(h)
-	copy(b[start:], h)
-	return b[start:]
+	return server.FinishTextFrame(b)
 }
 
 // appendPresenceFrame appends p to dst as one JSON text frame: the JSON is
@@ -389,7 +381,7 @@ func appendPresenceFrame(dst []byte, p *wire.Presence) []byte {
 	dst = wire.AppendPresence(append(dst, make([]byte, maxHeader)...), p)
 	n := len(dst) - start - maxHeader
 	var hdr [maxHeader]byte
-	h := wsframe.AppendHeader(hdr[:0], ws.OpText, n)
+	h := server.AppendTextHeader(hdr[:0], n)
 	copy(dst[start+len(h):], dst[start+maxHeader:])
 	copy(dst[start:], h)
 	return dst[:start+len(h)+n]

@@ -109,9 +109,10 @@ type Limits struct {
 	// pending; past it the connection is closed as a slow consumer (4008).
 	// Default 1048576.
 	WriteBudgetBytes int `yaml:"write_budget_bytes"`
-	// MailboxSize is the number of inbound messages queued per connection
-	// before the server stops reading its socket. Default 256.
-	MailboxSize int `yaml:"mailbox_size"`
+	// QueueSize is the number of events a connection's actor queues
+	// (inbound messages fill at most half of it; values other goroutines
+	// post to the connection, the rest). Default 256.
+	QueueSize int `yaml:"queue_size"`
 	// ClosingReadBytes is the most a connection may send once chatd has
 	// decided to close it (sent a close frame, or an HTTP answer); past it
 	// the socket is closed at once. Default 65536.
@@ -160,7 +161,7 @@ func Default() Config {
 				MaxMessageBytes:     64 << 10,
 				PartialFrameTimeout: 30 * time.Second,
 				WriteBudgetBytes:    1 << 20,
-				MailboxSize:         256,
+				QueueSize:           256,
 				ClosingReadBytes:    64 << 10,
 			},
 			Keepalive: Keepalive{
@@ -294,8 +295,8 @@ func (c Config) Validate() error {
 	if s.Limits.WriteBudgetBytes < 4096 || s.Limits.WriteBudgetBytes < s.Limits.MaxMessageBytes+14 {
 		add("server.limits.write_budget_bytes %d: want at least 4096 and at least max_message_bytes + 14 (one whole frame)", s.Limits.WriteBudgetBytes)
 	}
-	if s.Limits.MailboxSize < 1 || s.Limits.MailboxSize > 1<<16 {
-		add("server.limits.mailbox_size %d: want 1 to 65536", s.Limits.MailboxSize)
+	if s.Limits.QueueSize < 1 || s.Limits.QueueSize > 1<<16 {
+		add("server.limits.queue_size %d: want 1 to 65536", s.Limits.QueueSize)
 	}
 	if s.Limits.ClosingReadBytes < 0 || s.Limits.ClosingReadBytes > 64<<20 {
 		add("server.limits.closing_read_bytes %d: want 0 to 67108864", s.Limits.ClosingReadBytes)

@@ -89,7 +89,7 @@ func TestDecodeEveryKey(t *testing.T) {
 				MaxMessageBytes:     1024,
 				PartialFrameTimeout: time.Minute,
 				WriteBudgetBytes:    65536,
-				MailboxSize:         8,
+				QueueSize:           8,
 				ClosingReadBytes:    4096,
 			},
 			Keepalive:       Keepalive{PingInterval: 90 * time.Second, PongTimeout: 500 * time.Millisecond},

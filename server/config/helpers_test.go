@@ -16,7 +16,7 @@ type leaf struct {
 }
 
 // leaves lists every non-struct field of cfg by its dotted YAML path, such as
-// "server.limits.mailbox_size", in declaration order.
+// "server.limits.queue_size", in declaration order.
 func leaves(cfg Config) []leaf {
 	var out []leaf
 	var walk func(v reflect.Value, prefix string)

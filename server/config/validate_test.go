@@ -84,9 +84,9 @@ var validateCases = []struct {
 	{"write_budget_bytes below one frame", func(c *Config) { c.Server.Limits.WriteBudgetBytes = 65549 }, "server.limits.write_budget_bytes 65549: want at least 4096 and at least max_message_bytes + 14"},
 	{"write_budget_bytes one frame", func(c *Config) { c.Server.Limits.WriteBudgetBytes = 65550 }, ""},
 
-	{"mailbox_size zero", func(c *Config) { c.Server.Limits.MailboxSize = 0 }, "server.limits.mailbox_size 0: want 1 to 65536"},
-	{"mailbox_size too big", func(c *Config) { c.Server.Limits.MailboxSize = 1<<16 + 1 }, "server.limits.mailbox_size 65537"},
-	{"mailbox_size max", func(c *Config) { c.Server.Limits.MailboxSize = 1 << 16 }, ""},
+	{"queue_size zero", func(c *Config) { c.Server.Limits.QueueSize = 0 }, "server.limits.queue_size 0: want 1 to 65536"},
+	{"queue_size too big", func(c *Config) { c.Server.Limits.QueueSize = 1<<16 + 1 }, "server.limits.queue_size 65537"},
+	{"queue_size max", func(c *Config) { c.Server.Limits.QueueSize = 1 << 16 }, ""},
 
 	{"closing_read_bytes negative", func(c *Config) { c.Server.Limits.ClosingReadBytes = -1 }, "server.limits.closing_read_bytes -1: want 0 to 67108864"},
 	{"closing_read_bytes too big", func(c *Config) { c.Server.Limits.ClosingReadBytes = 64<<20 + 1 }, "server.limits.closing_read_bytes 67108865"},
