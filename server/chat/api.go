@@ -166,7 +166,7 @@ func (s *Service) Room(name, after string, limit int) (api.Room, error) {
 	}
 	rm.mu.RLock()
 	live := rm.hist != nil
-	r := api.Room{Name: name, Members: len(rm.members)}
+	r := api.Room{Name: name, Members: rm.count}
 	if live {
 		r.Seq = rm.hist.seq
 	}

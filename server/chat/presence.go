@@ -150,9 +150,7 @@ func (rm *room) flushPresence(tick bool) {
 		text := lazyText{render: func() string { return presenceLine(&ev) }}
 		rm.mu.RLock()
 		defer rm.mu.RUnlock()
-		for _, m := range rm.members {
-			m.deliverFor(frame, &text)
-		}
+		rm.eachLocked(func(m *session) { m.deliverFor(frame, &text) })
 		return
 	}
 	if len(news) == 0 {
@@ -163,7 +161,7 @@ func (rm *room) flushPresence(tick bool) {
 	var textRound *round // built for the first text-mode member
 	rm.mu.RLock()
 	defer rm.mu.RUnlock()
-	for _, m := range rm.members {
+	rm.eachLocked(func(m *session) {
 		r := &jsonRound
 		if m.format == formatText {
 			if textRound == nil {
@@ -175,7 +173,7 @@ func (rm *room) flushPresence(tick bool) {
 		seg, own := r.self[m.name]
 		if !own {
 			m.deliver(r.frames)
-			continue
+			return
 		}
 		// The user's own sessions are not told they came in.
 		if seg[0] > 0 {
@@ -184,7 +182,7 @@ func (rm *room) flushPresence(tick bool) {
 		if seg[1] < len(r.frames) {
 			m.deliver(r.frames[seg[1]:])
 		}
-	}
+	})
 }
 
 // tellsLocked reports whether announcing news reaches any member: each

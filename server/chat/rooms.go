@@ -55,10 +55,15 @@ type room struct {
 	name     string
 	presence bool
 
-	mu      sync.RWMutex
-	members []*session
-	index   map[*session]int
-	users   map[string]int // sessions per user name
+	mu sync.RWMutex
+	// groups holds the members by event loop (see publish); index is each
+	// member's place in its group. count and text count the members, and
+	// those in text mode.
+	groups []*memberGroup
+	index  map[*session]int
+	count  int
+	text   int
+	users  map[string]int // sessions per user name
 	pres    roomPresence   // presence changes not yet announced (presence.go)
 	hist    *roomHistory   // the seq and kept messages (history.go); nil once deleted
 }
@@ -115,8 +120,7 @@ func (r *rooms) join(s *session, name string, since *uint64) (rm *room, members 
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	if _, ok := rm.index[s]; !ok {
-		rm.index[s] = len(rm.members)
-		rm.members = append(rm.members, s)
+		rm.addLocked(s)
 		rm.users[s.name]++
 		if rm.users[s.name] == 1 && rm.presence {
 			flush = rm.changedLocked(s.name, change{in: true})
@@ -127,7 +131,7 @@ func (r *rooms) join(s *session, name string, since *uint64) (rm *room, members 
 	if since != nil {
 		snap.replay, snap.recovered, snap.missed = rm.hist.snapshotLocked(*since)
 	}
-	return rm, len(rm.members), snap, flush, nil
+	return rm, rm.count, snap, flush, nil
 }
 
 // createLocked adds an empty room name, with its idle history if it has
@@ -319,17 +323,9 @@ func (r *rooms) leave(s *session, rm *room, gone bool, lastSeen int64) (members 
 	defer r.mu.Unlock()
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
-	i, ok := rm.index[s]
-	if !ok {
-		return len(rm.members), false
+	if !rm.removeLocked(s) {
+		return rm.count, false
 	}
-	last := len(rm.members) - 1
-	moved := rm.members[last]
-	rm.members[i] = moved
-	rm.index[moved] = i
-	rm.members[last] = nil
-	rm.members = rm.members[:last]
-	delete(rm.index, s)
 	rm.users[s.name]--
 	if rm.users[s.name] == 0 {
 		delete(rm.users, s.name)
@@ -341,7 +337,7 @@ func (r *rooms) leave(s *session, rm *room, gone bool, lastSeen int64) (members 
 			flush = rm.changedLocked(s.name, c)
 		}
 	}
-	if len(rm.members) == 0 {
+	if rm.count == 0 {
 		delete(r.byName, rm.name)
 		if i, found := slices.BinarySearchFunc(r.sorted, rm.name, byName); found {
 			r.sorted = slices.Delete(r.sorted, i, i+1)
@@ -351,7 +347,7 @@ func (r *rooms) leave(s *session, rm *room, gone bool, lastSeen int64) (members 
 		rm.hist = nil
 		return 0, false
 	}
-	return len(rm.members), flush
+	return rm.count, flush
 }
 
 func byName(rm *room, name string) int { return strings.Compare(rm.name, name) }
@@ -380,7 +376,7 @@ func (r *rooms) page(after string, limit int) (page []*room, more bool) {
 func (rm *room) size() int {
 	rm.mu.RLock()
 	defer rm.mu.RUnlock()
-	return len(rm.members)
+	return rm.count
 }
 
 // publish gives m the room's next seq, records it in the history and posts
@@ -404,10 +400,9 @@ func (rm *room) publish(svc *Service, m *wire.Message, skip *session) uint64 {
 		return 0
 	}
 	m.Seq = h.seq + 1
-	// One value for every member: posting a pointer allocates nothing per
-	// member. Each format's frame (JSON for formatAuto and formatJSON, or a
-	// text line; neither depends on the member) is made at most once, before
-	// the first member of that format is posted it, and only read after.
+	// One value for every member. Each format's frame (JSON for formatAuto
+	// and formatJSON, or a text line; neither depends on the member) is
+	// made once, here, if a member needs it, and only read after.
 	rf := &roomFrame{rm: rm, seq: m.Seq}
 	e := histEntry{seq: m.Seq, ts: m.TS}
 	if c.messages > 0 {
@@ -418,20 +413,111 @@ func (rm *room) publish(svc *Service, m *wire.Message, skip *session) uint64 {
 	if c.store != nil && c.messages > 0 {
 		c.store.Append(rm.name, history.Entry{Seq: e.seq, TS: e.ts, Data: e.body()}, h.first())
 	}
-	for _, mem := range rm.members {
-		if mem == skip {
-			continue
+	if rm.text > 0 {
+		rf.text = textFrame(textLine(m, ""))
+	}
+	if rf.json == nil && rm.count > rm.text {
+		rf.json = svc.encodeMessage(m)
+	}
+	for _, g := range rm.groups {
+		if g.loop != (server.Loop{}) { // members without a connection (unit tests) get nothing
+			g.loop.Run(func() { rm.deliver(g, rf, skip) })
 		}
-		if mem.format == formatText {
-			if rf.text == nil {
-				rf.text = textFrame(textLine(m, ""))
-			}
-		} else if rf.json == nil {
-			rf.json = svc.encodeMessage(m)
-		}
-		mem.notify(rf)
 	}
 	return m.Seq
+}
+
+// deliver runs on g's event loop: it hands rf to each member of g but
+// skip. One function per loop and message, not a post per member: the
+// members' sessions run on that loop, so it may call them directly, and
+// their writes go out together at the end of the loop's wake. Members
+// that joined after the message was posted have it already (a member's
+// seq is the room's at its join) and drop it, like those that left.
+func (rm *room) deliver(g *memberGroup, rf *roomFrame, skip *session) {
+	rm.mu.RLock()
+	defer rm.mu.RUnlock()
+	for _, mem := range g.members {
+		if mem != skip {
+			mem.takeRoomFrame(rf)
+		}
+	}
+}
+
+// memberGroup is a room's members on one event loop.
+type memberGroup struct {
+	loop    server.Loop
+	members []*session
+}
+
+// addLocked adds s to its loop's group. rm.mu must be held.
+func (rm *room) addLocked(s *session) {
+	loop := s.loop()
+	var g *memberGroup
+	for _, x := range rm.groups {
+		if x.loop == loop {
+			g = x
+			break
+		}
+	}
+	if g == nil {
+		g = &memberGroup{loop: loop}
+		rm.groups = append(rm.groups, g)
+	}
+	rm.index[s] = len(g.members)
+	g.members = append(g.members, s)
+	rm.count++
+	if s.format == formatText {
+		rm.text++
+	}
+}
+
+// removeLocked removes s, reporting whether it was a member. rm.mu must be
+// held.
+func (rm *room) removeLocked(s *session) bool {
+	i, ok := rm.index[s]
+	if !ok {
+		return false
+	}
+	loop := s.loop()
+	for gi, g := range rm.groups {
+		if g.loop != loop {
+			continue
+		}
+		last := len(g.members) - 1
+		moved := g.members[last]
+		g.members[i] = moved
+		rm.index[moved] = i
+		g.members[last] = nil
+		g.members = g.members[:last]
+		if last == 0 {
+			rm.groups = slices.Delete(rm.groups, gi, gi+1)
+		}
+		break
+	}
+	delete(rm.index, s)
+	rm.count--
+	if s.format == formatText {
+		rm.text--
+	}
+	return true
+}
+
+// loop is the event loop of s's connection (the zero Loop for a session
+// without one, in unit tests).
+func (s *session) loop() server.Loop {
+	if s.conn == nil {
+		return server.Loop{}
+	}
+	return s.conn.Loop()
+}
+
+// eachLocked calls fn for every member. rm.mu must be held.
+func (rm *room) eachLocked(fn func(*session)) {
+	for _, g := range rm.groups {
+		for _, s := range g.members {
+			fn(s)
+		}
+	}
 }
 
 // roomFrame is a room message on its way to the members, in each format a
