@@ -64,8 +64,8 @@ type room struct {
 	count  int
 	text   int
 	users  map[string]int // sessions per user name
-	pres    roomPresence   // presence changes not yet announced (presence.go)
-	hist    *roomHistory   // the seq and kept messages (history.go); nil once deleted
+	pres   roomPresence   // presence changes not yet announced (presence.go)
+	hist   *roomHistory   // the seq and kept messages (history.go); nil once deleted
 }
 
 // newRooms returns an empty registry configured by cfg and hcfg, holding
