@@ -109,10 +109,7 @@ func (p *privateSend) route() {
 	}
 	p.pending.Store(int32(len(to)))
 	for _, t := range to {
-		if !t.notify(p) {
-			t.leaving.Store(true)
-			p.done(false)
-		}
+		t.handPrivate(p)
 	}
 	if len(echo) == 0 {
 		return
@@ -201,6 +198,20 @@ func (s *session) privateDone(r *privateReply) {
 
 // takePrivate runs on a receiver's actor: it writes p, holds it while the
 // mailbox drains, or settles it as not written.
+// handPrivate gives p to s on s's event loop, directly rather than
+// through s's queue (as a room message goes): a burst of private messages
+// from many senders to a reader that keeps up cannot fill its queue and
+// get it closed; its write budget judges whether it keeps up. The
+// messages of one sender reach s in the order sent (one loop's tasks from
+// one goroutine run in order).
+func (s *session) handPrivate(p *privateSend) {
+	if s.conn == nil { // unit tests' sessions
+		p.done(false)
+		return
+	}
+	s.conn.Loop().Run(func() { s.takePrivate(p) })
+}
+
 func (s *session) takePrivate(p *privateSend) {
 	switch {
 	case s.closed:
