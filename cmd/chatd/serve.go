@@ -20,6 +20,11 @@ import (
 // per-connection close timeouts can fire before the overall deadline does.
 const shutdownSlack = time.Second
 
+// poolsCloseTimeout bounds the wait for the chat service's pools (logins
+// being checked, offline mail being stored) after the connections have
+// closed, separately from shutdown_timeout.
+const poolsCloseTimeout = 5 * time.Second
+
 // failedStartTimeout bounds releasing the server's resources after it failed
 // to listen; there are no connections to wait for.
 const failedStartTimeout = 5 * time.Second
@@ -112,14 +117,20 @@ func serve(full config.Config, log *zap.Logger, signals <-chan os.Signal) int {
 		log.Info("shutting down", zap.Stringer("signal", sig), zap.Duration("timeout", cfg.ShutdownTimeout))
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout+shutdownSlack)
+	// hard ends every wait at a second signal; ctx bounds the connections'
+	// drain by shutdown_timeout. The chat pools get a wait of their own
+	// after it (closeTimeout), so a drain that used all of its time does
+	// not leave them none.
+	hard, stop := context.WithCancel(context.Background())
+	defer stop()
+	ctx, cancel := context.WithTimeout(hard, cfg.ShutdownTimeout+shutdownSlack)
 	defer cancel()
 	go func() {
 		select {
 		case sig := <-signals:
 			log.Warn("second signal: dropping open connections", zap.Stringer("signal", sig))
-			cancel()
-		case <-ctx.Done():
+			stop()
+		case <-hard.Done():
 		}
 	}()
 
@@ -138,7 +149,9 @@ func serve(full config.Config, log *zap.Logger, signals <-chan os.Signal) int {
 		log.Error("server failed", zap.Error(err))
 		status = 1
 	}
-	if err := closeChat(ctx); err != nil {
+	chatCtx, chatCancel := context.WithTimeout(hard, poolsCloseTimeout)
+	defer chatCancel()
+	if err := closeChat(chatCtx); err != nil {
 		log.Error("chat shutdown incomplete", zap.Error(err))
 		status = 1
 	}
