@@ -170,12 +170,17 @@ func (k *buckets) take(key string, at time.Time) bool {
 	return true
 }
 
-// give returns one token to key's bucket.
+// give returns one token to key's bucket. A bucket full again is
+// forgotten at once (a new one starts full): a successful login leaves
+// nothing behind, so a server full of logged-in users holds no bucket for
+// them.
 func (k *buckets) give(key string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if b := k.m[key]; b != nil {
-		b.tokens = min(k.burst, b.tokens+1)
+		if b.tokens = min(k.burst, b.tokens+1); b.tokens >= k.burst {
+			delete(k.m, key)
+		}
 	}
 }
 

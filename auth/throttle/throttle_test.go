@@ -132,6 +132,24 @@ func TestSweep(t *testing.T) {
 	}
 }
 
+// TestReleaseForgetsFullBuckets: a reservation given back leaves no
+// bucket behind (a logged-in user costs the throttle nothing), and one
+// not given back stays counted.
+func TestReleaseForgetsFullBuckets(t *testing.T) {
+	th, _ := newTest(Default())
+	acct, _ := th.Reserve("alice", addrA)
+	th.Release(acct, addrA)
+	if len(th.pairs.m) != 0 || len(th.names.m) != 0 {
+		t.Fatalf("%d pair and %d name buckets kept after a release", len(th.pairs.m), len(th.names.m))
+	}
+	th.Reserve("bob", addrA) // a failure: kept
+	acct, _ = th.Reserve("bob", addrA)
+	th.Release(acct, addrA)
+	if len(th.pairs.m) != 1 || len(th.names.m) != 1 {
+		t.Fatalf("%d pair and %d name buckets, want bob's failure kept", len(th.pairs.m), len(th.names.m))
+	}
+}
+
 func TestConcurrent(t *testing.T) {
 	cfg := Default()
 	cfg.AccountFailures, cfg.AccountFailuresTotal = 5, 5
