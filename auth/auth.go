@@ -36,6 +36,14 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, c Credentials) (Identity, error)
 }
 
+// Immediate is implemented by backends whose Authenticate never waits:
+// no I/O, no password hashing, only lookups in memory. A server may call
+// such a backend inline (chat does, on the connection's event loop)
+// instead of handing the attempt to a pool of goroutines.
+type Immediate interface {
+	AuthenticatesImmediately()
+}
+
 // Directory is implemented by backends that know every user.
 type Directory interface {
 	// Exists reports whether name is a user.

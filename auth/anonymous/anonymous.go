@@ -31,3 +31,7 @@ func (*Authenticator) Authenticate(_ context.Context, c auth.Credentials) (auth.
 	}
 	return auth.Identity{Name: name, MaxSessions: 1}, nil
 }
+
+// AuthenticatesImmediately marks the backend auth.Immediate: it checks a
+// name's form, nothing else.
+func (*Authenticator) AuthenticatesImmediately() {}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/auth/anonymous"
 	"github.com/chatd/chatd/server/wstest"
 )
 
@@ -68,5 +69,30 @@ func TestPrivateBurstToAFastReader(t *testing.T) {
 		if n != each {
 			t.Errorf("sender %d heard delivered %d times, want %d", i, n, each)
 		}
+	}
+}
+
+// TestLoginImmediateBackend: with a backend that never waits (anonymous),
+// logins are checked inline on the connection's loop; the login loop
+// behaves as with the pool: True, a refusal with its reason and another
+// try, pipelined attempts answered in order.
+func TestLoginImmediateBackend(t *testing.T) {
+	e := start(t, options{authn: anonymous.New()})
+	alice := e.login(t, "alice")
+	c := e.dial(t)
+	c.send("alice")
+	if got := c.text(); got != "name is already online" {
+		t.Fatalf("second alice: %q", got)
+	}
+	c.c.SendRaw(t, wstest.Concat(wstest.Text([]byte("bad name")), wstest.Text([]byte("bob"))))
+	if got := c.text(); got != "name contains whitespace" {
+		t.Fatalf("bad name: %q", got)
+	}
+	if got := c.text(); got != "True" {
+		t.Fatalf("bob: %q", got)
+	}
+	alice.sendJSON(map[string]any{"receiver": "bob", "data": "hi", "id": 1})
+	if m := c.next(); m["data"] != "hi" {
+		t.Fatalf("bob got %v", m)
 	}
 }

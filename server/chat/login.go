@@ -150,6 +150,14 @@ func (s *session) tryAttempt(a attempt) {
 		}
 		a.account = account
 	}
+	if s.svc.immediate {
+		// A backend that never waits is asked here, on the connection's
+		// event loop: no pool, no hand-off back.
+		s.login.inFlight = true
+		id, err := s.svc.authn.Authenticate(s.svc.baseCtx, a.creds)
+		s.authDone(authResult{attempt: a, id: id, err: err})
+		return
+	}
 	if !s.svc.auth.submit(authJob{s: s, a: a}) {
 		s.svc.throttle.Release(a.account, addr)
 		s.refuse(a, reasonBusy, false)
@@ -193,7 +201,7 @@ func (s *session) parseLogin(text string) (attempt, error) {
 	return attempt{creds: creds}, nil
 }
 
-// authDone handles the pool's verdict.
+// authDone handles the backend's verdict.
 func (s *session) authDone(r authResult) {
 	if s.closed || s.login == nil {
 		return

@@ -45,6 +45,9 @@ type Service struct {
 	// keepsMail: private messages to offline users are stored. False with
 	// the anonymous backend unless chat.mailbox.anonymous is set.
 	keepsMail bool
+	// immediate: the backend never waits (auth.Immediate), so logins are
+	// checked inline on the connection's loop rather than on the pool.
+	immediate bool
 	users     *users
 	rooms     *rooms
 	resume    *resumes
@@ -79,6 +82,7 @@ func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mai
 		stop:     make(chan struct{}),
 	}
 	s.dir, _ = authn.(auth.Directory)
+	_, s.immediate = authn.(auth.Immediate)
 	for _, r := range cfg.Rooms.AutoJoin {
 		s.autoJoin[r] = true
 	}
