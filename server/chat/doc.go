@@ -4,25 +4,45 @@
 //
 // # Model
 //
-// Each connection is a session running on its connection's actor (package
-// server): the session's state is touched only there, one message at a
-// time. Sessions never block. Blocking work runs elsewhere and reports back
-// with Conn.Notify: logins are checked on a bounded auth pool, and mailbox
+// Each connection is a session running on its connection's actor, which
+// runs on the connection's event loop (package server): the session's
+// state is touched only on that loop, one thing at a time. Sessions never
+// block. Work that may wait runs elsewhere and reports back with
+// Conn.Notify: logins are checked on a bounded auth pool (inline, on the
+// loop, for a backend that never waits: auth.Immediate), and mailbox
 // reads and writes run on per-user serial queues (offline.go).
+//
+// The design card's shape, and where it stops. The login stage is one
+// actor per logging-in connection: the connection's actor, with its login
+// state in a struct of its own (loginState) that is dropped when the name
+// is accepted (loggedInAs registers the user in the users registry and
+// the same actor goes on as the chat session). There is no separate actor
+// per user: a user's sessions are found in the users registry, and
+// "delivered live, or stored for the next login" is decided in one place,
+// privateSend.done, whichever session settles last. A user actor between
+// sender and receiver would cost a post and an activation per message
+// (BenchmarkActorHopOnLoop: about 210 ns on a loop, plus a wake-up when
+// the user's actor is on another loop) and about 130 bytes per online user
+// (an actor.Ref and its activation closure), against targets of 1.5 KiB
+// per idle user and CPU per private message; it buys nothing the registry
+// and the settle logic do not already give, so chatd does without it.
 //
 // Routing state is shared under short locks: the users registry (who is
 // online, with which sessions) and the rooms registry (who is in which
-// room). A message is encoded once into WebSocket frame bytes and the same
-// bytes are posted to every recipient's connection actor, which writes them.
-// A recipient too far behind to take more is closed as a slow consumer; a
-// slow member therefore never delays the others, and a fan-out to many
-// members runs on the sender's actor without stalling logins or other rooms.
+// room, grouped by event loop). A message is encoded once into WebSocket
+// frame bytes. A room message goes to each event loop with members once
+// (server.Loop.Run), and that loop hands it to its members' sessions; a
+// private message goes to each of the receiver's sessions the same way,
+// on their loops. Their writes go out with the loop's flush, one write per
+// connection however many messages it got in that wake. A recipient too
+// far behind (over its write budget) is closed as a slow consumer; a slow
+// member therefore never delays the others.
 //
 // # Ordering
 //
 // Messages from one sender reach each recipient in the order sent: the
-// sender's actor posts them in order and every connection's mailbox is
-// FIFO. For a user who is offline, storing a message and loading the
+// sender's session hands them to the recipient's loop in order, and a
+// loop runs what one goroutine hands it in order. For a user who is offline, storing a message and loading the
 // mailbox at login are queued on the same per-user serial queue, and the
 // decision "online or not" is taken under the users lock that also orders
 // those queue operations; a message is therefore either delivered live or
@@ -32,9 +52,9 @@
 // session before any live delivery, which the session buffers until then.
 //
 // Each room message gets the room's next seq, and is recorded in the room's
-// history and posted to the members in one critical section under the
-// room's lock (room.publish), so every member gets a room's messages in seq
-// order, and a join's snapshot (the seq, and the replay after a since) is
+// history and handed to the members' loops in one critical section under
+// the room's lock (room.publish), so every member gets a room's messages
+// in seq order, and a join's snapshot (the seq, and the replay after a since) is
 // exact. A member drops a posted message that is stale: for a room it has
 // left, or with a seq it already has from a replay (takeRoomFrame).
 //
