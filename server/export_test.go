@@ -13,7 +13,7 @@ func AddressEntries(s *Server) int { return s.adm.entries() }
 // Lingering returns how many answered sockets are lingering.
 func Lingering(s *Server) int { return s.lingers.len() }
 
-// ReadBufferSize is an I/O worker's read buffer size.
+// ReadBufferSize is an event loop's read buffer size.
 const ReadBufferSize = readBufferSize
 
 // ReadingPaused reports whether c has input held back and its reading
