@@ -52,7 +52,15 @@
 // # Read path
 //
 // The socket is registered once, level-triggered, without one-shot: a wake
-// costs no epoll_ctl. When it is readable, its loop reads it without
+// costs no epoll_ctl (the one-shot re-arm it replaces was 10% of the
+// server's CPU per echo, docs/BENCHMARKS.md). Level rather than edge
+// triggering: a socket left with input after a wake's read budget is
+// simply reported again by the next epoll_wait, with no requeue list to
+// keep and no risk of a lost edge; edge triggering would save nothing
+// more, both costing no epoll_ctl per wake. Only a pause changes the
+// interest, and a paused socket is left registered one-shot with no
+// events, so a peer that hangs up meanwhile is reported once, not on every
+// wait. When it is readable, its loop reads it without
 // blocking into the loop's buffer (at most eight reads a wake; the next
 // epoll_wait reports a socket with more, after the others) and feeds the
 // bytes to the connection's wsframe.Decoder. Complete messages are copied
