@@ -142,3 +142,33 @@ func TestStopObserver(t *testing.T) {
 		}
 	})
 }
+
+// TestPostInline: an idle actor's activation runs on the caller, before
+// PostInline returns, with no dispatch; a message posted to a busy actor
+// (here from inside its own Receive) is queued behind, as with Post.
+func TestPostInline(t *testing.T) {
+	q := &queueDispatcher{}
+	sys, _ := newTestSystem(t, WithDispatcher(q.dispatch))
+	var got []int
+	var ref *Ref[int]
+	ref = Spawn[int](sys, ReceiverFunc[int](func(i int) {
+		got = append(got, i)
+		if i == 1 {
+			if err := ref.PostInline(2, 0); err != nil { // busy: queued, run after this returns
+				t.Error(err)
+			}
+			if len(got) != 1 {
+				t.Error("PostInline ran Receive inside Receive")
+			}
+		}
+	}), 8)
+	if err := ref.PostInline(1, 0); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != 1 || got[1] != 2 {
+		t.Fatalf("received %v before PostInline returned, want [1 2]", got)
+	}
+	if q.step() {
+		t.Fatal("PostInline dispatched an activation")
+	}
+}

@@ -118,7 +118,7 @@ func Spawn[M any](sys *System, r Receiver[M], capacity int, opts ...SpawnOption)
 // ErrStopped after the actor stopped or the System began Shutdown; in both
 // cases msg was not queued. Messages posted by one goroutine are received
 // in the order posted.
-func (a *Ref[M]) Post(msg M) error { return a.post(msg, false, 0) }
+func (a *Ref[M]) Post(msg M) error { return a.post(msg, false, 0, false) }
 
 // PostSystem queues msg in the system lane, which has no capacity bound and
 // is served before the normal lane: the actor checks it before every normal
@@ -126,15 +126,24 @@ func (a *Ref[M]) Post(msg M) error { return a.post(msg, false, 0) }
 // or the System began Shutdown. Keep the system lane for rare control
 // messages (close, kick, config change); its lack of bound is a promise to
 // the caller, not a place for bulk traffic.
-func (a *Ref[M]) PostSystem(msg M) error { return a.post(msg, true, 0) }
+func (a *Ref[M]) PostSystem(msg M) error { return a.post(msg, true, 0, false) }
 
 // PostBelow is Post with a lower bound: it returns ErrQueueFull when the
 // normal lane already holds limit messages (or capacity, if less). A
 // producer that may fill the queue (a socket reader) uses it to leave
 // room for others' posts.
-func (a *Ref[M]) PostBelow(msg M, limit int) error { return a.post(msg, false, limit) }
+func (a *Ref[M]) PostBelow(msg M, limit int) error { return a.post(msg, false, limit, false) }
 
-func (a *Ref[M]) post(msg M, system bool, limit int) error {
+// PostInline is PostBelow, except that when the actor was idle its
+// activation runs on the calling goroutine, before PostInline returns,
+// instead of going through the dispatcher. It is for a caller that runs on
+// the goroutine the dispatcher would use anyway (an event loop reading the
+// actor's socket): the activation is the same (the budget, the panic
+// recovery, Stop) without the hand-off. The caller must not be inside
+// this actor's Receive, nor hold anything Receive may need.
+func (a *Ref[M]) PostInline(msg M, limit int) error { return a.post(msg, false, limit, true) }
+
+func (a *Ref[M]) post(msg M, system bool, limit int, inline bool) error {
 	a.mu.Lock()
 	if a.stopped || a.sys.closed.Load() {
 		a.mu.Unlock()
@@ -170,7 +179,11 @@ func (a *Ref[M]) post(msg M, system bool, limit int) error {
 	}
 	(*lane).push(msg)
 	a.mu.Unlock()
-	if start != nil {
+	switch {
+	case start == nil:
+	case inline:
+		start()
+	default:
 		a.sys.start(start)
 	}
 	return nil

@@ -125,6 +125,9 @@ type connLife struct {
 	closingSince atomic.Int64
 	state        connState
 	failed       bool        // the endpoint panicked: it is not called again
+	// reading: the loop is in this connection's read callback, where the
+	// actor, if idle, handles what is read at once (deliver); loop only.
+	reading bool
 	timeoutSent  atomic.Bool // a frame or pong timeout was posted
 	abortSent    atomic.Bool // a close-timeout abort was posted
 	paused       atomic.Bool // reads stopped until the queue drains

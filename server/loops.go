@@ -89,7 +89,9 @@ func (e *connEvents) OnEvents(ev evloop.Events) {
 	}
 	defer c.recoverOnLoop()
 	if ev&(evloop.Read|evloop.Hangup|evloop.Error) != 0 && c.interest&interestRead != 0 {
+		c.reading = true
 		c.readable(c.loop.Buffer())
+		c.reading = false
 	}
 	if ev&(evloop.Write|evloop.Hangup|evloop.Error) != 0 && c.interest&interestWrite != 0 && !c.closed.Load() {
 		c.writable()
@@ -108,6 +110,7 @@ func (f *connFlush) Flush() {
 // connection whose code panicked (1011), and only it.
 func (c *Conn) recoverOnLoop() {
 	if v := recover(); v != nil {
+		c.reading = false
 		c.crashed(&actor.PanicError{Value: v, Stack: debug.Stack()})
 	}
 }

@@ -204,7 +204,14 @@ func (c *Conn) deliver(ev event, rest []byte) bool {
 		c.hold(ev, rest)
 		return false
 	}
-	switch err := c.actor.PostBelow(ev, c.inboundLimit()); {
+	post := c.actor.PostBelow
+	if c.reading {
+		// In the read callback: an idle actor handles ev here and now, on
+		// this loop, instead of after the wake's reading (the same
+		// activation, without the hand-off).
+		post = c.actor.PostInline
+	}
+	switch err := post(ev, c.inboundLimit()); {
 	case err == nil:
 		return true
 	case errors.Is(err, actor.ErrQueueFull):
