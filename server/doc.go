@@ -64,8 +64,10 @@
 // blocking into the loop's buffer (at most eight reads a wake; the next
 // epoll_wait reports a socket with more, after the others) and feeds the
 // bytes to the connection's wsframe.Decoder. Complete messages are copied
-// out and posted to the connection's actor, which runs on the same loop
-// once the wake's reading is done; a partial frame stays in the decoder.
+// out and handed to the connection's actor: when it is idle it handles
+// each at once, inline on the read callback (actor.PostInline), otherwise
+// they queue behind what it has. A partial frame stays in a decoder the
+// connection holds only while something is incomplete between reads.
 // An idle connection therefore has no goroutine and no buffer.
 //
 // What the socket brings fills at most half of the queue
