@@ -124,13 +124,13 @@ type connLife struct {
 	pingSent     atomic.Int64
 	closingSince atomic.Int64
 	state        connState
-	failed       bool        // the endpoint panicked: it is not called again
+	failed       bool // the endpoint panicked: it is not called again
 	// reading: the loop is in this connection's read callback, where the
 	// actor, if idle, handles what is read at once (deliver); loop only.
-	reading bool
-	timeoutSent  atomic.Bool // a frame or pong timeout was posted
-	abortSent    atomic.Bool // a close-timeout abort was posted
-	paused       atomic.Bool // reads stopped until the queue drains
+	reading     bool
+	timeoutSent atomic.Bool // a frame or pong timeout was posted
+	abortSent   atomic.Bool // a close-timeout abort was posted
+	paused      atomic.Bool // reads stopped until the queue drains
 	// sessPaused: the session asked reads to stop (PauseReading) until it
 	// calls ResumeReading.
 	sessPaused atomic.Bool
