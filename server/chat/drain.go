@@ -27,6 +27,7 @@ const drainRetryDelay = 100 * time.Millisecond
 type pendingItem struct {
 	frame   []byte
 	private *privateSend // set for a private message, which must be settled
+	room    *room        // set for a room message: dropped if s leaves the room
 }
 
 // drainRetry asks for the page after after again.
@@ -124,6 +125,22 @@ func (s *session) dropPending() {
 		}
 	}
 	s.pending, s.pendingBytes = nil, 0
+}
+
+// dropHeld drops the room messages of rm held while the mailbox drains:
+// s left rm, and none of its messages may come after "left" (nor, after a
+// rejoin, behind that join's replay).
+func (s *session) dropHeld(rm *room) {
+	kept := s.pending[:0]
+	for _, it := range s.pending {
+		if it.room == rm {
+			s.pendingBytes -= len(it.frame)
+			continue
+		}
+		kept = append(kept, it)
+	}
+	clear(s.pending[len(kept):])
+	s.pending = kept
 }
 
 // mailFrame is a stored message (its JSON) as a frame for s's format.

@@ -130,6 +130,7 @@ func (s *session) leaveRoom(rm *room, gone bool, lastSeen int64) int {
 	if i := slices.IndexFunc(s.joined, func(m membership) bool { return m.rm == rm }); i >= 0 {
 		s.joined = slices.Delete(s.joined, i, i+1)
 	}
+	s.dropHeld(rm)
 	members, flush := s.svc.rooms.leave(s, rm, gone, lastSeen)
 	s.event(wire.EventLeave, rm.name)
 	if flush {

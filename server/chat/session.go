@@ -120,7 +120,7 @@ func (s *session) takeRoomFrame(f *roomFrame) {
 		frame = f.text
 	}
 	if s.draining || s.replaying {
-		s.hold(pendingItem{frame: frame})
+		s.hold(pendingItem{frame: frame, room: f.rm})
 		return
 	}
 	s.conn.SendFrame(frame)
