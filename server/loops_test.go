@@ -111,17 +111,7 @@ func TestPanicOnLoopClosesOnlyItsConnection(t *testing.T) {
 	ts := testserver.StartWith(t, func(c *config.Server) { c.EventLoops = 1 }, map[string]server.Endpoint{
 		"/p": server.EndpointFunc(func(c *server.Conn) server.Session { return flushPanicky{c} }),
 	})
-	victim := dialWS(t, ts.URL("/p"))
-	bystander := dialWS(t, ts.URL("/p"))
-	echoOnce(t, victim, "fine")
-	if err := victim.WriteText([]byte("boom")); err != nil {
-		t.Fatal(err)
-	}
-	if code := readCloseCode(t, victim, 5*time.Second); code != ws.StatusInternalServerError {
-		t.Fatalf("close = %d, want 1011", code)
-	}
-	expectEOF(t, victim, 5*time.Second)
-	echoOnce(t, bystander, "unaffected")
+	expectPanicCloses(t, ts.URL("/p"))
 	echoOnce(t, dialWS(t, ts.URL("/p")), "a new connection on the same loop")
 }
 

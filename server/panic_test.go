@@ -30,8 +30,19 @@ func TestEndpointPanic(t *testing.T) {
 	ts := testserver.StartWith(t, nil, map[string]server.Endpoint{
 		"/panicky": server.EndpointFunc(func(c *server.Conn) server.Session { return panicky{c} }),
 	})
-	victim := dialWS(t, ts.URL("/panicky"))
-	bystander := dialWS(t, ts.URL("/panicky"))
+	expectPanicCloses(t, ts.URL("/panicky"))
+	waitFor(t, 5*time.Second, "failure logged", func() bool {
+		return ts.Logs.FilterMessage("connection actor failed").Len() == 1
+	})
+}
+
+// expectPanicCloses checks, on an echoing endpoint at url whose session
+// panics on "boom", that the panic closes its connection with 1011 and
+// nothing else: another connection still echoes.
+func expectPanicCloses(t *testing.T, url string) {
+	t.Helper()
+	victim := dialWS(t, url)
+	bystander := dialWS(t, url)
 	echoOnce(t, victim, "fine")
 	if err := victim.WriteText([]byte("boom")); err != nil {
 		t.Fatal(err)
@@ -41,7 +52,4 @@ func TestEndpointPanic(t *testing.T) {
 	}
 	expectEOF(t, victim, 5*time.Second)
 	echoOnce(t, bystander, "unaffected")
-	waitFor(t, 5*time.Second, "failure logged", func() bool {
-		return ts.Logs.FilterMessage("connection actor failed").Len() == 1
-	})
 }
