@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/chatd/chatd/server/config"
 )
 
 // Admission decides, for each accepted socket and before anything is read
@@ -129,7 +127,7 @@ func (v verdict) limitKey() string {
 		"server.connections.rate_per_address"}[v]
 }
 
-func newAdmission(c config.Connections, maxHandshakes int) *admission {
+func newAdmission(c Connections, maxHandshakes int) *admission {
 	interval := float64(time.Second) / c.RatePerAddress
 	tolerance := interval * float64(c.BurstPerAddress)
 	const maxNs = math.MaxInt64 / 4 // headroom for now + tolerance

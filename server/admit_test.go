@@ -5,8 +5,6 @@ import (
 	"runtime"
 	"testing"
 	"time"
-
-	"github.com/chatd/chatd/server/config"
 )
 
 func TestKeyOf(t *testing.T) {
@@ -34,8 +32,8 @@ func TestKeyOf(t *testing.T) {
 	}
 }
 
-func testAdmission(mutate func(*config.Connections), maxHandshakes int) *admission {
-	c := config.Default().Server.Connections
+func testAdmission(mutate func(*Connections), maxHandshakes int) *admission {
+	c := DefaultConfig().Connections
 	if mutate != nil {
 		mutate(&c)
 	}
@@ -45,7 +43,7 @@ func testAdmission(mutate func(*config.Connections), maxHandshakes int) *admissi
 // TestAdmissionRate: the bucket allows burst connections at once, then one
 // per interval; a refusal takes no token and says how long to wait.
 func TestAdmissionRate(t *testing.T) {
-	a := testAdmission(func(c *config.Connections) { c.RatePerAddress = 10; c.BurstPerAddress = 3 }, 100)
+	a := testAdmission(func(c *Connections) { c.RatePerAddress = 10; c.BurstPerAddress = 3 }, 100)
 	k := keyOf(netip.MustParseAddrPort("192.0.2.1:1"))
 	now := time.Now().UnixNano()
 	for i := 0; i < 3; i++ {
@@ -66,7 +64,7 @@ func TestAdmissionRate(t *testing.T) {
 // TestAdmissionCounts: each limit refuses at its count, in the order
 // address-before-server, and releases restore capacity.
 func TestAdmissionCounts(t *testing.T) {
-	a := testAdmission(func(c *config.Connections) {
+	a := testAdmission(func(c *Connections) {
 		c.MaxTotal = 4
 		c.MaxPerAddress = 3
 		c.MaxHandshakesPerAddress = 2
@@ -98,7 +96,7 @@ func TestAdmissionCounts(t *testing.T) {
 // TestAdmissionForgets: an address with no connection is forgotten once
 // its bucket is full again, at release or by the sweeper.
 func TestAdmissionForgets(t *testing.T) {
-	a := testAdmission(func(c *config.Connections) { c.RatePerAddress = 10; c.BurstPerAddress = 5 }, 100)
+	a := testAdmission(func(c *Connections) { c.RatePerAddress = 10; c.BurstPerAddress = 5 }, 100)
 	k := keyOf(netip.MustParseAddrPort("192.0.2.1:1"))
 	now := time.Now().UnixNano()
 	a.admit(k, now)

@@ -10,7 +10,6 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/chatd/chatd/server"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
 	"github.com/chatd/chatd/server/wstest"
 )
@@ -40,7 +39,7 @@ func TestClosingReadIsBounded(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ts := testserver.StartWith(t, func(c *config.Server) {
+			ts := testserver.StartWith(t, func(c *server.Config) {
 				c.Limits.ClosingReadBytes = closingRead
 				c.CloseTimeout = 10 * time.Second
 			}, map[string]server.Endpoint{"/closer": server.EndpointFunc(func(c *server.Conn) server.Session {
@@ -78,7 +77,7 @@ func TestClosingReadIsBounded(t *testing.T) {
 // 4002 within partial_frame_timeout plus a sweep interval.
 func TestFragmentedMessageTimeout(t *testing.T) {
 	const timeout = 200 * time.Millisecond
-	ts := testserver.Start(t, func(c *config.Server) { c.Limits.PartialFrameTimeout = timeout })
+	ts := testserver.Start(t, func(c *server.Config) { c.Limits.PartialFrameTimeout = timeout })
 	c := dialWS(t, ts.URL("/echo"))
 	first := append(maskedHeader(ws.OpText, false, 5), "hello"...)
 	start := time.Now()
@@ -99,7 +98,7 @@ func TestFragmentedMessageTimeout(t *testing.T) {
 // still gets every reply, then the close answer, then EOF: chatd does not
 // drop output the socket has not taken yet because the peer's input ended.
 func TestCloseThenEOFWithBlockedOutput(t *testing.T) {
-	ts := testserver.Start(t, func(c *config.Server) { c.Limits.WriteBudgetBytes = 16 << 20 })
+	ts := testserver.Start(t, func(c *server.Config) { c.Limits.WriteBudgetBytes = 16 << 20 })
 	c := wstest.Dial(t, ts.URL("/echo"), wstest.WithReceiveBuffer(4096), wstest.WithTimeout(30*time.Second))
 	const n, size = 100, 60_000 // 6 MB of echoes: far more than the kernel buffers for a 4 KiB receiver
 	msg := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, size) }

@@ -12,7 +12,6 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/chatd/chatd/server"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/wstest"
 )
 
@@ -76,7 +75,7 @@ func TestConformanceLimits(t *testing.T) {
 	for _, limit := range []int{confDefaultLimit, confBigLimit} {
 		t.Run(fmt.Sprintf("limit %d", limit), func(t *testing.T) {
 			t.Parallel()
-			var mutate func(*config.Server)
+			var mutate func(*server.Config)
 			if limit != confDefaultLimit {
 				mutate = confLimit(limit)
 			}
@@ -211,7 +210,7 @@ func TestConformancePartialFrame(t *testing.T) {
 				confCloseFrame(ws.StatusCode(server.CloseFrameTimeout)),
 			}},
 	}
-	runConf(t, confServer(t, func(c *config.Server) { c.Limits.PartialFrameTimeout = timeout }), cases)
+	runConf(t, confServer(t, func(c *server.Config) { c.Limits.PartialFrameTimeout = timeout }), cases)
 }
 
 // TestConformanceFailFast: violations that can be seen before a message or

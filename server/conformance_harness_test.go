@@ -38,13 +38,13 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/internal/testserver"
 	"github.com/chatd/chatd/server/wstest"
 )
 
 const (
-	// confDefaultLimit is config.Default's limits.max_message_bytes.
+	// confDefaultLimit is server.DefaultConfig's limits.max_message_bytes.
 	confDefaultLimit = 64 << 10
 	// confBigLimit is the limit of the server for the 64-bit length cases.
 	confBigLimit = 1 << 20
@@ -55,9 +55,9 @@ const (
 )
 
 // confServer starts chatd and returns the URL of /echo.
-func confServer(t *testing.T, mutate func(*config.Server)) string {
+func confServer(t *testing.T, mutate func(*server.Config)) string {
 	t.Helper()
-	srv := testserver.Start(t, func(c *config.Server) {
+	srv := testserver.Start(t, func(c *server.Config) {
 		c.CloseTimeout = confCloseTimeout
 		// Hundreds of cases dial one server from 127.0.0.1, in parallel.
 		c.Connections.RatePerAddress = 1e6
@@ -71,8 +71,8 @@ func confServer(t *testing.T, mutate func(*config.Server)) string {
 
 // confLimit sets limits.max_message_bytes, with a write budget that fits an
 // echo of the largest message.
-func confLimit(n int) func(*config.Server) {
-	return func(c *config.Server) {
+func confLimit(n int) func(*server.Config) {
+	return func(c *server.Config) {
 		c.Limits.MaxMessageBytes = n
 		c.Limits.WriteBudgetBytes = max(c.Limits.WriteBudgetBytes, 4*n)
 	}

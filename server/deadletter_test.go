@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/server"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
 	"github.com/chatd/chatd/server/wstest"
 )
@@ -59,7 +58,7 @@ func TestNotifySettledAfterClose(t *testing.T) {
 	p := &promiser{release: make(chan struct{}), started: make(chan struct{}), seen: map[int]bool{}}
 	var conn *server.Conn
 	ready := make(chan struct{})
-	ts := testserver.StartWith(t, func(c *config.Server) {
+	ts := testserver.StartWith(t, func(c *server.Config) {
 		c.Limits.MaxMessageBytes = 1024
 		c.Limits.WriteBudgetBytes = 4096
 	}, map[string]server.Endpoint{"/p": server.EndpointFunc(func(c *server.Conn) server.Session {

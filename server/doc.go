@@ -128,4 +128,13 @@
 //
 // Protocol outcomes are values: every close carries a code and a reason, and
 // the connection's close is logged with both. docs/PROTOCOL.md has the table.
+//
+// # Configuration
+//
+// Config is the server: section of chatd.yaml, owned here: DefaultConfig
+// holds every default and Validate names each bad key by its path
+// (server.limits.queue_size). New refuses an invalid Config. Nothing else of
+// the file is known here: cmd/chatd composes the sections (chat, auth,
+// bridge, ...), so building this package pulls in no storage, token or
+// password library and no auth backend (TestServerDependencies).
 package server

@@ -8,7 +8,6 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/chatd/chatd/server"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
 	"github.com/chatd/chatd/server/wstest"
 )
@@ -64,7 +63,7 @@ func TestOnFlushedOnlyForWrittenBytes(t *testing.T) {
 func checkWrittenReachesClient(t *testing.T, closeTimeout, pause time.Duration) {
 	const n, size = 200, 16 << 10
 	results := make(chan flushResult, n)
-	ts := testserver.StartWith(t, func(c *config.Server) {
+	ts := testserver.StartWith(t, func(c *server.Config) {
 		c.Limits.WriteBudgetBytes = 128 << 10
 		c.CloseTimeout = closeTimeout
 	}, map[string]server.Endpoint{"/blast": server.EndpointFunc(func(c *server.Conn) server.Session {

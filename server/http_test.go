@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/internal/testserver"
 )
 
@@ -39,7 +39,7 @@ func upgradeRequest(path, extra string) string {
 }
 
 func TestHTTPRouting(t *testing.T) {
-	ts := testserver.Start(t, func(c *config.Server) {
+	ts := testserver.Start(t, func(c *server.Config) {
 		c.AllowedOrigins = []string{"https://chat.example.com"}
 	})
 	cases := []struct {
@@ -98,7 +98,7 @@ func TestHTTPRouting(t *testing.T) {
 }
 
 func TestHeadTooLarge(t *testing.T) {
-	ts := testserver.Start(t, func(c *config.Server) { c.Handshake.MaxHeaderBytes = 512 })
+	ts := testserver.Start(t, func(c *server.Config) { c.Handshake.MaxHeaderBytes = 512 })
 	req := "GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 1000) + "\r\n\r\n"
 	if resp := rawRequest(t, ts.Addr, req); resp.StatusCode != 431 {
 		t.Fatalf("status = %d, want 431", resp.StatusCode)
@@ -106,7 +106,7 @@ func TestHeadTooLarge(t *testing.T) {
 }
 
 func TestHandshakeTimeout(t *testing.T) {
-	ts := testserver.Start(t, func(c *config.Server) { c.Handshake.Timeout = 200 * time.Millisecond })
+	ts := testserver.Start(t, func(c *server.Config) { c.Handshake.Timeout = 200 * time.Millisecond })
 	c, err := net.Dial("tcp", ts.Addr)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestHandshakeTimeout(t *testing.T) {
 }
 
 func TestEchoDisabled(t *testing.T) {
-	ts := testserver.Start(t, func(c *config.Server) { c.Echo = false })
+	ts := testserver.Start(t, func(c *server.Config) { c.Echo = false })
 	if resp := rawRequest(t, ts.Addr, upgradeRequest("/echo", "")); resp.StatusCode != 404 {
 		t.Fatalf("status = %d, want 404 when echo is off", resp.StatusCode)
 	}
@@ -130,7 +130,7 @@ func TestEchoDisabled(t *testing.T) {
 // (not left waiting in the accept queue), and served as soon as a slot
 // frees.
 func TestMaxConcurrentHandshakes(t *testing.T) {
-	ts := testserver.Start(t, func(c *config.Server) { c.Handshake.MaxConcurrent = 2 })
+	ts := testserver.Start(t, func(c *server.Config) { c.Handshake.MaxConcurrent = 2 })
 	var stalled []net.Conn
 	for i := 0; i < 2; i++ {
 		c, err := net.Dial("tcp", ts.Addr)

@@ -11,7 +11,6 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/chatd/chatd/server"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
 	"github.com/chatd/chatd/server/wstest"
 )
@@ -30,7 +29,7 @@ func dialSmallWindow(t *testing.T, url string) *wstest.Conn {
 // close. Another client is unaffected.
 func TestSlowConsumer(t *testing.T) {
 	const closingRead = 64 << 10
-	ts := testserver.Start(t, func(c *config.Server) {
+	ts := testserver.Start(t, func(c *server.Config) {
 		c.Limits.WriteBudgetBytes = 256 << 10
 		c.Limits.ClosingReadBytes = closingRead
 		c.CloseTimeout = 10 * time.Second // the old code read the flood this long
@@ -95,7 +94,7 @@ func TestSlowConsumer(t *testing.T) {
 // TestKeepalive: a client that answers pings stays; one that never answers
 // is closed after ping_interval + pong_timeout.
 func TestKeepalive(t *testing.T) {
-	ts := testserver.Start(t, func(c *config.Server) {
+	ts := testserver.Start(t, func(c *server.Config) {
 		c.Keepalive.PingInterval = 100 * time.Millisecond
 		c.Keepalive.PongTimeout = 200 * time.Millisecond
 	})
@@ -150,7 +149,7 @@ func TestCloseHandshake(t *testing.T) {
 // TestShutdown: Shutdown sends 1001 to every connection and waits for them;
 // a client that never answers is cut off after close_timeout.
 func TestShutdown(t *testing.T) {
-	ts := testserver.Start(t, func(c *config.Server) { c.CloseTimeout = 300 * time.Millisecond })
+	ts := testserver.Start(t, func(c *server.Config) { c.CloseTimeout = 300 * time.Millisecond })
 	polite := dialWS(t, ts.URL("/echo"))
 	mute := dialWS(t, ts.URL("/echo"))
 	echoOnce(t, polite, "before")

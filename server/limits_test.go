@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/server"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
 	"github.com/chatd/chatd/server/wstest"
 )
@@ -93,7 +92,7 @@ func TestOneAddressCannotLockOthersOut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens 1,100 connections")
 	}
-	ts := testserver.Start(t, func(c *config.Server) { c.Handshake.Timeout = time.Minute })
+	ts := testserver.Start(t, func(c *server.Config) { c.Handshake.Timeout = time.Minute })
 	const n = 1100
 	silent := make([]net.Conn, 0, n)
 	start := time.Now()
@@ -138,7 +137,7 @@ func TestOneAddressCannotLockOthersOut(t *testing.T) {
 // is still served. Freed capacity is reusable.
 func TestConnectionLimits(t *testing.T) {
 	t.Run("max_total", func(t *testing.T) {
-		ts := testserver.Start(t, func(c *config.Server) { c.Connections.MaxTotal = 2 })
+		ts := testserver.Start(t, func(c *server.Config) { c.Connections.MaxTotal = 2 })
 		a := dialWSFrom(t, "127.0.0.1", ts.URL("/echo"))
 		dialWSFrom(t, "127.0.0.2", ts.URL("/echo"))
 		wantRefusal(t, get(t, "127.0.0.3", ts.Addr, "/healthz"), 503, "server full", "")
@@ -148,7 +147,7 @@ func TestConnectionLimits(t *testing.T) {
 		})
 	})
 	t.Run("max_per_address", func(t *testing.T) {
-		ts := testserver.Start(t, func(c *config.Server) { c.Connections.MaxPerAddress = 2 })
+		ts := testserver.Start(t, func(c *server.Config) { c.Connections.MaxPerAddress = 2 })
 		a := dialWSFrom(t, "127.0.0.1", ts.URL("/echo"))
 		dialWSFrom(t, "127.0.0.1", ts.URL("/echo"))
 		wantRefusal(t, get(t, "127.0.0.1", ts.Addr, "/healthz"), 429, "too many connections from your address", "")
@@ -161,7 +160,7 @@ func TestConnectionLimits(t *testing.T) {
 		})
 	})
 	t.Run("max_handshakes_per_address", func(t *testing.T) {
-		ts := testserver.Start(t, func(c *config.Server) { c.Connections.MaxHandshakesPerAddress = 2 })
+		ts := testserver.Start(t, func(c *server.Config) { c.Connections.MaxHandshakesPerAddress = 2 })
 		for i := 0; i < 2; i++ {
 			c := dialFrom(t, "127.0.0.1", ts.Addr)
 			_, _ = io.WriteString(c, "GET /echo HTTP/1.1\r\n") // never finished
@@ -169,13 +168,13 @@ func TestConnectionLimits(t *testing.T) {
 		wantRefusal(t, get(t, "127.0.0.1", ts.Addr, "/healthz"), 429, "too many handshakes in progress from your address", "1")
 		echoOnce(t, dialWSFrom(t, "127.0.0.2", ts.URL("/echo")), "another address")
 		// Upgraded connections are not handshakes.
-		ts2 := testserver.Start(t, func(c *config.Server) { c.Connections.MaxHandshakesPerAddress = 1 })
+		ts2 := testserver.Start(t, func(c *server.Config) { c.Connections.MaxHandshakesPerAddress = 1 })
 		for i := 0; i < 3; i++ {
 			echoOnce(t, dialWSFrom(t, "127.0.0.1", ts2.URL("/echo")), "upgraded")
 		}
 	})
 	t.Run("rate_per_address", func(t *testing.T) {
-		ts := testserver.Start(t, func(c *config.Server) {
+		ts := testserver.Start(t, func(c *server.Config) {
 			c.Connections.RatePerAddress = 5
 			c.Connections.BurstPerAddress = 3
 		})
@@ -199,7 +198,7 @@ func TestConnectionLimits(t *testing.T) {
 // connection and its bucket is full again, so per-address state is bounded
 // by the open connections plus the recent burst.
 func TestAddressStateIsForgotten(t *testing.T) {
-	ts := testserver.Start(t, func(c *config.Server) {
+	ts := testserver.Start(t, func(c *server.Config) {
 		c.Connections.RatePerAddress = 20
 		c.Connections.BurstPerAddress = 4
 		c.Connections.MaxPerAddress = 3
@@ -229,7 +228,7 @@ func TestAddressStateIsForgotten(t *testing.T) {
 // draining lets every client send its whole request, then read the whole
 // answer, then EOF.
 func TestAnswersAreReadNotReset(t *testing.T) {
-	ts := testserver.Start(t, func(c *config.Server) {
+	ts := testserver.Start(t, func(c *server.Config) {
 		c.Connections.RatePerAddress = 1e6
 		c.Connections.BurstPerAddress = 1e6
 	})
@@ -283,7 +282,7 @@ func TestAnswersAreReadNotReset(t *testing.T) {
 // linger at most close_timeout, at most max_lingering at once (the oldest
 // is closed first), and cost no goroutine.
 func TestLingerIsBounded(t *testing.T) {
-	ts := testserver.Start(t, func(c *config.Server) {
+	ts := testserver.Start(t, func(c *server.Config) {
 		c.Connections.MaxLingering = 4
 		c.CloseTimeout = 300 * time.Millisecond
 	})

@@ -11,7 +11,6 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/chatd/chatd/server"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
 	"github.com/chatd/chatd/server/wstest"
 )
@@ -27,7 +26,7 @@ func (sink) Closed(server.StatusCode, string)   {}
 // that sends without pause (more than a wake's reads every time) does not
 // keep the loop from another client's echoes.
 func TestBusyConnectionDoesNotStarveItsLoop(t *testing.T) {
-	ts := testserver.StartWith(t, func(c *config.Server) { c.EventLoops = 1 },
+	ts := testserver.StartWith(t, func(c *server.Config) { c.EventLoops = 1 },
 		map[string]server.Endpoint{"/sink": server.EndpointFunc(func(*server.Conn) server.Session { return sink{} })})
 	flood := dialWS(t, ts.URL("/sink"))
 	stop := make(chan struct{})
@@ -68,7 +67,7 @@ func TestBusyConnectionDoesNotStarveItsLoop(t *testing.T) {
 // with no further input from the client: a level-triggered socket with
 // input left is reported again.
 func TestLastBytesOfABurstAreRead(t *testing.T) {
-	ts := testserver.Start(t, func(c *config.Server) { c.EventLoops = 1 })
+	ts := testserver.Start(t, func(c *server.Config) { c.EventLoops = 1 })
 	c := dialWS(t, ts.URL("/echo"))
 	const size = 1000
 	n := 10 * 8 * server.ReadBufferSize / size // ten wakes' worth
@@ -108,7 +107,7 @@ func (flushPanicky) Closed(server.StatusCode, string) {}
 // outside the actor (here an OnFlushed callback) closes that connection
 // with 1011; the loop, and the other connections on it, go on.
 func TestPanicOnLoopClosesOnlyItsConnection(t *testing.T) {
-	ts := testserver.StartWith(t, func(c *config.Server) { c.EventLoops = 1 }, map[string]server.Endpoint{
+	ts := testserver.StartWith(t, func(c *server.Config) { c.EventLoops = 1 }, map[string]server.Endpoint{
 		"/p": server.EndpointFunc(func(c *server.Conn) server.Session { return flushPanicky{c} }),
 	})
 	expectPanicCloses(t, ts.URL("/p"))
@@ -133,7 +132,7 @@ func (g *groups) Open(c *server.Conn) server.Session {
 // gets the frame once, and connections spread over every loop.
 func TestLoopRunFanOut(t *testing.T) {
 	g := &groups{byLoop: map[server.Loop][]*server.Conn{}}
-	ts := testserver.StartWith(t, func(c *config.Server) { c.EventLoops = 3 }, map[string]server.Endpoint{"/g": g})
+	ts := testserver.StartWith(t, func(c *server.Config) { c.EventLoops = 3 }, map[string]server.Endpoint{"/g": g})
 	const n = 12
 	clients := make([]*wstest.Conn, n)
 	for i := range clients {

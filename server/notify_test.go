@@ -8,7 +8,6 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/chatd/chatd/server"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
 )
 
@@ -30,7 +29,7 @@ func (notifier) Closed(server.StatusCode, string) {}
 // TestResumeAfterNotify: reads paused on a mailbox full of Notify values
 // resume once those drain; the client's pipelined messages all come back.
 func TestResumeAfterNotify(t *testing.T) {
-	ts := testserver.StartWith(t, func(c *config.Server) { c.Limits.QueueSize = 4 },
+	ts := testserver.StartWith(t, func(c *server.Config) { c.Limits.QueueSize = 4 },
 		map[string]server.Endpoint{"/notify": server.EndpointFunc(func(c *server.Conn) server.Session { return notifier{c} })})
 	c := dialWS(t, ts.URL("/notify"))
 	const n = 500

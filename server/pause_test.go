@@ -9,7 +9,6 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/chatd/chatd/server"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
 	"github.com/chatd/chatd/server/wstest"
 )
@@ -97,7 +96,7 @@ func TestPauseReading(t *testing.T) {
 func TestPausedPeerGone(t *testing.T) {
 	var seen atomic.Int64
 	ep := server.EndpointFunc(func(c *server.Conn) server.Session { return pauser{c, &seen} })
-	ts := testserver.StartWith(t, func(c *config.Server) {
+	ts := testserver.StartWith(t, func(c *server.Config) {
 		c.Keepalive.PingInterval = 100 * time.Millisecond
 		c.Keepalive.PongTimeout = 100 * time.Millisecond
 	}, map[string]server.Endpoint{"/p": ep})
@@ -138,7 +137,7 @@ func (closer) Closed(server.StatusCode, string) {}
 // peer's close frame behind more data completes the handshake at once
 // (not at close_timeout).
 func TestPausedClosing(t *testing.T) {
-	ts := testserver.StartWith(t, func(c *config.Server) { c.CloseTimeout = 10 * time.Second },
+	ts := testserver.StartWith(t, func(c *server.Config) { c.CloseTimeout = 10 * time.Second },
 		map[string]server.Endpoint{"/p": server.EndpointFunc(func(c *server.Conn) server.Session { return closer{c} })})
 	c := dialWS(t, ts.URL("/p"))
 	var batch []byte
@@ -165,7 +164,7 @@ func TestPausedClosing(t *testing.T) {
 func TestPausedThenClosedReadsTheAnswer(t *testing.T) {
 	var seen atomic.Int64
 	conns := make(chan *server.Conn, 1)
-	ts := testserver.StartWith(t, func(c *config.Server) { c.CloseTimeout = 10 * time.Second },
+	ts := testserver.StartWith(t, func(c *server.Config) { c.CloseTimeout = 10 * time.Second },
 		map[string]server.Endpoint{"/p": server.EndpointFunc(func(c *server.Conn) server.Session {
 			conns <- c
 			return pauser{c, &seen}

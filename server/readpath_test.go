@@ -9,7 +9,7 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/internal/testserver"
 	"github.com/chatd/chatd/server/wstest"
 )
@@ -19,7 +19,7 @@ import (
 // here a normal client's echo still completes promptly.
 func TestStarvation(t *testing.T) {
 	const loops = 2
-	ts := testserver.Start(t, func(c *config.Server) { c.EventLoops = loops })
+	ts := testserver.Start(t, func(c *server.Config) { c.EventLoops = loops })
 	stalled := 4 * loops * 8 // well past 4 x (event loop count)
 	for i := 0; i < stalled; i++ {
 		c := dialWS(t, ts.URL("/echo"))
@@ -38,7 +38,7 @@ func TestStarvation(t *testing.T) {
 
 // TestPartialFrameTimeout: a frame left incomplete is closed with 4002.
 func TestPartialFrameTimeout(t *testing.T) {
-	ts := testserver.Start(t, func(c *config.Server) { c.Limits.PartialFrameTimeout = 200 * time.Millisecond })
+	ts := testserver.Start(t, func(c *server.Config) { c.Limits.PartialFrameTimeout = 200 * time.Millisecond })
 	c := dialWS(t, ts.URL("/echo"))
 	c.SendRaw(t, maskedHeader(ws.OpBinary, true, 50)[:3]) // half a header
 	if code := readCloseCode(t, c, 5*time.Second); code != 4002 {
@@ -73,7 +73,7 @@ func TestFramesSplitAndCoalesced(t *testing.T) {
 // TestBackpressure pipelines many messages into a tiny mailbox: reads pause
 // and resume, and every echo comes back once, in order.
 func TestBackpressure(t *testing.T) {
-	ts := testserver.Start(t, func(c *config.Server) { c.Limits.QueueSize = 2 })
+	ts := testserver.Start(t, func(c *server.Config) { c.Limits.QueueSize = 2 })
 	c := dialWS(t, ts.URL("/echo"))
 	c.SetTimeout(0) // the pipelined write: as long as it takes
 	const n = 3000
@@ -109,7 +109,7 @@ func TestScaleIdle(t *testing.T) {
 		t.Skip("short")
 	}
 	const n = 5000
-	ts := testserver.Start(t, func(c *config.Server) {
+	ts := testserver.Start(t, func(c *server.Config) {
 		// Every connection comes from 127.0.0.1, as fast as it can dial.
 		c.Connections.MaxPerAddress = 2 * n
 		c.Connections.RatePerAddress = 1e6

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/server"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
 	"github.com/chatd/chatd/server/wstest"
 )
@@ -153,7 +152,7 @@ func TestFiles(t *testing.T) {
 
 // TestNoFilesNoRoot: without HandleFiles, / is a 404 as before.
 func TestNoFilesNoRoot(t *testing.T) {
-	ts := testserver.Start(t, func(*config.Server) {})
+	ts := testserver.Start(t, func(*server.Config) {})
 	if r := rawRequest(t, ts.Addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); r.StatusCode != 404 {
 		t.Fatalf("GET /: %d", r.StatusCode)
 	}

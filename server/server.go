@@ -15,7 +15,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/actor"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/poll"
 )
 
@@ -25,7 +24,7 @@ const readBufferSize = 16 << 10
 // Server is a chatd WebSocket server. Its methods are safe for concurrent
 // use. A Server serves one listener and cannot be restarted after Shutdown.
 type Server struct {
-	cfg      config.Server
+	cfg      Config
 	log      *zap.Logger
 	timeouts timeouts
 	routes   map[string]Endpoint
@@ -62,11 +61,9 @@ type Server struct {
 // New builds a server for cfg. It starts the event loops, the poller and
 // the sweeper; call Serve or ListenAndServe to accept connections, and Shutdown
 // to release everything.
-func New(cfg config.Server, log *zap.Logger) (*Server, error) {
-	full := config.Default()
-	full.Server = cfg
-	if err := full.Validate(); err != nil {
-		return nil, err
+func New(cfg Config, log *zap.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid config:\n%w", err)
 	}
 	s := &Server{
 		cfg: cfg,

@@ -9,7 +9,6 @@ import (
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/auth/throttle"
 	"github.com/chatd/chatd/server/bridge"
-	"github.com/chatd/chatd/server/config"
 )
 
 // startBridge builds the bridge of bridge.programs (none: a bridge that
@@ -17,7 +16,7 @@ import (
 // authenticator, or, with chat off, one built from auth: for it, and is
 // counted in logins, the throttle /ws shares. A path that chatd already
 // serves is refused.
-func startBridge(full config.Config, chatSvc *chatService, logins *throttle.Throttle, log *zap.Logger) (*bridge.Bridge, error) {
+func startBridge(full Config, chatSvc *chatService, logins *throttle.Throttle, log *zap.Logger) (*bridge.Bridge, error) {
 	var authn auth.Authenticator
 	for _, p := range full.Bridge.Programs {
 		switch {

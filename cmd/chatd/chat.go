@@ -9,36 +9,13 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/auth"
-	"github.com/chatd/chatd/auth/anonymous"
-	"github.com/chatd/chatd/auth/httpauth"
-	"github.com/chatd/chatd/auth/jwt"
-	"github.com/chatd/chatd/auth/passwords"
-	"github.com/chatd/chatd/auth/static"
 	"github.com/chatd/chatd/auth/throttle"
 	"github.com/chatd/chatd/server/chat"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/history"
 	"github.com/chatd/chatd/server/mailbox"
 	"github.com/chatd/chatd/server/webhook"
 	"github.com/chatd/chatd/server/wire"
 )
-
-// newAuthenticator builds the backend auth.backend names.
-func newAuthenticator(cfg config.Auth, log *zap.Logger) (auth.Authenticator, error) {
-	switch cfg.Backend {
-	case "anonymous":
-		return anonymous.New(), nil
-	case "static":
-		return static.New(cfg.Static)
-	case "passwords":
-		return passwords.New(cfg.Passwords, log.Named("passwords"))
-	case "jwt":
-		return jwt.New(cfg.JWT)
-	case "http":
-		return httpauth.New(cfg.HTTP)
-	}
-	return nil, fmt.Errorf("auth.backend %q: unknown", cfg.Backend)
-}
 
 // chatService is the /ws endpoint with what it owns.
 type chatService struct {
@@ -51,7 +28,7 @@ type chatService struct {
 
 // openHistory opens the room history store when chat.history.durable asks
 // for one (and history is on), next to the mailbox.
-func openHistory(cfg config.Chat, log *zap.Logger) (*history.Store, []chat.Option, error) {
+func openHistory(cfg chat.Config, log *zap.Logger) (*history.Store, []chat.Option, error) {
 	h := cfg.History
 	if !h.Durable || h.Messages == 0 {
 		return nil, nil, nil
@@ -66,7 +43,7 @@ func openHistory(cfg config.Chat, log *zap.Logger) (*history.Store, []chat.Optio
 
 // startChat opens the mailbox and builds the chat service, counting its
 // logins in logins.
-func startChat(cfg config.Config, logins *throttle.Throttle, log *zap.Logger) (*chatService, error) {
+func startChat(cfg Config, logins *throttle.Throttle, log *zap.Logger) (*chatService, error) {
 	authn, err := newAuthenticator(cfg.Auth, log)
 	if err != nil {
 		return nil, fmt.Errorf("auth backend %s: %w", cfg.Auth.Backend, err)
@@ -96,7 +73,7 @@ func startChat(cfg config.Config, logins *throttle.Throttle, log *zap.Logger) (*
 		log.Info("webhooks on", zap.String("url", wcfg.URL), zap.Bool("durable", wcfg.Durable))
 	}
 	opts = append(opts, chat.WithThrottle(logins))
-	svc, err := chat.New(cfg.Chat, cfg.Auth, authn, box, log.Named("chat"), opts...)
+	svc, err := chat.New(cfg.Chat, cfg.Auth.AuthConfig, chatBackend(cfg.Auth, authn), box, log.Named("chat"), opts...)
 	if err != nil {
 		box.Close()
 		if hist != nil {

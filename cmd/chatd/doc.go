@@ -14,6 +14,14 @@
 // strictly: an unknown key, a duration without a unit or an invalid value is
 // an error that names the file and the line, and chatd does not start.
 //
+// The file's sections belong to the packages that use them: server.Config,
+// chat.Config, bridge.Config, api.Config, webhook.Config and web.Config,
+// each with its defaults and validation. This command owns only what spans
+// them (config.go: Config, which composes them, DecodeConfig and the rules
+// across sections), the log section, and the auth selection (auth.go: which
+// backend auth.backend names, with each backend's settings, built by an
+// explicit switch; chat.AuthConfig's keys sit inline in the same section).
+//
 // -check-config FILE validates FILE without starting anything: it prints
 // "FILE: ok" and exits 0, or prints the errors and exits 1. Use it before
 // reloading a service.

@@ -1,18 +1,42 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-
-	"github.com/chatd/chatd/server/config"
 )
+
+// LogConfig is the log: section: the zap logger's level and format.
+type LogConfig struct {
+	// Level is debug, info, warn or error. Default "info".
+	Level string `yaml:"level"`
+	// Format is console or json. Default "console".
+	Format string `yaml:"format"`
+}
+
+// Validate reports every invalid field, one per line, named by its YAML key
+// path (log.…).
+func (c LogConfig) Validate() error {
+	var errs []error
+	switch c.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level %q: want debug, info, warn or error", c.Level))
+	}
+	switch c.Format {
+	case "console", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log.format %q: want console or json", c.Format))
+	}
+	return errors.Join(errs...)
+}
 
 // newLogger builds the one logger of the process, writing to w. It is
 // injected into the server; zap's globals are never replaced.
-func newLogger(cfg config.Log, w io.Writer) (*zap.Logger, error) {
+func newLogger(cfg LogConfig, w io.Writer) (*zap.Logger, error) {
 	level, err := zapcore.ParseLevel(cfg.Level)
 	if err != nil {
 		return nil, fmt.Errorf("log.level: %w", err)

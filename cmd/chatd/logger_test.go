@@ -5,21 +5,19 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/chatd/chatd/server/config"
 )
 
 func TestNewLogger(t *testing.T) {
 	cases := []struct {
 		name    string
-		cfg     config.Log
+		cfg     LogConfig
 		written bool   // whether an Info line is written
 		want    string // substring of the Info line
 	}{
-		{"json info", config.Log{Level: "info", Format: "json"}, true, `"msg":"hello"`},
-		{"console debug", config.Log{Level: "debug", Format: "console"}, true, "INFO"},
-		{"warn hides info", config.Log{Level: "warn", Format: "json"}, false, ""},
-		{"error hides info", config.Log{Level: "error", Format: "console"}, false, ""},
+		{"json info", LogConfig{Level: "info", Format: "json"}, true, `"msg":"hello"`},
+		{"console debug", LogConfig{Level: "debug", Format: "console"}, true, "INFO"},
+		{"warn hides info", LogConfig{Level: "warn", Format: "json"}, false, ""},
+		{"error hides info", LogConfig{Level: "error", Format: "console"}, false, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,11 +47,11 @@ func TestNewLogger(t *testing.T) {
 func TestNewLoggerRejects(t *testing.T) {
 	cases := []struct {
 		name string
-		cfg  config.Log
+		cfg  LogConfig
 		want string
 	}{
-		{"level", config.Log{Level: "verbose", Format: "json"}, "log.level"},
-		{"format", config.Log{Level: "info", Format: "text"}, `log.format "text"`},
+		{"level", LogConfig{Level: "verbose", Format: "json"}, "log.level"},
+		{"format", LogConfig{Level: "info", Format: "text"}, `log.format "text"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

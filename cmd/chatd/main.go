@@ -8,8 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/chatd/chatd/server/config"
 )
 
 func main() {
@@ -42,7 +40,7 @@ func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int 
 		fmt.Fprintln(stdout, versionString())
 		return 0
 	case opts.checkConfig != "":
-		if _, err := config.Load(opts.checkConfig); err != nil {
+		if _, err := LoadConfig(opts.checkConfig); err != nil {
 			fmt.Fprintf(stderr, "chatd: %v\n", err)
 			return 1
 		}
@@ -50,9 +48,9 @@ func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int 
 		return 0
 	}
 
-	cfg := config.Default()
+	cfg := DefaultConfig()
 	if opts.configFile != "" {
-		if cfg, err = config.Load(opts.configFile); err != nil {
+		if cfg, err = LoadConfig(opts.configFile); err != nil {
 			fmt.Fprintf(stderr, "chatd: %v\n", err)
 			return 1
 		}

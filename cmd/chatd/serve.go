@@ -12,7 +12,6 @@ import (
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/api"
 	"github.com/chatd/chatd/server/chat"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/web"
 )
 
@@ -32,7 +31,7 @@ const failedStartTimeout = 5 * time.Second
 // serve runs the server until the first signal, then shuts it down
 // gracefully. A second signal cuts the shutdown short. It returns the exit
 // status.
-func serve(full config.Config, log *zap.Logger, signals <-chan os.Signal) int {
+func serve(full Config, log *zap.Logger, signals <-chan os.Signal) int {
 	cfg := full.Server
 	srv, err := server.New(cfg, log)
 	if err != nil {
@@ -162,7 +161,7 @@ func serve(full config.Config, log *zap.Logger, signals <-chan os.Signal) int {
 // startAPI serves the HTTP API on api.listen when a key is configured and
 // chat is on; it returns nil when the API is off. The API's sender name is
 // reserved first, so no user can log in with it.
-func startAPI(full config.Config, chatSvc *chatService, log *zap.Logger) (*api.Server, error) {
+func startAPI(full Config, chatSvc *chatService, log *zap.Logger) (*api.Server, error) {
 	cfg := full.API
 	if !cfg.Enabled() {
 		return nil, nil

@@ -15,8 +15,8 @@ import (
 
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/auth/anonymous"
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/bridge"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/wstest"
 )
 
@@ -206,7 +206,7 @@ func TestNeverReadsStdin(t *testing.T) {
 	cfg.StdinQueue = 2
 	// A paused socket is not read, so the client's going is seen by
 	// keepalive: short here.
-	e := start(t, cfg, nil, func(c *config.Server) {
+	e := start(t, cfg, nil, func(c *server.Config) {
 		c.Keepalive.PingInterval = 200 * time.Millisecond
 		c.Keepalive.PongTimeout = 200 * time.Millisecond
 	})

@@ -17,7 +17,6 @@ import (
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/bridge"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
 	"github.com/chatd/chatd/server/wstest"
 )
@@ -34,7 +33,7 @@ type env struct {
 // start serves cfg's programs (with test-sized grace periods unless set)
 // on a test server. Cleanup shuts the server down, then closes the bridge
 // and checks that no child process is left.
-func start(t *testing.T, cfg bridge.Config, authn auth.Authenticator, mutate func(*config.Server), opts ...bridge.Option) *env {
+func start(t *testing.T, cfg bridge.Config, authn auth.Authenticator, mutate func(*server.Config), opts ...bridge.Option) *env {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
 	b, err := bridge.New(cfg, authn, zap.New(core), opts...)

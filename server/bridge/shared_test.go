@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/auth/anonymous"
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/bridge"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/wstest"
 )
 
@@ -123,7 +123,7 @@ for line in sys.stdin:
     else:
         print("%s: %s" % (ident, text), flush=True)`}})
 	cfg.MaxLineBytes = 1000
-	e := start(t, cfg, nil, func(c *config.Server) {
+	e := start(t, cfg, nil, func(c *server.Config) {
 		c.Limits.QueueSize = 8
 		c.Limits.MaxMessageBytes = 1024
 		c.Limits.WriteBudgetBytes = 65536

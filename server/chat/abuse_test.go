@@ -12,7 +12,6 @@ import (
 
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/server/chat"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/mailbox"
 	"github.com/chatd/chatd/server/wstest"
 )
@@ -42,7 +41,7 @@ func (a *countingAuth) Authenticate(ctx context.Context, c auth.Credentials) (au
 // disconnected never reach the backend, so they cannot keep the pool busy.
 func TestAbandonedLoginsSkipped(t *testing.T) {
 	ca := &countingAuth{release: make(chan struct{})}
-	e := start(t, options{authn: ca, auth: func(a *config.Auth) { a.Workers = 1; a.Queue = 200 }})
+	e := start(t, options{authn: ca, auth: func(a *chat.AuthConfig) { a.Workers = 1; a.Queue = 200 }})
 	first := e.dial(t)
 	first.send("first")
 	waitFor(t, func() bool { return ca.calls.Load() == 1 }) // the only worker holds it
@@ -73,7 +72,7 @@ func TestAbandonedLoginsSkipped(t *testing.T) {
 func TestBackendFailureNotCounted(t *testing.T) {
 	ca := &countingAuth{release: make(chan struct{})}
 	close(ca.release)
-	e := start(t, options{authn: ca, chat: func(c *config.Chat) { c.Login.MaxAttempts = 2 }})
+	e := start(t, options{authn: ca, chat: func(c *chat.Config) { c.Login.MaxAttempts = 2 }})
 	c := e.dial(t)
 	for i := 0; i < 4; i++ {
 		c.sendJSON(map[string]any{"type": "login", "name": "down"})
@@ -86,7 +85,7 @@ func TestBackendFailureNotCounted(t *testing.T) {
 // TestLoginThrottleAddress (issue 7 item 5): login attempts from one
 // address are rate-limited across connections, without using up attempts.
 func TestLoginThrottleAddress(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) {
+	e := start(t, options{chat: func(c *chat.Config) {
 		c.Login.AddressRate, c.Login.AddressBurst = 0.001, 3
 	}})
 	for i := 0; i < 3; i++ {
@@ -102,7 +101,7 @@ func TestLoginThrottleAddress(t *testing.T) {
 func TestLoginThrottleAccount(t *testing.T) {
 	ca := &countingAuth{release: make(chan struct{}), fakeAuth: fakeAuth{users: []string{"bob"}}}
 	close(ca.release)
-	e := start(t, options{authn: ca, chat: func(c *config.Chat) {
+	e := start(t, options{authn: ca, chat: func(c *chat.Config) {
 		c.Login.AccountFailures, c.Login.AccountWindow = 3, time.Hour
 	}})
 	for i := 0; i < 3; i++ {
@@ -124,7 +123,7 @@ func TestLoginThrottleAccount(t *testing.T) {
 // TestPreLoginBudget (issue 7 item 9): a connection that keeps sending
 // before login is closed with 4005 once past chat.login.max_messages.
 func TestPreLoginBudget(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) { c.Login.MaxMessages = 10 }})
+	e := start(t, options{chat: func(c *chat.Config) { c.Login.MaxMessages = 10 }})
 	c := e.dial(t)
 	for i := 0; i < 11; i++ {
 		c.sendJSON(map[string]any{"type": "join", "room": "x"})
@@ -137,7 +136,7 @@ func TestPreLoginBudget(t *testing.T) {
 // TestPreLoginBinaryCounted (issue 7 item 9): binary messages before
 // login count against the budget too.
 func TestPreLoginBinaryCounted(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) { c.Login.MaxMessages = 10 }})
+	e := start(t, options{chat: func(c *chat.Config) { c.Login.MaxMessages = 10 }})
 	c := e.dial(t)
 	for i := 0; i < 11; i++ {
 		c.c.SendBinary(t, []byte("x"))
@@ -238,7 +237,7 @@ func TestWrongTypeKeepsRef(t *testing.T) {
 func TestAnonymousMailboxOff(t *testing.T) {
 	box := newMemBox(10)
 	_ = box.Put("bob", mailboxEntry(1, "left before"))
-	e := start(t, options{box: box, chat: func(c *config.Chat) { c.Mailbox.Anonymous = false }})
+	e := start(t, options{box: box, chat: func(c *chat.Config) { c.Mailbox.Anonymous = false }})
 	alice := e.login(t, "alice")
 	alice.sendJSON(map[string]any{"receiver": "carol", "data": "x", "id": 1})
 	alice.expect(map[string]any{"type": "error", "ref": 1})
@@ -270,7 +269,7 @@ func TestSeenPersisted(t *testing.T) {
 // account bucket (they have no account), so the name rules' reasons keep
 // coming.
 func TestInvalidNamesNoAccount(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) {
+	e := start(t, options{chat: func(c *chat.Config) {
 		c.Login.AccountFailures, c.Login.AccountWindow = 1, time.Hour
 		c.Login.MaxAttempts = 10
 	}})
@@ -288,9 +287,9 @@ func TestInvalidNamesNoAccount(t *testing.T) {
 // per-name limit: each reserves its failure before the backend is asked.
 func TestLoginThrottleBurst(t *testing.T) {
 	ca := &countingAuth{release: make(chan struct{}), fakeAuth: fakeAuth{users: []string{"alice"}}}
-	e := start(t, options{authn: ca, chat: func(c *config.Chat) {
+	e := start(t, options{authn: ca, chat: func(c *chat.Config) {
 		c.Login.AccountFailures, c.Login.AccountWindow = 5, time.Hour
-	}, auth: func(a *config.Auth) { a.Queue = 100 }})
+	}, auth: func(a *chat.AuthConfig) { a.Queue = 100 }})
 	const n = 30
 	clients := make([]*client, n)
 	for i := range clients {
@@ -320,7 +319,7 @@ func TestLoginThrottleBurst(t *testing.T) {
 func TestLoginThrottlePerAddress(t *testing.T) {
 	ca := &countingAuth{release: make(chan struct{}), fakeAuth: fakeAuth{users: []string{"bob"}}}
 	close(ca.release)
-	e := start(t, options{authn: ca, chat: func(c *config.Chat) {
+	e := start(t, options{authn: ca, chat: func(c *chat.Config) {
 		c.Login.AccountFailures, c.Login.AccountFailuresTotal, c.Login.AccountWindow = 2, 4, time.Hour
 	}})
 	attacker := e.dial(t)
@@ -369,7 +368,7 @@ func (b blockingBox) Put(user string, e mailbox.Entry) error {
 // once the store catches up.
 func TestOfflineQueueBytes(t *testing.T) {
 	box := blockingBox{memBox: newMemBox(1000), release: make(chan struct{})}
-	e := start(t, options{store: box, chat: func(c *config.Chat) {
+	e := start(t, options{store: box, chat: func(c *chat.Config) {
 		c.Mailbox.QueueBytes = 64 << 10
 		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
 	}})

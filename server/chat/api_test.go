@@ -16,9 +16,9 @@ import (
 	"github.com/gobwas/ws"
 	"go.uber.org/zap"
 
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/api"
 	"github.com/chatd/chatd/server/chat"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/wire"
 )
 
@@ -252,7 +252,7 @@ func TestAPISendUnknownReceiver(t *testing.T) {
 // mailbox, and some were stored (the test reached the close).
 func TestAPIDeliveredMeansWritten(t *testing.T) {
 	st := openStore(t)
-	e := start(t, options{store: st, server: func(c *config.Server) {
+	e := start(t, options{store: st, server: func(c *server.Config) {
 		c.Limits.WriteBudgetBytes = 256 << 10
 		c.CloseTimeout = 300 * time.Millisecond
 	}})
@@ -400,7 +400,7 @@ func TestAPIOnlineAndRooms(t *testing.T) {
 // seq (200) or finds no room (404), never anything else, and the member
 // gets the ones answered 200 while it was in, in seq order.
 func TestAPIPublishWhileRoomEmpties(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) { c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6 }})
+	e := start(t, options{chat: func(c *chat.Config) { c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6 }})
 	a := startAPI(t, e, nil)
 	m := e.login(t, "flapper")
 	stop := make(chan struct{})

@@ -3,7 +3,7 @@ package chat_test
 import (
 	"testing"
 
-	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/chat"
 )
 
 // TestLobby: a plain-text message reaches everyone else in the lobby.
@@ -39,7 +39,7 @@ func TestPrivate(t *testing.T) {
 // TestPrivateSessions: every session of the receiver gets it, and so do
 // the sender's other sessions.
 func TestPrivateSessions(t *testing.T) {
-	e := start(t, options{authn: &fakeAuth{}, auth: func(a *config.Auth) { a.SessionsPerUser = 2 }})
+	e := start(t, options{authn: &fakeAuth{}, auth: func(a *chat.AuthConfig) { a.SessionsPerUser = 2 }})
 	a1, a2 := e.login(t, "alice"), e.login(t, "alice")
 	b1, b2 := e.login(t, "bob"), e.login(t, "bob")
 	c := e.dial(t)
@@ -64,7 +64,7 @@ func TestUnknownReceiver(t *testing.T) {
 }
 
 func TestRooms(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) { c.Rooms.MaxPerSession = 2 }})
+	e := start(t, options{chat: func(c *chat.Config) { c.Rooms.MaxPerSession = 2 }})
 	alice, bob, carol := e.login(t, "alice"), e.login(t, "bob"), e.login(t, "carol")
 	alice.sendJSON(map[string]any{"room": "dev", "data": "x", "id": 1})
 	alice.expect(map[string]any{"type": "error", "error": "not a member of room dev: join it first", "ref": 1})
@@ -134,7 +134,7 @@ func TestSeen(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) {
+	e := start(t, options{chat: func(c *chat.Config) {
 		c.Rate.MessagesPerSecond = 0.001
 		c.Rate.Burst = 3
 		c.Rate.MaxRejected = 2
@@ -173,7 +173,7 @@ func TestBadRequests(t *testing.T) {
 // TestLobbyPresenceOn: with presence_auto_join, logins and logouts are
 // announced in the lobby, the logout with the last-seen time.
 func TestLobbyPresenceOn(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) { c.Rooms.PresenceAutoJoin = true }})
+	e := start(t, options{chat: func(c *chat.Config) { c.Rooms.PresenceAutoJoin = true }})
 	alice := e.login(t, "alice")
 	bob := e.login(t, "bob")
 	alice.expect(map[string]any{"type": "presence", "user": "bob", "status": "online", "room": "lobby"})

@@ -134,4 +134,14 @@
 // (package mailbox). The
 // users registry holds only online users; last-seen times live in the
 // store and expire there.
+//
+// # Configuration
+//
+// Config is the chat: section of chatd.yaml and AuthConfig chat's keys of
+// the auth: section (sessions_per_user, workers, queue), each with its
+// defaults (DefaultConfig, DefaultAuthConfig) and a Validate that names bad
+// keys by their paths; New refuses invalid ones. Which backend checks
+// logins is not chat's choice: cmd/chatd selects and builds it from
+// auth.backend and passes it in as a Backend, saying whether it is
+// anonymous (then offline mail is kept only with chat.mailbox.anonymous).
 package chat

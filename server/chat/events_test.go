@@ -14,7 +14,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/server/chat"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/webhook"
 	"github.com/chatd/chatd/server/wire"
 )
@@ -57,7 +56,7 @@ func (r *recorder) lines() []string {
 // each with the session's connection id.
 func TestEvents(t *testing.T) {
 	rec := &recorder{}
-	e := start(t, options{opts: []chat.Option{chat.WithEvents(rec)}, chat: func(c *config.Chat) { c.Rooms.Presence = false }})
+	e := start(t, options{opts: []chat.Option{chat.WithEvents(rec)}, chat: func(c *chat.Config) { c.Rooms.Presence = false }})
 	alice := e.login(t, "alice")
 	alice.sendJSON(map[string]any{"type": "join", "room": "dev"})
 	alice.expect(map[string]any{"type": "joined", "room": "dev"})

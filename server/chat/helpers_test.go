@@ -14,7 +14,6 @@ import (
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/chat"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/internal/testserver"
 	"github.com/chatd/chatd/server/mailbox"
 	"github.com/chatd/chatd/server/wstest"
@@ -134,27 +133,27 @@ type options struct {
 	authn  auth.Authenticator
 	box    *memBox
 	store  chat.Mailbox // instead of box, e.g. a real mailbox.Store
-	chat   func(*config.Chat)
-	auth   func(*config.Auth)
-	server func(*config.Server)
+	chat   func(*chat.Config)
+	auth   func(*chat.AuthConfig)
+	server func(*server.Config)
 	opts   []chat.Option // code seams: the history store, the clock
 }
 
 func start(t testing.TB, o options) *env {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Chat.Login.FailureDelay = time.Millisecond
-	cfg.Chat.Login.MaxFailureDelay = 5 * time.Millisecond
+	cfg, authCfg := chat.DefaultConfig(), chat.DefaultAuthConfig()
+	cfg.Login.FailureDelay = time.Millisecond
+	cfg.Login.MaxFailureDelay = 5 * time.Millisecond
 	// Tests log in many users from 127.0.0.1 and use the offline mailbox
-	// with fakeAuth under the default (anonymous) backend setting; the
+	// with fakeAuth standing in for the default (anonymous) backend; the
 	// tests of those policies set them back.
-	cfg.Chat.Login.AddressRate, cfg.Chat.Login.AddressBurst = 1e6, 1e6
-	cfg.Chat.Mailbox.Anonymous = true
+	cfg.Login.AddressRate, cfg.Login.AddressBurst = 1e6, 1e6
+	cfg.Mailbox.Anonymous = true
 	if o.chat != nil {
-		o.chat(&cfg.Chat)
+		o.chat(&cfg)
 	}
 	if o.auth != nil {
-		o.auth(&cfg.Auth)
+		o.auth(&authCfg)
 	}
 	if o.authn == nil {
 		o.authn = &fakeAuth{maxSessions: 1}
@@ -166,13 +165,13 @@ func start(t testing.TB, o options) *env {
 	if o.store != nil {
 		box = o.store
 	}
-	svc, err := chat.New(cfg.Chat, cfg.Auth, o.authn, box, zap.NewNop(), o.opts...)
+	svc, err := chat.New(cfg, authCfg, chat.Backend{Authenticator: o.authn, Anonymous: true}, box, zap.NewNop(), o.opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Every test client comes from 127.0.0.1: lift the per-address limits
 	// (the server package tests them).
-	mutate := func(c *config.Server) {
+	mutate := func(c *server.Config) {
 		c.Connections.MaxPerAddress = c.Connections.MaxTotal
 		c.Connections.MaxHandshakesPerAddress = c.Handshake.MaxConcurrent
 		c.Connections.RatePerAddress, c.Connections.BurstPerAddress = 1e6, 1e6

@@ -13,7 +13,6 @@ import (
 
 	"github.com/chatd/chatd/auth/throttle"
 	"github.com/chatd/chatd/server"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/history"
 	"github.com/chatd/chatd/server/wire"
 )
@@ -108,7 +107,7 @@ type historyConfig struct {
 	now   func() time.Time
 }
 
-func newHistoryConfig(cfg config.ChatHistory, o options) historyConfig {
+func newHistoryConfig(cfg HistoryConfig, o options) historyConfig {
 	if o.now == nil {
 		o.now = time.Now
 	}

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/chat"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/history"
 )
 
@@ -34,8 +34,8 @@ func benchFanout(b *testing.B, senders int, mode string) {
 	o := options{
 		// Room deliveries queue on each member's connection: let more
 		// than the window wait there.
-		server: func(c *config.Server) { c.Limits.QueueSize = 4096 },
-		chat: func(c *config.Chat) {
+		server: func(c *server.Config) { c.Limits.QueueSize = 4096 },
+		chat: func(c *chat.Config) {
 			c.Rooms.Presence = false
 			c.Rate.MessagesPerSecond, c.Rate.Burst = 1e9, 1e9
 			if mode == "history-off" {

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/wire"
 )
 
@@ -17,8 +16,8 @@ import (
 // of them together, and a fake store.
 func capRooms(t *testing.T, maxTotal int) (*rooms, *Service, *fakeStore) {
 	t.Helper()
-	roomsCfg := config.Default().Chat.Rooms
-	histCfg := config.Default().Chat.History
+	roomsCfg := DefaultConfig().Rooms
+	histCfg := DefaultConfig().History
 	histCfg.MaxBytes = 8 << 10
 	histCfg.MaxTotalBytes = maxTotal
 	st := &fakeStore{}

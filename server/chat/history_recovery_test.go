@@ -7,7 +7,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/chat"
 )
 
 // TestRecoveryUnderConcurrentSends: while several members send to a room,
@@ -20,10 +21,10 @@ import (
 func TestRecoveryUnderConcurrentSends(t *testing.T) {
 	const senders, each = 4, 400
 	e := start(t, options{
-		chat: historyChat(func(h *config.ChatHistory) { h.Messages = senders * each; h.MaxBytes = 1 << 20 }),
+		chat: historyChat(func(h *chat.HistoryConfig) { h.Messages = senders * each; h.MaxBytes = 1 << 20 }),
 		// Every member gets bursts of up to all the messages at once: let
 		// their connections queue them rather than be closed as slow.
-		server: func(c *config.Server) { c.Limits.QueueSize = 4 * senders * each },
+		server: func(c *server.Config) { c.Limits.QueueSize = 4 * senders * each },
 	})
 	var (
 		mu     sync.Mutex

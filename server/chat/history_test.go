@@ -10,14 +10,13 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/server/chat"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/history"
 )
 
 // historyChat configures rooms without presence (so only messages and
 // replies arrive), no rate limit, and applies more.
-func historyChat(more func(h *config.ChatHistory)) func(*config.Chat) {
-	return func(c *config.Chat) {
+func historyChat(more func(h *chat.HistoryConfig)) func(*chat.Config) {
+	return func(c *chat.Config) {
 		c.Rooms.Presence = false
 		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
 		if more != nil {
@@ -118,7 +117,7 @@ func wantSeqs(t testing.TB, what string, got, want []uint64) {
 // request answers them in seq order, each exactly the JSON object members
 // received live, paged by limit, before and after.
 func TestHistoryRequest(t *testing.T) {
-	e := start(t, options{chat: historyChat(func(h *config.ChatHistory) { h.Limit = 4 })})
+	e := start(t, options{chat: historyChat(func(h *chat.HistoryConfig) { h.Limit = 4 })})
 	alice, bob := e.login(t, "alice"), e.login(t, "bob")
 	alice.joinAt("dev", -1)
 	if j := bob.joinAt("dev", -1); j["seq"] != nil {
@@ -250,7 +249,7 @@ func TestHistoryMembersOnly(t *testing.T) {
 // TestJoinSince: a join with since replays the kept messages after it,
 // right after the joined reply, and says whether that is all of them.
 func TestJoinSince(t *testing.T) {
-	e := start(t, options{chat: historyChat(func(h *config.ChatHistory) { h.Messages = 5 })})
+	e := start(t, options{chat: historyChat(func(h *chat.HistoryConfig) { h.Messages = 5 })})
 	alice, bob := e.login(t, "alice"), e.login(t, "bob")
 	alice.joinAt("dev", -1)
 	for i := 1; i <= 10; i++ {
@@ -312,7 +311,7 @@ func TestJoinSince(t *testing.T) {
 // max_bytes of them and none older than max_age.
 func TestHistoryBounds(t *testing.T) {
 	t.Run("messages", func(t *testing.T) {
-		e := start(t, options{chat: historyChat(func(h *config.ChatHistory) { h.Messages = 3 })})
+		e := start(t, options{chat: historyChat(func(h *chat.HistoryConfig) { h.Messages = 3 })})
 		a := e.login(t, "alice")
 		a.joinAt("dev", -1)
 		for i := range 7 {
@@ -325,7 +324,7 @@ func TestHistoryBounds(t *testing.T) {
 		}
 	})
 	t.Run("bytes", func(t *testing.T) {
-		e := start(t, options{chat: historyChat(func(h *config.ChatHistory) { h.MaxBytes = 1024 })})
+		e := start(t, options{chat: historyChat(func(h *chat.HistoryConfig) { h.MaxBytes = 1024 })})
 		a := e.login(t, "alice")
 		a.joinAt("dev", -1)
 		big := strings.Repeat("x", 300) // about 400 bytes of JSON each
@@ -348,7 +347,7 @@ func TestHistoryBounds(t *testing.T) {
 	})
 	t.Run("age", func(t *testing.T) {
 		clock := newFakeClock()
-		e := start(t, options{chat: historyChat(func(h *config.ChatHistory) { h.MaxAge = time.Hour }),
+		e := start(t, options{chat: historyChat(func(h *chat.HistoryConfig) { h.MaxAge = time.Hour }),
 			opts: []chat.Option{chat.WithClock(clock.Now)}})
 		a, b := e.login(t, "alice"), e.login(t, "bob")
 		a.joinAt("dev", -1)
@@ -382,7 +381,7 @@ func TestHistoryBounds(t *testing.T) {
 func TestHistoryOutlivesRoom(t *testing.T) {
 	clock := newFakeClock()
 	e := start(t, options{
-		chat: historyChat(func(h *config.ChatHistory) { h.MaxAge = time.Hour }),
+		chat: historyChat(func(h *chat.HistoryConfig) { h.MaxAge = time.Hour }),
 		opts: []chat.Option{chat.WithClock(clock.Now)},
 	})
 	// max_rooms is the default here; the bound is tested below.
@@ -421,7 +420,7 @@ func TestHistoryOutlivesRoom(t *testing.T) {
 // chat.rooms.max_rooms; creating a room past it drops the one emptied
 // longest ago, never refuses the join because of them.
 func TestHistoryMaxRooms(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) {
+	e := start(t, options{chat: func(c *chat.Config) {
 		historyChat(nil)(c)
 		c.Rooms.MaxRooms = 3 // the lobby and two more
 	}})
@@ -460,7 +459,7 @@ func TestHistoryMaxRooms(t *testing.T) {
 // TestHistoryOff: with chat.history.messages 0 nothing is kept; messages
 // still have a seq, and a join with since reports them missed.
 func TestHistoryOff(t *testing.T) {
-	e := start(t, options{chat: historyChat(func(h *config.ChatHistory) { h.Messages = 0 })})
+	e := start(t, options{chat: historyChat(func(h *chat.HistoryConfig) { h.Messages = 0 })})
 	a, b := e.login(t, "alice"), e.login(t, "bob")
 	a.joinAt("dev", -1)
 	b.joinAt("dev", -1)

@@ -12,15 +12,14 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/history"
 	"github.com/chatd/chatd/server/internal/wsframe"
 	"github.com/chatd/chatd/server/wire"
 )
 
 // testHistoryConfig is chat.history's defaults with overrides, and a clock.
-func testHistoryConfig(now *time.Time, mod func(*config.ChatHistory)) historyConfig {
-	c := config.Default().Chat.History
+func testHistoryConfig(now *time.Time, mod func(*HistoryConfig)) historyConfig {
+	c := DefaultConfig().History
 	if mod != nil {
 		mod(&c)
 	}
@@ -47,16 +46,16 @@ func TestRoomHistoryBounds(t *testing.T) {
 	now := time.UnixMilli(1_000_000_000)
 	for _, tc := range []struct {
 		name  string
-		mod   func(*config.ChatHistory)
+		mod   func(*HistoryConfig)
 		sizes []int // bytes of each message, sent 1 ms apart
 		want  []uint64
 	}{
-		{"count", func(c *config.ChatHistory) { c.Messages = 3 }, []int{50, 50, 50, 50, 50}, []uint64{3, 4, 5}},
-		{"bytes", func(c *config.ChatHistory) { c.MaxBytes = 1024 }, []int{400, 400, 400, 400}, []uint64{3, 4}},
-		{"bytes exactly", func(c *config.ChatHistory) { c.MaxBytes = 1024 }, []int{24, 500, 500, 24}, []uint64{2, 3, 4}},
-		{"too big for any", func(c *config.ChatHistory) { c.MaxBytes = 1024 }, []int{100, 2000}, nil},
-		{"small after too big", func(c *config.ChatHistory) { c.MaxBytes = 1024 }, []int{100, 2000, 100}, []uint64{3}},
-		{"off", func(c *config.ChatHistory) { c.Messages = 0 }, []int{50, 50}, nil},
+		{"count", func(c *HistoryConfig) { c.Messages = 3 }, []int{50, 50, 50, 50, 50}, []uint64{3, 4, 5}},
+		{"bytes", func(c *HistoryConfig) { c.MaxBytes = 1024 }, []int{400, 400, 400, 400}, []uint64{3, 4}},
+		{"bytes exactly", func(c *HistoryConfig) { c.MaxBytes = 1024 }, []int{24, 500, 500, 24}, []uint64{2, 3, 4}},
+		{"too big for any", func(c *HistoryConfig) { c.MaxBytes = 1024 }, []int{100, 2000}, nil},
+		{"small after too big", func(c *HistoryConfig) { c.MaxBytes = 1024 }, []int{100, 2000, 100}, []uint64{3}},
+		{"off", func(c *HistoryConfig) { c.Messages = 0 }, []int{50, 50}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testHistoryConfig(&now, tc.mod)
@@ -85,7 +84,7 @@ func TestRoomHistoryBounds(t *testing.T) {
 	}
 
 	t.Run("age", func(t *testing.T) {
-		c := testHistoryConfig(&now, func(c *config.ChatHistory) { c.MaxAge = time.Hour })
+		c := testHistoryConfig(&now, func(c *HistoryConfig) { c.MaxAge = time.Hour })
 		h := &roomHistory{name: "r"}
 		t0 := now.UnixMilli()
 		h.appendLocked(entry(1, t0, 50), &c, t0)
@@ -107,7 +106,7 @@ func TestRoomHistoryBounds(t *testing.T) {
 	t.Run("memory", func(t *testing.T) {
 		// A long run keeps the backing array within a small multiple of
 		// the bound.
-		c := testHistoryConfig(&now, func(c *config.ChatHistory) { c.Messages = 100 })
+		c := testHistoryConfig(&now, func(c *HistoryConfig) { c.Messages = 100 })
 		h := &roomHistory{name: "r"}
 		for i := range 100_000 {
 			h.appendLocked(entry(uint64(i+1), now.UnixMilli(), 40), &c, now.UnixMilli())
@@ -212,9 +211,9 @@ func TestHistoryPage(t *testing.T) {
 func TestIdleHistories(t *testing.T) {
 	now := time.UnixMilli(1_000_000_000)
 	clock := WithClock(func() time.Time { return now })
-	roomsCfg := config.Default().Chat.Rooms
+	roomsCfg := DefaultConfig().Rooms
 	roomsCfg.MaxRooms = 3
-	histCfg := config.Default().Chat.History
+	histCfg := DefaultConfig().History
 	histCfg.MaxAge = time.Hour
 	encode := func(any) []byte { return nil }
 	st := &fakeStore{}
@@ -455,7 +454,7 @@ func BenchmarkHistoryAppend(b *testing.B) {
 				b.Cleanup(func() { st.Close() })
 				o.store = st
 			}
-			c := newHistoryConfig(config.Default().Chat.History, o)
+			c := newHistoryConfig(DefaultConfig().History, o)
 			h := &roomHistory{name: "dev"}
 			ts := now.UnixMilli()
 			b.ReportAllocs()

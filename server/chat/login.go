@@ -13,7 +13,6 @@ import (
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/auth/throttle"
 	"github.com/chatd/chatd/server"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/wire"
 )
 
@@ -48,7 +47,7 @@ func WithThrottle(t *throttle.Throttle) Option { return func(o *options) { o.thr
 
 // loginThrottle returns the throttle opts name, or a new one with cfg's
 // settings.
-func loginThrottle(cfg config.ChatLogin, opts []Option) *throttle.Throttle {
+func loginThrottle(cfg LoginConfig, opts []Option) *throttle.Throttle {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -60,7 +59,7 @@ func loginThrottle(cfg config.ChatLogin, opts []Option) *throttle.Throttle {
 }
 
 // ThrottleConfig returns the throttle settings of chat.login.
-func ThrottleConfig(cfg config.ChatLogin) throttle.Config {
+func ThrottleConfig(cfg LoginConfig) throttle.Config {
 	return throttle.Config{AddressRate: cfg.AddressRate, AddressBurst: cfg.AddressBurst,
 		AccountFailures: cfg.AccountFailures, AccountFailuresTotal: cfg.AccountFailuresTotal,
 		AccountWindow: cfg.AccountWindow}

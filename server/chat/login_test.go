@@ -9,7 +9,6 @@ import (
 
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/server/chat"
-	"github.com/chatd/chatd/server/config"
 )
 
 // TestLoginLoop is the tutorial's loop: a wrong name gets the reason, the
@@ -53,7 +52,7 @@ func TestLoginJSON(t *testing.T) {
 }
 
 func TestLoginAttemptsExhausted(t *testing.T) {
-	e := start(t, options{authn: &fakeAuth{users: []string{"hlq"}}, chat: func(c *config.Chat) { c.Login.MaxAttempts = 3 }})
+	e := start(t, options{authn: &fakeAuth{users: []string{"hlq"}}, chat: func(c *chat.Config) { c.Login.MaxAttempts = 3 }})
 	c := e.dial(t)
 	for i := 0; i < 3; i++ {
 		c.send("wrong")
@@ -82,7 +81,7 @@ func TestLoginPipelined(t *testing.T) {
 }
 
 func TestLoginTimeout(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) { c.Login.Timeout = 200 * time.Millisecond }})
+	e := start(t, options{chat: func(c *chat.Config) { c.Login.Timeout = 200 * time.Millisecond }})
 	c := e.dial(t)
 	if code := c.closeCode(); code != chat.CloseLoginTimeout {
 		t.Fatalf("close = %d, want %d", code, chat.CloseLoginTimeout)
@@ -145,7 +144,7 @@ func (s *slowAuth) Authenticate(ctx context.Context, c auth.Credentials) (auth.I
 // login delays only that login.
 func TestSlowBackend(t *testing.T) {
 	sa := &slowAuth{release: make(chan struct{})}
-	e := start(t, options{authn: sa, auth: func(a *config.Auth) { a.Workers = 2 }})
+	e := start(t, options{authn: sa, auth: func(a *chat.AuthConfig) { a.Workers = 2 }})
 	stuck := e.dial(t)
 	stuck.send("slow")
 	for _, name := range []string{"a", "b", "c"} {
@@ -161,7 +160,7 @@ func TestSlowBackend(t *testing.T) {
 // login is answered "server busy, try again" without using up an attempt.
 func TestAuthQueueFull(t *testing.T) {
 	sa := &slowAuth{release: make(chan struct{})}
-	e := start(t, options{authn: sa, auth: func(a *config.Auth) { a.Workers = 1; a.Queue = 1 }})
+	e := start(t, options{authn: sa, auth: func(a *chat.AuthConfig) { a.Workers = 1; a.Queue = 1 }})
 	first := e.dial(t)
 	first.sendJSON(map[string]any{"type": "login", "name": "slow"})
 	waitFor(t, func() bool { return sa.entered.Load() == 1 }) // the worker holds it
@@ -194,7 +193,7 @@ func TestAuthQueueFull(t *testing.T) {
 // TestFailureDelayGrows: after each failed login the next attempt waits
 // longer (failure_delay, doubling). Only lower bounds are checked.
 func TestFailureDelayGrows(t *testing.T) {
-	e := start(t, options{authn: &fakeAuth{users: []string{"hlq"}}, chat: func(c *config.Chat) {
+	e := start(t, options{authn: &fakeAuth{users: []string{"hlq"}}, chat: func(c *chat.Config) {
 		c.Login.FailureDelay = 50 * time.Millisecond
 		c.Login.MaxFailureDelay = time.Second
 	}})

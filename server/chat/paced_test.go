@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/chat"
 )
 
 // TestLargeRepliesPaced: a slow reader that sends joins with since for 24
@@ -16,10 +17,10 @@ import (
 // socket took it.
 func TestLargeRepliesPaced(t *testing.T) {
 	const rooms, per, size = 24, 40, 6000
-	e := start(t, options{chat: func(c *config.Chat) {
+	e := start(t, options{chat: func(c *chat.Config) {
 		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
 		c.Rooms.Presence = false
-	}, server: func(c *config.Server) { c.Limits.WriteBudgetBytes = 288 << 10 }})
+	}, server: func(c *server.Config) { c.Limits.WriteBudgetBytes = 288 << 10 }})
 	bob, _ := e.loginJSON(t, "bob", nil)
 	pad := strings.Repeat("x", size)
 	for r := 0; r < rooms; r++ {
@@ -62,11 +63,11 @@ func TestLargeRepliesPaced(t *testing.T) {
 func TestWaitingRequestsBounded(t *testing.T) {
 	// A reply of 6 MB: more than the kernel's buffers take at once, so it
 	// stays unflushed while the reader does not read.
-	e := start(t, options{chat: func(c *config.Chat) {
+	e := start(t, options{chat: func(c *chat.Config) {
 		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
 		c.Rooms.Presence = false
 		c.History.MaxBytes, c.History.MaxTotalBytes = 16<<20, 64<<20
-	}, server: func(c *config.Server) { c.Limits.WriteBudgetBytes = 32 << 20 }})
+	}, server: func(c *server.Config) { c.Limits.WriteBudgetBytes = 32 << 20 }})
 	bob, _ := e.loginJSON(t, "bob", nil)
 	pad := strings.Repeat("x", 60000)
 	for i := 0; i < 100; i++ {

@@ -12,7 +12,8 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/wstest"
 )
 
@@ -29,12 +30,12 @@ func TestPresenceSpam(t *testing.T) {
 		interval = 250 * time.Millisecond
 	)
 	e := start(t, options{
-		chat: func(c *config.Chat) {
+		chat: func(c *chat.Config) {
 			c.Rooms.PresenceInterval = interval
 			c.Rooms.PresenceMaxPending = 1000 // no reset: every change is announced
 			c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
 		},
-		server: func(c *config.Server) {
+		server: func(c *server.Config) {
 			c.Limits.MaxMessageBytes = 4096
 			c.Limits.WriteBudgetBytes = 16 << 10
 		},
@@ -172,7 +173,7 @@ func TestPresenceSpam(t *testing.T) {
 func TestPresenceLeftOrOffline(t *testing.T) {
 	e := start(t, options{
 		authn: &fakeAuth{maxSessions: 2},
-		chat:  func(c *config.Chat) { c.Rooms.PresenceInterval = 10 * time.Millisecond },
+		chat:  func(c *chat.Config) { c.Rooms.PresenceInterval = 10 * time.Millisecond },
 	})
 	alice := e.login(t, "alice")
 	join(alice, "dev")
@@ -207,7 +208,7 @@ func TestPresenceLeftOrOffline(t *testing.T) {
 // is announced, in one round at the interval's end, the latest state
 // winning.
 func TestPresenceCoalesced(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) { c.Rooms.PresenceInterval = time.Second }})
+	e := start(t, options{chat: func(c *chat.Config) { c.Rooms.PresenceInterval = time.Second }})
 	alice, bob, carol, dave, erin := e.login(t, "alice"), e.login(t, "bob"), e.login(t, "carol"), e.login(t, "dave"), e.login(t, "erin")
 	join(alice, "dev") // nobody to tell: the room stays quiet
 	t0 := time.Now()
@@ -254,7 +255,7 @@ func TestPresenceCoalesced(t *testing.T) {
 // TestPresenceReset: past presence_max_pending users with changes, the
 // members get one reset hint instead of the changes.
 func TestPresenceReset(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) {
+	e := start(t, options{chat: func(c *chat.Config) {
 		c.Rooms.PresenceInterval = time.Second
 		c.Rooms.PresenceMaxPending = 2
 	}})

@@ -11,7 +11,8 @@ import (
 	"github.com/gobwas/ws"
 	"go.uber.org/zap"
 
-	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/mailbox"
 	"github.com/chatd/chatd/server/wire"
 	"github.com/chatd/chatd/server/wstest"
@@ -181,9 +182,9 @@ func (e *env) online(t testing.TB, user string) bool {
 // is in the mailbox: none is lost.
 func TestDeliveredMeansWritten(t *testing.T) {
 	st := openStore(t)
-	e := start(t, options{store: st, chat: func(c *config.Chat) {
+	e := start(t, options{store: st, chat: func(c *chat.Config) {
 		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
-	}, server: func(c *config.Server) {
+	}, server: func(c *server.Config) {
 		c.Limits.WriteBudgetBytes = 256 << 10
 		c.CloseTimeout = 300 * time.Millisecond
 	}})
@@ -263,7 +264,7 @@ func TestMailboxQuotaErrors(t *testing.T) {
 func TestLiveBufferDuringDrain(t *testing.T) {
 	st := openStore(t)
 	fillMailbox(t, st, "bob", 1000, 6000) // 6 MB: more than the socket buffers hold
-	e := start(t, options{store: st, chat: func(c *config.Chat) {
+	e := start(t, options{store: st, chat: func(c *chat.Config) {
 		c.Mailbox.LiveBufferBytes = 16 << 10
 		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
 	}})
@@ -324,9 +325,9 @@ func TestLiveBufferDuringDrain(t *testing.T) {
 // closed as a slow consumer for its own "sent" replies; every message gets
 // its one answer and reaches the receiver.
 func TestSenderNotClosedForItsReplies(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) {
+	e := start(t, options{chat: func(c *chat.Config) {
 		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
-	}, server: func(c *config.Server) { c.Limits.QueueSize = 16 }})
+	}, server: func(c *server.Config) { c.Limits.QueueSize = 16 }})
 	bob := e.login(t, "bob")
 	alice := e.login(t, "alice")
 	const n = 2000

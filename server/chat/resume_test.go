@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/chat"
-	"github.com/chatd/chatd/server/config"
 )
 
 // loginJSON dials /ws with the JSON subprotocol, logs name in with extra
@@ -65,7 +65,7 @@ func TestResumeTakesOverADeadSession(t *testing.T) {
 // within chat.resume.ttl; used again, or after the ttl, it is ignored (the
 // login is an ordinary one, which rejoins only the auto-joined rooms).
 func TestResumeAfterClose(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) { c.Resume.TTL = 300 * time.Millisecond }})
+	e := start(t, options{chat: func(c *chat.Config) { c.Resume.TTL = 300 * time.Millisecond }})
 	old, ok := e.loginJSON(t, "alice", nil)
 	token := ok["resume"].(string)
 	old.sendJSON(map[string]any{"type": "join", "room": "dev"})
@@ -87,7 +87,7 @@ func TestResumeAfterClose(t *testing.T) {
 
 // TestResumeTokenExpires: past the ttl a closed session's token is ignored.
 func TestResumeTokenExpires(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) { c.Resume.TTL = 50 * time.Millisecond }})
+	e := start(t, options{chat: func(c *chat.Config) { c.Resume.TTL = 50 * time.Millisecond }})
 	old, ok := e.loginJSON(t, "alice", nil)
 	token := ok["resume"].(string)
 	old.sendJSON(map[string]any{"type": "join", "room": "dev"})
@@ -131,7 +131,7 @@ func flip(b byte) string {
 
 // TestResumeOff: with chat.resume.ttl 0 there is no token.
 func TestResumeOff(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) { c.Resume.TTL = 0 }})
+	e := start(t, options{chat: func(c *chat.Config) { c.Resume.TTL = 0 }})
 	_, ok := e.loginJSON(t, "alice", nil)
 	if _, has := ok["resume"]; has {
 		t.Fatalf("token with resume off: %v", ok)
@@ -153,7 +153,7 @@ func waitGone(t *testing.T, asker *client, user string) {
 // seq order, while bob never stops.
 func TestResumeRecoversMissedMessages(t *testing.T) {
 	const total = 300
-	e := start(t, options{chat: func(c *config.Chat) {
+	e := start(t, options{chat: func(c *chat.Config) {
 		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
 		c.History.Messages = total
 	}})
@@ -214,10 +214,10 @@ func TestLoginReplaysFlowControlled(t *testing.T) {
 	// 24 x 240 KB: 5.8 MB, past the kernel's send buffer and 20 times a
 	// write budget of 288 KiB, which one room's replay fits.
 	const rooms, per, size = 24, 40, 6000
-	e := start(t, options{chat: func(c *config.Chat) {
+	e := start(t, options{chat: func(c *chat.Config) {
 		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
 		c.Rooms.Presence = false
-	}, server: func(c *config.Server) { c.Limits.WriteBudgetBytes = 288 << 10 }})
+	}, server: func(c *server.Config) { c.Limits.WriteBudgetBytes = 288 << 10 }})
 	old, ok := e.loginJSON(t, "alice", nil)
 	token := ok["resume"].(string)
 	bob, _ := e.loginJSON(t, "bob", nil)

@@ -5,13 +5,13 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/chat"
 )
 
 // TestRoomsPaging: rooms answers pages of at most list_limit rooms sorted by
 // name; walking the cursor returns every room exactly once.
 func TestRoomsPaging(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) {
+	e := start(t, options{chat: func(c *chat.Config) {
 		c.Rooms.MaxPerSession = 30
 		c.Rooms.ListLimit = 7
 		c.Rooms.Presence = false // only replies to read
@@ -108,7 +108,7 @@ func TestRoomsPaging(t *testing.T) {
 // TestWhoPaging: who answers pages of at most who_limit users sorted by
 // name; walking the cursor returns every user exactly once.
 func TestWhoPaging(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) { c.Rooms.WhoLimit = 4 }})
+	e := start(t, options{chat: func(c *chat.Config) { c.Rooms.WhoLimit = 4 }})
 	var want []string
 	for i := 9; i >= 0; i-- {
 		name := fmt.Sprintf("u%d", i)
@@ -170,7 +170,7 @@ func TestWhoPaging(t *testing.T) {
 // and the connection stays open; existing rooms and auto-joined rooms are
 // always joined.
 func TestMaxRooms(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) {
+	e := start(t, options{chat: func(c *chat.Config) {
 		c.Rooms.AutoJoin = []string{"lobby", "news"}
 		c.Rooms.MaxRooms = 2
 	}})

@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/chatd/chatd/server"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/history"
 	"github.com/chatd/chatd/server/wire"
 )
@@ -71,7 +70,7 @@ type room struct {
 // newRooms returns an empty registry configured by cfg and hcfg, holding
 // as idle histories what opts' history store kept. autoJoin names the rooms
 // every session joins; encode turns a wire message into a frame.
-func newRooms(cfg config.ChatRooms, hcfg config.ChatHistory, autoJoin map[string]bool, encode func(any) []byte, opts ...Option) *rooms {
+func newRooms(cfg RoomsConfig, hcfg HistoryConfig, autoJoin map[string]bool, encode func(any) []byte, opts ...Option) *rooms {
 	var o options
 	for _, opt := range opts {
 		opt(&o)

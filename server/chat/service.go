@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"sync"
@@ -14,7 +15,6 @@ import (
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/auth/throttle"
 	"github.com/chatd/chatd/server"
-	"github.com/chatd/chatd/server/config"
 )
 
 // offlineShards is the number of mailbox goroutines; each user maps to one.
@@ -34,8 +34,8 @@ const offlineDepth = 4096
 
 // Service is the /ws endpoint. It is safe for concurrent use.
 type Service struct {
-	cfg      config.Chat
-	authCfg  config.Auth
+	cfg      Config
+	authCfg  AuthConfig
 	log      *zap.Logger
 	authn    auth.Authenticator
 	dir      auth.Directory // nil when the backend does not know its users
@@ -64,9 +64,17 @@ type Service struct {
 
 var _ server.Endpoint = (*Service)(nil)
 
-// New builds the chat service. box stores offline messages; a
+// New builds the chat service for cfg and chat's share of the auth:
+// section, checking logins with backend. box stores offline messages; a
 // WithHistoryStore option makes room history durable.
-func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mailbox, log *zap.Logger, opts ...Option) (*Service, error) {
+func New(cfg Config, authCfg AuthConfig, backend Backend, box Mailbox, log *zap.Logger, opts ...Option) (*Service, error) {
+	if err := errors.Join(cfg.Validate(), authCfg.Validate()); err != nil {
+		return nil, fmt.Errorf("invalid config:\n%w", err)
+	}
+	if backend.Authenticator == nil {
+		return nil, errors.New("chat: no authenticator")
+	}
+	authn := backend.Authenticator
 	re, err := regexp.Compile(cfg.Rooms.NamePattern)
 	if err != nil {
 		return nil, fmt.Errorf("chat.rooms.name_pattern: %w", err)
@@ -90,7 +98,7 @@ func New(cfg config.Chat, authCfg config.Auth, authn auth.Authenticator, box Mai
 	for i := 0; i < authCfg.Workers; i++ {
 		s.workers.Go(s.auth.run)
 	}
-	s.keepsMail = authCfg.Backend != "anonymous" || cfg.Mailbox.Anonymous
+	s.keepsMail = !backend.Anonymous || cfg.Mailbox.Anonymous
 	s.throttle = loginThrottle(cfg.Login, opts)
 	s.offline = newOfflineQueue(box, offlineShards, offlineDepth, cfg.Mailbox.QueueBytes,
 		pageLimits{messages: cfg.Mailbox.PageMessages, bytes: cfg.Mailbox.PageBytes}, log)

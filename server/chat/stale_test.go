@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatd/chatd/server/config"
+	"github.com/chatd/chatd/server/chat"
 )
 
 // TestLeaveRejoinNoStaleOrDuplicate: while bob floods a room, alice leaves
@@ -14,7 +14,7 @@ import (
 // every message is the next seq from since on: the replay, then live, with
 // no stale live message of her first membership in between.
 func TestLeaveRejoinNoStaleOrDuplicate(t *testing.T) {
-	e := start(t, options{chat: func(c *config.Chat) {
+	e := start(t, options{chat: func(c *chat.Config) {
 		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e6, 1e6
 		c.Rooms.Presence = false
 		c.History.Messages = 10000

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/server/chat"
-	"github.com/chatd/chatd/server/config"
 	"github.com/chatd/chatd/server/wstest"
 )
 
@@ -198,7 +197,7 @@ func TestURLLogin(t *testing.T) {
 
 // TestURLLoginAttemptsCount: URL logins use up the allowance like frames.
 func TestURLLoginAttemptsCount(t *testing.T) {
-	e := start(t, options{authn: &fakeAuth{users: []string{"hlq"}}, chat: func(c *config.Chat) { c.Login.MaxAttempts = 2 }})
+	e := start(t, options{authn: &fakeAuth{users: []string{"hlq"}}, chat: func(c *chat.Config) { c.Login.MaxAttempts = 2 }})
 	c, _ := e.dialPath(t, "/ws?name=nobody")
 	if got := c.text(); got != "name is not exist" {
 		t.Fatalf("got %q", got)

@@ -142,8 +142,5 @@ func (c Config) Validate() error {
 	if c.RetryMax < c.RetryMin || c.RetryMax > 24*time.Hour {
 		add("webhooks.retry_max %v: want webhooks.retry_min (%v) to \"24h\"", c.RetryMax, c.RetryMin)
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("invalid webhooks config:\n%w", errors.Join(errs...))
-	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -90,7 +90,7 @@ type Stats struct {
 func New(cfg Config, log *zap.Logger) (*Sink, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("invalid webhooks config:\n%w", err)
 	}
 	if cfg.URL == "" {
 		return nil, errors.New("webhooks.url: not set")

@@ -11,7 +11,6 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/chatd/chatd/server"
-	"github.com/chatd/chatd/server/config"
 )
 
 // Server is a running test server.
@@ -24,16 +23,16 @@ type Server struct {
 	Logs *observer.ObservedLogs
 }
 
-// Start runs a server with config.Default().Server modified by mutate (which
+// Start runs a server with server.DefaultConfig() modified by mutate (which
 // may be nil) on a fresh loopback port. Cleanup shuts it down gracefully and
 // fails the test if shutdown fails.
-func Start(tb testing.TB, mutate func(*config.Server)) *Server {
+func Start(tb testing.TB, mutate func(*server.Config)) *Server {
 	tb.Helper()
 	return StartWith(tb, mutate, nil)
 }
 
 // StartWith is Start with extra endpoints served beside the built-in ones.
-func StartWith(tb testing.TB, mutate func(*config.Server), endpoints map[string]server.Endpoint) *Server {
+func StartWith(tb testing.TB, mutate func(*server.Config), endpoints map[string]server.Endpoint) *Server {
 	tb.Helper()
 	return StartSetup(tb, mutate, func(srv *server.Server) {
 		for path, ep := range endpoints {
@@ -44,9 +43,9 @@ func StartWith(tb testing.TB, mutate func(*config.Server), endpoints map[string]
 
 // StartSetup is Start with setup called on the server before it serves
 // (to register endpoints, prefixes or files).
-func StartSetup(tb testing.TB, mutate func(*config.Server), setup func(*server.Server)) *Server {
+func StartSetup(tb testing.TB, mutate func(*server.Config), setup func(*server.Server)) *Server {
 	tb.Helper()
-	cfg := config.Default().Server
+	cfg := server.DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	if mutate != nil {
 		mutate(&cfg)

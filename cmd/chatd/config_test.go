@@ -1,4 +1,4 @@
-package config
+package main
 
 import (
 	"errors"
@@ -12,7 +12,10 @@ import (
 	"github.com/chatd/chatd/auth/jwt"
 	"github.com/chatd/chatd/auth/passwords"
 	"github.com/chatd/chatd/auth/static"
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/api"
+	"github.com/chatd/chatd/server/bridge"
+	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/mailbox"
 	"github.com/chatd/chatd/server/web"
 	"github.com/chatd/chatd/server/webhook"
@@ -38,11 +41,11 @@ func TestDecodeEmptyIsDefault(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Decode(strings.NewReader(tc.doc))
+			got, err := DecodeConfig(strings.NewReader(tc.doc))
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
-			if want := Default(); !reflect.DeepEqual(got, want) {
+			if want := DefaultConfig(); !reflect.DeepEqual(got, want) {
 				t.Fatalf("got %+v\nwant %+v", got, want)
 			}
 		})
@@ -50,11 +53,11 @@ func TestDecodeEmptyIsDefault(t *testing.T) {
 }
 
 func TestDecodePartialKeepsDefaults(t *testing.T) {
-	got, err := Load("testdata/partial.yaml")
+	got, err := LoadConfig("testdata/partial.yaml")
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	want := Default()
+	want := DefaultConfig()
 	want.Server.Listen = ":8080"
 	want.Server.Limits.MaxMessageBytes = 4096
 	want.Log.Format = "json"
@@ -66,53 +69,53 @@ func TestDecodePartialKeepsDefaults(t *testing.T) {
 // TestDecodeEveryKey decodes a file that sets every key to a non-default
 // value, so a field with a wrong or missing yaml tag shows up here.
 func TestDecodeEveryKey(t *testing.T) {
-	got, err := Load("testdata/override.yaml")
+	got, err := LoadConfig("testdata/override.yaml")
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	def := leaves(Default())
+	def := leaves(DefaultConfig())
 	for i, l := range leaves(got) {
 		if reflect.DeepEqual(l.value.Interface(), def[i].value.Interface()) {
 			t.Errorf("%s still has its default %#v: missing from testdata/override.yaml or not decoded", l.path, l.value)
 		}
 	}
 	want := Config{
-		Server: Server{
+		Server: server.Config{
 			Listen:         "0.0.0.0:9090",
 			AllowedOrigins: []string{"https://chat.example.com", "http://localhost:3000"},
 			Echo:           false,
 			EventLoops:     4,
-			Connections: Connections{MaxTotal: 5000, MaxPerAddress: 50, MaxHandshakesPerAddress: 8,
+			Connections: server.Connections{MaxTotal: 5000, MaxPerAddress: 50, MaxHandshakesPerAddress: 8,
 				RatePerAddress: 2.5, BurstPerAddress: 5, MaxLingering: 16},
-			Handshake: Handshake{Timeout: 2 * time.Second, MaxConcurrent: 16, MaxHeaderBytes: 4096},
-			Limits: Limits{
+			Handshake: server.Handshake{Timeout: 2 * time.Second, MaxConcurrent: 16, MaxHeaderBytes: 4096},
+			Limits: server.Limits{
 				MaxMessageBytes:     1024,
 				PartialFrameTimeout: time.Minute,
 				WriteBudgetBytes:    65536,
 				QueueSize:           8,
 				ClosingReadBytes:    4096,
 			},
-			Keepalive:       Keepalive{PingInterval: 90 * time.Second, PongTimeout: 500 * time.Millisecond},
+			Keepalive:       server.Keepalive{PingInterval: 90 * time.Second, PongTimeout: 500 * time.Millisecond},
 			CloseTimeout:    time.Second,
 			ShutdownTimeout: 20 * time.Second,
 		},
-		Chat: Chat{
+		Chat: chat.Config{
 			Enabled: false,
-			Login: ChatLogin{MaxAttempts: 3, Timeout: 10 * time.Second, FailureDelay: 100 * time.Millisecond, MaxFailureDelay: time.Second,
+			Login: chat.LoginConfig{MaxAttempts: 3, Timeout: 10 * time.Second, FailureDelay: 100 * time.Millisecond, MaxFailureDelay: time.Second,
 				MaxMessages: 8, MaxBytes: 4096, AddressRate: 2.5, AddressBurst: 7, AccountFailures: 4, AccountWindow: 5 * time.Minute, AccountFailuresTotal: 9},
-			Rooms: ChatRooms{AutoJoin: []string{"hall", "news"}, MaxPerSession: 8, NamePattern: "^[a-z]{1,16}$",
+			Rooms: chat.RoomsConfig{AutoJoin: []string{"hall", "news"}, MaxPerSession: 8, NamePattern: "^[a-z]{1,16}$",
 				Presence: false, PresenceAutoJoin: true,
 				PresenceInterval: 250 * time.Millisecond, PresenceMaxPending: 20, MaxRooms: 500, ListLimit: 50, WhoLimit: 200},
-			Rate: ChatRate{MessagesPerSecond: 5.5, Burst: 10, MaxRejected: 20, Window: 30 * time.Second},
-			Mailbox: ChatMailbox{
+			Rate: chat.RateConfig{MessagesPerSecond: 5.5, Burst: 10, MaxRejected: 20, Window: 30 * time.Second},
+			Mailbox: chat.MailboxConfig{
 				Config: mailbox.Config{Dir: "/var/lib/chatd", MaxMessages: 50, MaxBytes: 1 << 20, MaxBytesPerSender: 1 << 16,
 					MaxTotalBytes: 1 << 28, MaxAge: 24 * time.Hour, SeenMaxAge: 48 * time.Hour},
 				Anonymous: true, PageMessages: 10, PageBytes: 65536, LiveBufferBytes: 1 << 19, QueueBytes: 1 << 24,
 			},
-			History: ChatHistory{Messages: 20, MaxAge: time.Hour, MaxBytes: 8192, Limit: 10, MaxTotalBytes: 65536, Durable: true, FlushInterval: 50 * time.Millisecond},
-			Resume:  ChatResume{TTL: 30 * time.Second, MaxClosed: 5},
+			History: chat.HistoryConfig{Messages: 20, MaxAge: time.Hour, MaxBytes: 8192, Limit: 10, MaxTotalBytes: 65536, Durable: true, FlushInterval: 50 * time.Millisecond},
+			Resume:  chat.ResumeConfig{TTL: 30 * time.Second, MaxClosed: 5},
 		},
-		Auth: Auth{Backend: "static", SessionsPerUser: 2, Workers: 8, Queue: 64,
+		Auth: AuthConfig{Backend: "static", AuthConfig: chat.AuthConfig{SessionsPerUser: 2, Workers: 8, Queue: 64},
 			Static:    static.Config{Users: []string{"hlq", "alice"}},
 			Passwords: passwords.Config{File: "/etc/chatd/passwords"},
 			JWT: jwt.Config{Algorithm: "RS256", Secret: "s", SecretFile: "/etc/chatd/secret", PublicKeyFile: "/etc/chatd/key.pem",
@@ -125,8 +128,8 @@ func TestDecodeEveryKey(t *testing.T) {
 		Webhooks: webhook.Config{URL: "https://backend.example.com/chatd/events", Secret: "hook-secret",
 			SecretFile: "/etc/chatd/webhook.secret", Timeout: 2 * time.Second, BatchEvents: 10, BatchWait: 5 * time.Millisecond, QueueEvents: 500,
 			QueueBytes: 65536, RetryMin: 100 * time.Millisecond, RetryMax: 30 * time.Second, Durable: true},
-		Bridge: Bridge{
-			Programs: []BridgeProgram{
+		Bridge: bridge.Config{
+			Programs: []bridge.Program{
 				{Path: "/stdio", Command: []string{"/usr/bin/python3", "-u", "/srv/ticker.py"}, Mode: "per_connection",
 					Login: true, Binary: true, PassEnv: []string{"LANG", "TZ"}},
 				{Path: "/room", Command: []string{"/srv/room"}, Mode: "shared"},
@@ -135,7 +138,7 @@ func TestDecodeEveryKey(t *testing.T) {
 			StdinGrace: 100 * time.Millisecond, KillGrace: time.Second, RestartBackoff: 500 * time.Millisecond,
 			MaxRestartBackoff: 10 * time.Second, LoginTimeout: 5 * time.Second, StderrLinesPerSecond: 5,
 		},
-		Log: Log{Level: "debug", Format: "json"},
+		Log: LogConfig{Level: "debug", Format: "json"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)
@@ -158,7 +161,7 @@ func TestDecodeUnknownKey(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Decode(strings.NewReader(tc.doc))
+			_, err := DecodeConfig(strings.NewReader(tc.doc))
 			wantErr(t, err, tc.line, "field "+tc.key+" not found")
 		})
 	}
@@ -175,14 +178,14 @@ func TestLoadNamesFile(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
-			_, err := Load(tc.file)
+			_, err := LoadConfig(tc.file)
 			wantErr(t, err, append([]string{"config " + tc.file + ": "}, tc.want...)...)
 		})
 	}
 }
 
 func TestLoadMissingFile(t *testing.T) {
-	_, err := Load("testdata/no-such-file.yaml")
+	_, err := LoadConfig("testdata/no-such-file.yaml")
 	wantErr(t, err, "no-such-file.yaml")
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("error %q does not wrap os.ErrNotExist", err)
@@ -202,14 +205,14 @@ func TestDecodeDurationNeedsUnit(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Decode(strings.NewReader(tc.doc))
+			_, err := DecodeConfig(strings.NewReader(tc.doc))
 			wantErr(t, err, tc.want...)
 		})
 	}
 }
 
 func TestDecodeDurationStrings(t *testing.T) {
-	got, err := Decode(strings.NewReader("server:\n  close_timeout: 250ms\n  shutdown_timeout: \"1m30s\"\n"))
+	got, err := DecodeConfig(strings.NewReader("server:\n  close_timeout: 250ms\n  shutdown_timeout: \"1m30s\"\n"))
 	if err != nil {
 		t.Fatalf("Decode: %v", err)
 	}
@@ -235,7 +238,7 @@ func TestDecodeRejects(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Decode(strings.NewReader(tc.doc))
+			_, err := DecodeConfig(strings.NewReader(tc.doc))
 			wantErr(t, err, tc.want...)
 		})
 	}

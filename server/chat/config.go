@@ -1,36 +1,38 @@
-package config
+package chat
 
 import (
+	"errors"
+	"fmt"
 	"regexp"
 	"time"
 
-	"github.com/chatd/chatd/auth/httpauth"
-	"github.com/chatd/chatd/auth/jwt"
-	"github.com/chatd/chatd/auth/passwords"
-	"github.com/chatd/chatd/auth/static"
+	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/server/mailbox"
 )
 
-// Chat configures the /ws chat endpoint.
-type Chat struct {
+// Config is the chat: section of chatd's configuration: the /ws endpoint,
+// its logins, rooms, rate limits, offline mailbox, history and resume.
+// Each field documents its default (DefaultConfig); Validate names a bad
+// one by its YAML key path.
+type Config struct {
 	// Enabled serves /ws. Default true.
-	Enabled bool      `yaml:"enabled"`
-	Login   ChatLogin `yaml:"login"`
-	Rooms   ChatRooms `yaml:"rooms"`
-	Rate    ChatRate  `yaml:"rate"`
+	Enabled bool        `yaml:"enabled"`
+	Login   LoginConfig `yaml:"login"`
+	Rooms   RoomsConfig `yaml:"rooms"`
+	Rate    RateConfig  `yaml:"rate"`
 	// Mailbox is the durable store of messages for offline users, and how
 	// the chat layer uses it.
-	Mailbox ChatMailbox `yaml:"mailbox"`
+	Mailbox MailboxConfig `yaml:"mailbox"`
 	// History is what each room keeps of its recent messages, for the
 	// history request and for a join with since.
-	History ChatHistory `yaml:"history"`
+	History HistoryConfig `yaml:"history"`
 	// Resume lets a client that lost its connection log in again as the
 	// same session (docs/PROTOCOL.md, "Session resume").
-	Resume ChatResume `yaml:"resume"`
+	Resume ResumeConfig `yaml:"resume"`
 }
 
-// ChatResume configures resume tokens.
-type ChatResume struct {
+// ResumeConfig configures resume tokens.
+type ResumeConfig struct {
 	// TTL is how long after a session closed its token still resumes it;
 	// while the session is open its token always does. "0s" turns resume
 	// off: login_ok carries no token. Default "2m".
@@ -40,9 +42,9 @@ type ChatResume struct {
 	MaxClosed int `yaml:"max_closed"`
 }
 
-// ChatHistory bounds each room's recent messages, kept in memory and, when
+// HistoryConfig bounds each room's recent messages, kept in memory and, when
 // Durable, in Mailbox.Dir/history.db.
-type ChatHistory struct {
+type HistoryConfig struct {
 	// Messages is the most messages one room keeps; 0 turns history off
 	// (messages still get a seq). Default 100.
 	Messages int `yaml:"messages"`
@@ -69,9 +71,9 @@ type ChatHistory struct {
 	FlushInterval time.Duration `yaml:"flush_interval"`
 }
 
-// ChatMailbox is the chat.mailbox section: the store's own settings
+// MailboxConfig is the chat.mailbox section: the store's own settings
 // (mailbox.Config, inline) plus how sessions use the store.
-type ChatMailbox struct {
+type MailboxConfig struct {
 	mailbox.Config `yaml:",inline"`
 	// Anonymous keeps offline mail for users of the anonymous backend.
 	// Names are not authenticated there, so whoever logs in with a name
@@ -95,8 +97,8 @@ type ChatMailbox struct {
 	QueueBytes int `yaml:"queue_bytes"`
 }
 
-// ChatLogin bounds the login loop.
-type ChatLogin struct {
+// LoginConfig bounds the login loop.
+type LoginConfig struct {
 	// MaxAttempts is the number of failed logins after which the connection
 	// is closed with 4001. Default 5.
 	MaxAttempts int `yaml:"max_attempts"`
@@ -133,8 +135,8 @@ type ChatLogin struct {
 	AccountFailuresTotal int `yaml:"account_failures_total"`
 }
 
-// ChatRooms configures rooms and presence.
-type ChatRooms struct {
+// RoomsConfig configures rooms and presence.
+type RoomsConfig struct {
 	// AutoJoin lists the rooms every session joins at login. Default ["lobby"].
 	AutoJoin []string `yaml:"auto_join"`
 	// MaxPerSession caps the rooms one connection joins besides AutoJoin.
@@ -167,8 +169,8 @@ type ChatRooms struct {
 	WhoLimit int `yaml:"who_limit"`
 }
 
-// ChatRate is a per-connection token bucket on chat messages and commands.
-type ChatRate struct {
+// RateConfig is a per-connection token bucket on chat messages and commands.
+type RateConfig struct {
 	// MessagesPerSecond is the sustained rate. Default 20.
 	MessagesPerSecond float64 `yaml:"messages_per_second"`
 	// Burst is the bucket size. Default 40.
@@ -180,30 +182,12 @@ type ChatRate struct {
 	Window time.Duration `yaml:"window"`
 }
 
-// Auth selects and tunes the login backend.
-type Auth struct {
-	// Backend is anonymous, static, passwords, jwt or http. Default anonymous.
-	Backend string `yaml:"backend"`
-	// SessionsPerUser caps concurrent sessions per name (anonymous: always
-	// 1). Default 4.
-	SessionsPerUser int `yaml:"sessions_per_user"`
-	// Workers is the number of logins checked at once. Default 4.
-	Workers int `yaml:"workers"`
-	// Queue is the number of logins waiting for a worker; past it a login
-	// is answered "server busy". Default 1024.
-	Queue int `yaml:"queue"`
-
-	// Settings of each backend; only the selected one is used and checked.
-	Static    static.Config    `yaml:"static"`
-	Passwords passwords.Config `yaml:"passwords"`
-	JWT       jwt.Config       `yaml:"jwt"`
-	HTTP      httpauth.Config  `yaml:"http"`
-}
-
-func defaultChat() Chat {
-	return Chat{
+// DefaultConfig returns the built-in defaults, those of configs/chatd.yaml's
+// chat: section.
+func DefaultConfig() Config {
+	return Config{
 		Enabled: true,
-		Login: ChatLogin{
+		Login: LoginConfig{
 			MaxAttempts:          5,
 			Timeout:              30 * time.Second,
 			FailureDelay:         250 * time.Millisecond,
@@ -216,7 +200,7 @@ func defaultChat() Chat {
 			AccountWindow:        time.Minute,
 			AccountFailuresTotal: 100,
 		},
-		Rooms: ChatRooms{
+		Rooms: RoomsConfig{
 			AutoJoin:      []string{"lobby"},
 			MaxPerSession: 32,
 			NamePattern:   "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
@@ -228,21 +212,21 @@ func defaultChat() Chat {
 			ListLimit:          100,
 			WhoLimit:           1000,
 		},
-		Rate: ChatRate{
+		Rate: RateConfig{
 			MessagesPerSecond: 20,
 			Burst:             40,
 			MaxRejected:       100,
 			Window:            10 * time.Second,
 		},
-		Mailbox: ChatMailbox{
+		Mailbox: MailboxConfig{
 			Config:          mailbox.Default(),
 			PageMessages:    100,
 			PageBytes:       256 << 10,
 			LiveBufferBytes: 1 << 20,
 			QueueBytes:      64 << 20,
 		},
-		Resume: ChatResume{TTL: 2 * time.Minute, MaxClosed: 100000},
-		History: ChatHistory{
+		Resume: ResumeConfig{TTL: 2 * time.Minute, MaxClosed: 100000},
+		History: HistoryConfig{
 			Messages:      100,
 			MaxAge:        24 * time.Hour,
 			MaxBytes:      256 << 10,
@@ -253,20 +237,11 @@ func defaultChat() Chat {
 	}
 }
 
-func defaultAuth() Auth {
-	return Auth{
-		Backend:         "anonymous",
-		SessionsPerUser: 4,
-		Workers:         4,
-		Queue:           1024,
-		Static:          static.Default(),
-		Passwords:       passwords.Default(),
-		JWT:             jwt.Default(),
-		HTTP:            httpauth.Default(),
-	}
-}
-
-func (c Chat) validate(add func(string, ...any)) {
+// Validate reports every invalid field, one per line, named by its YAML key
+// path (chat.…).
+func (c Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	l := c.Login
 	if l.MaxAttempts < 1 || l.MaxAttempts > 1000 {
 		add("chat.login.max_attempts %d: want 1 to 1000", l.MaxAttempts)
@@ -365,19 +340,35 @@ func (c Chat) validate(add func(string, ...any)) {
 	if l.AccountFailuresTotal < l.AccountFailures {
 		add("chat.login.account_failures_total %d: want at least account_failures (%d)", l.AccountFailuresTotal, l.AccountFailures)
 	}
+	return errors.Join(errs...)
 }
 
-// Backends lists the auth backends.
-var Backends = []string{"anonymous", "static", "passwords", "jwt", "http"}
+// AuthConfig is chat's share of the auth: section: the pool that checks
+// logins and the cap on sessions per name. Which backend checks them, and
+// that backend's settings, are chosen by cmd/chatd (auth.backend), which
+// hands New the built Backend.
+type AuthConfig struct {
+	// SessionsPerUser caps concurrent sessions per name (anonymous: always
+	// 1). Default 4.
+	SessionsPerUser int `yaml:"sessions_per_user"`
+	// Workers is the number of logins checked at once. Default 4.
+	Workers int `yaml:"workers"`
+	// Queue is the number of logins waiting for a worker; past it a login
+	// is answered "server busy". Default 1024.
+	Queue int `yaml:"queue"`
+}
 
-func (a Auth) validate(add func(string, ...any)) {
-	known := false
-	for _, b := range Backends {
-		known = known || a.Backend == b
-	}
-	if !known {
-		add("auth.backend %q: want one of %v", a.Backend, Backends)
-	}
+// DefaultAuthConfig returns the built-in defaults of the auth: keys chat
+// uses.
+func DefaultAuthConfig() AuthConfig {
+	return AuthConfig{SessionsPerUser: 4, Workers: 4, Queue: 1024}
+}
+
+// Validate reports every invalid field, one per line, named by its YAML key
+// path (auth.…).
+func (a AuthConfig) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if a.SessionsPerUser < 1 || a.SessionsPerUser > 1000 {
 		add("auth.sessions_per_user %d: want 1 to 1000", a.SessionsPerUser)
 	}
@@ -387,18 +378,16 @@ func (a Auth) validate(add func(string, ...any)) {
 	if a.Queue < 1 {
 		add("auth.queue %d: want at least 1", a.Queue)
 	}
-	var err error
-	switch a.Backend {
-	case "static":
-		err = a.Static.Validate()
-	case "passwords":
-		err = a.Passwords.Validate()
-	case "jwt":
-		err = a.JWT.Validate()
-	case "http":
-		err = a.HTTP.Validate()
-	}
-	if err != nil {
-		add("%v", err)
-	}
+	return errors.Join(errs...)
+}
+
+// Backend is the login backend cmd/chatd selected (auth.backend), as chat
+// uses it.
+type Backend struct {
+	// Authenticator checks the logins, on the auth pool.
+	Authenticator auth.Authenticator
+	// Anonymous says Authenticator does not authenticate names (the
+	// anonymous backend): whoever logs in with a name would read its
+	// offline mail, so none is kept unless chat.mailbox.anonymous is set.
+	Anonymous bool
 }

@@ -1,13 +1,10 @@
-package config
+package main
 
 import (
 	"reflect"
 	"strings"
 	"testing"
 )
-
-// shippedFile is the commented source of truth that must equal Default().
-const shippedFile = "../../configs/chatd.yaml"
 
 // leaf is one settable key: its dotted YAML path and its value.
 type leaf struct {
@@ -47,7 +44,7 @@ func leaves(cfg Config) []leaf {
 func leafPaths(tb testing.TB) []string {
 	tb.Helper()
 	var paths []string
-	for _, l := range leaves(Default()) {
+	for _, l := range leaves(DefaultConfig()) {
 		paths = append(paths, l.path)
 	}
 	if len(paths) == 0 {

@@ -1,4 +1,4 @@
-package config
+package main
 
 import (
 	"os"
@@ -11,21 +11,21 @@ import (
 )
 
 // TestShippedFileEqualsDefault is THE test that configs/chatd.yaml and
-// Default() agree: running with the file is running with no file.
+// DefaultConfig() agree: running with the file is running with no file.
 func TestShippedFileEqualsDefault(t *testing.T) {
-	got, err := Load(shippedFile)
+	got, err := LoadConfig(shippedConfig)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	if want := Default(); !reflect.DeepEqual(got, want) {
-		t.Fatalf("%s differs from Default():\n got %+v\nwant %+v", shippedFile, got, want)
+	if want := DefaultConfig(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s differs from DefaultConfig():\n got %+v\nwant %+v", shippedConfig, got, want)
 	}
 }
 
 // TestShippedFileAloneIsDefault decodes the file strictly into a zero Config,
 // not on top of the defaults, so every default must be spelled out in it.
 func TestShippedFileAloneIsDefault(t *testing.T) {
-	f, err := os.Open(shippedFile)
+	f, err := os.Open(shippedConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,11 +36,11 @@ func TestShippedFileAloneIsDefault(t *testing.T) {
 	if err := dec.Decode(&got); err != nil {
 		t.Fatalf("strict decode: %v", err)
 	}
-	want := Default()
+	want := DefaultConfig()
 	for i, l := range leaves(got) {
 		w := leaves(want)[i]
 		if !reflect.DeepEqual(l.value.Interface(), w.value.Interface()) {
-			t.Errorf("%s = %#v in %s, Default() has %#v", l.path, l.value, shippedFile, w.value)
+			t.Errorf("%s = %#v in %s, DefaultConfig() has %#v", l.path, l.value, shippedConfig, w.value)
 		}
 	}
 }
@@ -48,7 +48,7 @@ func TestShippedFileAloneIsDefault(t *testing.T) {
 // TestShippedFileListsEveryKey checks that each key Config accepts appears in
 // the file with a comment above it, and that the file has no other keys.
 func TestShippedFileListsEveryKey(t *testing.T) {
-	data, err := os.ReadFile(shippedFile)
+	data, err := os.ReadFile(shippedConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,12 +77,12 @@ func TestShippedFileListsEveryKey(t *testing.T) {
 	want := leafPaths(t)
 	for _, p := range want {
 		if !slices.Contains(inFile, p) {
-			t.Errorf("%s: missing from %s", p, shippedFile)
+			t.Errorf("%s: missing from %s", p, shippedConfig)
 		}
 	}
 	for _, p := range inFile {
 		if !slices.Contains(want, p) {
-			t.Errorf("%s: in %s but not in Config", p, shippedFile)
+			t.Errorf("%s: in %s but not in Config", p, shippedConfig)
 		}
 	}
 }

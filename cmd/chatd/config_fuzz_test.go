@@ -1,4 +1,4 @@
-package config
+package main
 
 import (
 	"bytes"
@@ -14,13 +14,13 @@ import (
 // valid, and that an accepted config survives a YAML round trip unchanged.
 // Seeds: the shipped file and every testdata/*.yaml.
 //
-//	go test -run '^$' -fuzz FuzzDecode -fuzztime 1m ./server/config
+//	go test -run '^$' -fuzz FuzzDecode -fuzztime 1m ./cmd/chatd
 func FuzzDecode(f *testing.F) {
 	seeds, err := filepath.Glob("testdata/*.yaml")
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, path := range append(seeds, shippedFile) {
+	for _, path := range append(seeds, shippedConfig) {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			f.Fatal(err)
@@ -31,7 +31,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("server: {listen: '[::1]:0', allowed_origins: ['x'], close_timeout: 1h}\n"))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := Decode(bytes.NewReader(data))
+		cfg, err := DecodeConfig(bytes.NewReader(data))
 		if err != nil {
 			return
 		}
@@ -43,9 +43,9 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Marshal: %v", err)
 		}
-		again, err := Decode(bytes.NewReader(out))
+		again, err := DecodeConfig(bytes.NewReader(out))
 		if err != nil {
-			t.Fatalf("Decode(Marshal(cfg)): %v\n%s", err, out)
+			t.Fatalf("DecodeConfig(Marshal(cfg)): %v\n%s", err, out)
 		}
 		if len(cfg.Server.AllowedOrigins) == 0 {
 			cfg.Server.AllowedOrigins = again.Server.AllowedOrigins // nil and [] mean the same
