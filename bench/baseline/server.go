@@ -68,11 +68,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 
-	bye := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")
-	deadline := time.Now().Add(closeGrace)
 	for _, c := range conns {
-		c.WriteControl(websocket.CloseMessage, bye, deadline) // best effort
-		c.Close()
+		goingAway(c)
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
@@ -83,6 +80,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.hub.stop()
 	return err
+}
+
+// goingAway sends close 1001, best effort, and closes c: as chatd does for
+// every connection at shutdown, including one upgraded while it began.
+func goingAway(c *websocket.Conn) {
+	bye := websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down")
+	c.WriteControl(websocket.CloseMessage, bye, time.Now().Add(closeGrace))
+	c.Close()
 }
 
 // track records an upgraded connection, counting its goroutine in wg. It
@@ -116,7 +121,7 @@ func (s *Server) serveEcho(w http.ResponseWriter, r *http.Request) {
 		return // Upgrade has already answered with an HTTP error
 	}
 	if !s.track(c) {
-		c.Close()
+		goingAway(c) // upgraded just as Shutdown began
 		return
 	}
 	defer s.untrack(c)
@@ -140,7 +145,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.track(conn) {
-		conn.Close()
+		goingAway(conn) // upgraded just as Shutdown began
 		return
 	}
 	defer s.untrack(conn)
