@@ -22,11 +22,7 @@ func TestDefaultConfigIsValid(t *testing.T) {
 // TestValidateHistory covers the chat.history bounds at and just past
 // their limits.
 func TestValidateHistory(t *testing.T) {
-	cases := []struct {
-		name   string
-		modify func(h *chat.HistoryConfig)
-		want   string
-	}{
+	cases := []validateCase[chat.HistoryConfig]{
 		{"messages off", func(h *chat.HistoryConfig) { h.Messages = 0 }, ""},
 		{"messages negative", func(h *chat.HistoryConfig) { h.Messages = -1 }, "chat.history.messages -1: want 0 (off) to 100000"},
 		{"messages max", func(h *chat.HistoryConfig) { h.Messages = 100000 }, ""},
@@ -49,30 +45,17 @@ func TestValidateHistory(t *testing.T) {
 		{"flush_interval max", func(h *chat.HistoryConfig) { h.FlushInterval = 10 * time.Second }, ""},
 		{"flush_interval too long", func(h *chat.HistoryConfig) { h.FlushInterval = 10*time.Second + 1 }, "chat.history.flush_interval 10.000000001s"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := chat.DefaultConfig()
-			tc.modify(&cfg.History)
-			err := cfg.Validate()
-			if tc.want == "" {
-				if err != nil {
-					t.Fatalf("Validate: %v", err)
-				}
-				return
-			}
-			wantOneError(t, err, tc.want)
-		})
-	}
+	checkValidate(t, cases, func(part func(*chat.HistoryConfig)) error {
+		cfg := chat.DefaultConfig()
+		part(&cfg.History)
+		return cfg.Validate()
+	})
 }
 
 // TestValidateRooms covers the chat.rooms bounds on presence and paging, at
 // and just past their limits.
 func TestValidateRooms(t *testing.T) {
-	cases := []struct {
-		name   string
-		modify func(r *chat.RoomsConfig)
-		want   string
-	}{
+	cases := []validateCase[chat.RoomsConfig]{
 		{"presence_interval zero", func(r *chat.RoomsConfig) { r.PresenceInterval = 0 }, `chat.rooms.presence_interval 0s: want "1ms" to "1m"`},
 		{"presence_interval too small", func(r *chat.RoomsConfig) { r.PresenceInterval = time.Millisecond - 1 }, "chat.rooms.presence_interval 999.999µs"},
 		{"presence_interval min", func(r *chat.RoomsConfig) { r.PresenceInterval = time.Millisecond }, ""},
@@ -99,30 +82,17 @@ func TestValidateRooms(t *testing.T) {
 		{"who_limit max", func(r *chat.RoomsConfig) { r.WhoLimit = 10000 }, ""},
 		{"who_limit too big", func(r *chat.RoomsConfig) { r.WhoLimit = 10001 }, "chat.rooms.who_limit 10001"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := chat.DefaultConfig()
-			tc.modify(&cfg.Rooms)
-			err := cfg.Validate()
-			if tc.want == "" {
-				if err != nil {
-					t.Fatalf("Validate: %v", err)
-				}
-				return
-			}
-			wantOneError(t, err, tc.want)
-		})
-	}
+	checkValidate(t, cases, func(part func(*chat.RoomsConfig)) error {
+		cfg := chat.DefaultConfig()
+		part(&cfg.Rooms)
+		return cfg.Validate()
+	})
 }
 
 // TestValidateAuth covers the auth pool's keys at and just past their
 // limits.
 func TestValidateAuth(t *testing.T) {
-	cases := []struct {
-		name   string
-		modify func(a *chat.AuthConfig)
-		want   string
-	}{
+	cases := []validateCase[chat.AuthConfig]{
 		{"sessions_per_user zero", func(a *chat.AuthConfig) { a.SessionsPerUser = 0 }, "auth.sessions_per_user 0: want 1 to 1000"},
 		{"sessions_per_user max", func(a *chat.AuthConfig) { a.SessionsPerUser = 1000 }, ""},
 		{"sessions_per_user too many", func(a *chat.AuthConfig) { a.SessionsPerUser = 1001 }, "auth.sessions_per_user 1001"},
@@ -132,11 +102,29 @@ func TestValidateAuth(t *testing.T) {
 		{"queue zero", func(a *chat.AuthConfig) { a.Queue = 0 }, "auth.queue 0: want at least 1"},
 		{"queue one", func(a *chat.AuthConfig) { a.Queue = 1 }, ""},
 	}
+	checkValidate(t, cases, func(part func(*chat.AuthConfig)) error {
+		cfg := chat.DefaultAuthConfig()
+		part(&cfg)
+		return cfg.Validate()
+	})
+}
+
+// wantOneError fails tb unless err is exactly one line that mentions want.
+// validateCase is one config change and the one error it must cause ("":
+// none).
+type validateCase[T any] struct {
+	name   string
+	modify func(*T)
+	want   string
+}
+
+// checkValidate runs each case: validate applies the case's change to a
+// default config and validates it.
+func checkValidate[T any](t *testing.T, cases []validateCase[T], validate func(func(*T)) error) {
+	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := chat.DefaultAuthConfig()
-			tc.modify(&cfg)
-			err := cfg.Validate()
+			err := validate(tc.modify)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("Validate: %v", err)
@@ -148,7 +136,6 @@ func TestValidateAuth(t *testing.T) {
 	}
 }
 
-// wantOneError fails tb unless err is exactly one line that mentions want.
 func wantOneError(tb testing.TB, err error, want string) {
 	tb.Helper()
 	if err == nil || !strings.Contains(err.Error(), want) {
