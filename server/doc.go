@@ -46,8 +46,12 @@
 // everything of its connections runs there, one thing at a time: reading
 // and decoding, the connection's actor (an actor system per loop whose
 // dispatcher is the loop's inbox, with a budget of 64 events per
-// activation), and writing. Other goroutines reach a connection only by
-// posting to its actor, which wakes its loop through the inbox.
+// activation), and writing. Other goroutines reach a connection by
+// posting to its actor, or by running a function on its loop (Conn.Loop,
+// Loop.Run: a fan-out hands each loop one function per message, which
+// serves every recipient on that loop); either wakes the loop through its
+// inbox. The listener and the lingering sockets are watched by a separate
+// one-shot poller.
 //
 // # Read path
 //
