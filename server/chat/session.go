@@ -146,13 +146,11 @@ func (s *session) Message(op server.MessageType, payload []byte) {
 
 // Notify handles values posted to the session. It is also called after
 // Closed for values that were still queued (server.Session's contract), so
-// every case must be safe on a closed session; *privateSend settles there.
+// every case must be safe on a closed session. (Room and private messages
+// do not come this way: they are handed to the session on its loop,
+// rooms.go deliver and handPrivate.)
 func (s *session) Notify(msg any) {
 	switch m := msg.(type) {
-	case *roomFrame:
-		s.takeRoomFrame(m)
-	case *privateSend:
-		s.takePrivate(m)
 	case delivery:
 		switch {
 		case s.closed:
