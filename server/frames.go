@@ -81,9 +81,13 @@ func FinishTextFrame(b []byte) Frame {
 // ErrSlowConsumer when the frame would take the pending output past the
 // write budget (the connection is then dropped, 4008); the frame is
 // dropped either way.
-func (c *Conn) Send(t MessageType, payload []byte) error {
+func (c *Conn) Send(t MessageType, payload []byte) error { return c.sendOp(ws.OpCode(t), payload) }
+
+// sendOp sends one unfragmented frame of opcode op: a message, or a ping
+// or pong (writeControl).
+func (c *Conn) sendOp(op ws.OpCode, payload []byte) error {
 	var hdr [MaxFrameHeader]byte
-	return c.sendErr(wsframe.AppendHeader(hdr[:0], ws.OpCode(t), len(payload)), payload)
+	return c.sendErr(wsframe.AppendHeader(hdr[:0], op, len(payload)), payload)
 }
 
 // SendText sends payload as one text message; see Send.

@@ -9,13 +9,7 @@ import (
 
 // writeControl queues a ping or a pong, within the write budget, for an
 // open connection.
-func (c *Conn) writeControl(op ws.OpCode, payload []byte) {
-	if c.state != stateOpen {
-		return
-	}
-	var hdr [MaxFrameHeader]byte
-	c.write(wsframe.AppendHeader(hdr[:0], op, len(payload)), payload, c.srv.cfg.Limits.WriteBudgetBytes)
-}
+func (c *Conn) writeControl(op ws.OpCode, payload []byte) { _ = c.sendOp(op, payload) }
 
 // queue writes a then b whatever the connection's state and budget: the
 // handshake response and close frames, which are small and final.
