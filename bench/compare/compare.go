@@ -47,6 +47,9 @@ type Comparison struct {
 // Compare runs cfg against every server, opt.Reps times, alternating the
 // order, each time on a freshly started server.
 func Compare(ctx context.Context, opt Options, cfg scenario.Config) (*Comparison, error) {
+	if err := OneURL(cfg); err != nil {
+		return nil, err
+	}
 	servers := opt.Servers
 	if len(servers) == 0 {
 		servers = []string{Chatd, Baseline}
@@ -82,6 +85,15 @@ func Compare(ctx context.Context, opt Options, cfg scenario.Config) (*Comparison
 	return cmp, nil
 }
 
+// OneURL reports an error when cfg names several URLs: Compare starts one
+// server per run and points cfg's URL at it.
+func OneURL(cfg scenario.Config) error {
+	if n := len(cfg.URLs()); n > 1 {
+		return fmt.Errorf("compare runs one server at a time: give one -url, not %d", n)
+	}
+	return nil
+}
+
 // runOn starts a fresh server, runs cfg against it and stops it.
 func runOn(ctx context.Context, opt Options, cfg scenario.Config, name string, n int) (*report.Report, error) {
 	srv, err := startServer(ctx, opt, name, opt.Dir, n)
@@ -95,7 +107,7 @@ func runOn(ctx context.Context, opt Options, cfg scenario.Config, name string, n
 	}
 	u.Host = srv.addr
 	cfg.URL = u.String()
-	cfg.PID = srv.pid()
+	cfg.PIDs = scenario.PIDs{srv.pid()}
 	cfg.Out = filepath.Join(opt.Dir, fmt.Sprintf("%s-%s-%d.json", cfg.Scenario, name, n))
 	cfg.Plots = ""
 	r, err := opt.Run(ctx, cfg)

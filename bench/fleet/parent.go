@@ -53,21 +53,22 @@ func Run(ctx context.Context, cfg scenario.Config, opt Options) ([]scenario.Resu
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	tl := scenario.Timeline{Epoch: time.Now()}
+	// With several PIDs (the nodes of a cluster) every sample is their sum.
 	sample := func() *procfs.Sample {
-		if cfg.PID <= 0 {
+		if len(cfg.PIDs) == 0 {
 			return nil
 		}
-		s, err := procfs.Read(cfg.PID)
+		s, err := procfs.ReadSum(cfg.PIDs)
 		if err != nil {
 			return nil
 		}
 		tl.Samples = append(tl.Samples, s)
 		return &s
 	}
-	if cfg.PID > 0 {
-		s, err := procfs.Read(cfg.PID)
+	if len(cfg.PIDs) > 0 {
+		s, err := procfs.ReadSum(cfg.PIDs)
 		if err != nil {
-			return nil, tl, fmt.Errorf("-pid %d: %w", cfg.PID, err)
+			return nil, tl, fmt.Errorf("-pid %s: %w", cfg.PIDs, err)
 		}
 		tl.Before = &s
 	}

@@ -99,3 +99,24 @@ func CPUTime(pid int) (time.Duration, error) {
 	}
 	return time.Duration(ut+st) * time.Second / clockTicks, nil
 }
+
+// ReadSum reads each of pids (Read) and returns the sum of their samples:
+// RSS, threads, descriptors and CPU time of the processes together, such as
+// the nodes of a cluster on one machine. At is the time of the first read.
+func ReadSum(pids []int) (Sample, error) {
+	var sum Sample
+	for i, pid := range pids {
+		s, err := Read(pid)
+		if err != nil {
+			return sum, fmt.Errorf("pid %d: %w", pid, err)
+		}
+		if i == 0 {
+			sum.At = s.At
+		}
+		sum.RSS += s.RSS
+		sum.Threads += s.Threads
+		sum.FDs += s.FDs
+		sum.CPU += s.CPU
+	}
+	return sum, nil
+}

@@ -64,9 +64,11 @@ func (r *Report) Metric(name string) (float64, bool) {
 	return 0, false
 }
 
-// Server is what /proc said about the server process.
+// Server is what /proc said about the server process, or about the sum of
+// the server processes (the nodes of a cluster) listed in PIDs.
 type Server struct {
-	PID           int             `json:"pid"`
+	PID           int             `json:"pid"`            // the first
+	PIDs          []int           `json:"pids,omitempty"` // all, when more than one
 	RSSBefore     int64           `json:"rss_before"`
 	RSSHeld       int64           `json:"rss_held"` // at the end of the load phase (idle: of the hold)
 	RSSPeak       int64           `json:"rss_peak"`

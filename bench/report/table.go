@@ -47,8 +47,16 @@ func (r *Report) Table(w io.Writer) {
 	fmt.Fprintf(w, "errors:      %s\n", byCount(r.Errors))
 	fmt.Fprintf(w, "close codes: %s\n", byCount(r.Closes))
 	if s := r.Server; s != nil {
-		fmt.Fprintf(w, "server %d:  RSS %.1f → %.1f MiB (peak %.1f), fds %d → %d, threads %d → %d, CPU %.2f s\n",
-			s.PID, mib(s.RSSBefore), mib(s.RSSHeld), mib(s.RSSPeak), s.FDsBefore, s.FDsHeld, s.ThreadsBefore, s.ThreadsHeld, s.CPUSecs)
+		name := "server " + strconv.Itoa(s.PID)
+		if len(s.PIDs) > 1 {
+			pids := make([]string, len(s.PIDs))
+			for i, p := range s.PIDs {
+				pids[i] = strconv.Itoa(p)
+			}
+			name = "servers " + strings.Join(pids, ",") + " (sum)"
+		}
+		fmt.Fprintf(w, "%s:  RSS %.1f → %.1f MiB (peak %.1f), fds %d → %d, threads %d → %d, CPU %.2f s\n",
+			name, mib(s.RSSBefore), mib(s.RSSHeld), mib(s.RSSPeak), s.FDsBefore, s.FDsHeld, s.ThreadsBefore, s.ThreadsHeld, s.CPUSecs)
 	}
 
 	fmt.Fprintln(w)

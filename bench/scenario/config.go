@@ -36,10 +36,13 @@ const MaxConnsPerProc = 19000
 // the yaml keys are the flag names with '_' for '-'.
 type Config struct {
 	Scenario string `yaml:"scenario"` // connect, idle, echo, private, room or mailbox
-	// URL of the endpoint. Default ws://127.0.0.1:8080/ws, or …/echo for echo.
+	// URL of the endpoint, or of several separated by commas (the nodes of
+	// a cluster), all with the same path: the users are spread over them
+	// (spread.go). Default ws://127.0.0.1:8080/ws, or …/echo for echo.
 	URL string `yaml:"url"`
-	// PID of the server, sampled from /proc. Default 0: not sampled.
-	PID int `yaml:"pid"`
+	// PIDs of the server processes, sampled from /proc and summed. Default
+	// none: not sampled.
+	PIDs PIDs `yaml:"pid"`
 	// Procs is the number of client processes. Default: enough for at most
 	// 19,000 connections each.
 	Procs int `yaml:"procs"`
@@ -156,6 +159,7 @@ func (c Config) WithDefaults() Config {
 			c.URL = "ws://127.0.0.1:8080/echo"
 		}
 	}
+	c.URL = strings.Join(c.URLs(), ",")
 	if c.Src == "" {
 		c.Src = "127.0.0.2"
 	}
@@ -209,8 +213,13 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
+// path is the path of the first URL (Validate makes every URL's the same).
 func (c Config) path() string {
-	u, err := url.Parse(c.URL)
+	urls := c.URLs()
+	if len(urls) == 0 {
+		return ""
+	}
+	u, err := url.Parse(urls[0])
 	if err != nil {
 		return ""
 	}
@@ -240,8 +249,9 @@ func (c Config) Validate() error {
 	default:
 		bad("scenario %q: want one of %s", c.Scenario, strings.Join(Names, ", "))
 	}
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "ws") {
-		bad("url %q: want ws://host:port/path", c.URL)
+	errs = append(errs, c.validateURLs()...)
+	if err := c.PIDs.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if a, err := netip.ParseAddr(c.Src); err != nil || !a.Is4() || !a.IsLoopback() {
 		bad("src %q: want an IPv4 loopback address such as 127.0.0.2", c.Src)

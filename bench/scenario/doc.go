@@ -22,6 +22,18 @@
 //   - mailbox: S senders store K messages for U offline users, the users log
 //     in, every message must arrive in order; drain rate.
 //
+// # Several servers
+//
+// Config.URL may name several endpoints, the nodes of a cluster, and the
+// users are spread over them (spread.go): user i connects to URL i mod n,
+// except that in private with partners the second half is rotated by one,
+// so that the two ends of every pair are on different URLs and every
+// message crosses nodes; in room the publishers are spread over the URLs
+// too (isPublisher). Nothing else changes: the invariants are checked
+// by the clients from the payloads, whichever node a user is on, so they
+// hold across nodes exactly when the cluster delivers as one server would.
+// Config.PIDs may name several server processes; each sample is their sum.
+//
 // # Workers and phases
 //
 // A Job is one worker's Shard of the users (global indexes; user i is

@@ -46,8 +46,20 @@ func (p roomPlan) Intended(s check.Stream, r int32) bool {
 func partner(i, n int) int { return (i + n/2) % n }
 
 // isPublisher reports whether room member i publishes: publishers are
-// spread evenly over the members, so over the worker processes too.
-func isPublisher(i, members, publishers int) bool {
+// spread evenly over the members, so over the worker processes too, and
+// over the URLs (user i is on URL i mod urls in the room scenario):
+// publisher k is the first member from k*stride on with index k mod urls,
+// so publisher k is on URL k mod urls. With one URL, or fewer members per
+// publisher than URLs, publisher k is member k*stride.
+func isPublisher(i, members, publishers, urls int) bool {
 	stride := members / publishers
-	return i%stride == 0 && i/stride < publishers
+	k := i / stride
+	if k >= publishers {
+		return false
+	}
+	want := k * stride
+	if urls > 1 && stride >= urls {
+		want += ((k-want)%urls + urls) % urls
+	}
+	return i == want
 }

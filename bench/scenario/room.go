@@ -25,7 +25,7 @@ func (w *worker) room(ctx context.Context) ([]*user, error) {
 	})
 	var pubs []*user
 	for _, u := range users {
-		if u != nil && int(u.idx) < m && isPublisher(int(u.idx), m, w.cfg.Publishers) {
+		if u != nil && int(u.idx) < m && isPublisher(int(u.idx), m, w.cfg.Publishers, w.spread.urls) {
 			pubs = append(pubs, u)
 		}
 	}

@@ -163,7 +163,7 @@ func TestPlans(t *testing.T) {
 	}
 	pubs := 0
 	for i := range 1000 {
-		if isPublisher(i, 1000, 7) {
+		if isPublisher(i, 1000, 7, 1) {
 			pubs++
 		}
 	}

@@ -12,7 +12,8 @@ import (
 )
 
 // Timeline is what the parent saw of a run: when it released each phase,
-// and the server samples (PID > 0).
+// and the server samples (with PIDs; with several, each sample is their
+// sum).
 type Timeline struct {
 	Epoch   time.Time // start of the run, time zero of every series
 	End     time.Time
@@ -200,7 +201,7 @@ func (s *summary) fanout(recs []Fanout) {
 // server fills the server section from the samples.
 func (s *summary) server() {
 	tl := s.tl
-	if tl.Before == nil {
+	if tl.Before == nil || len(s.cfg.PIDs) == 0 {
 		return
 	}
 	held := tl.After
@@ -210,9 +211,12 @@ func (s *summary) server() {
 		held = p.Sample
 	}
 	srv := &report.Server{
-		PID:       s.cfg.PID,
+		PID:       s.cfg.PIDs[0],
 		RSSBefore: tl.Before.RSS, FDsBefore: tl.Before.FDs, ThreadsBefore: tl.Before.Threads,
 		Samples: tl.Samples,
+	}
+	if len(s.cfg.PIDs) > 1 {
+		srv.PIDs = s.cfg.PIDs
 	}
 	if held != nil {
 		srv.RSSHeld, srv.FDsHeld, srv.ThreadsHeld = held.RSS, held.FDs, held.Threads

@@ -102,9 +102,9 @@ func (w *worker) open(ctx context.Context, idxs []int, rate float64, hist string
 	return users
 }
 
-// dialUser connects user i and, with cfg.Login, logs it in.
+// dialUser connects user i to its URL and, with cfg.Login, logs it in.
 func (w *worker) dialUser(ctx context.Context, i int) (*user, error) {
-	c, err := w.dialer.Dial(ctx, i)
+	c, err := w.dialers[w.spread.node(i)].Dial(ctx, i)
 	if err != nil {
 		return nil, err
 	}

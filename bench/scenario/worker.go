@@ -80,14 +80,16 @@ type Result struct {
 // per connection) and senders touch only the atomic fields, the Recorder,
 // the fanout and their own user.
 type worker struct {
-	cfg    Config
-	shard  Shard
-	epoch  time.Time
-	coord  Coord
-	dialer *wsconn.Dialer
-	rec    *metrics.Recorder
-	plan   check.Plan
-	fan    *fanout // room only
+	cfg   Config
+	shard Shard
+	epoch time.Time
+	coord Coord
+	// dialers has one Dialer per URL; user i dials dialers[spread.node(i)].
+	dialers []*wsconn.Dialer
+	spread  spread
+	rec     *metrics.Recorder
+	plan    check.Plan
+	fan     *fanout // room only
 
 	live struct {
 		conns, opened, sent, delivered, errors atomic.Int64
@@ -115,18 +117,24 @@ func Run(ctx context.Context, job Job, coord Coord) (Result, error) {
 		return Result{}, fmt.Errorf("src: %w", err)
 	}
 	w := &worker{
-		cfg:   cfg,
-		shard: job.Shard,
-		epoch: job.Epoch,
-		coord: coord,
-		dialer: &wsconn.Dialer{
-			URL:     cfg.URL,
+		cfg:    cfg,
+		shard:  job.Shard,
+		epoch:  job.Epoch,
+		coord:  coord,
+		spread: cfg.spread(),
+		rec:    metrics.NewRecorder(job.Epoch, cfg.Interval.D()),
+		plan:   PlanFor(cfg),
+		marks:  map[string]int64{},
+	}
+	for _, u := range cfg.URLs() {
+		w.dialers = append(w.dialers, &wsconn.Dialer{
+			URL:     u,
 			Sources: wsconn.Sources{First: src, PerSource: cfg.PerSrc},
 			Timeout: cfg.Timeout.D(),
-		},
-		rec:   metrics.NewRecorder(job.Epoch, cfg.Interval.D()),
-		plan:  PlanFor(cfg),
-		marks: map[string]int64{},
+		})
+	}
+	if len(w.dialers) == 0 {
+		return Result{}, fmt.Errorf("url %q: no endpoint", cfg.URL)
 	}
 	stop := w.reportProgress(ctx)
 	var users []*user

@@ -40,6 +40,10 @@ func runCompare(ctx context.Context, mode string, args []string, stdout, stderr 
 		if cfg, err = parseConfig("compare", fs.Args(), stderr); err != nil {
 			return exitFor(err)
 		}
+		if err := compare.OneURL(cfg); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
 		opt.Servers = strings.Split(*servers, ",")
 		if opt.Reps == 0 {
 			opt.Reps = 3

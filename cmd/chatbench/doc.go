@@ -9,9 +9,15 @@
 //	chatbench private -n 10000 -rate 10000 -d 10s
 //	chatbench room    -n 10000 -publishers 1 -rate 1 -d 10s
 //	chatbench mailbox -n 100 -senders 10 -messages 10000
+//	chatbench private -n 10000 -rate 10000 -url ws://127.0.0.1:8081/ws,ws://127.0.0.1:8082/ws -pid 1234,5678
 //	chatbench -config configs/chatbench-private.yaml -pid 1234 -out run.json -plots plots/
 //	chatbench compare -reps 3 private -n 1000 -rate 2000
 //	chatbench suite                              # what `make bench` runs
+//
+// Several comma-separated URLs (the nodes of a cluster) spread the users:
+// user i connects to URL i mod n, and in private the two partners of each
+// pair land on different URLs (chatbench help says how); several PIDs are
+// sampled and summed.
 //
 // The run ends with the invariants and the line "N passed, M failed"; the
 // exit status is 1 when one failed, or the run could not finish, and 2 for

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,6 +137,11 @@ func TestScenariosAgainstChatd(t *testing.T) {
 	addr, pid := startChatd(t, bin, "100000")
 	ws, echo := "ws://"+addr+"/ws", "ws://"+addr+"/echo"
 	p := func(i int) string { return itoa(i) }
+	// Two URLs of this one server: the spread code path (a dialer per URL,
+	// partners on different URLs) with every invariant checked. Across
+	// real nodes it needs cluster mode.
+	_, port, _ := net.SplitHostPort(addr)
+	ws2 := ws + ",ws://localhost:" + port + "/ws"
 	cases := []struct {
 		name string
 		args []string
@@ -151,6 +157,9 @@ func TestScenariosAgainstChatd(t *testing.T) {
 		{"room lobby", []string{"room", "-url", ws, "-n", "30", "-publishers", "3", "-rate", "30"}, []string{"deliveries/s"}},
 		{"room with observers", []string{"room", "-url", ws, "-room", "dev", "-n", "25", "-observers", "5", "-publishers", "2", "-rate", "20"}, []string{"deliveries/s"}},
 		{"mailbox", []string{"mailbox", "-url", ws, "-n", "10", "-senders", "3", "-messages", "300"}, []string{"drain rate"}},
+		{"private partner over two urls", []string{"private", "-url", ws2, "-n", "40", "-rate", "400", "-pid", p(pid)}, []string{"deliveries/s"}},
+		{"room over two urls", []string{"room", "-url", ws2, "-room", "dev2", "-n", "25", "-observers", "5", "-publishers", "2", "-rate", "20"}, []string{"deliveries/s"}},
+		{"mailbox over two urls", []string{"mailbox", "-url", ws2, "-n", "10", "-senders", "3", "-messages", "300"}, []string{"drain rate"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -224,6 +233,9 @@ func TestUsage(t *testing.T) {
 		{[]string{"private", "-n", "1"}, 2, "at least 2 users"},
 		{[]string{"echo", "-nope"}, 2, "flag provided but not defined"},
 		{[]string{"-config", "../../configs/chatbench-private.yaml", "-n", "1"}, 2, "at least 2 users"},
+		{[]string{"private", "-n", "5", "-url", "ws://127.0.0.1:1/ws,ws://127.0.0.1:2/ws"}, 2, "needs an even n"},
+		{[]string{"idle", "-pid", "chatd"}, 2, "want a process id"},
+		{[]string{"compare", "echo", "-url", "ws://127.0.0.1:1/echo,ws://127.0.0.1:2/echo"}, 2, "one server at a time"},
 	}
 	for _, tc := range cases {
 		var stdout, stderr strings.Builder
