@@ -62,7 +62,13 @@ func (c *Conn) route(head, rest []byte) {
 		reply = c.replyHead
 	}
 	if req.path == "/healthz" {
-		reply(200, "OK", "ok\n", "")
+		body := "ok\n"
+		if s.health != nil {
+			if d := s.health(); d != "" {
+				body = d + "\n"
+			}
+		}
+		reply(200, "OK", body, "")
 		return
 	}
 	ep, ok := s.endpoint(req.path)

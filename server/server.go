@@ -30,6 +30,7 @@ type Server struct {
 	routes   map[string]Endpoint
 	prefixes []prefixRoute           // longest first
 	files    map[string]fileResponse // HandleFiles, by request path
+	health   func() string           // SetHealth; nil: always "ok"
 	upgrader ws.Upgrader
 
 	// sys runs the server's own goroutines (the sweeper); connections'
@@ -103,6 +104,12 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 
 // Handle serves endpoint ep at path. It must be called before Serve.
 func (s *Server) Handle(path string, ep Endpoint) { s.routes[path] = ep }
+
+// SetHealth makes /healthz answer check's detail when it is not empty (the
+// server is up but degraded, e.g. a cluster node cut off from NATS), still
+// with 200: /healthz says the process serves. Call it before
+// ListenAndServe; check runs on an event loop and must not block.
+func (s *Server) SetHealth(check func() string) { s.health = check }
 
 // HandlePrefix serves endpoint ep at every path that starts with prefix
 // and has more after it (prefix "/ws/" takes "/ws/alice", not "/ws/"). An

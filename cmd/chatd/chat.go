@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -20,7 +21,8 @@ import (
 // chatService is the /ws endpoint with what it owns.
 type chatService struct {
 	*chat.Service
-	box   *mailbox.Store
+	box   offlineStore   // bbolt, or JetStream in a cluster
+	node  *clusterNode   // nil on a single node
 	hist  *history.Store // nil unless chat.history.durable
 	hooks *webhook.Sink  // nil unless webhooks.url
 	authn auth.Authenticator
@@ -48,11 +50,25 @@ func startChat(cfg Config, logins *throttle.Throttle, log *zap.Logger) (*chatSer
 	if err != nil {
 		return nil, fmt.Errorf("auth backend %s: %w", cfg.Auth.Backend, err)
 	}
-	box, err := mailbox.Open(cfg.Chat.Mailbox.Config, log.Named("mailbox"))
-	if err != nil {
-		return nil, err
+	var box offlineStore
+	var node *clusterNode
+	var opts []chat.Option
+	where := ""
+	if cfg.Cluster.Enabled {
+		if node, err = joinCluster(cfg, log); err != nil {
+			return nil, err
+		}
+		box, where = closeNode{node}, "jetstream "+node.node.Name()
+		opts = append(opts, node.option())
+	} else {
+		st, err := mailbox.Open(cfg.Chat.Mailbox.Config, log.Named("mailbox"))
+		if err != nil {
+			return nil, err
+		}
+		box, where = st, st.Path()
 	}
-	hist, opts, err := openHistory(cfg.Chat, log)
+	hist, hopts, err := openHistory(cfg.Chat, log)
+	opts = append(opts, hopts...)
 	if err != nil {
 		box.Close()
 		return nil, err
@@ -87,8 +103,8 @@ func startChat(cfg Config, logins *throttle.Throttle, log *zap.Logger) (*chatSer
 		}
 		return nil, err
 	}
-	log.Info("chat ready", zap.String("auth", cfg.Auth.Backend), zap.String("mailbox", box.Path()))
-	return &chatService{Service: svc, box: box, hist: hist, hooks: hooks, authn: authn}, nil
+	log.Info("chat ready", zap.String("auth", cfg.Auth.Backend), zap.String("mailbox", where))
+	return &chatService{Service: svc, box: box, node: node, hist: hist, hooks: hooks, authn: authn}, nil
 }
 
 // close stops the chat pools and closes the mailbox and the history store
@@ -107,4 +123,27 @@ func (c *chatService) close(ctx context.Context) error {
 		err = errors.Join(err, closer.Close())
 	}
 	return err
+}
+
+// offlineStore is the offline mailbox the chat service uses, closed with it.
+type offlineStore interface {
+	chat.Mailbox
+	Close() error
+}
+
+// closeNode is a cluster node's JetStream mailbox whose Close leaves the
+// cluster too: the node goes after the chat service that used it.
+type closeNode struct{ *clusterNode }
+
+func (c closeNode) Put(user string, e mailbox.Entry) error { return c.box.Put(user, e) }
+func (c closeNode) LoadPage(user string, after uint64, maxEntries, maxBytes int, now time.Time) ([]mailbox.Entry, error) {
+	return c.box.LoadPage(user, after, maxEntries, maxBytes, now)
+}
+func (c closeNode) Ack(user string, upTo uint64) (int, error) { return c.box.Ack(user, upTo) }
+func (c closeNode) SetSeen(user string, at time.Time) error   { return c.box.SetSeen(user, at) }
+func (c closeNode) Seen(user string) (time.Time, bool, error) { return c.box.Seen(user) }
+func (c closeNode) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), poolsCloseTimeout)
+	defer cancel()
+	return c.clusterNode.close(ctx)
 }

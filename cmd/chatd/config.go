@@ -13,6 +13,7 @@ import (
 	"github.com/chatd/chatd/server/api"
 	"github.com/chatd/chatd/server/bridge"
 	"github.com/chatd/chatd/server/chat"
+	"github.com/chatd/chatd/server/cluster"
 	"github.com/chatd/chatd/server/web"
 	"github.com/chatd/chatd/server/webhook"
 )
@@ -30,6 +31,7 @@ type Config struct {
 	Webhooks webhook.Config `yaml:"webhooks"` // event webhooks; off unless webhooks.url is set
 	Bridge   bridge.Config  `yaml:"bridge"`   // stdio programs served over WebSocket
 	Log      LogConfig      `yaml:"log"`
+	Cluster  cluster.Config `yaml:"cluster"` // cluster mode over NATS; off unless cluster.enabled
 }
 
 // DefaultConfig returns the built-in defaults. They equal configs/chatd.yaml.
@@ -43,6 +45,7 @@ func DefaultConfig() Config {
 		Webhooks: webhook.Default(),
 		Bridge:   bridge.Default(),
 		Log:      LogConfig{Level: "info", Format: "console"},
+		Cluster:  cluster.DefaultConfig(),
 	}
 }
 
@@ -109,7 +112,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("api.max_body_bytes %d: want at most half of server.limits.write_budget_bytes (%d)",
 			c.API.MaxBodyBytes, c.Server.Limits.WriteBudgetBytes/2))
 	}
-	errs = append(errs, c.Webhooks.Validate(), c.Bridge.Validate(), c.Log.Validate())
+	errs = append(errs, c.Webhooks.Validate(), c.Bridge.Validate(), c.Log.Validate(), c.Cluster.Validate())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid config:\n%w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/chatd/chatd/server/api"
 	"github.com/chatd/chatd/server/bridge"
 	"github.com/chatd/chatd/server/chat"
+	"github.com/chatd/chatd/server/cluster"
 	"github.com/chatd/chatd/server/mailbox"
 	"github.com/chatd/chatd/server/web"
 	"github.com/chatd/chatd/server/webhook"
@@ -139,6 +140,11 @@ func TestDecodeEveryKey(t *testing.T) {
 			MaxRestartBackoff: 10 * time.Second, LoginTimeout: 5 * time.Second, StderrLinesPerSecond: 5,
 		},
 		Log: LogConfig{Level: "debug", Format: "json"},
+		Cluster: cluster.Config{Enabled: true, Node: "web-1", PresenceTTL: 30 * time.Second,
+			NATS: cluster.NATSConfig{URLs: []string{"nats://10.0.0.5:4222", "tls://nats.example.com:4222"},
+				Embedded: cluster.EmbeddedConfig{Enabled: true, Listen: "0.0.0.0:4223", ClusterListen: "0.0.0.0:6222",
+					Routes: []string{"nats://10.0.0.5:6222", "nats://10.0.0.6:6222"}, StoreDir: "/var/lib/chatd/nats"},
+				Replicas: 3}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)

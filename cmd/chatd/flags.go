@@ -29,7 +29,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.checkConfig, "check-config", "", "validate the YAML config `FILE`, print \"FILE: ok\" or the errors, and exit")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "Usage:\n  chatd [-config FILE]\n  chatd -check-config FILE\n  chatd -version\n  chatd passwd FILE NAME    (password on stdin)\n  chatd client URL          (a terminal client; chatd client -h)\n\nFlags:\n")
+		fmt.Fprint(fs.Output(), "Usage:\n  chatd [-config FILE]\n  chatd -check-config FILE\n  chatd -version\n  chatd passwd FILE NAME    (password on stdin)\n  chatd client URL          (a terminal client; chatd client -h)\n  chatd nats -config FILE   (only the embedded NATS server; chatd nats -h)\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

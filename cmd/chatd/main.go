@@ -27,6 +27,9 @@ func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int 
 	if len(args) > 0 && args[0] == "client" {
 		return runClient(args[1:], os.Stdin, stdout, stderr, signals)
 	}
+	if len(args) > 0 && args[0] == "nats" {
+		return runNats(args[1:], stderr, signals)
+	}
 	opts, err := parseFlags(args, stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):

@@ -61,6 +61,9 @@ func serve(full Config, log *zap.Logger, signals <-chan os.Signal) int {
 		if chatSvc, err = startChat(full, logins, log); err != nil {
 			return failed("chat", err)
 		}
+		if chatSvc.node != nil {
+			srv.SetHealth(chatSvc.node.health)
+		}
 		srv.Handle("/ws", chatSvc)
 		srv.HandlePrefix("/ws/", chatSvc) // /ws/NAME logs in as NAME
 		closeChat = chatSvc.close

@@ -50,10 +50,12 @@ func (s *Service) Publish(_ context.Context, sender, room string, data json.RawM
 	}
 	now := s.rooms.hist.now()
 	id := s.ids.next(now)
-	seq := rm.publish(s, &wire.Message{Type: wire.TypeMessage, ID: id, Sender: sender, Room: room, Data: data, TS: now.UnixMilli()}, nil)
+	m := &wire.Message{Type: wire.TypeMessage, ID: id, Sender: sender, Room: room, Data: data, TS: now.UnixMilli()}
+	seq := rm.publish(s, m, nil)
 	if seq == 0 {
 		return api.Published{}, fmt.Errorf("%w: no room %s (its last member left)", api.ErrNotFound, quote(room))
 	}
+	s.publishRemote(m)
 	return api.Published{ID: id, Room: room, Seq: seq}, nil
 }
 
@@ -138,11 +140,22 @@ func apiOutcome(id uint64, out any) (api.Sent, error) {
 
 // Online returns a page of the online users' names.
 func (s *Service) Online(after string, limit int) ([]string, bool) {
+	if s.cluster != nil {
+		return s.cluster.Users(after, limit)
+	}
 	return s.users.page(after, limit)
 }
 
 // Rooms returns a page of the rooms with members.
 func (s *Service) Rooms(after string, limit int) ([]api.RoomInfo, bool) {
+	if s.cluster != nil {
+		names, users, more := s.cluster.Rooms(after, limit)
+		out := make([]api.RoomInfo, len(names))
+		for i, n := range names {
+			out[i] = api.RoomInfo{Name: n, Members: users[i]}
+		}
+		return out, more
+	}
 	page, more := s.rooms.page(after, limit)
 	out := make([]api.RoomInfo, 0, len(page))
 	for _, rm := range page {

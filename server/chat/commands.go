@@ -132,7 +132,10 @@ func (s *session) roomMessage(name string, data json.RawMessage, ref json.RawMes
 	}
 	now := s.svc.rooms.hist.now()
 	id := s.svc.ids.next(now)
-	rm.publish(s.svc, &wire.Message{Type: wire.TypeMessage, ID: id, Sender: s.name, Room: name, Data: data, TS: now.UnixMilli()}, s)
+	m := &wire.Message{Type: wire.TypeMessage, ID: id, Sender: s.name, Room: name, Data: data, TS: now.UnixMilli()}
+	if rm.publish(s.svc, m, s) != 0 {
+		s.svc.publishRemote(m)
+	}
 	if ref != nil {
 		s.sendSent(id, wire.StatusDelivered, ref)
 	}
@@ -160,7 +163,7 @@ func (s *session) seen(req *wire.Request) {
 		s.sendError("invalid user: "+reason, req.ID)
 		return
 	}
-	if s.svc.users.isOnline(name) {
+	if s.svc.users.isOnline(name) || (s.svc.cluster != nil && s.svc.cluster.Online(name)) {
 		s.send(wire.Seen{Type: wire.TypeSeen, User: name, Online: true, Ref: req.ID})
 		return
 	}

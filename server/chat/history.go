@@ -83,6 +83,7 @@ type options struct {
 
 	events   EventSink          // WithEvents (events.go)
 	throttle *throttle.Throttle // WithThrottle (login.go)
+	cluster  Cluster            // WithCluster (cluster.go)
 }
 
 // WithHistoryStore makes room history durable in st (chat.history.durable).

@@ -13,6 +13,7 @@ import (
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/auth/throttle"
 	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/cluster"
 	"github.com/chatd/chatd/server/wire"
 )
 
@@ -81,6 +82,9 @@ type authResult struct {
 	attempt
 	id  auth.Identity
 	err error
+	// With a cluster: the slot claimed for the session, or why none was.
+	claim    *cluster.Claim
+	claimErr error
 }
 
 func (s *session) loginMessage(op server.MessageType, payload []byte) {
@@ -203,6 +207,7 @@ func (s *session) parseLogin(text string) (attempt, error) {
 // authDone handles the backend's verdict.
 func (s *session) authDone(r authResult) {
 	if s.closed || s.login == nil {
+		s.svc.releaseClaim(r.claim)
 		return
 	}
 	s.login.inFlight = false
@@ -214,6 +219,10 @@ func (s *session) authDone(r authResult) {
 	var name string
 	if r.err == nil {
 		name, r.err = auth.CanonicalName(r.id.Name)
+	}
+	if r.err == nil && r.claimErr != nil {
+		s.refuse(r.attempt, claimReason(r.claimErr), false)
+		return
 	}
 	if r.err == nil {
 		s.name = name
@@ -227,9 +236,11 @@ func (s *session) authDone(r authResult) {
 		}
 		refused := s.svc.users.attach(s, max, first)
 		if refused == "" {
+			s.claim = r.claim
 			s.loggedInAs(r.attempt, max, nil)
 			return
 		}
+		s.svc.releaseClaim(r.claim)
 		s.name = ""
 		// Not the user's fault: neither counted nor throttled.
 		s.refuse(r.attempt, refused, refused != reasonBusy)
@@ -372,6 +383,8 @@ type authPool struct {
 	authn   auth.Authenticator
 	timeout time.Duration
 	jobs    chan authJob
+	// claim, with a cluster, takes the accepted user's session slot.
+	claim func(ctx context.Context, id auth.Identity, conn uint64) (*cluster.Claim, error)
 }
 
 func (p *authPool) submit(j authJob) bool {
@@ -391,8 +404,14 @@ func (p *authPool) run() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 		id, err := p.authn.Authenticate(ctx, j.a.creds)
+		r := authResult{attempt: j.a, id: id, err: err}
+		if err == nil && p.claim != nil {
+			r.claim, r.claimErr = p.claim(ctx, id, j.s.conn.ID())
+		}
 		cancel()
-		j.s.notify(authResult{attempt: j.a, id: id, err: err})
+		if !j.s.notify(r) {
+			j.s.svc.releaseClaim(r.claim)
+		}
 	}
 }
 
@@ -419,4 +438,11 @@ func (s *session) replayFrom(rs []recovery) {
 			s.replayFrom(rs[1:])
 		}
 	})
+}
+
+// releaseClaim gives a cluster slot back (nil: none was taken).
+func (svc *Service) releaseClaim(c *cluster.Claim) {
+	if c != nil && svc.cluster != nil {
+		svc.cluster.Release(c)
+	}
 }

@@ -147,11 +147,20 @@ func (s *session) who(req *wire.Request) {
 		return
 	}
 	reply := wire.Who{Type: wire.TypeWho, Room: req.Room, Users: []string{}, Ref: req.ID}
+	limit := pageLimit(req.Limit, s.svc.cfg.Rooms.WhoLimit)
 	if rm := s.svc.rooms.get(req.Room); rm != nil {
-		reply.Users, reply.More = rm.who(string(req.After), pageLimit(req.Limit, s.svc.cfg.Rooms.WhoLimit))
-		if reply.More {
-			reply.Next = reply.Users[len(reply.Users)-1]
+		reply.Users, reply.More = rm.who(string(req.After), limit)
+	} else if c := s.svc.cluster; c != nil {
+		// No member here: the other nodes' members, as the cluster knows them.
+		remote := c.RoomMembers(req.Room)
+		users := make(map[string]int, len(remote))
+		for u := range remote {
+			users[u] = 1
 		}
+		reply.Users, reply.More = firstPage(namesAfter(users, string(req.After), limit), limit)
+	}
+	if reply.More {
+		reply.Next = reply.Users[len(reply.Users)-1]
 	}
 	s.send(reply)
 }
@@ -159,6 +168,19 @@ func (s *session) who(req *wire.Request) {
 // listRooms answers a page of the rooms: names after req.After, at most
 // req.Limit (default and cap chat.rooms.list_limit).
 func (s *session) listRooms(req *wire.Request) {
+	if c := s.svc.cluster; c != nil {
+		// The whole cluster's rooms; Members counts users, not sessions.
+		names, users, more := c.Rooms(string(req.After), pageLimit(req.Limit, s.svc.cfg.Rooms.ListLimit))
+		reply := wire.Rooms{Type: wire.TypeRooms, Rooms: make([]wire.RoomInfo, len(names)), More: more, Ref: req.ID}
+		for i, n := range names {
+			reply.Rooms[i] = wire.RoomInfo{Name: n, Members: users[i], Joined: s.room(n) != nil}
+		}
+		if more {
+			reply.Next = names[len(names)-1]
+		}
+		s.send(reply)
+		return
+	}
 	page, more := s.svc.rooms.page(string(req.After), pageLimit(req.Limit, s.svc.cfg.Rooms.ListLimit))
 	reply := wire.Rooms{Type: wire.TypeRooms, Rooms: make([]wire.RoomInfo, 0, len(page)), More: more, Ref: req.ID}
 	for _, rm := range page {

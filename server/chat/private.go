@@ -37,6 +37,10 @@ type privateSend struct {
 	text  []byte // text mode, for the receiver; encoded when a receiver needs it
 	ref   json.RawMessage
 	round int
+	wire  []byte // JSON for other nodes (cluster.go), made once when needed
+	// answer is set for a message from another node: its node hears
+	// whether a session here wrote it, and decides the rest.
+	answer func(delivered bool)
 
 	pending atomic.Int32   // sessions of this round not yet settled
 	written atomic.Bool    // some session wrote it
@@ -91,7 +95,12 @@ func (s *session) private(receiver string, data, ref json.RawMessage) {
 // whichever actor settled the previous round after that.
 func (p *privateSend) route() {
 	p.round++
-	to, echo, offline, queued := p.svc.users.route(p, p.round == 1)
+	nodes, down := p.remoteNodes()
+	to, echo, offline, queued := p.svc.users.route(p, p.round == 1, len(nodes) > 0 || down)
+	if down && len(to) == 0 {
+		p.tell(privateOutcome{err: "the chat cluster is unavailable: " + p.msg.Receiver + " cannot be reached or stored for now, try again"})
+		return
+	}
 	if offline {
 		switch {
 		case !p.svc.keepsMail:
@@ -107,9 +116,12 @@ func (p *privateSend) route() {
 	if p.text == nil && anyText(to) {
 		p.text = textFrame(textLine(&p.msg, p.msg.Receiver))
 	}
-	p.pending.Store(int32(len(to)))
+	p.pending.Store(int32(len(to) + len(nodes)))
 	for _, t := range to {
 		t.handPrivate(p)
+	}
+	if len(nodes) > 0 {
+		p.sendRemote(nodes)
 	}
 	if len(echo) == 0 {
 		return
@@ -126,6 +138,10 @@ func (p *privateSend) done(written bool) {
 		p.written.Store(true)
 	}
 	if p.pending.Add(-1) != 0 {
+		return
+	}
+	if p.answer != nil {
+		p.answer(p.written.Load())
 		return
 	}
 	switch {

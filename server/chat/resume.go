@@ -214,7 +214,9 @@ func (r *rooms) roomsOf(s *session) []string {
 // then checked by the backend as if it had none.
 func (s *session) tryResume(a attempt) bool {
 	r := s.svc.resume
-	if !r.enabled() || a.creds.Name == "" {
+	if !r.enabled() || a.creds.Name == "" || s.svc.cluster != nil {
+		// In a cluster a resume is an ordinary login (its slot is claimed
+		// on the auth pool); the rooms of the token are not restored.
 		return false
 	}
 	name, err := auth.CanonicalName(a.creds.Name)

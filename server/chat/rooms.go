@@ -45,6 +45,12 @@ type rooms struct {
 	lobby    bool            // autoJoin rooms announce presence
 	pres     presenceConfig
 	hist     historyConfig
+
+	// With a cluster (cluster.go), set before the first session: a room
+	// with members here is subscribed to the other nodes' messages,
+	// which remoteMessage(room) handles.
+	cluster       Cluster
+	remoteMessage func(room string) func([]byte)
 }
 
 // room is one room. mu guards members, index, users, pres and hist;
@@ -63,8 +69,11 @@ type room struct {
 	count  int
 	text   int
 	users  map[string]int // sessions per user name
-	pres   roomPresence   // presence changes not yet announced (presence.go)
-	hist   *roomHistory   // the seq and kept messages (history.go); nil once deleted
+	// remote: with a cluster, the users in the room on other nodes, and
+	// their nodes (cluster.go).
+	remote map[string]map[string]bool
+	pres   roomPresence // presence changes not yet announced (presence.go)
+	hist   *roomHistory // the seq and kept messages (history.go); nil once deleted
 }
 
 // newRooms returns an empty registry configured by cfg and hcfg, holding
@@ -121,8 +130,13 @@ func (r *rooms) join(s *session, name string, since *uint64) (rm *room, members 
 	if _, ok := rm.index[s]; !ok {
 		rm.addLocked(s)
 		rm.users[s.name]++
-		if rm.users[s.name] == 1 && rm.presence {
-			flush = rm.changedLocked(s.name, change{in: true})
+		if rm.users[s.name] == 1 {
+			if r.cluster != nil {
+				_ = r.cluster.SetMember(name, s.name, true)
+			}
+			if rm.presence && len(rm.remote[s.name]) == 0 {
+				flush = rm.changedLocked(s.name, change{in: true})
+			}
 		}
 	}
 	rm.hist.expireLocked(&r.hist)
@@ -152,6 +166,15 @@ func (r *rooms) createLocked(name string) *room {
 	}
 	rm := &room{name: name, presence: present, index: map[*session]int{}, users: map[string]int{}, hist: h}
 	rm.pres.cfg = &r.pres
+	rm.remote = r.remoteMembersOf(name)
+	if r.cluster != nil {
+		if err := r.cluster.Subscribe(name, r.remoteMessage(name)); err != nil {
+			// NATS is away: the subscription is made again on reconnection
+			// only if it exists, so this room hears other nodes again only
+			// once it is created anew.
+			_ = err
+		}
+	}
 	r.byName[name] = rm
 	i, _ := slices.BinarySearchFunc(r.sorted, name, byName)
 	r.sorted = slices.Insert(r.sorted, i, rm)
@@ -328,7 +351,10 @@ func (r *rooms) leave(s *session, rm *room, gone bool, lastSeen int64) (members 
 	rm.users[s.name]--
 	if rm.users[s.name] == 0 {
 		delete(rm.users, s.name)
-		if rm.presence {
+		if r.cluster != nil {
+			_ = r.cluster.SetMember(rm.name, s.name, false)
+		}
+		if rm.presence && len(rm.remote[s.name]) == 0 {
 			c := change{gone: gone}
 			if gone {
 				c.lastSeen = lastSeen
@@ -342,6 +368,9 @@ func (r *rooms) leave(s *session, rm *room, gone bool, lastSeen int64) (members 
 			r.sorted = slices.Delete(r.sorted, i, i+1)
 		}
 		rm.pres.stopLocked() // nobody is left to tell
+		if r.cluster != nil {
+			r.cluster.Unsubscribe(rm.name)
+		}
 		r.idleLocked(rm.hist)
 		rm.hist = nil
 		return 0, false
@@ -532,7 +561,7 @@ type roomFrame struct {
 // lock; sorting happens outside it.
 func (rm *room) who(after string, limit int) (names []string, more bool) {
 	rm.mu.RLock()
-	names = namesAfter(rm.users, after, limit)
+	names = namesAfter(rm.everyoneLocked(), after, limit)
 	rm.mu.RUnlock()
 	return firstPage(names, limit)
 }

@@ -50,6 +50,7 @@ type Service struct {
 	immediate bool
 	users     *users
 	rooms     *rooms
+	cluster   Cluster // nil on a single node (cluster.go)
 	resume    *resumes
 	ids       idGen
 	roomName  *regexp.Regexp
@@ -91,10 +92,21 @@ func New(cfg Config, authCfg AuthConfig, backend Backend, box Mailbox, log *zap.
 	}
 	s.dir, _ = authn.(auth.Directory)
 	_, s.immediate = authn.(auth.Immediate)
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s.cluster = o.cluster
+	if s.cluster != nil {
+		s.immediate = false // a login's claim waits for NATS: the pool makes it
+	}
 	for _, r := range cfg.Rooms.AutoJoin {
 		s.autoJoin[r] = true
 	}
 	s.auth = &authPool{authn: authn, timeout: cfg.Login.Timeout, jobs: make(chan authJob, authCfg.Queue)}
+	if s.cluster != nil {
+		s.auth.claim = s.claimFor
+	}
 	for i := 0; i < authCfg.Workers; i++ {
 		s.workers.Go(s.auth.run)
 	}
@@ -112,6 +124,9 @@ func New(cfg Config, authCfg AuthConfig, backend Backend, box Mailbox, log *zap.
 	s.users = newUsers(s.offline)
 	s.rooms = newRooms(cfg.Rooms, cfg.History, s.autoJoin, s.encode, opts...)
 	s.resume = newResumes(cfg.Resume.TTL, cfg.Resume.MaxClosed)
+	if s.cluster != nil {
+		s.startCluster()
+	}
 	return s, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/cluster"
 	"github.com/chatd/chatd/server/wire"
 )
 
@@ -41,6 +42,7 @@ type session struct {
 
 	// chat phase
 	name      string
+	claim     *cluster.Claim // with a cluster: this session's slot (cluster.go)
 	loggedIn  bool
 	ackMode   bool
 	draining  bool // mailbox not yet written: live deliveries wait
@@ -208,6 +210,7 @@ func (s *session) Closed(code server.StatusCode, _ string) {
 		s.svc.resume.closedAt(s.conn.ID(), s.name, rooms, now)
 	}
 	last := s.svc.users.detach(s)
+	s.svc.releaseClaim(s.claim)
 	var seen int64
 	if last {
 		seen = now.UnixMilli()

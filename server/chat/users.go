@@ -156,7 +156,10 @@ func (u *users) isOnline(name string) bool {
 // sender's other sessions. With no such session the receiver is offline:
 // if the service keeps mail, p's store job is queued under the lock
 // (ordered with logins) and queued says whether the queue took it.
-func (u *users) route(p *privateSend, echo bool) (to, echoTo []*session, offline, queued bool) {
+//
+// remote says the receiver may be on other nodes (or the cluster cannot
+// tell): then no sessions here is not offline.
+func (u *users) route(p *privateSend, echo, remote bool) (to, echoTo []*session, offline, queued bool) {
 	from, receiver := p.msg.Sender, p.msg.Receiver
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -172,7 +175,7 @@ func (u *users) route(p *privateSend, echo bool) (to, echoTo []*session, offline
 			to = append(to, s)
 		}
 	}
-	if len(to) > 0 {
+	if len(to) > 0 || remote {
 		return to, echoTo, false, true
 	}
 	if !p.svc.keepsMail {
@@ -219,4 +222,17 @@ func (u *users) sessions(name string) []*session {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return slices.Clone(u.online[name])
+}
+
+// live returns name's attached sessions that are not leaving.
+func (u *users) live(name string) []*session {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var out []*session
+	for _, s := range u.online[name] {
+		if !s.leaving.Load() {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -1,0 +1,245 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+
+	"go.uber.org/zap"
+
+	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/server/cluster"
+	"github.com/chatd/chatd/server/wire"
+)
+
+// Cluster is what the service needs of the other chatd nodes when it runs
+// as one of several (package cluster's *Node). With WithCluster:
+//
+//   - A login claims one of the user's sessions_per_user slots cluster-wide
+//     (on the auth pool, never on a loop) before it is attached here; the
+//     slot is given back when the session ends.
+//   - A private message goes to the receiver's sessions here and to each
+//     other node where the receiver has sessions; every node settles it
+//     once, like a session, so "delivered" still means a socket took it,
+//     and the message is stored (in the shared mailbox) only when no node
+//     delivered it.
+//   - A room's messages are published to the other nodes with members,
+//     which fan them out locally; arrivals and departures on other nodes
+//     reach this node's members as presence, and who and rooms list the
+//     whole cluster.
+//   - Cut off from NATS (Degraded), the node serves its own users and
+//     refuses what it cannot promise: logins (no claim can be made) and
+//     private messages to users not on this node.
+type Cluster interface {
+	Claim(ctx context.Context, name, nameKey string, max int, conn uint64) (*cluster.Claim, error)
+	Release(c *cluster.Claim)
+	Nodes(user string) []string
+	Online(user string) bool
+	Users(after string, limit int) ([]string, bool)
+	SendPrivate(node string, msg []byte, done func(delivered bool, err error))
+	HandlePrivate(h cluster.PrivateHandler)
+	SetMember(room, user string, in bool) error
+	RoomMembers(room string) map[string][]string
+	Rooms(after string, limit int) ([]string, []int, bool)
+	HandleRoomChanges(h func(cluster.RoomChange))
+	Subscribe(room string, h cluster.RoomHandler) error
+	Unsubscribe(room string)
+	Publish(room string, data []byte) error
+	Degraded() (bool, string)
+}
+
+// WithCluster makes the service one node of a cluster.
+func WithCluster(c Cluster) Option { return func(o *options) { o.cluster = c } }
+
+// Reasons a clustered login is refused for.
+const reasonClusterDown = "server busy: the chat cluster is unavailable, try again"
+
+// claimReason maps a claim's error to the reason the client hears.
+func claimReason(err error) string {
+	switch {
+	case errors.Is(err, cluster.ErrTaken):
+		return reasonOnline
+	case errors.Is(err, cluster.ErrLookalike):
+		return reasonLookalike
+	default:
+		return reasonClusterDown
+	}
+}
+
+// claimFor takes a cluster slot for the identity id's session conn; it
+// runs on the auth pool.
+func (s *Service) claimFor(ctx context.Context, id auth.Identity, conn uint64) (*cluster.Claim, error) {
+	name, err := auth.CanonicalName(id.Name)
+	if err != nil {
+		return nil, nil // refused by authDone, which checks the name again
+	}
+	max := id.MaxSessions
+	if max == 0 {
+		max = s.authCfg.SessionsPerUser
+	}
+	return s.cluster.Claim(ctx, name, auth.NameKey(name), max, conn)
+}
+
+// startCluster connects the service's handlers to the cluster.
+func (s *Service) startCluster() {
+	s.cluster.HandlePrivate(s.remotePrivate)
+	s.cluster.HandleRoomChanges(s.remoteRoomChange)
+	s.rooms.cluster = s.cluster
+	s.rooms.remoteMessage = s.remoteRoomMessage
+}
+
+// remotePrivate delivers a private message from another node to the
+// receiver's sessions here, answering whether one wrote it. The sender's
+// node decides whether to store it.
+func (s *Service) remotePrivate(data []byte, answer func(bool)) {
+	var m wire.Message
+	if err := json.Unmarshal(data, &m); err != nil || m.Receiver == "" {
+		s.log.Warn("cluster: a private message from another node does not decode", zap.Error(err))
+		answer(false)
+		return
+	}
+	p := &privateSend{svc: s, msg: m, answer: answer}
+	to := s.users.live(m.Receiver)
+	if len(to) == 0 {
+		answer(false)
+		return
+	}
+	p.frame = s.encodeMessage(&p.msg)
+	if anyText(to) {
+		p.text = textFrame(textLine(&p.msg, p.msg.Receiver))
+	}
+	p.pending.Store(int32(len(to)))
+	for _, t := range to {
+		t.handPrivate(p)
+	}
+}
+
+// remoteNodes returns the other nodes p's receiver is on, and whether the
+// cluster is cut off (then nothing is known of them).
+func (p *privateSend) remoteNodes() (nodes []string, down bool) {
+	c := p.svc.cluster
+	if c == nil {
+		return nil, false
+	}
+	if bad, _ := c.Degraded(); bad {
+		return nil, true
+	}
+	return c.Nodes(p.msg.Receiver), false
+}
+
+// sendRemote hands p to each of nodes; each settles it once.
+func (p *privateSend) sendRemote(nodes []string) {
+	if p.wire == nil {
+		p.wire, _ = json.Marshal(&p.msg)
+	}
+	for _, n := range nodes {
+		p.svc.cluster.SendPrivate(n, p.wire, func(delivered bool, _ error) { p.done(delivered) })
+	}
+}
+
+// remoteRoomMessage fans out a room message another node published, to
+// this node's members, as the room's next message here.
+func (s *Service) remoteRoomMessage(room string) func([]byte) {
+	return func(data []byte) {
+		rm := s.rooms.get(room)
+		if rm == nil {
+			return
+		}
+		var m wire.Message
+		if err := json.Unmarshal(data, &m); err != nil || m.Room != room {
+			s.log.Warn("cluster: a room message from another node does not decode", zap.Error(err))
+			return
+		}
+		m.Seq = 0
+		rm.publish(s, &m, nil)
+	}
+}
+
+// publishRemote sends a room message published here to the other nodes.
+func (s *Service) publishRemote(m *wire.Message) {
+	if s.cluster == nil {
+		return
+	}
+	data, _ := json.Marshal(m)
+	if err := s.cluster.Publish(m.Room, data); err != nil {
+		s.log.Warn("cluster: publish a room message", zap.String("room", m.Room), zap.Error(err))
+	}
+}
+
+// remoteRoomChange records a user coming into or leaving a room on another
+// node, and tells the room's members here when that changes whether the
+// user is in the room at all.
+func (s *Service) remoteRoomChange(c cluster.RoomChange) {
+	rm := s.rooms.get(c.Room)
+	if rm == nil {
+		return
+	}
+	gone := !c.In && !s.cluster.Online(c.User) && !s.users.isOnline(c.User)
+	rm.mu.Lock()
+	flush := rm.remoteChangeLocked(c.User, c.Node, c.In, gone)
+	rm.mu.Unlock()
+	if flush {
+		rm.flushPresence(false)
+	}
+}
+
+// remoteChangeLocked updates rm.remote; rm.mu is held.
+func (rm *room) remoteChangeLocked(user, node string, in, gone bool) (flush bool) {
+	if rm.hist == nil {
+		return false // deleted
+	}
+	nodes := rm.remote[user]
+	was := len(nodes) > 0 || rm.users[user] > 0
+	if in {
+		if nodes == nil {
+			nodes = map[string]bool{}
+			rm.remote[user] = nodes
+		}
+		nodes[node] = true
+	} else if nodes != nil {
+		delete(nodes, node)
+		if len(nodes) == 0 {
+			delete(rm.remote, user)
+		}
+	}
+	now := len(rm.remote[user]) > 0 || rm.users[user] > 0
+	if was == now || !rm.presence {
+		return false
+	}
+	c := change{in: now}
+	if !now && gone {
+		c.gone = true
+	}
+	return rm.changedLocked(user, c)
+}
+
+// remoteMembersOf loads the members other nodes have in a room being
+// created here.
+func (r *rooms) remoteMembersOf(name string) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	if r.cluster == nil {
+		return out
+	}
+	for user, nodes := range r.cluster.RoomMembers(name) {
+		m := make(map[string]bool, len(nodes))
+		for _, n := range nodes {
+			m[n] = true
+		}
+		out[user] = m
+	}
+	return out
+}
+
+// everyoneLocked is the room's users here and on other nodes; rm.mu is
+// held.
+func (rm *room) everyoneLocked() map[string]int {
+	if len(rm.remote) == 0 {
+		return rm.users
+	}
+	all := maps.Clone(rm.users)
+	for u := range rm.remote {
+		all[u]++
+	}
+	return all
+}

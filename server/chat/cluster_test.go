@@ -1,0 +1,158 @@
+package chat_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"go.uber.org/zap"
+
+	"github.com/chatd/chatd/server/chat"
+	"github.com/chatd/chatd/server/cluster"
+)
+
+// startNATS runs a JetStream NATS server for a test.
+func startNATS(t testing.TB) *natsserver.Server {
+	t.Helper()
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats not ready")
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns
+}
+
+// startCluster runs n chat nodes on one NATS server, sharing box as their
+// offline mailbox (the JetStream mailbox has its own tests).
+func startCluster(t *testing.T, n int, o options) (*natsserver.Server, []*env) {
+	t.Helper()
+	ns := startNATS(t)
+	if o.box == nil {
+		o.box = newMemBox(1000)
+	}
+	mutate := o.chat
+	o.chat = func(c *chat.Config) {
+		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e5, 1e5 // the order tests send bursts
+		if mutate != nil {
+			mutate(c)
+		}
+	}
+	envs := make([]*env, n)
+	for i := range envs {
+		c := cluster.DefaultConfig()
+		c.Enabled, c.Node, c.PresenceTTL = true, fmt.Sprintf("n%d", i), 3*time.Second
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		node, err := cluster.Connect(ctx, c, []string{ns.ClientURL()}, zap.NewNop())
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = node.Close(ctx)
+		})
+		oi := o
+		oi.opts = append(append([]chat.Option{}, o.opts...), chat.WithCluster(node))
+		envs[i] = start(t, oi)
+	}
+	return ns, envs
+}
+
+func TestClusterPrivateAcrossNodes(t *testing.T) {
+	_, nodes := startCluster(t, 3, options{})
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	alice, bob := a.login(t, "alice"), b.login(t, "bob")
+	waitFor(t, func() bool { return alice.onlineSeen(a, "bob") })
+	alice.sendJSON(map[string]any{"receiver": "bob", "data": "psst", "id": 1})
+	bob.expect(map[string]any{"type": "message", "sender": "alice", "receiver": "bob", "data": "psst"})
+	alice.expect(map[string]any{"type": "sent", "status": "delivered", "ref": 1})
+
+	// Per-sender order across nodes.
+	for i := range 200 {
+		alice.sendJSON(map[string]any{"receiver": "bob", "data": i})
+	}
+	for i := range 200 {
+		bob.expect(map[string]any{"sender": "alice", "data": float64(i)})
+	}
+
+	// Offline everywhere: stored, and delivered at login on a third node.
+	alice.sendJSON(map[string]any{"receiver": "carol", "data": "later", "id": 2})
+	alice.expect(map[string]any{"type": "sent", "status": "stored", "ref": 2})
+	carol := c.login(t, "carol")
+	carol.expect(map[string]any{"type": "message", "sender": "alice", "receiver": "carol", "data": "later", "offline": true})
+
+	// A user who leaves node B is not "delivered" to: the message is stored.
+	bob.c.Close()
+	waitFor(t, func() bool { return !alice.onlineSeen(a, "bob") })
+	alice.sendJSON(map[string]any{"receiver": "bob", "data": "gone", "id": 3})
+	alice.expect(map[string]any{"type": "sent", "status": "stored", "ref": 3})
+}
+
+// onlineSeen asks node e's seen command whether user is online.
+func (c *client) onlineSeen(_ *env, user string) bool {
+	c.sendJSON(map[string]any{"type": "seen", "user": user, "id": 9999})
+	m := c.expect(map[string]any{"type": "seen", "ref": 9999})
+	return m["online"] == true
+}
+
+func TestClusterOneSessionPerName(t *testing.T) {
+	_, nodes := startCluster(t, 3, options{})
+	nodes[0].login(t, "dave")
+	for _, e := range nodes[1:] {
+		c := e.dial(t)
+		c.send("dave")
+		if got := c.text(); got != "name is already online" {
+			t.Fatalf("second dave on another node: %q", got)
+		}
+		c.send("Dave")
+		if got := c.text(); got != "name is already online" {
+			t.Fatalf("lookalike Dave on another node: %q", got)
+		}
+	}
+}
+
+func TestClusterRooms(t *testing.T) {
+	_, nodes := startCluster(t, 3, options{chat: func(c *chat.Config) { c.Rooms.PresenceInterval = 10 * time.Millisecond }})
+	alice, bob := nodes[0].login(t, "alice"), nodes[1].login(t, "bob")
+	join(alice, "dev")
+	// Node 1 hears of alice in dev (who answers for a room with no
+	// members here from the cluster's view); then bob joins, and is told
+	// nothing of her arrival, which came before his.
+	waitFor(t, func() bool {
+		bob.sendJSON(map[string]any{"type": "who", "room": "dev", "id": 1})
+		return fmt.Sprint(bob.expect(map[string]any{"type": "who"})["users"]) == "[alice]"
+	})
+	join(bob, "dev")
+	alice.expect(map[string]any{"type": "presence", "user": "bob", "status": "online", "room": "dev"})
+	alice.sendJSON(map[string]any{"room": "dev", "data": "hello", "id": 1})
+	alice.expect(map[string]any{"type": "sent", "ref": 1})
+	bob.expect(map[string]any{"type": "message", "sender": "alice", "room": "dev", "data": "hello"})
+
+	carol := nodes[2].login(t, "carol")
+	join(carol, "dev")
+	alice.expect(map[string]any{"type": "presence", "user": "carol", "status": "online", "room": "dev"})
+	bob.expect(map[string]any{"type": "presence", "user": "carol", "status": "online", "room": "dev"})
+	carol.sendJSON(map[string]any{"type": "who", "room": "dev", "id": 2})
+	carol.expect(map[string]any{"type": "who", "users": []string{"alice", "bob", "carol"}, "ref": 2})
+	carol.sendJSON(map[string]any{"type": "rooms", "id": 3})
+	m := carol.expect(map[string]any{"type": "rooms", "ref": 3})
+	if fmt.Sprint(m["rooms"]) == "[]" {
+		t.Fatalf("rooms: %v", m)
+	}
+	// Per-sender order in a room across nodes.
+	for i := range 100 {
+		bob.sendJSON(map[string]any{"room": "dev", "data": i})
+	}
+	for i := range 100 {
+		carol.expect(map[string]any{"sender": "bob", "room": "dev", "data": float64(i)})
+	}
+	leave(bob, "dev")
+	carol.expect(map[string]any{"type": "presence", "user": "bob", "status": "left", "room": "dev"})
+}

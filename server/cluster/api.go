@@ -1,0 +1,107 @@
+package cluster
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Claim takes one of max session slots of the user name (whose name key,
+// auth.NameKey, is nameKey) for connection conn of this node. It fails
+// with ErrTaken when every slot is held by a live session anywhere, with
+// ErrLookalike when a different name with the same key is online, and
+// with ErrDegraded when NATS is unreachable. It blocks for a few round
+// trips to NATS: never call it on an event loop.
+func (n *Node) Claim(ctx context.Context, name, nameKey string, max int, conn uint64) (*Claim, error) {
+	if bad, _ := n.Degraded(); bad {
+		return nil, ErrDegraded
+	}
+	return n.presence.claim(ctx, name, nameKey, max, conn)
+}
+
+// releaseTimeout bounds one release.
+const releaseTimeout = 5 * time.Second
+
+// Release gives c back, in the background: it does not block. A release
+// that fails (NATS away) leaves the claim until this node's heartbeat
+// expires or it restarts.
+func (n *Node) Release(c *Claim) {
+	if c == nil {
+		return
+	}
+	n.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+		defer cancel()
+		if err := n.presence.release(ctx, c); err != nil {
+			n.log.Debug("cluster: release a session claim", zap.String("key", c.key), zap.Error(err))
+		}
+	})
+}
+
+// Nodes returns the other live nodes where user has sessions.
+func (n *Node) Nodes(user string) []string { return n.presence.nodes(user) }
+
+// Online reports whether user has a live session on any node.
+func (n *Node) Online(user string) bool { return n.presence.online(user) }
+
+// Users returns up to limit users online anywhere whose names sort after
+// after, and whether more follow.
+func (n *Node) Users(after string, limit int) ([]string, bool) {
+	return n.presence.page(after, limit)
+}
+
+// SendPrivate hands msg to node's PrivateHandler and calls done once with
+// whether a session there wrote it (err says why not, when known). It does
+// not block; done runs on a NATS or timer goroutine.
+func (n *Node) SendPrivate(node string, msg []byte, done func(delivered bool, err error)) {
+	n.router.send(node, msg, done)
+}
+
+// HandlePrivate sets the handler of private messages from other nodes.
+// Until it is set, they are answered "not delivered".
+func (n *Node) HandlePrivate(h PrivateHandler) { n.router.handler.Store(&h) }
+
+// SetMember records, for every node, that user has (in) or no longer has
+// a session of this node in room. It does not block.
+func (n *Node) SetMember(room, user string, in bool) error {
+	return n.presence.setMember(room, user, in)
+}
+
+// RoomMembers returns room's users on other live nodes, each with its
+// nodes.
+func (n *Node) RoomMembers(room string) map[string][]string { return n.presence.roomMembers(room) }
+
+// Rooms returns up to limit rooms with members on any node after after,
+// sorted, with their numbers of users, and whether more follow.
+func (n *Node) Rooms(after string, limit int) ([]string, []int, bool) {
+	return n.presence.roomPage(after, limit)
+}
+
+// HandleRoomChanges runs h, on one goroutine in bucket order, for every
+// user coming into or leaving a room on another node. Call it once.
+func (n *Node) HandleRoomChanges(h func(RoomChange)) {
+	n.wg.Go(func() {
+		for {
+			select {
+			case <-n.stop:
+				return
+			case c := <-n.presence.roomEvents:
+				h(c)
+			}
+		}
+	})
+}
+
+// Subscribe delivers what other nodes publish to room to h until
+// Unsubscribe. Subscribing twice is a no-op.
+func (n *Node) Subscribe(room string, h RoomHandler) error { return n.rooms.join(room, h) }
+
+// Unsubscribe stops the room's deliveries.
+func (n *Node) Unsubscribe(room string) { n.rooms.leave(room) }
+
+// Publish sends data to the other nodes subscribed to room. It does not
+// wait for them.
+func (n *Node) Publish(room string, data []byte) error {
+	return n.nc.Publish(roomSubject(room), data)
+}

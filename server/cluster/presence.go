@@ -1,0 +1,502 @@
+package cluster
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+)
+
+// Presence lives in one KV bucket, chatd_sessions, with two kinds of keys:
+//
+//   - n.<node>: the node's heartbeat, its incarnation (a random id of the
+//     process), written with a per-message TTL of cluster.presence_ttl and
+//     rewritten every third of it by the node itself.
+//   - s.<user>.<slot>: a session claim, {user, node, incarnation, conn}.
+//     <user> is the user's name key (auth.NameKey) in unpadded base64url;
+//     <slot> is 0 to sessions_per_user-1.
+//
+// A claim is taken with the KV's atomic create, so two nodes never hold
+// the same slot and a user never has more sessions than slots. A claim is
+// live while its node's heartbeat holds its incarnation: when a node dies,
+// its heartbeat expires (the bucket's delete marker tells every node) and
+// all its claims are dead at once; a node that restarts under the same
+// name has a new incarnation, so its old claims are dead at once too. A
+// dead claim's slot is taken over (delete at its revision, then create).
+// Refreshing is therefore one write per node, not per user.
+//
+// Every node watches the bucket and keeps the live claims in memory: who
+// is online where (Nodes, Online, Page) is answered from there, without a
+// round trip.
+
+// ErrTaken means all of a user's slots are held by live sessions.
+var ErrTaken = errors.New("cluster: every session of this user is taken")
+
+// ErrLookalike means a different name with the same name key is online.
+var ErrLookalike = errors.New("cluster: a name that looks the same is online")
+
+// ErrDegraded means the node is cut off from NATS.
+var ErrDegraded = errors.New("cluster: NATS unavailable")
+
+// Claim is a session slot held by this node.
+type Claim struct {
+	key string
+	val []byte
+	rev uint64
+}
+
+type claimValue struct {
+	User string `json:"u"`
+	Node string `json:"n"`
+	Inc  string `json:"i"`
+	Conn uint64 `json:"c"`
+}
+
+type presence struct {
+	n   *Node
+	inc string // this process's incarnation
+
+	mu    sync.Mutex
+	mine  map[string]*Claim         // key → claim this node holds
+	alive map[string]string         // node → live incarnation
+	slots map[string]claimValue     // every claim key seen → value
+	users map[string]map[string]int // user → node → live sessions (own node included)
+	// rooms: room → user → node → member (live nodes only), from r. keys.
+	rooms   map[string]map[string]map[string]bool
+	members map[string]memberValue // every r. key seen → value
+	// roomEvents are room changes of other nodes, in bucket order, for
+	// the room handler (RoomPresenceHandler), called off the lock.
+	roomEvents chan RoomChange
+	myMembers  map[string][]byte // r. keys this node holds → value
+	kickc      chan struct{}
+}
+
+type memberValue struct {
+	Room string `json:"r"`
+	User string `json:"u"`
+	Node string `json:"n"`
+	Inc  string `json:"i"`
+}
+
+// RoomChange is a user coming into a room (In) or leaving it on Node.
+type RoomChange struct {
+	Room, User, Node string
+	In               bool
+}
+
+func newPresence(n *Node) *presence {
+	return &presence{
+		n: n, inc: strconv.FormatUint(uint64(time.Now().UnixNano()), 36) + nuidish(),
+		mine: map[string]*Claim{}, alive: map[string]string{}, slots: map[string]claimValue{},
+		users: map[string]map[string]int{}, kickc: make(chan struct{}, 1),
+		rooms: map[string]map[string]map[string]bool{}, members: map[string]memberValue{},
+		roomEvents: make(chan RoomChange, 4096), myMembers: map[string][]byte{},
+	}
+}
+
+func nuidish() string { return strconv.FormatInt(int64(time.Now().Nanosecond()^0x5bd1e995), 36) }
+
+func heartbeatKey(node string) string { return "n." + node }
+
+func slotKey(nameKey string, slot int) string {
+	return "s." + base64.RawURLEncoding.EncodeToString([]byte(nameKey)) + "." + strconv.Itoa(slot)
+}
+
+// start writes the first heartbeat and loads the bucket before returning,
+// so the first login already sees the whole cluster.
+func (p *presence) start(ctx context.Context) error {
+	if err := p.beat(ctx); err != nil {
+		return fmt.Errorf("cluster: first heartbeat: %w", err)
+	}
+	// The watch outlives ctx (setup's): it ends with the node.
+	wctx, cancel := context.WithCancel(context.Background())
+	w, err := p.n.kv.WatchAll(wctx)
+	if err != nil {
+		cancel()
+		return fmt.Errorf("cluster: watch %s: %w", sessionsBucket, err)
+	}
+	for e := range w.Updates() {
+		if e == nil {
+			break // the initial values are in
+		}
+		p.apply(e)
+	}
+	p.n.wg.Go(func() {
+		defer cancel()
+		defer w.Stop()
+		for {
+			select {
+			case <-p.n.stop:
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e != nil {
+					p.apply(e)
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// beat writes the heartbeat with its TTL.
+func (p *presence) beat(ctx context.Context) error {
+	m := nats.NewMsg("$KV." + sessionsBucket + "." + heartbeatKey(p.n.name))
+	m.Data = []byte(p.inc)
+	_, err := p.n.js.PublishMsg(ctx, m, jetstream.WithMsgTTL(p.n.ttl))
+	return err
+}
+
+// refreshLoop beats every third of the TTL, and at once after a
+// reconnection, when it also claims again what the bucket lost (a NATS
+// server restarted with the bucket in memory).
+func (p *presence) refreshLoop() {
+	t := time.NewTicker(p.n.ttl / 3)
+	defer t.Stop()
+	for {
+		restore := false
+		select {
+		case <-p.n.stop:
+			return
+		case <-t.C:
+		case <-p.kickc:
+			restore = true
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), p.n.ttl/3)
+		err := p.beat(ctx)
+		if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) || isNoStream(err) {
+			err = p.recreate(ctx)
+			restore = true
+		}
+		if err != nil {
+			p.n.log.Warn("cluster heartbeat", zap.Error(err))
+		} else if restore {
+			p.restore(ctx)
+		}
+		cancel()
+	}
+}
+
+func isNoStream(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "no response from stream")
+}
+
+// recreate makes the bucket again after NATS lost it.
+func (p *presence) recreate(ctx context.Context) error {
+	cfg := p.n.kv
+	st, err := cfg.Status(ctx)
+	if err == nil && st != nil {
+		return p.beat(ctx)
+	}
+	if _, err := p.n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: sessionsBucket, History: 1, LimitMarkerTTL: p.n.ttl, Storage: jetstream.MemoryStorage,
+	}); err != nil {
+		return err
+	}
+	return p.beat(ctx)
+}
+
+// restore makes sure every claim of this node is still in the bucket,
+// creating the ones that are gone.
+func (p *presence) restore(ctx context.Context) {
+	p.mu.Lock()
+	claims := make([]*Claim, 0, len(p.mine))
+	for _, c := range p.mine {
+		claims = append(claims, c)
+	}
+	members := make(map[string][]byte, len(p.myMembers))
+	for k, v := range p.myMembers {
+		members[k] = v
+	}
+	p.mu.Unlock()
+	for k, v := range members {
+		if _, err := p.n.kv.Put(ctx, k, v); err != nil {
+			p.n.log.Warn("cluster: restore a room membership", zap.String("key", k), zap.Error(err))
+		}
+	}
+	for _, c := range claims {
+		if e, err := p.n.kv.Get(ctx, c.key); err == nil && string(e.Value()) == string(c.val) {
+			continue
+		}
+		rev, err := p.n.kv.Create(ctx, c.key, c.val)
+		if err != nil {
+			p.n.log.Warn("cluster: a session claim was lost while NATS was away and could not be made again",
+				zap.String("key", c.key), zap.Error(err))
+			continue
+		}
+		p.mu.Lock()
+		c.rev = rev
+		p.mu.Unlock()
+	}
+}
+
+func (p *presence) kick() {
+	select {
+	case p.kickc <- struct{}{}:
+	default:
+	}
+}
+
+// apply updates the in-memory view with one change of the bucket.
+func (p *presence) apply(e jetstream.KeyValueEntry) {
+	key := e.Key()
+	del := e.Operation() != jetstream.KeyValuePut
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if node, ok := strings.CutPrefix(key, "n."); ok {
+		if del {
+			p.setAliveLocked(node, "")
+		} else {
+			p.setAliveLocked(node, string(e.Value()))
+		}
+		return
+	}
+	if strings.HasPrefix(key, "r.") {
+		p.applyMemberLocked(key, e, del)
+		return
+	}
+	if old, ok := p.slots[key]; ok {
+		if p.alive[old.Node] == old.Inc {
+			p.countLocked(old, -1)
+		}
+		delete(p.slots, key)
+	}
+	if del {
+		return
+	}
+	var v claimValue
+	if json.Unmarshal(e.Value(), &v) != nil {
+		return
+	}
+	p.slots[key] = v
+	if p.alive[v.Node] == v.Inc {
+		p.countLocked(v, +1)
+	}
+}
+
+// setAliveLocked records node's live incarnation ("" = dead) and moves
+// the claims of the old and new incarnations in or out of the counts.
+func (p *presence) setAliveLocked(node, inc string) {
+	old := p.alive[node]
+	if old == inc {
+		return
+	}
+	for _, v := range p.slots {
+		if v.Node != node {
+			continue
+		}
+		if v.Inc == old {
+			p.countLocked(v, -1)
+		}
+		if v.Inc == inc {
+			p.countLocked(v, +1)
+		}
+	}
+	for _, v := range p.members {
+		if v.Node != node {
+			continue
+		}
+		if v.Inc == old {
+			p.memberLocked(v, false)
+		}
+		if v.Inc == inc {
+			p.memberLocked(v, true)
+		}
+	}
+	if inc == "" {
+		delete(p.alive, node)
+		p.n.log.Info("cluster: node gone", zap.String("node", node))
+	} else {
+		p.alive[node] = inc
+	}
+}
+
+func (p *presence) countLocked(v claimValue, d int) {
+	m := p.users[v.User]
+	if m == nil {
+		if d < 0 {
+			return
+		}
+		m = map[string]int{}
+		p.users[v.User] = m
+	}
+	m[v.Node] += d
+	if m[v.Node] <= 0 {
+		delete(m, v.Node)
+	}
+	if len(m) == 0 {
+		delete(p.users, v.User)
+	}
+}
+
+// liveLocked reports whether the claim v is held by a live node.
+func (p *presence) liveLocked(v claimValue) bool {
+	return v.Inc != "" && p.alive[v.Node] == v.Inc
+}
+
+// claim takes a free slot of name (whose name key is nameKey) for the
+// connection conn, out of max.
+func (p *presence) claim(ctx context.Context, name, nameKey string, max int, conn uint64) (*Claim, error) {
+	val, _ := json.Marshal(claimValue{User: name, Node: p.n.name, Inc: p.inc, Conn: conn})
+	for slot := 0; slot < max; slot++ {
+		key := slotKey(nameKey, slot)
+		p.mu.Lock()
+		cur, held := p.slots[key]
+		live := held && p.liveLocked(cur)
+		p.mu.Unlock()
+		if live {
+			if cur.User != name {
+				return nil, ErrLookalike
+			}
+			continue
+		}
+		rev, err := p.take(ctx, key, val)
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			// Taken meanwhile, or held by a claim this node has not seen:
+			// ask the bucket.
+			e, gerr := p.n.kv.Get(ctx, key)
+			if gerr != nil {
+				continue
+			}
+			var v claimValue
+			if json.Unmarshal(e.Value(), &v) == nil && v.User != name {
+				p.mu.Lock()
+				live := p.liveLocked(v)
+				p.mu.Unlock()
+				if live {
+					return nil, ErrLookalike
+				}
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		c := &Claim{key: key, val: val, rev: rev}
+		p.mu.Lock()
+		p.mine[key] = c
+		p.mu.Unlock()
+		return c, nil
+	}
+	return nil, ErrTaken
+}
+
+// take creates key, first deleting a dead claim that holds it.
+func (p *presence) take(ctx context.Context, key string, val []byte) (uint64, error) {
+	rev, err := p.n.kv.Create(ctx, key, val)
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return rev, err
+	}
+	e, gerr := p.n.kv.Get(ctx, key)
+	if gerr != nil {
+		return p.n.kv.Create(ctx, key, val)
+	}
+	var v claimValue
+	_ = json.Unmarshal(e.Value(), &v)
+	p.mu.Lock()
+	live := p.liveLocked(v)
+	p.mu.Unlock()
+	if live {
+		return 0, err
+	}
+	// A dead node's claim: replace it at its revision, so a claim made
+	// meanwhile by a live node is never overwritten.
+	return p.n.kv.Update(ctx, key, val, e.Revision())
+}
+
+// release gives c back; the delete is made at c's revision, so a slot
+// taken over meanwhile is left alone.
+func (p *presence) release(ctx context.Context, c *Claim) error {
+	p.mu.Lock()
+	delete(p.mine, c.key)
+	rev := c.rev
+	p.mu.Unlock()
+	err := p.n.kv.Delete(ctx, c.key, jetstream.LastRevision(rev))
+	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return err
+	}
+	return nil
+}
+
+// releaseAll gives back every claim, for a clean shutdown.
+func (p *presence) releaseAll(ctx context.Context) error {
+	p.mu.Lock()
+	claims := make([]*Claim, 0, len(p.mine))
+	for _, c := range p.mine {
+		claims = append(claims, c)
+	}
+	p.mu.Unlock()
+	var errs []error
+	for _, c := range claims {
+		if err := p.release(ctx, c); err != nil {
+			errs = append(errs, err)
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	p.mu.Lock()
+	keys := make([]string, 0, len(p.myMembers))
+	for k := range p.myMembers {
+		keys = append(keys, k)
+	}
+	p.myMembers = map[string][]byte{}
+	p.mu.Unlock()
+	for _, k := range keys {
+		_ = p.n.kv.Delete(ctx, k)
+	}
+	// Dead at once for every other node, rather than after the TTL.
+	_ = p.n.kv.Delete(ctx, heartbeatKey(p.n.name))
+	return errors.Join(errs...)
+}
+
+// nodes returns the live nodes other than this one where user has
+// sessions.
+func (p *presence) nodes(user string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for node := range p.users[user] {
+		if node != p.n.name {
+			out = append(out, node)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// online reports whether user has a live session on any node.
+func (p *presence) online(user string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.users[user]) > 0
+}
+
+// page returns up to limit users online anywhere after after, sorted.
+func (p *presence) page(after string, limit int) ([]string, bool) {
+	p.mu.Lock()
+	names := make([]string, 0, len(p.users))
+	for u := range p.users {
+		if u > after {
+			names = append(names, u)
+		}
+	}
+	p.mu.Unlock()
+	slices.Sort(names)
+	if len(names) > limit {
+		return names[:limit], true
+	}
+	return names, false
+}
