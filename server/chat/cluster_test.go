@@ -156,3 +156,58 @@ func TestClusterRooms(t *testing.T) {
 	leave(bob, "dev")
 	carol.expect(map[string]any{"type": "presence", "user": "bob", "status": "left", "room": "dev"})
 }
+
+func TestClusterSinceIsNotRecovered(t *testing.T) {
+	_, nodes := startCluster(t, 2, options{})
+	alice, bob := nodes[0].login(t, "alice"), nodes[1].login(t, "bob")
+	join(alice, "dev")
+	join(bob, "dev")
+	alice.sendJSON(map[string]any{"room": "dev", "data": "one", "id": 1})
+	bob.expect(map[string]any{"type": "message", "data": "one"})
+	// carol comes to node 1 with a seq she had from node 0.
+	carol := nodes[1].login(t, "carol")
+	carol.sendJSON(map[string]any{"type": "join", "room": "dev", "since": 0, "id": 2})
+	m := carol.expect(map[string]any{"type": "joined", "room": "dev", "recovered": false, "ref": 2})
+	if _, ok := m["missed"]; ok && m["missed"] != float64(0) {
+		t.Fatalf("joined %v", m)
+	}
+	carol.quiet()
+}
+
+func TestClusterDegraded(t *testing.T) {
+	ns, nodes := startCluster(t, 2, options{})
+	alice, bob, amy := nodes[0].login(t, "alice"), nodes[1].login(t, "bob"), nodes[0].login(t, "amy")
+	waitFor(t, func() bool { return alice.onlineSeen(nodes[0], "bob") })
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	// Node 0 notices (pings every 2 s, 2 missed) or at once on the closed socket.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		alice.sendJSON(map[string]any{"receiver": "bob", "data": "x", "id": 1})
+		m := alice.next()
+		if m["type"] == "error" {
+			if got := fmt.Sprint(m["error"]); got[:len("the chat cluster is unavailable")] != "the chat cluster is unavailable" {
+				t.Fatalf("error %q", got)
+			}
+			break
+		}
+		if m["type"] == "sent" && m["status"] == "delivered" {
+			// Only before node 0 knew: bob must have it.
+			bob.expect(map[string]any{"type": "message", "data": "x"})
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %v while NATS is down", m)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Local users go on.
+	alice.sendJSON(map[string]any{"receiver": "amy", "data": "local", "id": 2})
+	alice.expect(map[string]any{"type": "sent", "status": "delivered", "ref": 2})
+	amy.expect(map[string]any{"type": "message", "data": "local"})
+	// A new login cannot claim its name.
+	c := nodes[0].dial(t)
+	c.send("zoe")
+	if got := c.text(); got != "server busy: the chat cluster is unavailable, try again" {
+		t.Fatalf("login while degraded: %q", got)
+	}
+}

@@ -80,6 +80,13 @@ type joinResult struct {
 // snapshot is posted to s (handled after the caller returns), so replay
 // then live has no gap and no duplicate. It must run on s's actor.
 func (s *session) enterRoomAt(name string, since *uint64) (joinResult, error) {
+	// In a cluster each node numbers a room's messages itself
+	// (cluster.go): a seq the client had from another node means nothing
+	// here, so a since is answered "not recovered", with no replay.
+	elsewhere := since != nil && s.svc.cluster != nil
+	if elsewhere {
+		since = nil
+	}
 	rm, members, snap, flush, err := s.svc.rooms.join(s, name, since)
 	if err != nil {
 		return joinResult{}, err
@@ -90,6 +97,9 @@ func (s *session) enterRoomAt(name string, since *uint64) (joinResult, error) {
 		rm.flushPresence(false)
 	}
 	r := joinResult{members: members, seq: snap.seq}
+	if elsewhere {
+		r.recovered = new(bool)
+	}
 	if since != nil {
 		r.recovered, r.missed = &snap.recovered, snap.missed
 		r.replay = make([][]byte, len(snap.replay))

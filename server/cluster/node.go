@@ -183,7 +183,9 @@ func (n *Node) Close(ctx context.Context) error {
 	close(n.stop)
 	n.wg.Wait()
 	var errs []error
-	if n.presence != nil {
+	if bad, _ := n.Degraded(); n.presence != nil && !bad {
+		// Cut off, the claims cannot be given back: they end with the
+		// heartbeat, within presence_ttl.
 		errs = append(errs, n.presence.releaseAll(ctx))
 	}
 	if err := n.nc.FlushWithContext(ctx); err != nil && !n.degraded.Load() {
