@@ -111,6 +111,19 @@
 // login takes it, and sessions cannot send it private messages.
 // Disconnect marks the user's sessions leaving and kicks them (4010).
 //
+// # Cluster
+//
+// With WithCluster the service is one node of several (cluster.go, and
+// package cluster for the mechanism): a login claims its session slot
+// cluster-wide on the auth pool; a private message is handed to the
+// receiver's sessions here and to each other node with a session of the
+// receiver, each node settling it once like a session, so privateSend.done
+// decides "delivered or stored" as on one node; a room's messages and
+// memberships reach the nodes with members, who and rooms list the whole
+// cluster. Room seqs are numbered per node, so a since from elsewhere is
+// never recovered. Cut off from NATS, the service refuses logins and
+// private messages it cannot route, and serves its local users.
+//
 // # Events
 //
 // With WithEvents, login, logout (with the close code), join, leave (real
