@@ -11,28 +11,14 @@ import (
 
 	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/cluster"
+	"github.com/chatd/chatd/server/cluster/natstest"
 )
-
-// startNATS runs a JetStream NATS server for a test.
-func startNATS(t testing.TB) *natsserver.Server {
-	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	return ns
-}
 
 // startCluster runs n chat nodes on one NATS server, sharing box as their
 // offline mailbox (the JetStream mailbox has its own tests).
 func startCluster(t *testing.T, n int, o options) (*natsserver.Server, []*env) {
 	t.Helper()
-	ns := startNATS(t)
+	ns := natstest.Start(t)
 	if o.box == nil {
 		o.box = newMemBox(1000)
 	}

@@ -7,24 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/server/cluster/natstest"
+
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"go.uber.org/zap/zaptest"
 )
-
-// startNATS runs a JetStream-enabled NATS server for a test.
-func startNATS(t *testing.T) *natsserver.Server {
-	t.Helper()
-	s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-	return s
-}
 
 func testNode(t *testing.T, s *natsserver.Server, name string, ttl time.Duration) *Node {
 	t.Helper()
@@ -57,7 +44,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestClaimsAreClusterWide(t *testing.T) {
-	s := startNATS(t)
+	s := natstest.Start(t)
 	a, b := testNode(t, s, "a", 5*time.Second), testNode(t, s, "b", 5*time.Second)
 	ctx := context.Background()
 	ca, err := a.Claim(ctx, "bob", "bob", 1, 1)
@@ -97,7 +84,7 @@ func TestClaimsAreClusterWide(t *testing.T) {
 }
 
 func TestDeadNodesClaimsExpire(t *testing.T) {
-	s := startNATS(t)
+	s := natstest.Start(t)
 	ttl := 2 * time.Second
 	a, b := testNode(t, s, "a", ttl), testNode(t, s, "b", ttl)
 	ctx := context.Background()
@@ -126,7 +113,7 @@ func TestDeadNodesClaimsExpire(t *testing.T) {
 }
 
 func TestPrivateAnswers(t *testing.T) {
-	s := startNATS(t)
+	s := natstest.Start(t)
 	a, b := testNode(t, s, "a", 5*time.Second), testNode(t, s, "b", 5*time.Second)
 	var mu sync.Mutex
 	var got []string
@@ -179,7 +166,7 @@ func TestPrivateAnswers(t *testing.T) {
 }
 
 func TestRoomsBetweenNodes(t *testing.T) {
-	s := startNATS(t)
+	s := natstest.Start(t)
 	a, b := testNode(t, s, "a", 5*time.Second), testNode(t, s, "b", 5*time.Second)
 	ch := make(chan string, 10)
 	if err := b.Subscribe("dev", func(d []byte) { ch <- string(d) }); err != nil {
