@@ -39,6 +39,8 @@ type Cluster interface {
 	Users(after string, limit int) ([]string, bool)
 	SendPrivate(node string, msg []byte, done func(delivered bool, err error))
 	HandlePrivate(h cluster.PrivateHandler)
+	SendCopy(node string, msg []byte) error
+	HandleCopy(h cluster.CopyHandler)
 	SetMember(room, user string, in bool) error
 	RoomMembers(room string) map[string][]string
 	Rooms(after string, limit int) ([]string, []int, bool)
@@ -84,6 +86,7 @@ func (s *Service) claimFor(ctx context.Context, id auth.Identity, conn uint64) (
 // startCluster connects the service's handlers to the cluster.
 func (s *Service) startCluster() {
 	s.cluster.HandlePrivate(s.remotePrivate)
+	s.cluster.HandleCopy(s.remoteCopy)
 	s.cluster.HandleRoomChanges(s.remoteRoomChange)
 	s.rooms.cluster = s.cluster
 	s.rooms.remoteMessage = s.remoteRoomMessage
@@ -112,6 +115,46 @@ func (s *Service) remotePrivate(data []byte, answer func(bool)) {
 	p.pending.Store(int32(len(to)))
 	for _, t := range to {
 		t.handPrivate(p)
+	}
+}
+
+// remoteCopy shows the sender's sessions here a private message it sent
+// from another node, as its other sessions on that node see it.
+func (s *Service) remoteCopy(data []byte) {
+	var m wire.Message
+	if err := json.Unmarshal(data, &m); err != nil || m.Sender == "" {
+		s.log.Warn("cluster: a copy from another node does not decode", zap.Error(err))
+		return
+	}
+	to := s.users.live(m.Sender)
+	if len(to) == 0 {
+		return
+	}
+	frame := s.encodeMessage(&m)
+	text := lazyText{render: func() string { return textLine(&m, m.Sender) }}
+	for _, t := range to {
+		t.deliverFor(frame, &text)
+	}
+}
+
+// copyRemote sends p to the sender's sessions on other nodes (on the
+// first round, as its sessions here get it).
+func (p *privateSend) copyRemote() {
+	c := p.svc.cluster
+	if c == nil || p.msg.Sender == p.msg.Receiver {
+		return
+	}
+	nodes := c.Nodes(p.msg.Sender)
+	if len(nodes) == 0 {
+		return
+	}
+	if p.wire == nil {
+		p.wire, _ = json.Marshal(&p.msg)
+	}
+	for _, n := range nodes {
+		if err := c.SendCopy(n, p.wire); err != nil {
+			p.svc.log.Debug("cluster: copy a private message to the sender's node", zap.String("node", n), zap.Error(err))
+		}
 	}
 }
 

@@ -197,3 +197,23 @@ func TestClusterDegraded(t *testing.T) {
 		t.Fatalf("login while degraded: %q", got)
 	}
 }
+
+// TestClusterSenderSessionsSeeWhatItSent: the sender's sessions on other
+// nodes get the message it sent, as its other sessions on its node do.
+func TestClusterSenderSessionsSeeWhatItSent(t *testing.T) {
+	_, nodes := startCluster(t, 3, options{authn: &fakeAuth{maxSessions: 2}})
+	a1, a2, bob := nodes[0].login(t, "alice"), nodes[1].login(t, "alice"), nodes[2].login(t, "bob")
+	waitFor(t, func() bool { return a1.onlineSeen(nodes[0], "bob") })
+	// Node 0 must know alice is on node 1 too: a second login there is
+	// refused once both slots are seen taken.
+	waitFor(t, func() bool {
+		c := nodes[0].dial(t)
+		defer c.c.Close()
+		c.send("alice")
+		return c.text() == "name is already online"
+	})
+	a1.sendJSON(map[string]any{"receiver": "bob", "data": "hi", "id": 1})
+	bob.expect(map[string]any{"type": "message", "sender": "alice", "receiver": "bob", "data": "hi"})
+	a2.expect(map[string]any{"type": "message", "sender": "alice", "receiver": "bob", "data": "hi"})
+	a1.expect(map[string]any{"type": "sent", "status": "delivered", "ref": 1})
+}

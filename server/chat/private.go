@@ -123,6 +123,9 @@ func (p *privateSend) route() {
 	if len(nodes) > 0 {
 		p.sendRemote(nodes)
 	}
+	if p.round == 1 && p.answer == nil {
+		p.copyRemote()
+	}
 	if len(echo) == 0 {
 		return
 	}

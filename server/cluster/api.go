@@ -62,6 +62,15 @@ func (n *Node) SendPrivate(node string, msg []byte, done func(delivered bool, er
 // Until it is set, they are answered "not delivered".
 func (n *Node) HandlePrivate(h PrivateHandler) { n.router.handler.Store(&h) }
 
+// SendCopy hands node's CopyHandler a copy of a private message, for the
+// sender's sessions there; nothing is answered (a copy is not a delivery).
+func (n *Node) SendCopy(node string, msg []byte) error {
+	return n.nc.Publish(copyInbox(node), msg)
+}
+
+// HandleCopy sets the handler of copies for senders' sessions here.
+func (n *Node) HandleCopy(h CopyHandler) { n.router.copies.Store(&h) }
+
 // SetMember records, for every node, that user has (in) or no longer has
 // a session of this node in room. It does not block.
 func (n *Node) SetMember(room, user string, in bool) error {

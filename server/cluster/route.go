@@ -36,9 +36,15 @@ const PrivateTimeout = 5 * time.Second
 // must not block.
 type PrivateHandler func(msg []byte, answer func(delivered bool))
 
+// CopyHandler gets a copy of a private message for the sender's own
+// sessions on this node (other sessions of the sender see what it sent).
+// It runs on the node's copy inbox goroutine and must not block.
+type CopyHandler func(msg []byte)
+
 type router struct {
 	n       *Node
 	handler atomic.Pointer[PrivateHandler]
+	copies  atomic.Pointer[CopyHandler]
 	next    atomic.Uint64
 
 	mu      sync.Mutex
@@ -55,11 +61,20 @@ func newRouter(n *Node) *router { return &router{n: n, pending: map[uint64]*pend
 func (r *router) inbox() string   { return "chatd.node." + r.n.name + ".private" }
 func (r *router) outcome() string { return "chatd.node." + r.n.name + ".outcome." }
 
+func copyInbox(node string) string { return "chatd.node." + node + ".copy" }
+
 func (r *router) start() error {
 	if _, err := r.n.nc.Subscribe(r.inbox(), r.receive); err != nil {
 		return err
 	}
 	if _, err := r.n.nc.Subscribe(r.outcome()+"*", r.answered); err != nil {
+		return err
+	}
+	if _, err := r.n.nc.Subscribe(copyInbox(r.n.name), func(m *nats.Msg) {
+		if h := r.copies.Load(); h != nil {
+			(*h)(m.Data)
+		}
+	}); err != nil {
 		return err
 	}
 	// Once the server has the subscriptions, other nodes can reach this
