@@ -217,3 +217,30 @@ func TestClusterSenderSessionsSeeWhatItSent(t *testing.T) {
 	a2.expect(map[string]any{"type": "message", "sender": "alice", "receiver": "bob", "data": "hi"})
 	a1.expect(map[string]any{"type": "sent", "status": "delivered", "ref": 1})
 }
+
+// TestClusterResumeOnTheSameNode: a resume token takes over an open
+// session on the same node with its rooms and its cluster slot: the name
+// stays taken on the other nodes, and is free there once the resumed
+// session ends. On another node the token is an ordinary login.
+func TestClusterResumeOnTheSameNode(t *testing.T) {
+	_, nodes := startCluster(t, 2, options{authn: &fakeAuth{maxSessions: 1}})
+	old, ok := nodes[0].loginJSON(t, "alice", nil)
+	token, _ := ok["resume"].(string)
+	old.sendJSON(map[string]any{"type": "join", "room": "dev", "id": 1})
+	old.expect(map[string]any{"type": "joined", "room": "dev"})
+	fresh, ok2 := nodes[0].loginJSON(t, "alice", map[string]any{"resume": token})
+	if !equalJSON(ok2["rooms"], []string{"lobby", "dev"}) {
+		t.Fatalf("rooms after resume %v, want lobby and dev", ok2["rooms"])
+	}
+	if code := old.closeCode(); code != chat.CloseReplaced {
+		t.Fatalf("old session closed with %d, want %d", code, chat.CloseReplaced)
+	}
+	other, _ := nodes[1].dialPath(t, "/ws", chat.ProtocolJSON)
+	other.sendJSON(map[string]any{"type": "login", "name": "alice", "resume": ok2["resume"]})
+	other.expect(map[string]any{"type": "login_error", "error": "name is already online"})
+	fresh.c.Close()
+	waitFor(t, func() bool {
+		other.sendJSON(map[string]any{"type": "login", "name": "alice"})
+		return other.next()["type"] == "login_ok"
+	})
+}

@@ -121,7 +121,8 @@
 // decides "delivered or stored" as on one node; a room's messages and
 // memberships reach the nodes with members, who and rooms list the whole
 // cluster. Room seqs are numbered per node, so a since from elsewhere is
-// never recovered. Cut off from NATS, the service refuses logins and
+// never recovered. A resume takes over an open session of its node, slot
+// included (resume.go); otherwise it is an ordinary login. Cut off from NATS, the service refuses logins and
 // private messages it cannot route, and serves its local users.
 //
 // # Events

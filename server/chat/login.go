@@ -236,7 +236,7 @@ func (s *session) authDone(r authResult) {
 		}
 		refused := s.svc.users.attach(s, max, first)
 		if refused == "" {
-			s.claim = r.claim
+			s.claim.Store(r.claim)
 			s.loggedInAs(r.attempt, max, nil)
 			return
 		}

@@ -214,9 +214,7 @@ func (r *rooms) roomsOf(s *session) []string {
 // then checked by the backend as if it had none.
 func (s *session) tryResume(a attempt) bool {
 	r := s.svc.resume
-	if !r.enabled() || a.creds.Name == "" || s.svc.cluster != nil {
-		// In a cluster a resume is an ordinary login (its slot is claimed
-		// on the auth pool); the rooms of the token are not restored.
+	if !r.enabled() || a.creds.Name == "" {
 		return false
 	}
 	name, err := auth.CanonicalName(a.creds.Name)
@@ -246,6 +244,14 @@ func (s *session) tryResume(a attempt) bool {
 		rooms = s.svc.rooms.roomsOf(old)
 		replaced, refused, found = s.svc.users.attachResumed(s, id, max, first, true)
 	}
+	if !found && s.svc.cluster != nil {
+		// In a cluster only an open session on this node is resumed
+		// here: it hands over its slot. A closed one has given its slot
+		// back, and a new claim waits for NATS: that is an ordinary
+		// login, on the auth pool, and the token's rooms are not restored.
+		s.name = ""
+		return false
+	}
 	if !found {
 		// Closed: its record is taken once, atomically.
 		if rooms, ok = r.take(id, name, now); !ok {
@@ -264,6 +270,7 @@ func (s *session) tryResume(a attempt) bool {
 	}
 	resumed = true
 	if replaced != nil {
+		s.claim.Store(replaced.claim.Swap(nil)) // with a cluster: its slot is now s's
 		replaced.conn.Kick(CloseReplaced, "replaced by a resumed session")
 	}
 	s.loggedInAs(a, max, rooms)

@@ -42,7 +42,9 @@ type session struct {
 
 	// chat phase
 	name      string
-	claim     *cluster.Claim // with a cluster: this session's slot (cluster.go)
+	// claim is, with a cluster, this session's slot (cluster.go). Atomic:
+	// a resume on another loop takes it over from the session it replaces.
+	claim atomic.Pointer[cluster.Claim]
 	loggedIn  bool
 	ackMode   bool
 	draining  bool // mailbox not yet written: live deliveries wait
@@ -210,7 +212,7 @@ func (s *session) Closed(code server.StatusCode, _ string) {
 		s.svc.resume.closedAt(s.conn.ID(), s.name, rooms, now)
 	}
 	last := s.svc.users.detach(s)
-	s.svc.releaseClaim(s.claim)
+	s.svc.releaseClaim(s.claim.Swap(nil))
 	var seen int64
 	if last {
 		seen = now.UnixMilli()
