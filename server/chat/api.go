@@ -45,10 +45,16 @@ func (s *Service) Publish(_ context.Context, sender, room string, data json.RawM
 		return api.Published{}, fmt.Errorf("%w: invalid room name %s", api.ErrInvalid, quote(room))
 	}
 	rm := s.rooms.get(room)
+	now := s.rooms.hist.now()
+	if rm == nil && s.cluster != nil && len(s.cluster.RoomMembers(room)) > 0 {
+		// Members on other nodes only: they number it (seq 0 here).
+		id := s.ids.next(now)
+		s.publishRemote(&wire.Message{Type: wire.TypeMessage, ID: id, Sender: sender, Room: room, Data: data, TS: now.UnixMilli()})
+		return api.Published{ID: id, Room: room}, nil
+	}
 	if rm == nil {
 		return api.Published{}, fmt.Errorf("%w: no room %s (a room exists while it has members)", api.ErrNotFound, quote(room))
 	}
-	now := s.rooms.hist.now()
 	id := s.ids.next(now)
 	m := &wire.Message{Type: wire.TypeMessage, ID: id, Sender: sender, Room: room, Data: data, TS: now.UnixMilli()}
 	seq := rm.publish(s, m, nil)
@@ -192,13 +198,34 @@ func (s *Service) Room(name, after string, limit int) (api.Room, error) {
 }
 
 // Disconnect closes every session of user with CloseDisconnected and
-// reason. A user who is not online has 0 sessions; that is no error.
+// reason, on every node of a cluster. A user who is not online has 0
+// sessions; that is no error.
 func (s *Service) Disconnect(user, reason string) (int, error) {
 	name, err := auth.CanonicalName(user)
 	if err != nil {
 		r, _ := auth.IsRejection(err)
 		return 0, fmt.Errorf("%w: invalid user: %s", api.ErrInvalid, r)
 	}
+	n := s.disconnectHere(name, reason)
+	if s.cluster == nil {
+		return n, nil
+	}
+	var errs []error
+	for _, node := range s.cluster.Nodes(name) {
+		ctx, cancel := context.WithTimeout(s.baseCtx, disconnectTimeout)
+		k, err := s.cluster.Disconnect(ctx, node, name, reason)
+		cancel()
+		n += k
+		errs = append(errs, err)
+	}
+	return n, errors.Join(errs...)
+}
+
+// disconnectTimeout bounds the wait for another node's Disconnect.
+const disconnectTimeout = 5 * time.Second
+
+// disconnectHere closes this node's sessions of name.
+func (s *Service) disconnectHere(name, reason string) int {
 	ss := s.users.sessions(name)
 	for _, sess := range ss {
 		// Routing skips it from now on: a private message goes to another
@@ -206,5 +233,5 @@ func (s *Service) Disconnect(user, reason string) (int, error) {
 		sess.leaving.Store(true)
 		sess.conn.Kick(CloseDisconnected, reason)
 	}
-	return len(ss), nil
+	return len(ss)
 }

@@ -40,6 +40,8 @@ type Cluster interface {
 	SendPrivate(node string, msg []byte, done func(delivered bool, err error))
 	HandlePrivate(h cluster.PrivateHandler)
 	SendCopy(node string, msg []byte) error
+	Disconnect(ctx context.Context, node, user, reason string) (int, error)
+	HandleDisconnect(h cluster.DisconnectHandler)
 	HandleCopy(h cluster.CopyHandler)
 	SetMember(room, user string, in bool) error
 	RoomMembers(room string) map[string][]string
@@ -87,6 +89,7 @@ func (s *Service) claimFor(ctx context.Context, id auth.Identity, conn uint64) (
 func (s *Service) startCluster() {
 	s.cluster.HandlePrivate(s.remotePrivate)
 	s.cluster.HandleCopy(s.remoteCopy)
+	s.cluster.HandleDisconnect(s.disconnectHere)
 	s.cluster.HandleRoomChanges(s.remoteRoomChange)
 	s.rooms.cluster = s.cluster
 	s.rooms.remoteMessage = s.remoteRoomMessage

@@ -244,3 +244,26 @@ func TestClusterResumeOnTheSameNode(t *testing.T) {
 		return other.next()["type"] == "login_ok"
 	})
 }
+
+// TestClusterAPI: the server API on one node reaches the whole cluster:
+// a publish to a room whose members are all on other nodes, and a
+// disconnect of a user on another node.
+func TestClusterAPI(t *testing.T) {
+	_, nodes := startCluster(t, 2, options{})
+	bob := nodes[1].login(t, "bob")
+	join(bob, "dev")
+	api := nodes[0].svc
+	waitFor(t, func() bool { names, _ := api.Online("", 10); return len(names) == 1 })
+	waitFor(t, func() bool { rooms, _ := api.Rooms("", 10); return fmt.Sprint(rooms) != "[]" && len(rooms) == 2 })
+	if _, err := api.Publish(context.Background(), "ops", "dev", []byte(`"maintenance"`)); err != nil {
+		t.Fatal(err)
+	}
+	bob.expect(map[string]any{"type": "message", "sender": "ops", "room": "dev", "data": "maintenance"})
+	n, err := api.Disconnect("bob", "bye")
+	if err != nil || n != 1 {
+		t.Fatalf("disconnect: %d, %v", n, err)
+	}
+	if code := bob.closeCode(); code != chat.CloseDisconnected {
+		t.Fatalf("bob closed with %d, want %d", code, chat.CloseDisconnected)
+	}
+}

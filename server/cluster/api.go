@@ -2,6 +2,9 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -70,6 +73,20 @@ func (n *Node) SendCopy(node string, msg []byte) error {
 
 // HandleCopy sets the handler of copies for senders' sessions here.
 func (n *Node) HandleCopy(h CopyHandler) { n.router.copies.Store(&h) }
+
+// Disconnect asks node to close its sessions of user with reason, and
+// returns how many it closed. It blocks for a round trip (bounded by ctx).
+func (n *Node) Disconnect(ctx context.Context, node, user, reason string) (int, error) {
+	data, _ := json.Marshal(disconnectRequest{User: user, Reason: reason})
+	m, err := n.nc.RequestWithContext(ctx, disconnectInbox(node), data)
+	if err != nil {
+		return 0, fmt.Errorf("cluster: disconnect %s on %s: %w", user, node, err)
+	}
+	return strconv.Atoi(string(m.Data))
+}
+
+// HandleDisconnect sets the handler of other nodes' Disconnect requests.
+func (n *Node) HandleDisconnect(h DisconnectHandler) { n.router.disconnects.Store(&h) }
 
 // SetMember records, for every node, that user has (in) or no longer has
 // a session of this node in room. It does not block.

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,7 +46,9 @@ type router struct {
 	n       *Node
 	handler atomic.Pointer[PrivateHandler]
 	copies  atomic.Pointer[CopyHandler]
-	next    atomic.Uint64
+	// disconnects closes sessions for another node's Disconnect.
+	disconnects atomic.Pointer[DisconnectHandler]
+	next        atomic.Uint64
 
 	mu      sync.Mutex
 	pending map[uint64]*pendingPrivate
@@ -63,11 +66,35 @@ func (r *router) outcome() string { return "chatd.node." + r.n.name + ".outcome.
 
 func copyInbox(node string) string { return "chatd.node." + node + ".copy" }
 
+func disconnectInbox(node string) string { return "chatd.node." + node + ".disconnect" }
+
+// DisconnectHandler closes this node's sessions of user with reason and
+// returns how many it closed. It must not block.
+type DisconnectHandler func(user, reason string) int
+
+type disconnectRequest struct {
+	User   string `json:"u"`
+	Reason string `json:"r"`
+}
+
+// disconnect answers another node's Disconnect with the count closed here.
+func (r *router) disconnect(m *nats.Msg) {
+	var req disconnectRequest
+	n := 0
+	if h := r.disconnects.Load(); h != nil && json.Unmarshal(m.Data, &req) == nil {
+		n = (*h)(req.User, req.Reason)
+	}
+	_ = m.Respond(strconv.AppendInt(nil, int64(n), 10))
+}
+
 func (r *router) start() error {
 	if _, err := r.n.nc.Subscribe(r.inbox(), r.receive); err != nil {
 		return err
 	}
 	if _, err := r.n.nc.Subscribe(r.outcome()+"*", r.answered); err != nil {
+		return err
+	}
+	if _, err := r.n.nc.Subscribe(disconnectInbox(r.n.name), r.disconnect); err != nil {
 		return err
 	}
 	if _, err := r.n.nc.Subscribe(copyInbox(r.n.name), func(m *nats.Msg) {
