@@ -40,6 +40,8 @@ type Cluster interface {
 	SendPrivate(node string, msg []byte, done func(delivered bool, err error))
 	HandlePrivate(h cluster.PrivateHandler)
 	SendCopy(node string, msg []byte) error
+	SendMail(node, user string) error
+	HandleMail(h func(user string))
 	Disconnect(ctx context.Context, node, user, reason string) (int, error)
 	HandleDisconnect(h cluster.DisconnectHandler)
 	HandleCopy(h cluster.CopyHandler)
@@ -89,6 +91,8 @@ func (s *Service) claimFor(ctx context.Context, id auth.Identity, conn uint64) (
 func (s *Service) startCluster() {
 	s.cluster.HandlePrivate(s.remotePrivate)
 	s.cluster.HandleCopy(s.remoteCopy)
+	s.cluster.HandleMail(s.mailHere)
+	s.offline.stored = s.mailStored
 	s.cluster.HandleDisconnect(s.disconnectHere)
 	s.cluster.HandleRoomChanges(s.remoteRoomChange)
 	s.rooms.cluster = s.cluster
@@ -140,24 +144,45 @@ func (s *Service) remoteCopy(data []byte) {
 	}
 }
 
-// copyRemote sends p to the sender's sessions on other nodes (on the
-// first round, as its sessions here get it).
-func (p *privateSend) copyRemote() {
+// copyNodes returns the other nodes where p's sender has sessions, which
+// get a copy of p on its first round (as its sessions here do).
+func (p *privateSend) copyNodes() []string {
 	c := p.svc.cluster
-	if c == nil || p.msg.Sender == p.msg.Receiver {
-		return
+	if c == nil || p.answer != nil || p.msg.Sender == p.msg.Receiver {
+		return nil
 	}
-	nodes := c.Nodes(p.msg.Sender)
-	if len(nodes) == 0 {
-		return
-	}
-	if p.wire == nil {
-		p.wire, _ = json.Marshal(&p.msg)
-	}
+	return c.Nodes(p.msg.Sender)
+}
+
+// sendCopies sends p.wire to nodes, for the sender's sessions there.
+func (p *privateSend) sendCopies(nodes []string) {
+	c := p.svc.cluster
 	for _, n := range nodes {
 		if err := c.SendCopy(n, p.wire); err != nil {
 			p.svc.log.Debug("cluster: copy a private message to the sender's node", zap.String("node", n), zap.Error(err))
 		}
+	}
+}
+
+// mailStored runs after a message was stored for user. On one node the
+// store is ordered with logins (users.route) and a session that logged in
+// reads it; in a cluster the sender's node may have decided "offline"
+// before it heard of a login elsewhere, whose session then read the
+// mailbox before the store. So every session of user, here and on the
+// other nodes, is told to read its mailbox again (drainAgain).
+func (s *Service) mailStored(user string) {
+	s.mailHere(user)
+	for _, n := range s.cluster.Nodes(user) {
+		if err := s.cluster.SendMail(n, user); err != nil {
+			s.log.Debug("cluster: tell a node of stored mail", zap.String("node", n), zap.Error(err))
+		}
+	}
+}
+
+// mailHere tells user's sessions here that mail was stored.
+func (s *Service) mailHere(user string) {
+	for _, t := range s.users.live(user) {
+		t.notify(mailWaiting{})
 	}
 }
 
@@ -174,13 +199,16 @@ func (p *privateSend) remoteNodes() (nodes []string, down bool) {
 	return c.Nodes(p.msg.Receiver), false
 }
 
-// sendRemote hands p to each of nodes; each settles it once.
+// sendRemote hands p (p.wire, made before p was handed out) to each of
+// nodes; each settles it once.
 func (p *privateSend) sendRemote(nodes []string) {
-	if p.wire == nil {
-		p.wire, _ = json.Marshal(&p.msg)
-	}
 	for _, n := range nodes {
-		p.svc.cluster.SendPrivate(n, p.wire, func(delivered bool, _ error) { p.done(delivered) })
+		p.svc.cluster.SendPrivate(n, p.wire, func(delivered bool, err error) {
+			if err != nil {
+				p.lostNode.Store(true)
+			}
+			p.done(delivered)
+		})
 	}
 }
 

@@ -147,6 +147,15 @@ func (s *session) ack(req *wire.Request) {
 		s.sendError(`ack needs the numeric "id" of the last message received`, nil)
 		return
 	}
+	// Only what this session was written: an ack of a live message's id
+	// must not remove a stored message it has not seen (one stored after
+	// its mailbox was read, in a cluster).
+	if id > s.mailWritten {
+		id = s.mailWritten
+	}
+	if id == 0 {
+		return
+	}
 	if !s.svc.offline.enqueue(s.name, ackJob{upTo: id}) {
 		s.sendError(reasonBusy, nil)
 	}

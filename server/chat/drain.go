@@ -58,6 +58,7 @@ func (s *session) pageLoaded(pg page) {
 		if !written {
 			return // closed first: nothing leaves the store
 		}
+		s.mailWritten = last
 		if !s.ackMode {
 			// Queued before the next page on the same serial queue, so the
 			// store never hands out what it has just removed.
@@ -152,4 +153,24 @@ func (s *session) mailFrame(data []byte) []byte {
 		}
 	}
 	return s.svc.frame(data)
+}
+
+// mailWaiting tells a session that a message was stored for its user
+// after the session may have read the mailbox (cluster.go: the sender's
+// node did not know of the login yet).
+type mailWaiting struct{}
+
+// drainAgain reads the mailbox once more, unless a drain is running (it
+// will find the message): what was stored late comes now, not at the next
+// login, and live deliveries wait behind it as at login.
+func (s *session) drainAgain() {
+	if s.closed || !s.loggedIn || s.draining || !s.svc.keepsMail {
+		return
+	}
+	s.draining = true
+	after := uint64(0) // without acks what was written has left the store
+	if s.ackMode {
+		after = s.mailWritten
+	}
+	s.nextPage(after)
 }

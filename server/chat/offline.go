@@ -44,6 +44,9 @@ type sizedJob interface {
 type offlineQueue struct {
 	box      Mailbox
 	events   EventSink // stored events (events.go)
+	// stored, with a cluster, is told of each message stored (cluster.go
+	// mailStored); nil on one node.
+	stored func(user string)
 	log      *zap.Logger
 	seed     maphash.Seed
 	shards   []chan queued
@@ -133,6 +136,9 @@ func (j *storeJob) run(q *offlineQueue, user string) {
 		q.log.Error("mailbox store", zap.String("user", user), zap.Error(err))
 	}
 	q.storedEvent(user, m, err)
+	if err == nil && q.stored != nil {
+		q.stored(user)
+	}
 	j.from.notify(stored{id: j.msg.ID, ref: j.ref, err: err})
 }
 

@@ -44,6 +44,10 @@ type privateSend struct {
 
 	pending atomic.Int32   // sessions of this round not yet settled
 	written atomic.Bool    // some session wrote it
+	// lostNode: a node did not answer (gone, or holding it past
+	// cluster.PrivateTimeout): it may still write it, so the message is
+	// stored at once rather than routed there again (cluster.go).
+	lostNode atomic.Bool
 	outcome privateOutcome // set by the last settler, read by the sender after the post
 }
 
@@ -95,6 +99,9 @@ func (s *session) private(receiver string, data, ref json.RawMessage) {
 // whichever actor settled the previous round after that.
 func (p *privateSend) route() {
 	p.round++
+	// Read before p is handed out: then another goroutine may settle it
+	// and route the next round.
+	first := p.round == 1
 	nodes, down := p.remoteNodes()
 	to, echo, offline, queued := p.svc.users.route(p, p.round == 1, len(nodes) > 0 || down)
 	if down && len(to) == 0 {
@@ -116,16 +123,19 @@ func (p *privateSend) route() {
 	if p.text == nil && anyText(to) {
 		p.text = textFrame(textLine(&p.msg, p.msg.Receiver))
 	}
+	var copyTo []string // the sender's other nodes (cluster.go)
+	if first {
+		copyTo = p.copyNodes()
+	}
+	if p.wire == nil && len(nodes)+len(copyTo) > 0 {
+		p.wire, _ = json.Marshal(&p.msg)
+	}
 	p.pending.Store(int32(len(to) + len(nodes)))
 	for _, t := range to {
 		t.handPrivate(p)
 	}
-	if len(nodes) > 0 {
-		p.sendRemote(nodes)
-	}
-	if p.round == 1 && p.answer == nil {
-		p.copyRemote()
-	}
+	p.sendRemote(nodes)
+	p.sendCopies(copyTo)
 	if len(echo) == 0 {
 		return
 	}
@@ -150,7 +160,7 @@ func (p *privateSend) done(written bool) {
 	switch {
 	case p.written.Load():
 		p.tell(privateOutcome{status: wire.StatusDelivered})
-	case p.round < maxPrivateRounds:
+	case p.round < maxPrivateRounds && !p.lostNode.Load():
 		p.route()
 	case !p.svc.keepsMail:
 		p.tell(privateOutcome{err: p.msg.Receiver + " went offline before the message could be delivered"})

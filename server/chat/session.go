@@ -48,6 +48,9 @@ type session struct {
 	loggedIn  bool
 	ackMode   bool
 	draining  bool // mailbox not yet written: live deliveries wait
+	// mailWritten is the id of the last stored message this session wrote
+	// (0: none): an ack never removes more (commands.go ack).
+	mailWritten uint64
 	replaying bool // login replays (since) not yet written: live deliveries wait
 	closed    bool
 	// format is how this session wants the server's messages written; set
@@ -182,6 +185,8 @@ func (s *session) Notify(msg any) {
 		if !s.closed && s.draining {
 			s.nextPage(m.after)
 		}
+	case mailWaiting:
+		s.drainAgain()
 	case stored:
 		s.storeDone(m)
 	case seenAnswer:

@@ -74,6 +74,13 @@ func (n *Node) SendCopy(node string, msg []byte) error {
 // HandleCopy sets the handler of copies for senders' sessions here.
 func (n *Node) HandleCopy(h CopyHandler) { n.router.copies.Store(&h) }
 
+// SendMail tells node that mail was stored for user, so that its sessions
+// of user read their mailbox again. It does not wait.
+func (n *Node) SendMail(node, user string) error { return n.nc.Publish(mailInbox(node), []byte(user)) }
+
+// HandleMail sets the handler of SendMail from other nodes.
+func (n *Node) HandleMail(h func(user string)) { n.router.mail.Store(&h) }
+
 // Disconnect asks node to close its sessions of user with reason, and
 // returns how many it closed. It blocks for a round trip (bounded by ctx).
 func (n *Node) Disconnect(ctx context.Context, node, user, reason string) (int, error) {

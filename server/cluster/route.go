@@ -17,11 +17,13 @@ import (
 // to chatd.node.<receiver's node>.private with a reply subject of its own,
 // chatd.node.<sender's node>.outcome.<id>; the receiver's node hands it to
 // the receiver's sessions there and answers "1" once some session wrote it
-// to its socket, "0" when none did. No answer within PrivateTimeout, or
-// NATS's no-responders status (the node is gone), counts as not delivered:
-// the sender's node then stores the message. So a message is never lost
+// to its socket, "0" when none did. No answer within PrivateTimeout (the
+// node died with the message, or holds it for a session still reading its
+// mailbox), or NATS's no-responders status (the node is gone), counts as
+// not delivered: the sender's node then stores the message at once,
+// without routing it to that node again. So a message is never lost
 // between nodes, and may at worst be both delivered and stored (the answer
-// was lost): at least once, never a false "delivered".
+// was lost, or came too late): at least once, never a false "delivered".
 //
 // Order: one node publishes on one connection, and NATS keeps a
 // publisher's order per subscriber; the receiving node handles its inbox
@@ -29,7 +31,7 @@ import (
 
 // PrivateTimeout is how long a node waits for another node's answer about a
 // private message before storing it.
-const PrivateTimeout = 5 * time.Second
+const PrivateTimeout = 15 * time.Second
 
 // PrivateHandler delivers a private message that came from another node to
 // this node's sessions of its receiver, and calls answer exactly once with
@@ -46,6 +48,7 @@ type router struct {
 	n       *Node
 	handler atomic.Pointer[PrivateHandler]
 	copies  atomic.Pointer[CopyHandler]
+	mail    atomic.Pointer[func(user string)]
 	// disconnects closes sessions for another node's Disconnect.
 	disconnects atomic.Pointer[DisconnectHandler]
 	next        atomic.Uint64
@@ -65,6 +68,8 @@ func (r *router) inbox() string   { return "chatd.node." + r.n.name + ".private"
 func (r *router) outcome() string { return "chatd.node." + r.n.name + ".outcome." }
 
 func copyInbox(node string) string { return "chatd.node." + node + ".copy" }
+
+func mailInbox(node string) string { return "chatd.node." + node + ".mail" }
 
 func disconnectInbox(node string) string { return "chatd.node." + node + ".disconnect" }
 
@@ -95,6 +100,13 @@ func (r *router) start() error {
 		return err
 	}
 	if _, err := r.n.nc.Subscribe(disconnectInbox(r.n.name), r.disconnect); err != nil {
+		return err
+	}
+	if _, err := r.n.nc.Subscribe(mailInbox(r.n.name), func(m *nats.Msg) {
+		if h := r.mail.Load(); h != nil {
+			(*h)(string(m.Data))
+		}
+	}); err != nil {
 		return err
 	}
 	if _, err := r.n.nc.Subscribe(copyInbox(r.n.name), func(m *nats.Msg) {
@@ -132,6 +144,10 @@ func (r *router) send(node string, msg []byte, done func(delivered bool, err err
 func (r *router) answered(m *nats.Msg) {
 	id, err := strconv.ParseUint(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:], 10, 64)
 	if err != nil {
+		return
+	}
+	if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
+		r.settle(id, false, nats.ErrNoResponders) // the node is gone
 		return
 	}
 	r.settle(id, len(m.Data) == 1 && m.Data[0] == '1', nil)
