@@ -12,7 +12,7 @@
 #   hub     N chatd nodes; node 1 runs the embedded NATS server, nodes 2..N
 #           connect to it through cluster.nats.urls
 #   mesh    N chatd nodes, each with an embedded NATS server, routed into one
-#           mesh (cluster_listen + routes), replicas 1
+#           mesh (cluster_listen + routes), replicas $REPLICAS (1)
 #   ext     N chatd nodes and a separate nats-server (same version as the
 #           embedded one, v2.15.3, JetStream with sync_interval: always) with
 #           its monitoring port on, so /varz counts NATS's traffic and its own
@@ -22,24 +22,26 @@
 # Every node's config is configs/chatbench-server.yaml (rate limits lifted,
 # anonymous auth, warn logs) with its own listen port and mailbox directory,
 # plus a cluster: section; the files stay in DIR (node1.yaml, ...).
-# Ports: chat 39601+i, NATS clients 39700, routes 39710+i, NATS monitoring 39721.
-# Binaries: $CHATD (/tmp/chatd), $NATS (/tmp/nats-server). Run from the repo root.
+# Ports (below the ephemeral range, 32768+): chat 21601+i, NATS clients 21700
+# (mesh: 21720+i), routes 21710+i, NATS monitoring 21721 (ext).
+# Binaries: $CHATD (/tmp/chatd), $NATS (/tmp/nats-server); $LOGLEVEL (warn) is the
+# nodes' log level, $REPLICAS the mesh's JetStream replicas (1). Run from the repo root.
 set -eu
 CHATD=${CHATD:-/tmp/chatd}
 NATS=${NATS:-/tmp/nats-server}
-NATSPORT=39700
-MONPORT=39721
+NATSPORT=21700
+MONPORT=21721
 
 node_conf() { # DIR i clustersection
-	sed -e "s/127.0.0.1:39411/127.0.0.1:$((39600 + $2))/" \
+	sed -e "s/127.0.0.1:39411/127.0.0.1:$((21600 + $2))/" \
 		-e "s#/tmp/chatbench-mailbox#$1/mail$2#" configs/chatbench-server.yaml
 	printf '%s\n' "$3"
 }
 
 waitready() { # port: wait for /healthz (≤ 60 s)
-	i=0
+	w=0
 	until curl -sf "http://127.0.0.1:$1/healthz" >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -lt 600 ] || { echo "node on $1 not ready" >&2; return 1; }
+		w=$((w + 1)); [ $w -lt 600 ] || { echo "node on $1 not ready" >&2; return 1; }
 		sleep 0.1
 	done
 }
@@ -60,7 +62,7 @@ EOF
 	fi
 	routes=""
 	i=1; while [ $i -le "$n" ]; do
-		routes="$routes${routes:+, }\"nats://127.0.0.1:$((39710 + i))\""; i=$((i + 1))
+		routes="$routes${routes:+, }\"nats://127.0.0.1:$((21710 + i))\""; i=$((i + 1))
 	done
 	i=1; while [ $i -le "$n" ]; do
 		case $mode in
@@ -70,17 +72,17 @@ EOF
 			else
 				cl="cluster: {enabled: true, node: n$i, nats: {urls: [\"nats://127.0.0.1:$NATSPORT\"]}}"
 			fi ;;
-		mesh) cl="cluster: {enabled: true, node: n$i, nats: {replicas: 1, embedded: {enabled: true, listen: \"127.0.0.1:$((NATSPORT + 20 + i))\", cluster_listen: \"127.0.0.1:$((39710 + i))\", routes: [$routes], store_dir: \"$dir/nats$i\"}}}" ;;
+		mesh) cl="cluster: {enabled: true, node: n$i, nats: {replicas: ${REPLICAS:-1}, embedded: {enabled: true, listen: \"127.0.0.1:$((NATSPORT + 20 + i))\", cluster_listen: \"127.0.0.1:$((21710 + i))\", routes: [$routes], store_dir: \"$dir/nats$i\"}}}" ;;
 		ext) cl="cluster: {enabled: true, node: n$i, nats: {urls: [\"nats://127.0.0.1:$NATSPORT\"]}}" ;;
 		*) echo "unknown mode $mode" >&2; exit 2 ;;
 		esac
-		node_conf "$dir" $i "$cl" >"$dir/node$i.yaml"
+		node_conf "$dir" $i "$cl" | sed "s/level: \"warn\"/level: \"${LOGLEVEL:-warn}\"/" >"$dir/node$i.yaml"
 		"$CHATD" -config "$dir/node$i.yaml" >"$dir/node$i.log" 2>&1 &
 		echo $! >>"$dir/pids"
-		echo "ws://127.0.0.1:$((39600 + i))/ws" >>"$dir/urls.list"
+		echo "ws://127.0.0.1:$((21600 + i))/ws" >>"$dir/urls.list"
 		i=$((i + 1))
 	done
-	i=1; while [ $i -le "$n" ]; do waitready $((39600 + i)); i=$((i + 1)); done
+	i=1; while [ $i -le "$n" ]; do waitready $((21600 + i)); i=$((i + 1)); done
 	paste -sd, "$dir/urls.list" >"$dir/urls"
 	paste -sd, "$dir/pids" >"$dir/pidlist"
 }
@@ -88,7 +90,7 @@ EOF
 stop() { # DIR
 	for p in $(cat "$1/pids" 2>/dev/null) $(cat "$1/nats.pid" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
 	for p in $(cat "$1/pids" 2>/dev/null) $(cat "$1/nats.pid" 2>/dev/null); do
-		i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+		w=0; while kill -0 "$p" 2>/dev/null && [ $w -lt 100 ]; do sleep 0.1; w=$((w + 1)); done
 		kill -9 "$p" 2>/dev/null || true
 	done
 }
@@ -98,8 +100,8 @@ varz() {
 }
 
 waitload() {
-	max=${1:-3} i=0
-	while [ "$(awk -v m="$max" '{print ($1 <= m)}' /proc/loadavg)" != 1 ] && [ $i -lt 30 ]; do sleep 10; i=$((i + 1)); done
+	max=${1:-3} w=0
+	while [ "$(awk -v m="$max" '{print ($1 <= m)}' /proc/loadavg)" != 1 ] && [ $w -lt 30 ]; do sleep 10; w=$((w + 1)); done
 	cut -d' ' -f1-3 /proc/loadavg
 }
 
