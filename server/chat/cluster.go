@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"maps"
 
 	"go.uber.org/zap"
 
@@ -41,6 +40,7 @@ type Cluster interface {
 	HandlePrivate(h cluster.PrivateHandler)
 	SendCopy(node string, msg []byte) error
 	SendMail(node, user string) error
+	HandleClaimLost(h func(user string, conn uint64))
 	HandleMail(h func(user string))
 	Disconnect(ctx context.Context, node, user, reason string) (int, error)
 	HandleDisconnect(h cluster.DisconnectHandler)
@@ -92,6 +92,7 @@ func (s *Service) startCluster() {
 	s.cluster.HandlePrivate(s.remotePrivate)
 	s.cluster.HandleCopy(s.remoteCopy)
 	s.cluster.HandleMail(s.mailHere)
+	s.cluster.HandleClaimLost(s.claimLost)
 	s.offline.stored = s.mailStored
 	s.cluster.HandleDisconnect(s.disconnectHere)
 	s.cluster.HandleRoomChanges(s.remoteRoomChange)
@@ -183,6 +184,17 @@ func (s *Service) mailStored(user string) {
 func (s *Service) mailHere(user string) {
 	for _, t := range s.users.live(user) {
 		t.notify(mailWaiting{})
+	}
+}
+
+// claimLost closes user's session conn here: while this node was cut off
+// from NATS for longer than presence_ttl, the other nodes let the user log
+// in elsewhere and the slot is taken, so this session may not go on (the
+// name would be online twice).
+func (s *Service) claimLost(user string, conn uint64) {
+	if sess := s.users.session(user, conn); sess != nil {
+		sess.leaving.Store(true)
+		sess.conn.Kick(CloseReplaced, "replaced: the name was taken on another node while this one was cut off")
 	}
 }
 
@@ -303,17 +315,4 @@ func (r *rooms) remoteMembersOf(name string) map[string]map[string]bool {
 		out[user] = m
 	}
 	return out
-}
-
-// everyoneLocked is the room's users here and on other nodes; rm.mu is
-// held.
-func (rm *room) everyoneLocked() map[string]int {
-	if len(rm.remote) == 0 {
-		return rm.users
-	}
-	all := maps.Clone(rm.users)
-	for u := range rm.remote {
-		all[u]++
-	}
-	return all
 }

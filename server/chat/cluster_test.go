@@ -147,6 +147,10 @@ func TestClusterSinceIsNotRecovered(t *testing.T) {
 	_, nodes := startCluster(t, 2, options{})
 	alice, bob := nodes[0].login(t, "alice"), nodes[1].login(t, "bob")
 	join(alice, "dev")
+	waitFor(t, func() bool { // node 1 knows alice is in dev: no presence for bob
+		bob.sendJSON(map[string]any{"type": "who", "room": "dev", "id": 9})
+		return fmt.Sprint(bob.expect(map[string]any{"type": "who"})["users"]) == "[alice]"
+	})
 	join(bob, "dev")
 	alice.sendJSON(map[string]any{"room": "dev", "data": "one", "id": 1})
 	bob.expect(map[string]any{"type": "message", "data": "one"})

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"container/list"
 	"errors"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -70,10 +71,11 @@ type room struct {
 	text   int
 	users  map[string]int // sessions per user name
 	// remote: with a cluster, the users in the room on other nodes, and
-	// their nodes (cluster.go).
-	remote map[string]map[string]bool
-	pres   roomPresence // presence changes not yet announced (presence.go)
-	hist   *roomHistory // the seq and kept messages (history.go); nil once deleted
+	// their nodes, as the room changes told (cluster.go): for presence.
+	remote  map[string]map[string]bool
+	cluster Cluster      // nil on one node
+	pres    roomPresence // presence changes not yet announced (presence.go)
+	hist    *roomHistory // the seq and kept messages (history.go); nil once deleted
 }
 
 // newRooms returns an empty registry configured by cfg and hcfg, holding
@@ -167,6 +169,7 @@ func (r *rooms) createLocked(name string) *room {
 	rm := &room{name: name, presence: present, index: map[*session]int{}, users: map[string]int{}, hist: h}
 	rm.pres.cfg = &r.pres
 	rm.remote = r.remoteMembersOf(name)
+	rm.cluster = r.cluster
 	if r.cluster != nil {
 		if err := r.cluster.Subscribe(name, r.remoteMessage(name)); err != nil {
 			// NATS is away: the subscription is made again on reconnection
@@ -561,7 +564,16 @@ type roomFrame struct {
 // lock; sorting happens outside it.
 func (rm *room) who(after string, limit int) (names []string, more bool) {
 	rm.mu.RLock()
-	names = namesAfter(rm.everyoneLocked(), after, limit)
+	users := rm.users
+	if rm.cluster != nil {
+		// The cluster's view of the other nodes' members (not rm.remote,
+		// which lags when room changes come faster than they are handled).
+		users = maps.Clone(rm.users)
+		for u := range rm.cluster.RoomMembers(rm.name) {
+			users[u]++
+		}
+	}
+	names = namesAfter(users, after, limit)
 	rm.mu.RUnlock()
 	return firstPage(names, limit)
 }

@@ -81,6 +81,19 @@ func (n *Node) SendMail(node, user string) error { return n.nc.Publish(mailInbox
 // HandleMail sets the handler of SendMail from other nodes.
 func (n *Node) HandleMail(h func(user string)) { n.router.mail.Store(&h) }
 
+// HandleClaimLost sets what is told of a session claim this node held
+// that another node took meanwhile (this node was cut off from NATS for
+// longer than presence_ttl and its user logged in elsewhere): the session
+// must end, or the name would be online twice.
+func (n *Node) HandleClaimLost(h func(user string, conn uint64)) { n.router.claimLost.Store(&h) }
+
+// claimLost tells the handler that v, a claim of this node, was lost.
+func (n *Node) claimLost(v claimValue) {
+	if h := n.router.claimLost.Load(); h != nil {
+		(*h)(v.User, v.Conn)
+	}
+}
+
 // Disconnect asks node to close its sessions of user with reason, and
 // returns how many it closed. It blocks for a round trip (bounded by ctx).
 func (n *Node) Disconnect(ctx context.Context, node, user, reason string) (int, error) {

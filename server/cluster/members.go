@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Room membership across the cluster lives in the sessions bucket too: a
@@ -24,7 +23,13 @@ func memberKey(room, user, node string) string {
 }
 
 // applyMemberLocked handles a change of an r. key.
-func (p *presence) applyMemberLocked(key string, e jetstream.KeyValueEntry, del bool) {
+func (p *presence) applyMemberLocked(key string, value []byte, del bool) {
+	var v memberValue
+	if !del && json.Unmarshal(value, &v) == nil && p.members[key] == v {
+		// Unchanged: a new watch reads every key again (watchLoop), which
+		// must not tell the rooms that their members left and came back.
+		return
+	}
 	if old, ok := p.members[key]; ok {
 		if p.alive[old.Node] == old.Inc {
 			p.memberLocked(old, false)
@@ -34,8 +39,7 @@ func (p *presence) applyMemberLocked(key string, e jetstream.KeyValueEntry, del 
 	if del {
 		return
 	}
-	var v memberValue
-	if json.Unmarshal(e.Value(), &v) != nil {
+	if json.Unmarshal(value, &v) != nil {
 		return
 	}
 	p.members[key] = v

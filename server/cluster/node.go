@@ -29,6 +29,9 @@ type Node struct {
 	nc   *nats.Conn
 	js   jetstream.JetStream
 	kv   jetstream.KeyValue
+	// kvCfg is the sessions bucket's config, for making it again after
+	// NATS lost it (presence.recreate).
+	kvCfg jetstream.KeyValueConfig
 
 	degraded  atomic.Bool
 	degradeAt atomic.Int64 // unix ns when the connection was lost, 0 = up
@@ -48,6 +51,10 @@ const sessionsBucket = "chatd_sessions"
 // setupTimeout bounds how long Connect waits for JetStream to create the
 // sessions bucket (a mesh elects its JetStream leader first).
 const setupTimeout = 30 * time.Second
+
+// setupAttemptTimeout bounds one attempt to create the sessions bucket
+// (and one request for its status, presence.watch).
+const setupAttemptTimeout = 2 * time.Second
 
 // Connect joins the cluster described by c through the NATS servers at urls
 // (ClientURLs). It blocks until NATS answers and the sessions bucket exists,
@@ -105,9 +112,16 @@ func (n *Node) setup(ctx context.Context, c Config) error {
 		Storage:        jetstream.MemoryStorage,
 		Replicas:       c.NATS.Replicas,
 	}
+	n.kvCfg = cfg
 	var err error
 	for {
-		n.kv, err = n.js.CreateOrUpdateKeyValue(ctx, cfg)
+		// Each attempt has its own deadline: a request made before the
+		// mesh has a JetStream meta leader gets no answer at all, and one
+		// bounded only by ctx would use up the whole setupTimeout (the
+		// three nodes of a mesh started together then never start).
+		actx, acancel := context.WithTimeout(ctx, setupAttemptTimeout)
+		n.kv, err = n.js.CreateOrUpdateKeyValue(actx, cfg)
+		acancel()
 		if err == nil {
 			break
 		}

@@ -49,6 +49,9 @@ type router struct {
 	handler atomic.Pointer[PrivateHandler]
 	copies  atomic.Pointer[CopyHandler]
 	mail    atomic.Pointer[func(user string)]
+	// claimLost is told of a claim this node held that another node took
+	// while this one was cut off (presence.restore).
+	claimLost atomic.Pointer[func(user string, conn uint64)]
 	// disconnects closes sessions for another node's Disconnect.
 	disconnects atomic.Pointer[DisconnectHandler]
 	next        atomic.Uint64
