@@ -78,6 +78,11 @@ type presence struct {
 	// the room handler (RoomPresenceHandler), called off the lock.
 	roomEvents chan RoomChange
 	myMembers  map[string][]byte // r. keys this node holds → value
+	// unreleased are claims given back whose delete did not reach the
+	// bucket (NATS away, or a link silently dropping bytes): the refresh
+	// loop deletes them again, or the heartbeat, which goes on, would keep
+	// them live for as long as this node lives.
+	unreleased map[string]*Claim
 	kickc      chan struct{}
 	rewatchc   chan struct{} // the refresh loop asks watchLoop for a new watch
 	beatc      chan struct{} // applyKey asks the refresh loop for a beat now
@@ -104,6 +109,7 @@ func newPresence(n *Node) *presence {
 		beatc: make(chan struct{}, 1),
 		rooms: map[string]map[string]map[string]bool{}, members: map[string]memberValue{},
 		roomEvents: make(chan RoomChange, 4096), myMembers: map[string][]byte{},
+		unreleased: map[string]*Claim{},
 	}
 }
 
@@ -348,6 +354,9 @@ func (p *presence) refreshLoop() {
 			err = p.recreate(ctx)
 			restore = true
 		}
+		if err == nil {
+			p.retryReleases(ctx)
+		}
 		if err != nil {
 			p.n.log.Warn("cluster heartbeat", zap.Error(err))
 		} else if restore {
@@ -403,6 +412,20 @@ func (p *presence) restore(ctx context.Context) {
 			continue
 		}
 		rev, err := p.n.kv.Create(ctx, c.key, c.val)
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			// Another node took the slot while this one was cut off (past
+			// presence_ttl, the cluster let the user log in there): this
+			// node's session must end, or the name is online twice.
+			p.mu.Lock()
+			delete(p.mine, c.key)
+			p.mu.Unlock()
+			var v claimValue
+			_ = json.Unmarshal(c.val, &v)
+			p.n.log.Warn("cluster: a session's slot was taken on another node while this one was cut off; closing the session",
+				zap.String("user", v.User), zap.Uint64("conn", v.Conn))
+			p.n.claimLost(v)
+			continue
+		}
 		if err != nil {
 			p.n.log.Warn("cluster: a session claim was lost while NATS was away and could not be made again",
 				zap.String("key", c.key), zap.Error(err))
@@ -411,6 +434,29 @@ func (p *presence) restore(ctx context.Context) {
 		p.mu.Lock()
 		c.rev = rev
 		p.mu.Unlock()
+	}
+	p.sweepOrphans(ctx)
+}
+
+// sweepOrphans deletes the room memberships of this incarnation that it
+// no longer holds: a leave whose delete was lost while the link was down
+// (the bucket's view has the key, this node gave it back). myMembers is
+// updated before a membership is published, so a key being added is never
+// taken for an orphan. (Claims given back are retried by retryReleases:
+// a claim just created is in the view before it is in mine.)
+func (p *presence) sweepOrphans(ctx context.Context) {
+	var orphans []string
+	p.mu.Lock()
+	for k, v := range p.members {
+		if _, held := p.myMembers[k]; v.Node == p.n.name && v.Inc == p.inc && !held {
+			orphans = append(orphans, k)
+		}
+	}
+	p.mu.Unlock()
+	for _, k := range orphans {
+		if err := p.n.kv.Delete(ctx, k); err != nil {
+			p.n.log.Debug("cluster: delete a key given back", zap.String("key", k), zap.Error(err))
+		}
 	}
 }
 
@@ -619,9 +665,34 @@ func (p *presence) release(ctx context.Context, c *Claim) error {
 	p.mu.Unlock()
 	err := p.n.kv.Delete(ctx, c.key, jetstream.LastRevision(rev))
 	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		p.mu.Lock()
+		p.unreleased[c.key] = c
+		p.mu.Unlock()
 		return err
 	}
 	return nil
+}
+
+// retryReleases deletes again the claims whose release failed. A claim
+// taken over meanwhile (its revision moved on) is left alone.
+func (p *presence) retryReleases(ctx context.Context) {
+	p.mu.Lock()
+	claims := make([]*Claim, 0, len(p.unreleased))
+	for _, c := range p.unreleased {
+		claims = append(claims, c)
+	}
+	p.mu.Unlock()
+	for _, c := range claims {
+		err := p.n.kv.Delete(ctx, c.key, jetstream.LastRevision(c.rev))
+		if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+			return // still away: the next beat tries again
+		}
+		p.mu.Lock()
+		if p.unreleased[c.key] == c {
+			delete(p.unreleased, c.key)
+		}
+		p.mu.Unlock()
+	}
 }
 
 // releaseAll gives back every claim, for a clean shutdown.
