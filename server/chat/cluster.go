@@ -198,6 +198,22 @@ func (s *Service) claimLost(user string, conn uint64) {
 	}
 }
 
+// errClusterDown is what the sender hears of a private message to a user
+// not on this node while the node is cut off from NATS.
+func errClusterDown(receiver string) string {
+	return "the chat cluster is unavailable: " + receiver + " cannot be reached or stored for now, try again"
+}
+
+// clusterDown reports whether the node is cut off from NATS (then the
+// shared mailbox cannot be written either).
+func (p *privateSend) clusterDown() bool {
+	if p.svc.cluster == nil {
+		return false
+	}
+	bad, _ := p.svc.cluster.Degraded()
+	return bad
+}
+
 // remoteNodes returns the other nodes p's receiver is on, and whether the
 // cluster is cut off (then nothing is known of them).
 func (p *privateSend) remoteNodes() (nodes []string, down bool) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"hash/maphash"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,17 +43,22 @@ type sizedJob interface {
 // to be stored hold at most maxBytes in all; past either, enqueue refuses
 // and the caller answers "server busy".
 type offlineQueue struct {
-	box      Mailbox
-	events   EventSink // stored events (events.go)
+	box    Mailbox
+	events EventSink // stored events (events.go)
 	// stored, with a cluster, is told of each message stored (cluster.go
 	// mailStored); nil on one node.
-	stored func(user string)
+	stored   func(user string)
 	log      *zap.Logger
 	seed     maphash.Seed
 	shards   []chan queued
 	maxBytes int64
 	bytes    atomic.Int64 // bytes of sized jobs queued or running
 	page     pageLimits
+	// closeMu orders enqueue with close: a job queued late (an ack
+	// retried after a delay) is dropped once the queue is closed, never
+	// sent on a closed channel.
+	closeMu sync.RWMutex
+	closed  bool
 }
 
 type pageLimits struct{ messages, bytes int }
@@ -81,6 +87,9 @@ func (q *offlineQueue) run(i int) {
 }
 
 func (q *offlineQueue) close() {
+	q.closeMu.Lock()
+	defer q.closeMu.Unlock()
+	q.closed = true
 	for _, ch := range q.shards {
 		close(ch)
 	}
@@ -89,6 +98,11 @@ func (q *offlineQueue) close() {
 // enqueue queues job for user without blocking; false means the queue is
 // full.
 func (q *offlineQueue) enqueue(user string, job offlineJob) bool {
+	q.closeMu.RLock()
+	defer q.closeMu.RUnlock()
+	if q.closed {
+		return false
+	}
 	n := int64(0)
 	if sj, ok := job.(sizedJob); ok {
 		n = int64(sj.size())
@@ -171,12 +185,32 @@ func (j pageJob) run(q *offlineQueue, user string) {
 }
 
 // ackJob removes delivered or acknowledged messages.
-type ackJob struct{ upTo uint64 }
+type ackJob struct {
+	upTo  uint64
+	tries int
+}
+
+// ackRetries and ackRetryDelay: a removal that failed (a JetStream
+// mailbox electing a new leader) is tried again, later, behind what was
+// queued meanwhile, rather than leaving delivered messages to come again
+// at every login.
+const (
+	ackRetries    = 5
+	ackRetryDelay = 2 * time.Second
+)
 
 func (j ackJob) run(q *offlineQueue, user string) {
-	if _, err := q.box.Ack(user, j.upTo); err != nil {
-		q.log.Error("mailbox ack", zap.String("user", user), zap.Error(err))
+	_, err := q.box.Ack(user, j.upTo)
+	if err == nil {
+		return
 	}
+	if j.tries < ackRetries {
+		q.log.Warn("mailbox ack failed; trying again", zap.String("user", user), zap.Error(err))
+		j.tries++
+		time.AfterFunc(ackRetryDelay, func() { q.enqueue(user, j) })
+		return
+	}
+	q.log.Error("mailbox ack", zap.String("user", user), zap.Error(err))
 }
 
 // seenJob records when a user's last session ended.

@@ -105,7 +105,7 @@ func (p *privateSend) route() {
 	nodes, down := p.remoteNodes()
 	to, echo, offline, queued := p.svc.users.route(p, p.round == 1, len(nodes) > 0 || down)
 	if down && len(to) == 0 {
-		p.tell(privateOutcome{err: "the chat cluster is unavailable: " + p.msg.Receiver + " cannot be reached or stored for now, try again"})
+		p.tell(privateOutcome{err: errClusterDown(p.msg.Receiver)})
 		return
 	}
 	if offline {
@@ -164,6 +164,8 @@ func (p *privateSend) done(written bool) {
 		p.route()
 	case !p.svc.keepsMail:
 		p.tell(privateOutcome{err: p.msg.Receiver + " went offline before the message could be delivered"})
+	case p.clusterDown():
+		p.tell(privateOutcome{err: errClusterDown(p.msg.Receiver)})
 	case !p.svc.offline.enqueue(p.msg.Receiver, p.storeJob()):
 		p.tell(privateOutcome{err: reasonBusy})
 	}

@@ -175,6 +175,9 @@ func (n *Node) lost(err error) {
 		n.lastErr.Store(&e)
 	}
 	n.log.Warn("cluster degraded: lost NATS", zap.Error(err))
+	if n.router != nil {
+		n.router.failAll(&degradedError{"disconnected from NATS"})
+	}
 }
 
 func (n *Node) back() {

@@ -156,6 +156,22 @@ func (r *router) answered(m *nats.Msg) {
 	r.settle(id, len(m.Data) == 1 && m.Data[0] == '1', nil)
 }
 
+// failAll settles every message waiting for an answer as not delivered:
+// the connection to NATS is gone, and with it the answers (a sender hears
+// at once, rather than after PrivateTimeout; the message may all the same
+// have been delivered before the link went).
+func (r *router) failAll(err error) {
+	r.mu.Lock()
+	ids := make([]uint64, 0, len(r.pending))
+	for id := range r.pending {
+		ids = append(ids, id)
+	}
+	r.mu.Unlock()
+	for _, id := range ids {
+		r.settle(id, false, err)
+	}
+}
+
 func (r *router) settle(id uint64, delivered bool, err error) {
 	r.mu.Lock()
 	p := r.pending[id]
