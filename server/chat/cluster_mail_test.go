@@ -1,7 +1,6 @@
 package chat_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/server/chat"
-	"github.com/chatd/chatd/server/cluster"
 	"github.com/chatd/chatd/server/cluster/jsmail"
 	"github.com/chatd/chatd/server/cluster/natstest"
 	natsserver "github.com/nats-io/nats-server/v2/server"
@@ -206,19 +204,7 @@ func startClusterJS(t *testing.T, n int) (*natsserver.Server, []*env) {
 	ns := natstest.Start(t)
 	envs := make([]*env, n)
 	for i := range envs {
-		c := cluster.DefaultConfig()
-		c.Enabled, c.Node, c.PresenceTTL = true, fmt.Sprintf("n%d", i), 3*time.Second
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		node, err := cluster.Connect(ctx, c, []string{ns.ClientURL()}, zap.NewNop())
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = node.Close(ctx)
-		})
+		node := connectNode(t, i, ns.ClientURL())
 		box, err := jsmail.Open(node.JetStream(), jsmail.Default(), zap.NewNop())
 		if err != nil {
 			t.Fatal(err)

@@ -1,8 +1,6 @@
 package chat_test
 
 import (
-	"context"
-	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -10,10 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/chatd/chatd/server/chat"
-	"github.com/chatd/chatd/server/cluster"
 	"github.com/chatd/chatd/server/cluster/natstest"
 )
 
@@ -92,23 +87,11 @@ func startClusterProxied(t *testing.T, n int) (*tcpProxy, []*env) {
 	px := newProxy(t, ns.Addr().String())
 	envs := make([]*env, n)
 	for i := range envs {
-		c := cluster.DefaultConfig()
-		c.Enabled, c.Node, c.PresenceTTL = true, fmt.Sprintf("n%d", i), 3*time.Second
 		url := ns.ClientURL()
 		if i == 0 {
 			url = px.url()
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		node, err := cluster.Connect(ctx, c, []string{url}, zap.NewNop())
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = node.Close(ctx)
-		})
+		node := connectNode(t, i, url)
 		envs[i] = start(t, options{opts: []chat.Option{chat.WithCluster(node)}})
 	}
 	return px, envs

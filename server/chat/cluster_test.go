@@ -31,24 +31,31 @@ func startCluster(t *testing.T, n int, o options) (*natsserver.Server, []*env) {
 	}
 	envs := make([]*env, n)
 	for i := range envs {
-		c := cluster.DefaultConfig()
-		c.Enabled, c.Node, c.PresenceTTL = true, fmt.Sprintf("n%d", i), 3*time.Second
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		node, err := cluster.Connect(ctx, c, []string{ns.ClientURL()}, zap.NewNop())
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = node.Close(ctx)
-		})
 		oi := o
-		oi.opts = append(append([]chat.Option{}, o.opts...), chat.WithCluster(node))
+		oi.opts = append(append([]chat.Option{}, o.opts...), chat.WithCluster(connectNode(t, i, ns.ClientURL())))
 		envs[i] = start(t, oi)
 	}
 	return ns, envs
+}
+
+// connectNode joins node n<i> to the NATS server at url (presence_ttl 3 s),
+// leaving when the test ends.
+func connectNode(t testing.TB, i int, url string) *cluster.Node {
+	t.Helper()
+	c := cluster.DefaultConfig()
+	c.Enabled, c.Node, c.PresenceTTL = true, fmt.Sprintf("n%d", i), 3*time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	node, err := cluster.Connect(ctx, c, []string{url}, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = node.Close(ctx)
+	})
+	return node
 }
 
 func TestClusterPrivateAcrossNodes(t *testing.T) {
