@@ -81,6 +81,11 @@ func (s *session) nextPage(after uint64) {
 // meanwhile, in order, unless login replays are still being written.
 func (s *session) endDrain() {
 	s.draining = false
+	if s.mailAgain {
+		s.mailAgain = false
+		s.drainAgain()
+		return
+	}
 	s.releaseHeld()
 }
 
@@ -160,11 +165,16 @@ func (s *session) mailFrame(data []byte) []byte {
 // node did not know of the login yet).
 type mailWaiting struct{}
 
-// drainAgain reads the mailbox once more, unless a drain is running (it
-// will find the message): what was stored late comes now, not at the next
-// login, and live deliveries wait behind it as at login.
+// drainAgain reads the mailbox once more (after the running drain, if
+// one is: its last page may have been read before the store): what was
+// stored late comes now, not at the next login, and live deliveries wait
+// behind it as at login.
 func (s *session) drainAgain() {
-	if s.closed || !s.loggedIn || s.draining || !s.svc.keepsMail {
+	if s.closed || !s.loggedIn || !s.svc.keepsMail {
+		return
+	}
+	if s.draining {
+		s.mailAgain = true
 		return
 	}
 	s.draining = true

@@ -51,6 +51,9 @@ type session struct {
 	// mailWritten is the id of the last stored message this session wrote
 	// (0: none): an ack never removes more (commands.go ack).
 	mailWritten uint64
+	// mailAgain: mail was stored while the mailbox was being read, maybe
+	// after the page that would have had it: read again at the end.
+	mailAgain bool
 	replaying bool // login replays (since) not yet written: live deliveries wait
 	closed    bool
 	// format is how this session wants the server's messages written; set
