@@ -52,6 +52,9 @@ type Cluster interface {
 	Subscribe(room string, h cluster.RoomHandler) error
 	Unsubscribe(room string)
 	Publish(room string, data []byte) error
+	// Flush returns once the NATS server has everything sent before it
+	// (subscriptions included), or after a bound.
+	Flush() error
 	Degraded() (bool, string)
 }
 

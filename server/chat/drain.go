@@ -92,7 +92,7 @@ func (s *session) endDrain() {
 // releaseHeld writes the live deliveries held while the mailbox drained
 // and the login replays were written, once both are done.
 func (s *session) releaseHeld() {
-	if s.draining || s.replaying {
+	if s.holding() {
 		return
 	}
 	held := s.pending

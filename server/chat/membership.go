@@ -29,11 +29,35 @@ func (s *session) join(req *wire.Request) {
 		s.sendError(err.Error(), req.ID)
 		return
 	}
+	if rm := s.room(name); rm != nil && rm.subscribed != nil {
+		select {
+		case <-rm.subscribed:
+		default:
+			// The first member here: answer once other nodes' messages
+			// reach this node (cluster.go); live deliveries and the
+			// client's next requests (a leave) wait meanwhile.
+			s.joining++
+			s.waiting = &waitQueue{why: "too many requests while a join is answered: read its answer first"}
+			go func() {
+				<-rm.subscribed
+				s.notify(joinReady(func() { s.answerJoin(name, r, req.ID) }))
+			}()
+			return
+		}
+	}
+	s.answerJoin(name, r, req.ID)
+}
+
+// joinReady is a join's answer whose room subscription is now confirmed.
+type joinReady func()
+
+// answerJoin writes the joined reply and its replay.
+func (s *session) answerJoin(name string, r joinResult, ref json.RawMessage) {
 	if len(r.replay) == 0 {
-		s.sendJoined(name, r, req.ID)
+		s.sendJoined(name, r, ref)
 		return
 	}
-	s.paced(func() { s.sendJoined(name, r, req.ID) })
+	s.paced(func() { s.sendJoined(name, r, ref) })
 }
 
 // extraRooms counts the joined rooms that are not auto-joined.

@@ -21,6 +21,7 @@ const maxWaiting = 64
 // waitQueue is the requests waiting behind a large reply.
 type waitQueue struct {
 	msgs []waitingMessage
+	why  string // the error past maxWaiting; "" for a large reply
 }
 
 type waitingMessage struct {
@@ -45,7 +46,11 @@ func (s *session) paced(write func()) {
 func (s *session) wait(op server.MessageType, payload []byte) {
 	if len(s.waiting.msgs) >= maxWaiting {
 		if s.allow() { // a refused request still counts against the rate
-			s.sendError("too many requests while a large reply is being written: read it first", nil)
+			why := s.waiting.why
+			if why == "" {
+				why = "too many requests while a large reply is being written: read it first"
+			}
+			s.sendError(why, nil)
 		}
 		return
 	}

@@ -247,7 +247,7 @@ func (s *session) takePrivate(p *privateSend) {
 	switch {
 	case s.closed:
 		p.done(false)
-	case s.draining || s.replaying:
+	case s.holding():
 		s.hold(pendingItem{frame: s.privateFrame(p), private: p})
 	default:
 		s.writePrivate(p)

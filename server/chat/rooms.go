@@ -74,6 +74,10 @@ type room struct {
 	// their nodes, as the room changes told (cluster.go): for presence.
 	remote  map[string]map[string]bool
 	cluster Cluster      // nil on one node
+	// subscribed is closed once the NATS server has the room's
+	// subscription (nil on one node): a join answered before could miss
+	// what other nodes publish meanwhile.
+	subscribed chan struct{}
 	pres    roomPresence // presence changes not yet announced (presence.go)
 	hist    *roomHistory // the seq and kept messages (history.go); nil once deleted
 }
@@ -171,6 +175,13 @@ func (r *rooms) createLocked(name string) *room {
 	rm.remote = r.remoteMembersOf(name)
 	rm.cluster = r.cluster
 	if r.cluster != nil {
+		rm.subscribed = make(chan struct{})
+		defer func(c Cluster, done chan struct{}) {
+			go func() {
+				_ = c.Flush() // the server has the subscription (or NATS is away)
+				close(done)
+			}()
+		}(r.cluster, rm.subscribed)
 		if err := r.cluster.Subscribe(name, r.remoteMessage(name)); err != nil {
 			// NATS is away: the subscription is made again on reconnection
 			// only if it exists, so this room hears other nodes again only

@@ -55,6 +55,9 @@ type session struct {
 	// after the page that would have had it: read again at the end.
 	mailAgain bool
 	replaying bool // login replays (since) not yet written: live deliveries wait
+	// joining counts joins whose answer waits for the room's cluster
+	// subscription (cluster.go): live deliveries wait meanwhile.
+	joining int
 	closed    bool
 	// format is how this session wants the server's messages written; set
 	// at Open from the subprotocol or the query, never changed after, so
@@ -129,7 +132,7 @@ func (s *session) takeRoomFrame(f *roomFrame) {
 	if s.format == formatText {
 		frame = f.text
 	}
-	if s.draining || s.replaying {
+	if s.holding() {
 		s.hold(pendingItem{frame: frame, room: f.rm})
 		return
 	}
@@ -164,7 +167,7 @@ func (s *session) Notify(msg any) {
 	case delivery:
 		switch {
 		case s.closed:
-		case s.draining || s.replaying:
+		case s.holding():
 			s.hold(pendingItem{frame: m})
 		default:
 			s.conn.SendFrame(server.Frame(m))
@@ -190,6 +193,23 @@ func (s *session) Notify(msg any) {
 		}
 	case mailWaiting:
 		s.drainAgain()
+	case joinReady:
+		s.joining--
+		if s.closed {
+			return
+		}
+		q := s.waiting
+		s.waiting = nil
+		m()
+		s.releaseHeld()
+		switch {
+		case q == nil:
+		case s.waiting != nil: // the answer was a large reply: behind it
+			s.waiting.msgs = append(s.waiting.msgs, q.msgs...)
+		default:
+			s.waiting = q
+			s.resume()
+		}
 	case stored:
 		s.storeDone(m)
 	case seenAnswer:
@@ -397,3 +417,7 @@ func appendPresenceFrame(dst []byte, p *wire.Presence) []byte {
 	copy(dst[start:], h)
 	return dst[:start+len(h)+n]
 }
+
+// holding reports whether live deliveries must wait (hold): the mailbox is
+// being written, login replays are, or a join's answer is not out yet.
+func (s *session) holding() bool { return s.draining || s.replaying || s.joining > 0 }

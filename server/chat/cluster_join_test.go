@@ -1,0 +1,105 @@
+package chat_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestClusterFirstJoinThenSpeak: bob is the first member of a room on node
+// 1; as soon as he has "joined", alice on node 0 speaks. He must hear it:
+// the joined answer waits for the room's subscription to reach NATS
+// (found by a hostile review: 10 of 300 missed before).
+func TestClusterFirstJoinThenSpeak(t *testing.T) {
+	_, nodes := startCluster(t, 2, options{})
+	alice, bob := nodes[0].login(t, "alice"), nodes[1].login(t, "bob")
+	missed := 0
+	for i := 0; i < 100; i++ {
+		room := fmt.Sprintf("r%d", i)
+		join(alice, room)
+		drain(alice)
+		join(bob, room)
+		alice.sendJSON(map[string]any{"room": room, "data": "hi", "id": i})
+		ok := false
+		deadline := time.Now().Add(time.Second)
+		for time.Now().Before(deadline) {
+			s, err := bob.c.ReadText(time.Until(deadline))
+			if err != nil {
+				break
+			}
+			var m map[string]any
+			_ = json.Unmarshal([]byte(s), &m)
+			if m["type"] == "message" && m["room"] == room {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			missed++
+		}
+		bob.sendJSON(map[string]any{"type": "leave", "room": room})
+		alice.sendJSON(map[string]any{"type": "leave", "room": room})
+		untilLeft(t, bob, room)
+		untilLeft(t, alice, room)
+	}
+	if missed > 0 {
+		t.Errorf("bob missed %d of 100 messages sent after his joined", missed)
+	}
+}
+
+// untilLeft reads c's frames up to its left answer for room.
+func untilLeft(t *testing.T, c *client, room string) {
+	t.Helper()
+	for {
+		s, err := c.c.ReadText(5 * time.Second)
+		if err != nil {
+			t.Fatalf("no left for %s: %v", room, err)
+		}
+		var m map[string]any
+		_ = json.Unmarshal([]byte(s), &m)
+		if m["type"] == "left" && m["room"] == room {
+			return
+		}
+	}
+}
+
+func drain(c *client) {
+	for {
+		if _, err := c.c.ReadText(5 * time.Millisecond); err != nil {
+			return
+		}
+	}
+}
+
+// TestClusterRoomChurnLeavesNothing: rooms made and emptied 300 times on
+// two nodes leave no NATS subscription and no room in rooms (from a
+// hostile review).
+func TestClusterRoomChurnLeavesNothing(t *testing.T) {
+	ns, nodes := startCluster(t, 2, options{})
+	alice, bob := nodes[0].login(t, "alice"), nodes[1].login(t, "bob")
+	before := ns.NumSubscriptions()
+	for i := 0; i < 300; i++ {
+		room := fmt.Sprintf("c%d", i)
+		c := alice
+		if i%2 == 1 {
+			c = bob
+		}
+		c.sendJSON(map[string]any{"type": "join", "room": room})
+		c.sendJSON(map[string]any{"type": "leave", "room": room})
+		untilLeft(t, c, room)
+	}
+	var after int
+	waitFor(t, func() bool { after = int(ns.NumSubscriptions()); return after <= int(before) })
+	alice.sendJSON(map[string]any{"type": "rooms", "id": 7})
+	for {
+		m := alice.next()
+		if m["type"] == "rooms" {
+			t.Logf("rooms: %v", m["rooms"])
+			if n := len(m["rooms"].([]any)); n > 1 {
+				t.Errorf("%d rooms left", n)
+			}
+			break
+		}
+	}
+}
