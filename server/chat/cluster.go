@@ -40,7 +40,7 @@ type Cluster interface {
 	HandlePrivate(h cluster.PrivateHandler)
 	SendCopy(node string, msg []byte) error
 	SendMail(node, user string) error
-	HandleClaimLost(h func(user string, conn uint64))
+	HandleClaimLost(h func(user string, c *cluster.Claim))
 	HandleMail(h func(user string))
 	Disconnect(ctx context.Context, node, user, reason string) (int, error)
 	HandleDisconnect(h cluster.DisconnectHandler)
@@ -190,14 +190,16 @@ func (s *Service) mailHere(user string) {
 	}
 }
 
-// claimLost closes user's session conn here: while this node was cut off
+// claimLost closes the session here holding c: while this node was cut off
 // from NATS for longer than presence_ttl, the other nodes let the user log
 // in elsewhere and the slot is taken, so this session may not go on (the
 // name would be online twice).
-func (s *Service) claimLost(user string, conn uint64) {
-	if sess := s.users.session(user, conn); sess != nil {
-		sess.leaving.Store(true)
-		sess.conn.Kick(CloseReplaced, "replaced: the name was taken on another node while this one was cut off")
+func (s *Service) claimLost(user string, c *cluster.Claim) {
+	for _, sess := range s.users.sessions(user) {
+		if sess.claim.Load() == c {
+			sess.leaving.Store(true)
+			sess.conn.Kick(CloseReplaced, "replaced: the name was taken on another node while this one was cut off")
+		}
 	}
 }
 

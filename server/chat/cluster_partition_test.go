@@ -165,3 +165,44 @@ func TestClusterTwoBobsAfterPartition(t *testing.T) {
 		t.Fatalf("node 1's bob: %v, want still open", err)
 	}
 }
+
+// TestClusterClaimLostAfterResume: as TestClusterTwoBobsAfterPartition,
+// but node 0's bob is a resumed session (it took its predecessor's claim
+// over): it is closed all the same (found by a hostile review).
+func TestClusterClaimLostAfterResume(t *testing.T) {
+	ns := natstest.Start(t)
+	px := newProxy(t, ns.Addr().String())
+	var nodes []*env
+	for i := range 2 {
+		url := ns.ClientURL()
+		if i == 0 {
+			url = px.url()
+		}
+		nodes = append(nodes, start(t, options{authn: &fakeAuth{maxSessions: 1},
+			opts: []chat.Option{chat.WithCluster(connectNode(t, i, url))}}))
+	}
+	old, ok := nodes[0].loginJSON(t, "bob", nil)
+	bob0, _ := nodes[0].loginJSON(t, "bob", map[string]any{"resume": ok["resume"]})
+	if code := old.closeCode(); code != chat.CloseReplaced {
+		t.Fatalf("old: %d", code)
+	}
+	probe := nodes[1].login(t, "probe")
+	waitFor(t, func() bool { return probe.onlineSeen(nodes[1], "bob") })
+	px.black.Store(true)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if time.Now().After(deadline) {
+			t.Fatal("bob never free on node 1")
+		}
+		c, _ := nodes[1].dialPath(t, "/ws", chat.ProtocolJSON)
+		c.sendJSON(map[string]any{"type": "login", "name": "bob"})
+		if c.next()["type"] == "login_ok" {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	px.heal()
+	if code := bob0.closeCode(); code != chat.CloseReplaced {
+		t.Fatalf("node 0's resumed bob closed with %d, want %d", code, chat.CloseReplaced)
+	}
+}

@@ -85,12 +85,16 @@ func (n *Node) HandleMail(h func(user string)) { n.router.mail.Store(&h) }
 // that another node took meanwhile (this node was cut off from NATS for
 // longer than presence_ttl and its user logged in elsewhere): the session
 // must end, or the name would be online twice.
-func (n *Node) HandleClaimLost(h func(user string, conn uint64)) { n.router.claimLost.Store(&h) }
+// The handler gets the user and the lost claim itself (the session
+// holding it may not be the connection the claim was made for: a resume
+// takes its session's claim over).
+func (n *Node) HandleClaimLost(h func(user string, c *Claim)) { n.router.claimLost.Store(&h) }
 
-// claimLost tells the handler that v, a claim of this node, was lost.
-func (n *Node) claimLost(v claimValue) {
+// claimLost tells the handler that c (value v), a claim of this node, was
+// lost.
+func (n *Node) claimLost(v claimValue, c *Claim) {
 	if h := n.router.claimLost.Load(); h != nil {
-		(*h)(v.User, v.Conn)
+		(*h)(v.User, c)
 	}
 }
 

@@ -62,6 +62,7 @@ const setupAttemptTimeout = 2 * time.Second
 func Connect(ctx context.Context, c Config, urls []string, log *zap.Logger) (*Node, error) {
 	n := &Node{name: c.NodeName(), ttl: c.PresenceTTL, log: log, stop: make(chan struct{})}
 	n.rooms = newRoomSubs(n)
+	n.router = newRouter(n) // before the connection: its handlers use it
 	nc, err := nats.Connect(strings.Join(urls, ","),
 		nats.Name("chatd "+n.name),
 		nats.NoEcho(), // a node never wants what it published itself
@@ -135,7 +136,6 @@ func (n *Node) setup(ctx context.Context, c Config) error {
 	if err := n.presence.start(ctx); err != nil {
 		return err
 	}
-	n.router = newRouter(n)
 	if err := n.router.start(); err != nil {
 		return err
 	}
@@ -175,9 +175,7 @@ func (n *Node) lost(err error) {
 		n.lastErr.Store(&e)
 	}
 	n.log.Warn("cluster degraded: lost NATS", zap.Error(err))
-	if n.router != nil {
-		n.router.failAll(&degradedError{"disconnected from NATS"})
-	}
+	n.router.failAll(&degradedError{"disconnected from NATS"})
 }
 
 func (n *Node) back() {

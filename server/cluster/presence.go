@@ -423,7 +423,7 @@ func (p *presence) restore(ctx context.Context) {
 			_ = json.Unmarshal(c.val, &v)
 			p.n.log.Warn("cluster: a session's slot was taken on another node while this one was cut off; closing the session",
 				zap.String("user", v.User), zap.Uint64("conn", v.Conn))
-			p.n.claimLost(v)
+			p.n.claimLost(v, c)
 			continue
 		}
 		if err != nil {
@@ -433,8 +433,14 @@ func (p *presence) restore(ctx context.Context) {
 		}
 		p.mu.Lock()
 		c.rev = rev
+		if p.mine[c.key] != c {
+			// Released while it was being made again: give it back
+			// (its release's delete found no key and was taken as done).
+			p.unreleased[c.key] = c
+		}
 		p.mu.Unlock()
 	}
+	p.retryReleases(ctx)
 	p.sweepOrphans(ctx)
 }
 

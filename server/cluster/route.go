@@ -51,7 +51,7 @@ type router struct {
 	mail    atomic.Pointer[func(user string)]
 	// claimLost is told of a claim this node held that another node took
 	// while this one was cut off (presence.restore).
-	claimLost atomic.Pointer[func(user string, conn uint64)]
+	claimLost atomic.Pointer[func(user string, c *Claim)]
 	// disconnects closes sessions for another node's Disconnect.
 	disconnects atomic.Pointer[DisconnectHandler]
 	next        atomic.Uint64
@@ -133,10 +133,17 @@ func (r *router) send(node string, msg []byte, done func(delivered bool, err err
 	}
 	id := r.next.Add(1)
 	p := &pendingPrivate{done: done}
+	// The timer is set before p is visible: settle (from failAll, an
+	// answer or the timer) always finds it.
 	r.mu.Lock()
+	p.timer = time.AfterFunc(PrivateTimeout, func() { r.settle(id, false, context.DeadlineExceeded) })
 	r.pending[id] = p
 	r.mu.Unlock()
-	p.timer = time.AfterFunc(PrivateTimeout, func() { r.settle(id, false, context.DeadlineExceeded) })
+	if bad, why := r.n.Degraded(); bad {
+		// Lost meanwhile: failAll may have run before p was pending.
+		r.settle(id, false, &degradedError{why})
+		return
+	}
 	m := &nats.Msg{Subject: "chatd.node." + node + ".private", Reply: r.outcome() + strconv.FormatUint(id, 10), Data: msg}
 	if err := r.n.nc.PublishMsg(m); err != nil {
 		r.settle(id, false, err)
