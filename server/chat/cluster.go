@@ -39,7 +39,7 @@ type Cluster interface {
 	SendPrivate(node string, msg []byte, done func(delivered bool, err error))
 	HandlePrivate(h cluster.PrivateHandler)
 	SendCopy(node string, msg []byte) error
-	SendMail(node, user string) error
+	AnnounceMail(user string) error
 	HandleClaimLost(h func(user string, c *cluster.Claim))
 	HandleMail(h func(user string))
 	Disconnect(ctx context.Context, node, user, reason string) (int, error)
@@ -172,14 +172,13 @@ func (p *privateSend) sendCopies(nodes []string) {
 // store is ordered with logins (users.route) and a session that logged in
 // reads it; in a cluster the sender's node may have decided "offline"
 // before it heard of a login elsewhere, whose session then read the
-// mailbox before the store. So every session of user, here and on the
-// other nodes, is told to read its mailbox again (drainAgain).
+// mailbox before the store. So every session of user, here and on every
+// other node (all of them: this node's view may lag the login), is told to
+// read its mailbox again (drainAgain).
 func (s *Service) mailStored(user string) {
 	s.mailHere(user)
-	for _, n := range s.cluster.Nodes(user) {
-		if err := s.cluster.SendMail(n, user); err != nil {
-			s.log.Debug("cluster: tell a node of stored mail", zap.String("node", n), zap.Error(err))
-		}
+	if err := s.cluster.AnnounceMail(user); err != nil {
+		s.log.Debug("cluster: announce stored mail", zap.String("user", user), zap.Error(err))
 	}
 }
 

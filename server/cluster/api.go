@@ -74,11 +74,13 @@ func (n *Node) SendCopy(node string, msg []byte) error {
 // HandleCopy sets the handler of copies for senders' sessions here.
 func (n *Node) HandleCopy(h CopyHandler) { n.router.copies.Store(&h) }
 
-// SendMail tells node that mail was stored for user, so that its sessions
-// of user read their mailbox again. It does not wait.
-func (n *Node) SendMail(node, user string) error { return n.nc.Publish(mailInbox(node), []byte(user)) }
+// AnnounceMail tells every other node that mail was stored for user, so
+// that their sessions of user read their mailbox again. It goes to all
+// nodes, not to those this node's view has the user on: that view may not
+// have the login yet. It does not wait.
+func (n *Node) AnnounceMail(user string) error { return n.nc.Publish(mailSubject, []byte(user)) }
 
-// HandleMail sets the handler of SendMail from other nodes.
+// HandleMail sets the handler of AnnounceMail from other nodes.
 func (n *Node) HandleMail(h func(user string)) { n.router.mail.Store(&h) }
 
 // HandleClaimLost sets what is told of a session claim this node held

@@ -9,6 +9,11 @@
 //
 //   - chatd.node.<node>.private: private messages for users on <node>;
 //     answers go to chatd.node.<sender's node>.outcome.<id> (route.go).
+//     chatd.node.<node>.copy: a private message for its sender's sessions
+//     there; chatd.node.<node>.disconnect: the server API's disconnect.
+//   - chatd.mail: "mail was stored for <user>", to every node, whose
+//     sessions of the user read their mailbox again (a store can cross a
+//     login on another node).
 //   - chatd.room.<room>: a room's messages, subscribed by the nodes with
 //     members in the room (rooms.go). <room> and user names in keys are
 //     unpadded base64url.

@@ -72,7 +72,9 @@ func (r *router) outcome() string { return "chatd.node." + r.n.name + ".outcome.
 
 func copyInbox(node string) string { return "chatd.node." + node + ".copy" }
 
-func mailInbox(node string) string { return "chatd.node." + node + ".mail" }
+// mailSubject carries "mail was stored for user" to every node (NoEcho:
+// not to the sender).
+const mailSubject = "chatd.mail"
 
 func disconnectInbox(node string) string { return "chatd.node." + node + ".disconnect" }
 
@@ -105,7 +107,7 @@ func (r *router) start() error {
 	if _, err := r.n.nc.Subscribe(disconnectInbox(r.n.name), r.disconnect); err != nil {
 		return err
 	}
-	if _, err := r.n.nc.Subscribe(mailInbox(r.n.name), func(m *nats.Msg) {
+	if _, err := r.n.nc.Subscribe(mailSubject, func(m *nats.Msg) {
 		if h := r.mail.Load(); h != nil {
 			(*h)(string(m.Data))
 		}
