@@ -24,6 +24,11 @@ const shutdownSlack = time.Second
 // closed, separately from shutdown_timeout.
 const poolsCloseTimeout = 5 * time.Second
 
+// clusterPoolsCloseTimeout is poolsCloseTimeout for a cluster node: each
+// session closed at shutdown leaves a last-seen write that takes a round
+// trip to JetStream (8 at a time), about 6 s for 24,000 sessions here.
+const clusterPoolsCloseTimeout = 30 * time.Second
+
 // failedStartTimeout bounds releasing the server's resources after it failed
 // to listen; there are no connections to wait for.
 const failedStartTimeout = 5 * time.Second
@@ -151,7 +156,11 @@ func serve(full Config, log *zap.Logger, signals <-chan os.Signal) int {
 		log.Error("server failed", zap.Error(err))
 		status = 1
 	}
-	chatCtx, chatCancel := context.WithTimeout(hard, poolsCloseTimeout)
+	poolsTimeout := poolsCloseTimeout
+	if full.Cluster.Enabled {
+		poolsTimeout = clusterPoolsCloseTimeout
+	}
+	chatCtx, chatCancel := context.WithTimeout(hard, poolsTimeout)
 	defer chatCancel()
 	if err := closeChat(chatCtx); err != nil {
 		log.Error("chat shutdown incomplete", zap.Error(err))
