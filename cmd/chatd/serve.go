@@ -26,7 +26,7 @@ const poolsCloseTimeout = 5 * time.Second
 
 // clusterPoolsCloseTimeout is poolsCloseTimeout for a cluster node: each
 // session closed at shutdown leaves a last-seen write that takes a round
-// trip to JetStream (8 at a time), about 6 s for 24,000 sessions here.
+// trip to JetStream (8 at a time): 5 s lost some of 24,000 in a test.
 const clusterPoolsCloseTimeout = 30 * time.Second
 
 // failedStartTimeout bounds releasing the server's resources after it failed
