@@ -42,13 +42,13 @@ type privateSend struct {
 	// whether a session here wrote it, and decides the rest.
 	answer func(delivered bool)
 
-	pending atomic.Int32   // sessions of this round not yet settled
-	written atomic.Bool    // some session wrote it
+	pending atomic.Int32 // sessions of this round not yet settled
+	written atomic.Bool  // some session wrote it
 	// lostNode: a node did not answer (gone, or holding it past
 	// cluster.PrivateTimeout): it may still write it, so the message is
 	// stored at once rather than routed there again (cluster.go).
 	lostNode atomic.Bool
-	outcome privateOutcome // set by the last settler, read by the sender after the post
+	outcome  privateOutcome // set by the last settler, read by the sender after the post
 }
 
 // origin is where a private message comes from and where its outcome goes:

@@ -73,13 +73,13 @@ type room struct {
 	// remote: with a cluster, the users in the room on other nodes, and
 	// their nodes, as the room changes told (cluster.go): for presence.
 	remote  map[string]map[string]bool
-	cluster Cluster      // nil on one node
+	cluster Cluster // nil on one node
 	// subscribed is closed once the NATS server has the room's
 	// subscription (nil on one node): a join answered before could miss
 	// what other nodes publish meanwhile.
 	subscribed chan struct{}
-	pres    roomPresence // presence changes not yet announced (presence.go)
-	hist    *roomHistory // the seq and kept messages (history.go); nil once deleted
+	pres       roomPresence // presence changes not yet announced (presence.go)
+	hist       *roomHistory // the seq and kept messages (history.go); nil once deleted
 }
 
 // newRooms returns an empty registry configured by cfg and hcfg, holding

@@ -41,13 +41,13 @@ type session struct {
 	rejected int32 // messages over the rate in the current window
 
 	// chat phase
-	name      string
+	name string
 	// claim is, with a cluster, this session's slot (cluster.go). Atomic:
 	// a resume on another loop takes it over from the session it replaces.
-	claim atomic.Pointer[cluster.Claim]
-	loggedIn  bool
-	ackMode   bool
-	draining  bool // mailbox not yet written: live deliveries wait
+	claim    atomic.Pointer[cluster.Claim]
+	loggedIn bool
+	ackMode  bool
+	draining bool // mailbox not yet written: live deliveries wait
 	// mailWritten is the id of the last stored message this session wrote
 	// (0: none): an ack never removes more (commands.go ack).
 	mailWritten uint64
@@ -58,7 +58,7 @@ type session struct {
 	// joining counts joins whose answer waits for the room's cluster
 	// subscription (cluster.go): live deliveries wait meanwhile.
 	joining int
-	closed    bool
+	closed  bool
 	// format is how this session wants the server's messages written; set
 	// at Open from the subprotocol or the query, never changed after, so
 	// other goroutines (fan-out) read it without a lock.
