@@ -113,20 +113,15 @@ func (s *Service) remotePrivate(data []byte, answer func(bool)) {
 		answer(false)
 		return
 	}
-	p := &privateSend{svc: s, msg: m, answer: answer}
 	to := s.users.live(m.Receiver)
 	if len(to) == 0 {
 		answer(false)
 		return
 	}
-	p.frame = s.encodeMessage(&p.msg)
-	if anyText(to) {
-		p.text = textFrame(textLine(&p.msg, p.msg.Receiver))
-	}
+	p := &privateSend{svc: s, msg: m, answer: answer}
+	p.encodeFor(to)
 	p.pending.Store(int32(len(to)))
-	for _, t := range to {
-		t.handPrivate(p)
-	}
+	p.handTo(to)
 }
 
 // remoteCopy shows the sender's sessions here a private message it sent
@@ -221,14 +216,13 @@ func (p *privateSend) clusterDown() bool {
 // remoteNodes returns the other nodes p's receiver is on, and whether the
 // cluster is cut off (then nothing is known of them).
 func (p *privateSend) remoteNodes() (nodes []string, down bool) {
-	c := p.svc.cluster
-	if c == nil {
+	switch {
+	case p.svc.cluster == nil:
 		return nil, false
-	}
-	if bad, _ := c.Degraded(); bad {
+	case p.clusterDown():
 		return nil, true
 	}
-	return c.Nodes(p.msg.Receiver), false
+	return p.svc.cluster.Nodes(p.msg.Receiver), false
 }
 
 // sendRemote hands p (p.wire, made before p was handed out) to each of
@@ -323,10 +317,10 @@ func (rm *room) remoteChangeLocked(user, node string, in, gone bool) (flush bool
 // remoteMembersOf loads the members other nodes have in a room being
 // created here.
 func (r *rooms) remoteMembersOf(name string) map[string]map[string]bool {
-	out := map[string]map[string]bool{}
 	if r.cluster == nil {
-		return out
+		return nil // one node: never written
 	}
+	out := map[string]map[string]bool{}
 	for user, nodes := range r.cluster.RoomMembers(name) {
 		m := make(map[string]bool, len(nodes))
 		for _, n := range nodes {

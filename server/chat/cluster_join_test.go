@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/server/chat"
+	"github.com/chatd/chatd/server/cluster"
+	"github.com/chatd/chatd/server/cluster/natstest"
 )
 
 // TestClusterFirstJoinThenSpeak: bob is the first member of a room on node
@@ -106,4 +110,40 @@ func TestClusterRoomChurnLeavesNothing(t *testing.T) {
 			}
 		}
 	})
+}
+
+// gatedFlush is a cluster node whose Flush waits for its gate: a join's
+// answer waits as long as the test wants.
+type gatedFlush struct {
+	*cluster.Node
+	gate chan struct{}
+}
+
+func (g gatedFlush) Flush() error { <-g.gate; return g.Node.Flush() }
+
+// TestClusterJoinWaitIsBounded: while the first join of a room on a node
+// waits for its subscription, the client's next requests wait behind it,
+// in order, at most 64; past that each gets an error (and is not handled),
+// and nothing is lost or reordered when the join is answered.
+func TestClusterJoinWaitIsBounded(t *testing.T) {
+	ns := natstest.Start(t)
+	gate := make(chan struct{})
+	e := start(t, options{
+		chat: func(c *chat.Config) { c.Rate.MessagesPerSecond, c.Rate.Burst = 1e5, 1e5 },
+		opts: []chat.Option{chat.WithCluster(gatedFlush{connectNode(t, 0, ns.ClientURL()), gate})},
+	})
+	bob := e.login(t, "bob")
+	bob.sendJSON(map[string]any{"type": "join", "room": "new", "id": 0})
+	for i := 1; i <= 70; i++ {
+		bob.sendJSON(map[string]any{"type": "who", "room": "new", "id": i})
+	}
+	for range 6 {
+		bob.expect(map[string]any{"type": "error", "error": "too many requests while a join is answered: read its answer first"})
+	}
+	bob.quiet()
+	close(gate)
+	bob.expect(map[string]any{"type": "joined", "room": "new", "ref": 0})
+	for i := 1; i <= 64; i++ {
+		bob.expect(map[string]any{"type": "who", "users": []string{"bob"}, "ref": i})
+	}
 }

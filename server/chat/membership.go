@@ -71,21 +71,6 @@ func (s *session) extraRooms() int {
 	return n
 }
 
-// joinRoom adds s to an auto-joined room, which is never refused, and
-// returns its member count.
-func (s *session) joinRoom(name string) int {
-	members, _ := s.enterRoom(name)
-	return members
-}
-
-// enterRoom adds s to the room, announcing it if the room has presence, and
-// returns its member count. It fails with errTooManyRooms when the room
-// would be created past chat.rooms.max_rooms.
-func (s *session) enterRoom(name string) (int, error) {
-	r, err := s.enterRoomAt(name, nil)
-	return r.members, err
-}
-
 // joinResult is what entering a room returns: the member count, the room's
 // last seq, and for a join with since, the replay.
 type joinResult struct {

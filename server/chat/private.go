@@ -117,12 +117,7 @@ func (p *privateSend) route() {
 		}
 		return // the store job answers
 	}
-	if p.frame == nil {
-		p.frame = p.svc.encodeMessage(&p.msg)
-	}
-	if p.text == nil && anyText(to) {
-		p.text = textFrame(textLine(&p.msg, p.msg.Receiver))
-	}
+	p.encodeFor(to)
 	var copyTo []string // the sender's other nodes (cluster.go)
 	if first {
 		copyTo = p.copyNodes()
@@ -131,9 +126,7 @@ func (p *privateSend) route() {
 		p.wire, _ = json.Marshal(&p.msg)
 	}
 	p.pending.Store(int32(len(to) + len(nodes)))
-	for _, t := range to {
-		t.handPrivate(p)
-	}
+	p.handTo(to)
 	p.sendRemote(nodes)
 	p.sendCopies(copyTo)
 	if len(echo) == 0 {
@@ -142,6 +135,26 @@ func (p *privateSend) route() {
 	echoText := lazyText{render: func() string { return textLine(&p.msg, p.msg.Sender) }}
 	for _, t := range echo {
 		t.deliverFor(p.frame, &echoText)
+	}
+}
+
+// encodeFor makes p's frames for the sessions to, once: JSON always (the
+// sender's other sessions get it too), a text line if one of them is in
+// text mode. Call it before p is handed out.
+func (p *privateSend) encodeFor(to []*session) {
+	if p.frame == nil {
+		p.frame = p.svc.encodeMessage(&p.msg)
+	}
+	if p.text == nil && anyText(to) {
+		p.text = textFrame(textLine(&p.msg, p.msg.Receiver))
+	}
+}
+
+// handTo gives p to each of the sessions to, on their loops; each settles
+// it once. p.pending must count them already.
+func (p *privateSend) handTo(to []*session) {
+	for _, t := range to {
+		t.handPrivate(p)
 	}
 }
 

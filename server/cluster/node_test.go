@@ -202,3 +202,30 @@ func TestRoomsBetweenNodes(t *testing.T) {
 	}
 	b.Unsubscribe("dev")
 }
+
+// TestPrivateTimeout: a node that takes a message and never answers (it
+// died with it, or holds it) settles it as not delivered, with the
+// deadline as the reason, once; an answer after that changes nothing.
+func TestPrivateTimeout(t *testing.T) {
+	s := natstest.Start(t)
+	a, b := testNode(t, s, "a", 5*time.Second), testNode(t, s, "b", 5*time.Second)
+	a.router.timeout = 200 * time.Millisecond
+	late := make(chan func(bool), 1)
+	b.HandlePrivate(func(_ []byte, answer func(bool)) { late <- answer })
+	type result struct {
+		ok  bool
+		err error
+	}
+	got := make(chan result, 2)
+	a.SendPrivate("b", []byte("x"), func(ok bool, err error) { got <- result{ok, err} })
+	r := <-got
+	if r.ok || !errors.Is(r.err, context.DeadlineExceeded) {
+		t.Fatalf("unanswered message: %+v, want not delivered by the deadline", r)
+	}
+	(<-late)(true) // b answers "delivered" too late
+	select {
+	case r := <-got:
+		t.Fatalf("settled twice: %+v", r)
+	case <-time.After(300 * time.Millisecond):
+	}
+}

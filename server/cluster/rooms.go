@@ -56,9 +56,3 @@ func (r *roomSubs) leave(room string) {
 		_ = sub.Unsubscribe()
 	}
 }
-
-func (r *roomSubs) subscribed(room string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.m[room] != nil
-}

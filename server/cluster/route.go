@@ -58,6 +58,7 @@ type router struct {
 
 	mu      sync.Mutex
 	pending map[uint64]*pendingPrivate
+	timeout time.Duration // PrivateTimeout; shorter in tests
 }
 
 type pendingPrivate struct {
@@ -65,7 +66,9 @@ type pendingPrivate struct {
 	timer *time.Timer
 }
 
-func newRouter(n *Node) *router { return &router{n: n, pending: map[uint64]*pendingPrivate{}} }
+func newRouter(n *Node) *router {
+	return &router{n: n, pending: map[uint64]*pendingPrivate{}, timeout: PrivateTimeout}
+}
 
 func (r *router) inbox() string   { return "chatd.node." + r.n.name + ".private" }
 func (r *router) outcome() string { return "chatd.node." + r.n.name + ".outcome." }
@@ -138,7 +141,7 @@ func (r *router) send(node string, msg []byte, done func(delivered bool, err err
 	// The timer is set before p is visible: settle (from failAll, an
 	// answer or the timer) always finds it.
 	r.mu.Lock()
-	p.timer = time.AfterFunc(PrivateTimeout, func() { r.settle(id, false, context.DeadlineExceeded) })
+	p.timer = time.AfterFunc(r.timeout, func() { r.settle(id, false, context.DeadlineExceeded) })
 	r.pending[id] = p
 	r.mu.Unlock()
 	if bad, why := r.n.Degraded(); bad {
