@@ -137,7 +137,8 @@
 // max_bytes), the rate after it, rooms joined, the live messages held while
 // the mailbox drains or login replays are written
 // (chat.mailbox.live_buffer_bytes), one large reply (a replay, a history
-// page) in flight with at most 64 requests waiting behind it (paced.go).
+// page) in flight with at most 64 requests waiting behind it (paced.go);
+// in a cluster, likewise behind the first join of a room on the node.
 // Per room: its history in count, bytes and age (chat.history). Server-wide:
 // all histories (chat.history.max_total_bytes), the rooms with members or
 // kept histories (chat.rooms.max_rooms), closed sessions kept for a resume
