@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/auth/throttle"
 	"github.com/chatd/chatd/server/chat"
+	"github.com/chatd/chatd/server/cluster/jsmail"
 	"github.com/chatd/chatd/server/history"
 	"github.com/chatd/chatd/server/mailbox"
 	"github.com/chatd/chatd/server/webhook"
@@ -58,7 +58,7 @@ func startChat(cfg Config, logins *throttle.Throttle, log *zap.Logger) (*chatSer
 		if node, err = joinCluster(cfg, log); err != nil {
 			return nil, err
 		}
-		box, where = closeNode{node}, "jetstream "+node.node.Name()
+		box, where = clusterMailbox{node.box, node}, "jetstream "+node.node.Name()
 		opts = append(opts, node.option())
 	} else {
 		st, err := mailbox.Open(cfg.Chat.Mailbox.Config, log.Named("mailbox"))
@@ -131,19 +131,16 @@ type offlineStore interface {
 	Close() error
 }
 
-// closeNode is a cluster node's JetStream mailbox whose Close leaves the
-// cluster too: the node goes after the chat service that used it.
-type closeNode struct{ *clusterNode }
-
-func (c closeNode) Put(user string, e mailbox.Entry) error { return c.box.Put(user, e) }
-func (c closeNode) LoadPage(user string, after uint64, maxEntries, maxBytes int, now time.Time) ([]mailbox.Entry, error) {
-	return c.box.LoadPage(user, after, maxEntries, maxBytes, now)
+// clusterMailbox is a cluster node's JetStream mailbox (the methods of
+// *jsmail.Store, its Prune included) whose Close leaves the cluster too:
+// the node goes after the chat service that used it.
+type clusterMailbox struct {
+	*jsmail.Store
+	node *clusterNode
 }
-func (c closeNode) Ack(user string, upTo uint64) (int, error) { return c.box.Ack(user, upTo) }
-func (c closeNode) SetSeen(user string, at time.Time) error   { return c.box.SetSeen(user, at) }
-func (c closeNode) Seen(user string) (time.Time, bool, error) { return c.box.Seen(user) }
-func (c closeNode) Close() error {
+
+func (c clusterMailbox) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), poolsCloseTimeout)
 	defer cancel()
-	return c.clusterNode.close(ctx)
+	return c.node.close(ctx) // closes the Store first
 }
