@@ -67,11 +67,15 @@ func startChat(cfg Config, logins *throttle.Throttle, log *zap.Logger) (*chatSer
 		}
 		box, where = st, st.Path()
 	}
-	hist, hopts, err := openHistory(cfg.Chat, log)
-	opts = append(opts, hopts...)
-	if err != nil {
-		box.Close()
-		return nil, err
+	var hist *history.Store
+	if node == nil { // in a cluster the room streams keep the history (durable: on disk)
+		var hopts []chat.Option
+		hist, hopts, err = openHistory(cfg.Chat, log)
+		opts = append(opts, hopts...)
+		if err != nil {
+			box.Close()
+			return nil, err
+		}
 	}
 	var hooks *webhook.Sink
 	if cfg.Webhooks.URL != "" {

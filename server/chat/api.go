@@ -40,17 +40,15 @@ func (s *Service) Reserve(name string) {
 // Publish posts data to the room's members as a room message from sender:
 // it gets the room's next seq and goes into its history like any member's
 // message. A room exists while it has members: else api.ErrNotFound.
-func (s *Service) Publish(_ context.Context, sender, room string, data json.RawMessage) (api.Published, error) {
+func (s *Service) Publish(ctx context.Context, sender, room string, data json.RawMessage) (api.Published, error) {
 	if !s.roomName.MatchString(room) {
 		return api.Published{}, fmt.Errorf("%w: invalid room name %s", api.ErrInvalid, quote(room))
 	}
 	rm := s.rooms.get(room)
 	now := s.rooms.hist.now()
-	if rm == nil && s.cluster != nil && len(s.cluster.RoomMembers(room)) > 0 {
-		// Members on other nodes only: they number it (seq 0 here).
+	if s.cluster != nil {
 		id := s.ids.next(now)
-		s.publishRemote(&wire.Message{Type: wire.TypeMessage, ID: id, Sender: sender, Room: room, Data: data, TS: now.UnixMilli()})
-		return api.Published{ID: id, Room: room}, nil
+		return s.publishStream(ctx, &wire.Message{Type: wire.TypeMessage, ID: id, Sender: sender, Room: room, Data: data, TS: now.UnixMilli()})
 	}
 	if rm == nil {
 		return api.Published{}, fmt.Errorf("%w: no room %s (a room exists while it has members)", api.ErrNotFound, quote(room))
@@ -61,7 +59,6 @@ func (s *Service) Publish(_ context.Context, sender, room string, data json.RawM
 	if seq == 0 {
 		return api.Published{}, fmt.Errorf("%w: no room %s (its last member left)", api.ErrNotFound, quote(room))
 	}
-	s.publishRemote(m)
 	return api.Published{ID: id, Room: room, Seq: seq}, nil
 }
 

@@ -23,10 +23,13 @@ import (
 //     once, like a session, so "delivered" still means a socket took it,
 //     and the message is stored (in the shared mailbox) only when no node
 //     delivered it.
-//   - A room's messages are published to the other nodes with members,
-//     which fan them out locally; arrivals and departures on other nodes
-//     reach this node's members as presence, and who and rooms list the
-//     whole cluster.
+//   - A room's messages go to the room's JetStream stream, which gives
+//     each its seq; every node with members of the room (this one too)
+//     follows the stream, keeps the room's history from it and fans the
+//     messages out to its members (cluster_rooms.go). So seqs, history
+//     and since are the same on every node. Arrivals and departures on
+//     other nodes reach this node's members as presence, and who and
+//     rooms list the whole cluster.
 //   - Cut off from NATS (Degraded), the node serves its own users and
 //     refuses what it cannot promise: logins (no claim can be made) and
 //     private messages to users not on this node.
@@ -49,12 +52,9 @@ type Cluster interface {
 	RoomMembers(room string) map[string][]string
 	Rooms(after string, limit int) ([]string, []int, bool)
 	HandleRoomChanges(h func(cluster.RoomChange))
-	Subscribe(room string, h cluster.RoomHandler) error
-	Unsubscribe(room string)
-	Publish(room string, data []byte) error
-	// Flush returns once the NATS server has everything sent before it
-	// (subscriptions included), or after a bound.
-	Flush() error
+	ConfigureRooms(c cluster.RoomStreamsConfig)
+	FollowRoom(room string, start func(cluster.RoomStart), h func(cluster.RoomMessage)) *cluster.Follower
+	PublishRoom(room string, conn uint64, data []byte, done func(seq uint64, err error))
 	Degraded() (bool, string)
 }
 
@@ -100,7 +100,10 @@ func (s *Service) startCluster() {
 	s.cluster.HandleDisconnect(s.disconnectHere)
 	s.cluster.HandleRoomChanges(s.remoteRoomChange)
 	s.rooms.cluster = s.cluster
-	s.rooms.remoteMessage = s.remoteRoomMessage
+	s.rooms.remoteMessage = s.streamMessage
+	h := s.cfg.History
+	s.cluster.ConfigureRooms(cluster.RoomStreamsConfig{Messages: h.Messages, MaxAge: h.MaxAge,
+		Durable: h.Durable, MaxIdle: s.cfg.Rooms.MaxRooms})
 }
 
 // remotePrivate delivers a private message from another node to the
@@ -235,35 +238,6 @@ func (p *privateSend) sendRemote(nodes []string) {
 			}
 			p.done(delivered)
 		})
-	}
-}
-
-// remoteRoomMessage fans out a room message another node published, to
-// this node's members, as the room's next message here.
-func (s *Service) remoteRoomMessage(room string) func([]byte) {
-	return func(data []byte) {
-		rm := s.rooms.get(room)
-		if rm == nil {
-			return
-		}
-		var m wire.Message
-		if err := json.Unmarshal(data, &m); err != nil || m.Room != room {
-			s.log.Warn("cluster: a room message from another node does not decode", zap.Error(err))
-			return
-		}
-		m.Seq = 0
-		rm.publish(s, &m, nil)
-	}
-}
-
-// publishRemote sends a room message published here to the other nodes.
-func (s *Service) publishRemote(m *wire.Message) {
-	if s.cluster == nil {
-		return
-	}
-	data, _ := json.Marshal(m)
-	if err := s.cluster.Publish(m.Room, data); err != nil {
-		s.log.Warn("cluster: publish a room message", zap.String("room", m.Room), zap.Error(err))
 	}
 }
 

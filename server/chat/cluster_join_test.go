@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
+
 	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/cluster"
 	"github.com/chatd/chatd/server/cluster/natstest"
@@ -24,7 +26,7 @@ func TestClusterFirstJoinThenSpeak(t *testing.T) {
 		join(alice, room)
 		drain(alice)
 		join(bob, room)
-		alice.sendJSON(map[string]any{"room": room, "data": "hi", "id": i})
+		alice.sendJSON(map[string]any{"room": room, "data": "hi"})
 		ok := false
 		deadline := time.Now().Add(time.Second)
 		for time.Now().Before(deadline) {
@@ -76,6 +78,20 @@ func drain(c *client) {
 	}
 }
 
+// clientSubs counts the subscriptions of ns's clients (the nodes), not
+// the server's own (a room stream has some).
+func clientSubs(ns *natsserver.Server) int {
+	cz, err := ns.Connz(&natsserver.ConnzOptions{})
+	if err != nil {
+		return -1
+	}
+	n := 0
+	for _, c := range cz.Conns {
+		n += int(c.NumSubs)
+	}
+	return n
+}
+
 // TestClusterRoomChurnLeavesNothing: rooms made and emptied 300 times on
 // two nodes leave no NATS subscription and no room in rooms (from a
 // hostile review).
@@ -87,7 +103,7 @@ func TestClusterRoomChurnLeavesNothing(t *testing.T) {
 	// then is the count a baseline.
 	join(alice, "warm-a")
 	join(bob, "warm-b")
-	before := ns.NumSubscriptions()
+	before := clientSubs(ns)
 	for i := 0; i < 300; i++ {
 		room := fmt.Sprintf("c%d", i)
 		c := alice
@@ -98,7 +114,8 @@ func TestClusterRoomChurnLeavesNothing(t *testing.T) {
 		c.sendJSON(map[string]any{"type": "leave", "room": room})
 		untilLeft(t, c, room)
 	}
-	waitFor(t, func() bool { return ns.NumSubscriptions() <= before })
+	// Each stopped follower deletes its consumer in the background.
+	waitForWithin(t, 30*time.Second, func() bool { return clientSubs(ns) <= before })
 	// The rooms list is the cluster's view: the last leave reaches it
 	// asynchronously.
 	waitFor(t, func() bool {
@@ -112,14 +129,16 @@ func TestClusterRoomChurnLeavesNothing(t *testing.T) {
 	})
 }
 
-// gatedFlush is a cluster node whose Flush waits for its gate: a join's
-// answer waits as long as the test wants.
-type gatedFlush struct {
+// gatedFollow is a cluster node whose room followers start once its gate
+// is open: a join's answer waits as long as the test wants.
+type gatedFollow struct {
 	*cluster.Node
 	gate chan struct{}
 }
 
-func (g gatedFlush) Flush() error { <-g.gate; return g.Node.Flush() }
+func (g gatedFollow) FollowRoom(room string, start func(cluster.RoomStart), h func(cluster.RoomMessage)) *cluster.Follower {
+	return g.Node.FollowRoom(room, func(st cluster.RoomStart) { <-g.gate; start(st) }, h)
+}
 
 // TestClusterJoinWaitIsBounded: while the first join of a room on a node
 // waits for its subscription, the client's next requests wait behind it,
@@ -130,7 +149,8 @@ func TestClusterJoinWaitIsBounded(t *testing.T) {
 	gate := make(chan struct{})
 	e := start(t, options{
 		chat: func(c *chat.Config) { c.Rate.MessagesPerSecond, c.Rate.Burst = 1e5, 1e5 },
-		opts: []chat.Option{chat.WithCluster(gatedFlush{connectNode(t, 0, ns.ClientURL()), gate})},
+		opts: []chat.Option{chat.WithCluster(gatedFollow{connectNode(t, 0, ns.ClientURL(),
+			func(c *cluster.Config) { c.JoinWait = time.Minute }), gate})},
 	})
 	bob := e.login(t, "bob")
 	bob.sendJSON(map[string]any{"type": "join", "room": "new", "id": 0})

@@ -40,10 +40,13 @@ func startCluster(t *testing.T, n int, o options) (*natsserver.Server, []*env) {
 
 // connectNode joins node n<i> to the NATS server at url (presence_ttl 3 s),
 // leaving when the test ends.
-func connectNode(t testing.TB, i int, url string) *cluster.Node {
+func connectNode(t testing.TB, i int, url string, mutate ...func(*cluster.Config)) *cluster.Node {
 	t.Helper()
 	c := cluster.DefaultConfig()
 	c.Enabled, c.Node, c.PresenceTTL = true, fmt.Sprintf("n%d", i), 3*time.Second
+	for _, m := range mutate {
+		m(&c)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	node, err := cluster.Connect(ctx, c, []string{url}, zap.NewNop())
@@ -148,27 +151,6 @@ func TestClusterRooms(t *testing.T) {
 	}
 	leave(bob, "dev")
 	carol.expect(map[string]any{"type": "presence", "user": "bob", "status": "left", "room": "dev"})
-}
-
-func TestClusterSinceIsNotRecovered(t *testing.T) {
-	_, nodes := startCluster(t, 2, options{})
-	alice, bob := nodes[0].login(t, "alice"), nodes[1].login(t, "bob")
-	join(alice, "dev")
-	waitFor(t, func() bool { // node 1 knows alice is in dev: no presence for bob
-		bob.sendJSON(map[string]any{"type": "who", "room": "dev", "id": 9})
-		return fmt.Sprint(bob.expect(map[string]any{"type": "who"})["users"]) == "[alice]"
-	})
-	join(bob, "dev")
-	alice.sendJSON(map[string]any{"room": "dev", "data": "one", "id": 1})
-	bob.expect(map[string]any{"type": "message", "data": "one"})
-	// carol comes to node 1 with a seq she had from node 0.
-	carol := nodes[1].login(t, "carol")
-	carol.sendJSON(map[string]any{"type": "join", "room": "dev", "since": 0, "id": 2})
-	m := carol.expect(map[string]any{"type": "joined", "room": "dev", "recovered": false, "ref": 2})
-	if _, ok := m["missed"]; ok && m["missed"] != float64(0) {
-		t.Fatalf("joined %v", m)
-	}
-	carol.quiet()
 }
 
 func TestClusterDegraded(t *testing.T) {

@@ -133,9 +133,11 @@ func (s *session) roomMessage(name string, data json.RawMessage, ref json.RawMes
 	now := s.svc.rooms.hist.now()
 	id := s.svc.ids.next(now)
 	m := &wire.Message{Type: wire.TypeMessage, ID: id, Sender: s.name, Room: name, Data: data, TS: now.UnixMilli()}
-	if rm.publish(s.svc, m, s) != 0 {
-		s.svc.publishRemote(m)
+	if s.svc.cluster != nil {
+		s.streamRoomMessage(m, ref) // cluster_rooms.go
+		return
 	}
+	rm.publish(s.svc, m, s)
 	if ref != nil {
 		s.sendSent(id, wire.StatusDelivered, ref)
 	}

@@ -311,10 +311,16 @@ func equalJSON(got, want any) bool {
 // waitFor polls cond until it holds, failing after 5 s.
 func waitFor(t testing.TB, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	waitForWithin(t, 5*time.Second, cond)
+}
+
+// waitForWithin is waitFor with its own deadline.
+func waitForWithin(t testing.TB, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
+			t.Fatalf("condition not met within %v", d)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

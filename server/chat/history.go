@@ -232,14 +232,20 @@ func (h *roomHistory) expireLocked(c *historyConfig) {
 // make it not recovered without counting in missed: how many of them were
 // given out is not known.
 func (h *roomHistory) snapshotLocked(since uint64) (replay []histEntry, recovered bool, missed uint64) {
-	if since > h.seq {
+	return h.snapshotUpToLocked(since, h.seq)
+}
+
+// snapshotUpToLocked is snapshotLocked as if the room's seq were upTo (at
+// most h.seq): the messages after upTo are not replayed.
+func (h *roomHistory) snapshotUpToLocked(since, upTo uint64) (replay []histEntry, recovered bool, missed uint64) {
+	if since > upTo {
 		return nil, false, 0
 	}
 	i := h.indexAfter(since)
-	replay = slices.Clone(h.entries[i:])
-	missed = h.seq - since - uint64(len(replay))
-	var unknown uint64 // seqs in (since, seq] and in (lost[0], lost[1]]
-	if lo, hi := max(since, h.lost[0]), min(h.seq, h.lost[1]); hi > lo {
+	replay = slices.Clone(h.entries[i:h.indexAfter(upTo)])
+	missed = upTo - since - uint64(len(replay))
+	var unknown uint64 // seqs in (since, upTo] and in (lost[0], lost[1]]
+	if lo, hi := max(since, h.lost[0]), min(upTo, h.lost[1]); hi > lo {
 		unknown = hi - lo
 	}
 	missed -= unknown

@@ -33,19 +33,46 @@ func (s *session) join(req *wire.Request) {
 		select {
 		case <-rm.subscribed:
 		default:
-			// The first member here: answer once other nodes' messages
-			// reach this node (cluster.go); live deliveries and the
+			// The first member here: answer once this node follows the
+			// room's stream and has its history (cluster.go), with the
+			// seq and replay as they are then; live deliveries and the
 			// client's next requests (a leave) wait meanwhile.
 			s.joining++
 			s.waiting = &waitQueue{why: "too many requests while a join is answered: read its answer first"}
 			go func() {
 				<-rm.subscribed
-				s.notify(joinReady(func() { s.answerJoin(name, r, req.ID) }))
+				s.notify(joinReady(func() { s.answerJoin(name, s.caughtUp(rm, r, since), req.ID) }))
 			}()
 			return
 		}
 	}
 	s.answerJoin(name, r, req.ID)
+}
+
+// caughtUp is a join's answer r made again once the room's follower
+// caught up (cluster.go): s was added before the node had the room's
+// history, with the seq the room had then (r.seq); messages up to the
+// room's liveFrom are history, not posted to s, and later ones are. So
+// the join's seq is the larger of the two, and the replay after since
+// ends there: the messages after it are those posted to s.
+func (s *session) caughtUp(rm *room, r joinResult, since *uint64) joinResult {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	h := rm.hist
+	if h == nil || s.membershipOf(rm) == nil {
+		return r // left meanwhile: the answer says what the join saw
+	}
+	h.expireLocked(&s.svc.rooms.hist)
+	r.seq = max(r.seq, rm.liveFrom)
+	if since != nil {
+		replay, recovered, missed := h.snapshotUpToLocked(*since, r.seq)
+		r.recovered, r.missed = &recovered, missed
+		r.replay = make([][]byte, len(replay))
+		for i, e := range replay {
+			r.replay[i] = s.svc.replayFrame(e, s.format, s.name)
+		}
+	}
+	return r
 }
 
 // joinReady is a join's answer whose room subscription is now confirmed.
@@ -89,26 +116,16 @@ type joinResult struct {
 // snapshot is posted to s (handled after the caller returns), so replay
 // then live has no gap and no duplicate. It must run on s's actor.
 func (s *session) enterRoomAt(name string, since *uint64) (joinResult, error) {
-	// In a cluster each node numbers a room's messages itself
-	// (cluster.go): a seq the client had from another node means nothing
-	// here, so a since is answered "not recovered", with no replay.
-	elsewhere := since != nil && s.svc.cluster != nil
-	if elsewhere {
-		since = nil
-	}
 	rm, members, snap, flush, err := s.svc.rooms.join(s, name, since)
 	if err != nil {
 		return joinResult{}, err
 	}
-	s.joined = append(s.joined, membership{rm: rm, seq: snap.seq})
+	s.joined = append(s.joined, membership{rm: rm, seq: snap.seq, epoch: snap.epoch})
 	s.event(wire.EventJoin, name)
 	if flush {
 		rm.flushPresence(false)
 	}
 	r := joinResult{members: members, seq: snap.seq}
-	if elsewhere {
-		r.recovered = new(bool)
-	}
 	if since != nil {
 		r.recovered, r.missed = &snap.recovered, snap.missed
 		r.replay = make([][]byte, len(snap.replay))

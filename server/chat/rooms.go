@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/cluster"
 	"github.com/chatd/chatd/server/history"
 	"github.com/chatd/chatd/server/wire"
 )
@@ -48,10 +49,10 @@ type rooms struct {
 	hist     historyConfig
 
 	// With a cluster (cluster.go), set before the first session: a room
-	// with members here is subscribed to the other nodes' messages,
-	// which remoteMessage(room) handles.
+	// with members here follows its stream, whose messages
+	// remoteMessage posts.
 	cluster       Cluster
-	remoteMessage func(room string) func([]byte)
+	remoteMessage func(rm *room, m cluster.RoomMessage)
 }
 
 // room is one room. mu guards members, index, users, pres and hist;
@@ -74,10 +75,16 @@ type room struct {
 	// their nodes, as the room changes told (cluster.go): for presence.
 	remote  map[string]map[string]bool
 	cluster Cluster // nil on one node
-	// subscribed is closed once the NATS server has the room's
-	// subscription (nil on one node): a join answered before could miss
-	// what other nodes publish meanwhile.
+	// With a cluster, the room's stream (cluster.go): follower delivers
+	// its messages; subscribed is closed once it caught up (a join waits
+	// for it, to answer with the room's real seq and history). Messages
+	// up to liveFrom were the stream's before this node followed it: they
+	// go into the history, not to members. epoch counts the times the
+	// stream was made anew (seqs start over; members' seqs too).
+	follower   *cluster.Follower
 	subscribed chan struct{}
+	liveFrom   uint64
+	epoch      uint32
 	pres       roomPresence // presence changes not yet announced (presence.go)
 	hist       *roomHistory // the seq and kept messages (history.go); nil once deleted
 }
@@ -110,6 +117,7 @@ func newRooms(cfg RoomsConfig, hcfg HistoryConfig, autoJoin map[string]bool, enc
 // since, what to replay (history.go, snapshotLocked).
 type snapshot struct {
 	seq       uint64
+	epoch     uint32
 	replay    []histEntry
 	recovered bool
 	missed    uint64
@@ -147,6 +155,7 @@ func (r *rooms) join(s *session, name string, since *uint64) (rm *room, members 
 	}
 	rm.hist.expireLocked(&r.hist)
 	snap.seq = rm.hist.seq
+	snap.epoch = rm.epoch
 	if since != nil {
 		snap.replay, snap.recovered, snap.missed = rm.hist.snapshotLocked(*since)
 	}
@@ -175,19 +184,7 @@ func (r *rooms) createLocked(name string) *room {
 	rm.remote = r.remoteMembersOf(name)
 	rm.cluster = r.cluster
 	if r.cluster != nil {
-		rm.subscribed = make(chan struct{})
-		defer func(c Cluster, done chan struct{}) {
-			go func() {
-				_ = c.Flush() // the server has the subscription (or NATS is away)
-				close(done)
-			}()
-		}(r.cluster, rm.subscribed)
-		if err := r.cluster.Subscribe(name, r.remoteMessage(name)); err != nil {
-			// NATS is away: the subscription is made again on reconnection
-			// only if it exists, so this room hears other nodes again only
-			// once it is created anew.
-			_ = err
-		}
+		r.follow(rm)
 	}
 	r.byName[name] = rm
 	i, _ := slices.BinarySearchFunc(r.sorted, name, byName)
@@ -383,9 +380,13 @@ func (r *rooms) leave(s *session, rm *room, gone bool, lastSeen int64) (members 
 		}
 		rm.pres.stopLocked() // nobody is left to tell
 		if r.cluster != nil {
-			r.cluster.Unsubscribe(rm.name)
+			// The stream keeps the history: joined again, the room
+			// reads it from there.
+			rm.follower.Stop()
+			rm.hist.addBytes(-rm.hist.bytes, &r.hist)
+		} else {
+			r.idleLocked(rm.hist)
 		}
-		r.idleLocked(rm.hist)
 		rm.hist = nil
 		return 0, false
 	}
@@ -431,21 +432,33 @@ func (rm *room) size() int {
 // Past chat.history.max_total_bytes it then evicts, once the room's lock
 // is released (the deferred calls run in reverse order).
 func (rm *room) publish(svc *Service, m *wire.Message, skip *session) uint64 {
+	return rm.post(svc, m, skip, 0)
+}
+
+// post is publish, for a message whose seq may be given: in a cluster the
+// room's stream numbers it (m.Seq), and one already posted (a seq not
+// after the room's) is dropped. skipConn, if not 0, is the ID of the
+// sending connection, which does not get it either.
+func (rm *room) post(svc *Service, m *wire.Message, skip *session, skipConn uint64) uint64 {
 	c := &svc.rooms.hist
 	defer svc.rooms.evict()
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	h := rm.hist
-	if h == nil {
+	switch {
+	case h == nil:
 		// Deleted: only the server API (api.go), which is no member,
 		// can publish to a room after its last member left.
 		return 0
+	case m.Seq == 0:
+		m.Seq = h.seq + 1
+	case m.Seq <= h.seq:
+		return 0
 	}
-	m.Seq = h.seq + 1
 	// One value for every member. Each format's frame (JSON for formatAuto
 	// and formatJSON, or a text line; neither depends on the member) is
 	// made once, here, if a member needs it, and only read after.
-	rf := &roomFrame{rm: rm, seq: m.Seq}
+	rf := &roomFrame{rm: rm, seq: m.Seq, epoch: rm.epoch, skipConn: skipConn}
 	e := histEntry{seq: m.Seq, ts: m.TS}
 	if c.messages > 0 {
 		rf.json = svc.encodeMessage(m)
@@ -454,6 +467,9 @@ func (rm *room) publish(svc *Service, m *wire.Message, skip *session) uint64 {
 	h.appendLocked(e, c, c.now().UnixMilli())
 	if c.store != nil && c.messages > 0 {
 		c.store.Append(rm.name, history.Entry{Seq: e.seq, TS: e.ts, Data: e.body()}, h.first())
+	}
+	if m.Seq <= rm.liveFrom {
+		return m.Seq // history the node catches up with, not news
 	}
 	if rm.text > 0 {
 		rf.text = textFrame(textLine(m, ""))
@@ -479,7 +495,7 @@ func (rm *room) deliver(g *memberGroup, rf *roomFrame, skip *session) {
 	rm.mu.RLock()
 	defer rm.mu.RUnlock()
 	for _, mem := range g.members {
-		if mem != skip {
+		if mem != skip && (rf.skipConn == 0 || mem.conn == nil || mem.conn.ID() != rf.skipConn) {
 			mem.takeRoomFrame(rf)
 		}
 	}
@@ -567,6 +583,8 @@ func (rm *room) eachLocked(fn func(*session)) {
 type roomFrame struct {
 	rm         *room
 	seq        uint64
+	epoch      uint32 // the room's epoch (cluster.go): a new one starts the seqs over
+	skipConn   uint64 // the sending connection's ID, which does not get it; 0: none
 	json, text []byte
 }
 

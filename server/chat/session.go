@@ -93,8 +93,9 @@ type loginState struct {
 // written to s (or, at the join, the room's seq then: what came before is
 // not s's, or is in the join's replay).
 type membership struct {
-	rm  *room
-	seq uint64
+	rm    *room
+	seq   uint64
+	epoch uint32 // the room's epoch at the join or the last message (cluster.go)
 }
 
 // room returns the joined room name, or nil.
@@ -124,7 +125,13 @@ func (s *session) membershipOf(rm *room) *membership {
 // messages once each, in seq order, and none after its "left".
 func (s *session) takeRoomFrame(f *roomFrame) {
 	m := s.membershipOf(f.rm)
-	if s.closed || m == nil || f.seq <= m.seq {
+	if s.closed || m == nil {
+		return
+	}
+	if f.epoch > m.epoch { // the room's stream was made anew: seqs start over
+		m.epoch, m.seq = f.epoch, 0
+	}
+	if f.seq <= m.seq {
 		return
 	}
 	m.seq = f.seq
@@ -193,6 +200,8 @@ func (s *session) Notify(msg any) {
 		}
 	case mailWaiting:
 		s.drainAgain()
+	case roomSent:
+		s.roomSentDone(m)
 	case joinReady:
 		s.joining--
 		if s.closed {

@@ -144,20 +144,3 @@ func (n *Node) HandleRoomChanges(h func(RoomChange)) {
 		}
 	})
 }
-
-// Subscribe delivers what other nodes publish to room to h until
-// Unsubscribe. Subscribing twice is a no-op.
-func (n *Node) Subscribe(room string, h RoomHandler) error { return n.rooms.join(room, h) }
-
-// Unsubscribe stops the room's deliveries.
-func (n *Node) Unsubscribe(room string) { n.rooms.leave(room) }
-
-// Flush returns once the NATS server has processed everything this node
-// sent before (subscriptions included), or after two seconds.
-func (n *Node) Flush() error { return n.nc.FlushTimeout(2 * time.Second) }
-
-// Publish sends data to the other nodes subscribed to room. It does not
-// wait for them.
-func (n *Node) Publish(room string, data []byte) error {
-	return n.nc.Publish(roomSubject(room), data)
-}

@@ -32,6 +32,10 @@ type Config struct {
 	// can then log in elsewhere. "2s" to "10m". Default "15s".
 	PresenceTTL time.Duration `yaml:"presence_ttl"`
 	NATS        NATSConfig    `yaml:"nats"`
+	// JoinWait bounds how long the first join of a room on this node
+	// waits for the room's stream (FollowRoom's Ready) while NATS does
+	// not answer. Not in the YAML (tests set it); 0 means 3 s.
+	JoinWait time.Duration `yaml:"-"`
 }
 
 // NATSConfig says which NATS the nodes share: an existing one (URLs) or

@@ -14,9 +14,11 @@
 //   - chatd.mail: "mail was stored for <user>", to every node, whose
 //     sessions of the user read their mailbox again (a store can cross a
 //     login on another node).
-//   - chatd.room.<room>: a room's messages, subscribed by the nodes with
-//     members in the room (rooms.go). <room> and user names in keys are
-//     unpadded base64url.
+//   - chatd.room.<room>: a room's messages, captured by the room's stream
+//     chatd_room_<room> (memory storage, or file with history.durable;
+//     cluster.nats.replicas), which the nodes with members follow
+//     (history.go, follow.go, sweep.go). <room> and user names in keys
+//     are unpadded base64url.
 //   - KV bucket chatd_sessions (memory storage, cluster.nats.replicas):
 //     n.<node> heartbeats with a per-message TTL, s.<user>.<slot> session
 //     claims, r.<room>.<user>.<node> room memberships (presence.go,
@@ -50,11 +52,13 @@
 // and NATS keeps one publisher's order for each subscriber; each node
 // handles its inbox and each room subscription on one goroutine.
 //
-// Rooms: a node subscribes to a room's subject only while it has members,
-// and fans each message out locally, encoding it once per format. Each
-// node numbers a room's messages itself, so seq, history and since are per
-// node: a join with since on another node is answered "not recovered".
-// who and rooms come from the bucket's room memberships, cluster-wide.
+// Rooms: a room message is written to the room's stream, whose sequence
+// is the room's seq on every node. A node follows a room's stream (an
+// ordered consumer) only while it has members, starting at the first
+// message the stream keeps, and fans each message out locally, encoding it
+// once per format; so seq, history and since are the same on every node,
+// and each member gets a room's messages in seq order. who and rooms come
+// from the bucket's room memberships, cluster-wide.
 //
 // # NATS unavailable
 //

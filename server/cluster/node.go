@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +17,8 @@ import (
 
 // Node is this chatd process's membership of the cluster: its connection
 // to NATS, the session claims of its users (presence.go), its inbox for
-// private messages (route.go) and its room subscriptions (rooms.go).
+// private messages (route.go) and the room streams it follows
+// (history.go, follow.go).
 //
 // Connect returns once the connection is up and the sessions bucket
 // exists; after that NATS may go away and come back at any time: Node
@@ -39,7 +41,9 @@ type Node struct {
 
 	presence *presence
 	router   *router
-	rooms    *roomSubs
+	streams  *roomStreams  // room history (history.go)
+	replicas int           // of the JetStream streams and buckets
+	joinWait time.Duration // Config.JoinWait
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -60,8 +64,8 @@ const setupAttemptTimeout = 2 * time.Second
 // (ClientURLs). It blocks until NATS answers and the sessions bucket exists,
 // or ctx ends.
 func Connect(ctx context.Context, c Config, urls []string, log *zap.Logger) (*Node, error) {
-	n := &Node{name: c.NodeName(), ttl: c.PresenceTTL, log: log, stop: make(chan struct{})}
-	n.rooms = newRoomSubs(n)
+	n := &Node{name: c.NodeName(), ttl: c.PresenceTTL, log: log, stop: make(chan struct{}), replicas: c.NATS.Replicas,
+		joinWait: cmp.Or(c.JoinWait, defaultJoinWait)}
 	n.router = newRouter(n) // before the connection: its handlers use it
 	nc, err := nats.Connect(strings.Join(urls, ","),
 		nats.Name("chatd "+n.name),
@@ -87,6 +91,10 @@ func Connect(ctx context.Context, c Config, urls []string, log *zap.Logger) (*No
 	}
 	n.nc = nc
 	if n.js, err = jetstream.New(nc); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("cluster: jetstream: %w", err)
+	}
+	if n.streams, err = newRoomStreams(n); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("cluster: jetstream: %w", err)
 	}
@@ -140,6 +148,7 @@ func (n *Node) setup(ctx context.Context, c Config) error {
 		return err
 	}
 	n.wg.Go(n.presence.refreshLoop)
+	n.wg.Go(n.streams.sweepLoop)
 	return nil
 }
 
@@ -185,6 +194,9 @@ func (n *Node) back() {
 	if n.presence != nil {
 		n.presence.kick()
 	}
+	if n.streams != nil {
+		n.streams.checkFollowers()
+	}
 }
 
 // Close releases this node's claims (best effort, bounded by ctx) and
@@ -196,6 +208,7 @@ func (n *Node) Close(ctx context.Context) error {
 	default:
 	}
 	close(n.stop)
+	n.streams.stopAll()
 	n.wg.Wait()
 	var errs []error
 	if bad, _ := n.Degraded(); n.presence != nil && !bad {

@@ -1,0 +1,149 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"go.uber.org/zap"
+
+	"github.com/chatd/chatd/server/api"
+	"github.com/chatd/chatd/server/cluster"
+	"github.com/chatd/chatd/server/wire"
+)
+
+// Rooms in a cluster. A room's messages are not numbered by the node a
+// member sent them on: they go to the room's JetStream stream
+// (cluster.Node.PublishRoom), whose sequence is the room's seq on every
+// node. A node with members of the room follows the stream
+// (cluster.Node.FollowRoom), from the first message the stream keeps:
+// those it finds there when it starts following (up to room.liveFrom) go
+// into the room's history only; the later ones are posted to the members
+// (room.post, under the room's lock as on one node), the sender's own
+// node included, except to the connection that sent it. So every member
+// on every node gets a room's messages in seq order, history and join
+// with since answer the same on every node, and a node that joins a room
+// late has the history the others have.
+//
+// The room's first join on a node waits for the follower to catch up
+// (room.subscribed, session.caughtUp). When the room's last member here
+// leaves, the follower stops and the node forgets the history: the stream
+// keeps it. When NATS lost the stream (a restarted NATS server without
+// file storage) and it is made again, the room's seqs start over (its
+// epoch changes): the history is dropped and members take seq 1 as the
+// next message, as after a restart of a single node.
+
+// follow starts rm's follower; rm was just created. rooms.mu is held.
+func (r *rooms) follow(rm *room) {
+	rm.subscribed = make(chan struct{})
+	rm.follower = r.cluster.FollowRoom(rm.name, rm.followFrom(&r.hist), func(m cluster.RoomMessage) {
+		r.remoteMessage(rm, m)
+	})
+	go func(f *cluster.Follower, done chan struct{}) {
+		<-f.Ready()
+		close(done)
+	}(rm.follower, rm.subscribed)
+}
+
+// followFrom returns what rm does when its follower starts delivering:
+// the room's seq is the stream's, and the messages the stream has now
+// are history (liveFrom).
+func (rm *room) followFrom(c *historyConfig) func(cluster.RoomStart) {
+	return func(st cluster.RoomStart) {
+		rm.mu.Lock()
+		defer rm.mu.Unlock()
+		h := rm.hist
+		if h == nil {
+			return
+		}
+		if st.Reset {
+			rm.epoch++
+			h.entries = nil
+			h.addBytes(-h.bytes, c)
+			h.seq = st.Last
+		} else if len(h.entries) == 0 && h.seq < st.Last {
+			h.seq = st.Last
+		}
+		rm.liveFrom = st.Target
+	}
+}
+
+// streamMessage posts a message of rm's stream to rm.
+func (s *Service) streamMessage(rm *room, sm cluster.RoomMessage) {
+	var m wire.Message
+	if err := json.Unmarshal(sm.Data, &m); err != nil || m.Room != rm.name {
+		s.log.Warn("cluster: a room stream message does not decode", zap.String("room", rm.name), zap.Error(err))
+		return
+	}
+	m.Seq = sm.Seq
+	rm.post(s, &m, nil, sm.Conn)
+}
+
+// roomSent is a room message's outcome in a cluster, for its sender.
+type roomSent struct {
+	room string
+	id   uint64
+	ref  json.RawMessage
+	err  error
+}
+
+// errClusterRoom is what the sender hears of a room message the room's
+// stream did not take.
+func errClusterRoom(room string, err error) string {
+	return "the chat cluster is unavailable: the message to room " + room + " was not sent, try again (" + err.Error() + ")"
+}
+
+// streamRoomMessage sends s's room message m to the room's stream; the
+// sender hears "sent" (with an id) once the stream has it, or an error.
+func (s *session) streamRoomMessage(m *wire.Message, ref json.RawMessage) {
+	c := s.svc.cluster
+	if bad, why := c.Degraded(); bad {
+		s.sendError(errClusterRoom(m.Room, fmt.Errorf("%s", why)), ref)
+		return
+	}
+	data, _ := json.Marshal(m) // no seq: the stream gives it
+	room, id := m.Room, m.ID
+	c.PublishRoom(room, s.conn.ID(), data, func(_ uint64, err error) {
+		if err != nil || ref != nil {
+			s.notify(roomSent{room: room, id: id, ref: ref, err: err})
+		}
+	})
+}
+
+// roomSentDone tells the sender a room message's outcome.
+func (s *session) roomSentDone(r roomSent) {
+	switch {
+	case s.closed:
+	case r.err != nil:
+		s.sendError(errClusterRoom(r.room, r.err), r.ref)
+	case r.ref != nil:
+		s.sendSent(r.id, wire.StatusDelivered, r.ref)
+	}
+}
+
+// publishStream is the server API's Publish in a cluster: the room's
+// stream numbers the message. The room must have members on some node.
+func (s *Service) publishStream(ctx context.Context, m *wire.Message) (api.Published, error) {
+	if s.rooms.get(m.Room) == nil && len(s.cluster.RoomMembers(m.Room)) == 0 {
+		return api.Published{}, fmt.Errorf("%w: no room %s (a room exists while it has members)", api.ErrNotFound, quote(m.Room))
+	}
+	if bad, why := s.cluster.Degraded(); bad {
+		return api.Published{}, fmt.Errorf("%w: the chat cluster is unavailable: %s", api.ErrUnavailable, why)
+	}
+	data, _ := json.Marshal(m)
+	type outcome struct {
+		seq uint64
+		err error
+	}
+	done := make(chan outcome, 1)
+	s.cluster.PublishRoom(m.Room, 0, data, func(seq uint64, err error) { done <- outcome{seq, err} })
+	select {
+	case o := <-done:
+		if o.err != nil {
+			return api.Published{}, fmt.Errorf("%w: the chat cluster is unavailable: %v", api.ErrUnavailable, o.err)
+		}
+		return api.Published{ID: m.ID, Room: m.Room, Seq: o.seq}, nil
+	case <-ctx.Done():
+		return api.Published{}, ctx.Err()
+	}
+}

@@ -1,0 +1,293 @@
+package cluster
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+)
+
+// RoomMessage is one message of a room's stream, as a follower delivers
+// it.
+type RoomMessage struct {
+	Seq  uint64 // the room's seq: the stream sequence
+	Data []byte // what PublishRoom was given
+	// Conn is the connection of this node that published it, 0 when
+	// another node did (or the API, which has no connection).
+	Conn uint64
+}
+
+// RoomStart tells a follower's owner where its deliveries begin: the next
+// message delivered has a seq after Last; those up to Target were in the
+// stream before the follower started. Reset says the stream is not the
+// one followed before (NATS lost it and it was made again): the seqs start
+// over and what the owner kept of the room is gone.
+type RoomStart struct {
+	Last   uint64
+	Target uint64 // the stream's last seq now: later ones are news
+	Reset  bool
+}
+
+// Follower delivers a room stream's messages to this node, in seq order,
+// each once, from the first message the stream keeps when it starts, until
+// Stop. It attaches again by itself after NATS comes back, going on after
+// the last message it delivered.
+type Follower struct {
+	r     *roomStreams
+	room  string
+	start func(RoomStart)
+	h     func(RoomMessage)
+
+	ready     chan struct{}
+	readyOnce sync.Once
+	stop      chan struct{}
+	stopOnce  sync.Once
+	trouble   chan struct{} // a consumer error or NATS came back: check the stream
+
+	cursor  atomic.Uint64 // the last seq delivered
+	target  atomic.Uint64 // caught up once cursor reaches it
+	created time.Time     // of the stream followed; owned by run
+}
+
+// defaultJoinWait bounds how long Ready waits for the stream
+// (Config.JoinWait): a node cut off from NATS answers joins with what it
+// has rather than holding them.
+const defaultJoinWait = 3 * time.Second
+
+// FollowRoom follows room's stream, making it first if it does not exist.
+// start is called before each run of deliveries begins (see RoomStart),
+// then h with each message; both run on one goroutine at a time and must
+// not block. FollowRoom does not block: the stream is found or made in
+// the background, and Ready is closed once the follower has delivered
+// every message the stream had when it started (or after a bound).
+func (n *Node) FollowRoom(room string, start func(RoomStart), h func(RoomMessage)) *Follower {
+	f := &Follower{r: n.streams, room: room, start: start, h: h,
+		ready: make(chan struct{}), stop: make(chan struct{}), trouble: make(chan struct{}, 1)}
+	n.streams.mu.Lock()
+	n.streams.followers[f] = true
+	n.streams.rooms[room]++
+	n.streams.mu.Unlock()
+	n.wg.Go(f.run)
+	return f
+}
+
+// Ready is closed once the follower caught up with the stream as it was
+// when the follower started, or after followReadyBound.
+func (f *Follower) Ready() <-chan struct{} { return f.ready }
+
+// Stop ends the deliveries; h is not called once Stop returned, except by
+// a call already under way.
+func (f *Follower) Stop() {
+	f.stopOnce.Do(func() {
+		close(f.stop)
+		f.r.mu.Lock()
+		delete(f.r.followers, f)
+		if f.r.rooms[f.room]--; f.r.rooms[f.room] <= 0 {
+			delete(f.r.rooms, f.room)
+		}
+		f.r.mu.Unlock()
+	})
+}
+
+func (f *Follower) markReady() { f.readyOnce.Do(func() { close(f.ready) }) }
+
+// check asks the follower to look at its stream again.
+func (f *Follower) check() {
+	select {
+	case f.trouble <- struct{}{}:
+	default:
+	}
+}
+
+func (f *Follower) stopped() bool {
+	select {
+	case <-f.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// run attaches to the stream and watches it until Stop, attaching again
+// when the stream went away or was made anew.
+func (f *Follower) run() {
+	bound := time.AfterFunc(f.r.n.joinWait, f.markReady)
+	defer bound.Stop()
+	var cc jetstream.ConsumeContext
+	var cons jetstream.Consumer
+	defer func() {
+		if cc != nil {
+			cc.Stop()
+			f.deleteConsumer(cons)
+		}
+	}()
+	wait := 250 * time.Millisecond
+	for !f.stopped() {
+		if cc == nil {
+			var err error
+			if cons, cc, err = f.attach(); err != nil {
+				if !f.stopped() {
+					f.r.logRoom("follow", f.room, err)
+				}
+				select {
+				case <-f.stop:
+				case <-time.After(wait):
+				}
+				wait = min(2*wait, 5*time.Second)
+				continue
+			}
+			wait = 250 * time.Millisecond
+		}
+		select {
+		case <-f.stop:
+			return
+		case <-f.trouble:
+		}
+		if f.changed() {
+			cc.Stop()
+			f.deleteConsumer(cons)
+			cc = nil
+		}
+	}
+}
+
+// changed reports whether the stream followed is gone or another one.
+func (f *Follower) changed() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), setupAttemptTimeout)
+	defer cancel()
+	s, err := f.r.n.js.Stream(ctx, roomStreamName(f.room))
+	if err != nil {
+		return noStream(err)
+	}
+	info := s.CachedInfo()
+	return !info.Created.Equal(f.created) || info.State.LastSeq < f.cursor.Load()
+}
+
+// attach makes sure the stream exists and starts an ordered consumer after
+// the last message delivered (or at the stream's first kept message).
+func (f *Follower) attach() (jetstream.Consumer, jetstream.ConsumeContext, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), setupAttemptTimeout)
+	defer cancel()
+	info, err := f.r.ensure(ctx, f.room)
+	if err != nil {
+		return nil, nil, err
+	}
+	st := info.State
+	cursor := f.cursor.Load()
+	fresh := f.created.IsZero()
+	reset := !fresh && (!info.Created.Equal(f.created) || st.LastSeq < cursor)
+	if fresh || reset {
+		last := st.LastSeq
+		if st.Msgs > 0 {
+			last = st.FirstSeq - 1
+		}
+		f.start(RoomStart{Last: last, Target: st.LastSeq, Reset: reset})
+		cursor = last
+		f.cursor.Store(last)
+	}
+	f.created = info.Created
+	f.target.Store(st.LastSeq)
+	cons, err := f.r.n.js.OrderedConsumer(ctx, roomStreamName(f.room), jetstream.OrderedConsumerConfig{
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       cursor + 1,
+		MaxResetAttempts:  3,
+		InactiveThreshold: consumerInactive,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	cc, err := cons.Consume(f.deliver, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		f.r.n.log.Debug("cluster: room stream consumer", zap.String("room", f.room), zap.Error(err))
+		f.check()
+	}))
+	if err != nil {
+		return nil, nil, err
+	}
+	// Only now is every message stored from here on delivered: ready,
+	// unless the stream's earlier messages are still to come.
+	if cursor >= st.LastSeq {
+		f.markReady()
+	}
+	return cons, cc, nil
+}
+
+// consumerInactive is how long NATS keeps a follower's consumer that no
+// longer asks for messages: its node died, or could not delete it.
+const consumerInactive = time.Minute
+
+// deleteConsumer deletes the consumer a follower stopped using (NATS
+// would keep it for consumerInactive).
+func (f *Follower) deleteConsumer(cons jetstream.Consumer) {
+	if cons == nil {
+		return
+	}
+	info := cons.CachedInfo()
+	if info == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), setupAttemptTimeout)
+	defer cancel()
+	_ = f.r.n.js.DeleteConsumer(ctx, info.Stream, info.Name)
+}
+
+// deliver hands one stream message to the owner.
+func (f *Follower) deliver(msg jetstream.Msg) {
+	md, err := msg.Metadata()
+	if err != nil || f.stopped() {
+		return
+	}
+	seq := md.Sequence.Stream
+	last := f.cursor.Load()
+	if seq <= last {
+		return // delivered before a consumer reset
+	}
+	if seq > last+1 {
+		// The stream dropped them before this follower had them: more
+		// than streamSlack behind, or past max_age.
+		f.r.n.log.Warn("cluster: room messages skipped: the node's follower fell behind the room's stream",
+			zap.String("room", f.room), zap.Uint64("from", last+1), zap.Uint64("to", seq-1))
+	}
+	f.cursor.Store(seq)
+	rm := RoomMessage{Seq: seq, Data: msg.Data()}
+	if h := msg.Headers(); h.Get(hdrNode) == f.r.n.name {
+		rm.Conn, _ = strconv.ParseUint(h.Get(hdrConn), 10, 64)
+	}
+	f.h(rm)
+	if seq >= f.target.Load() {
+		f.markReady()
+	}
+}
+
+// stopAll stops every follower (the node closes).
+func (r *roomStreams) stopAll() {
+	r.mu.Lock()
+	all := make([]*Follower, 0, len(r.followers))
+	for f := range r.followers {
+		all = append(all, f)
+	}
+	r.mu.Unlock()
+	for _, f := range all {
+		f.Stop()
+	}
+}
+
+// checkFollowers asks every follower to look at its stream: NATS came
+// back, and may have lost memory streams meanwhile.
+func (r *roomStreams) checkFollowers() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for f := range r.followers {
+		f.check()
+	}
+}
+
+// following reports whether this node follows room.
+func (r *roomStreams) following(room string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rooms[room] > 0
+}
