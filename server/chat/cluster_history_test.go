@@ -256,3 +256,27 @@ func TestClusterAPIPublishSeq(t *testing.T) {
 		t.Fatalf("alice got %v %v", seqs, data)
 	}
 }
+
+// TestClusterLoginSinceOnANewNode: a login with since for an auto-joined
+// room on a node where the room has no member yet is answered with the
+// room's replay once the node caught up with the room's stream, not with
+// what the node had at the instant of the login.
+func TestClusterLoginSinceOnANewNode(t *testing.T) {
+	_, nodes := startCluster(t, 2, options{chat: func(c *chat.Config) { c.Rooms.AutoJoin = []string{"lobby", "dev"} }})
+	alice := nodes[0].login(t, "alice")
+	for i := 1; i <= 5; i++ {
+		alice.sendJSON(map[string]any{"room": "dev", "data": i, "id": i})
+		alice.expectPast(map[string]any{"type": "sent", "ref": i})
+	}
+	bob := nodes[1].dial(t)
+	bob.sendJSON(map[string]any{"type": "login", "name": "bob", "since": map[string]any{"dev": 2}})
+	bob.expectPast(map[string]any{"type": "login_ok"})
+	bob.expectPast(map[string]any{"type": "joined", "room": "dev", "seq": 5, "recovered": true})
+	if seqs, data := roomSeqs(t, bob, "dev", 3); fmt.Sprint(seqs, data) != "[3 4 5] [3 4 5]" {
+		t.Fatalf("bob's replay %v %v", seqs, data)
+	}
+	alice.sendJSON(map[string]any{"room": "dev", "data": 6})
+	if seqs, _ := roomSeqs(t, bob, "dev", 1); fmt.Sprint(seqs) != "[6]" {
+		t.Fatalf("live after the replay %v", seqs)
+	}
+}

@@ -87,10 +87,18 @@ type roomSent struct {
 	err  error
 }
 
-// errClusterRoom is what the sender hears of a room message the room's
-// stream did not take.
+// errClusterRoom is what the sender hears of a room message not sent: the
+// node was cut off from NATS when it came.
 func errClusterRoom(room string, err error) string {
 	return "the chat cluster is unavailable: the message to room " + room + " was not sent, try again (" + err.Error() + ")"
+}
+
+// errClusterRoomUnknown is what the sender hears of a room message whose
+// outcome is not known: the stream's answer did not come (a timeout, or
+// NATS went away after the message left, and the NATS client may still
+// deliver it once it is back).
+func errClusterRoomUnknown(room string, err error) string {
+	return "the chat cluster is unavailable: the message to room " + room + " may not have been sent (" + err.Error() + ")"
 }
 
 // streamRoomMessage sends s's room message m to the room's stream; the
@@ -115,7 +123,7 @@ func (s *session) roomSentDone(r roomSent) {
 	switch {
 	case s.closed:
 	case r.err != nil:
-		s.sendError(errClusterRoom(r.room, r.err), r.ref)
+		s.sendError(errClusterRoomUnknown(r.room, r.err), r.ref)
 	case r.ref != nil:
 		s.sendSent(r.id, wire.StatusDelivered, r.ref)
 	}
@@ -146,4 +154,44 @@ func (s *Service) publishStream(ctx context.Context, m *wire.Message) (api.Publi
 	case <-ctx.Done():
 		return api.Published{}, ctx.Err()
 	}
+}
+
+// recoveryReady runs a login's replays once the rooms' followers caught
+// up.
+type recoveryReady func()
+
+// replayCaughtUp writes a login's replays (replayFrom), in a cluster once
+// every room among rs whose follower had not caught up when the login
+// joined it has: each replay is then made again as a join's is
+// (caughtUp), so it holds the room's history, not what this node had at
+// that instant. Live deliveries are held meanwhile (s.replaying).
+func (s *session) replayCaughtUp(rs []recovery, since map[string]uint64) {
+	var waits []chan struct{}
+	for _, r := range rs {
+		if rm := s.room(r.room); rm != nil && rm.subscribed != nil {
+			select {
+			case <-rm.subscribed:
+			default:
+				waits = append(waits, rm.subscribed)
+			}
+		}
+	}
+	if len(waits) == 0 {
+		s.replayFrom(rs)
+		return
+	}
+	go func() {
+		for _, w := range waits {
+			<-w
+		}
+		s.notify(recoveryReady(func() {
+			for i, r := range rs {
+				if rm := s.room(r.room); rm != nil {
+					seq := since[r.room]
+					rs[i].joinResult = s.caughtUp(rm, r.joinResult, &seq)
+				}
+			}
+			s.replayFrom(rs)
+		}))
+	}()
 }

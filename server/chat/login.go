@@ -362,7 +362,7 @@ func (s *session) loggedInAs(a attempt, max int, resumed []string) {
 	}
 	if len(recovered) > 0 {
 		s.replaying = true
-		s.replayFrom(recovered)
+		s.replayCaughtUp(recovered, a.since) // cluster_rooms.go; at once on one node
 	}
 	for _, text := range early {
 		s.Message(server.Text, []byte(text))

@@ -202,6 +202,10 @@ func (s *session) Notify(msg any) {
 		s.drainAgain()
 	case roomSent:
 		s.roomSentDone(m)
+	case recoveryReady:
+		if !s.closed {
+			m()
+		}
 	case joinReady:
 		s.joining--
 		if s.closed {
