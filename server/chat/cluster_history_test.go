@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/chat"
+	"github.com/chatd/chatd/server/cluster"
+	"github.com/chatd/chatd/server/cluster/natstest"
 )
 
 // roomSeqs reads c's room messages of room until it has n of them (or
@@ -278,5 +281,39 @@ func TestClusterLoginSinceOnANewNode(t *testing.T) {
 	alice.sendJSON(map[string]any{"room": "dev", "data": 6})
 	if seqs, _ := roomSeqs(t, bob, "dev", 1); fmt.Sprint(seqs) != "[6]" {
 		t.Fatalf("live after the replay %v", seqs)
+	}
+}
+
+// TestClusterNodeBehindClosesMembers: a node whose follower starts (or
+// falls) behind what the room's stream keeps has lost news: its members
+// in the room are closed with 4008, never left with a silent gap. Here
+// node 1's follower is held before it reads while alice sends more than
+// the stream keeps (history 3 + slack 1).
+func TestClusterNodeBehindClosesMembers(t *testing.T) {
+	ns := natstest.Start(t)
+	slack := func(c *cluster.Config) { c.StreamSlack = 1 }
+	small := func(c *chat.Config) {
+		c.History.Messages = 3
+		c.Rate.MessagesPerSecond, c.Rate.Burst = 1e5, 1e5
+	}
+	a := start(t, options{box: newMemBox(100), chat: small,
+		opts: []chat.Option{chat.WithCluster(connectNode(t, 0, ns.ClientURL(), slack))}})
+	gate := make(chan struct{})
+	b := start(t, options{box: newMemBox(100), chat: small,
+		opts: []chat.Option{chat.WithCluster(gatedFollow{connectNode(t, 1, ns.ClientURL(), slack), gate})}})
+	alice := a.login(t, "alice")
+	join(alice, "dev")
+	alice.sendJSON(map[string]any{"room": "dev", "data": 0, "id": 0})
+	alice.expectPast(map[string]any{"type": "sent", "ref": 0})
+	bob := b.login(t, "bob")
+	bob.sendJSON(map[string]any{"type": "join", "room": "dev", "id": 1})
+	time.Sleep(100 * time.Millisecond) // node 1 read the stream's state; its start waits at the gate
+	for i := 1; i <= 10; i++ {
+		alice.sendJSON(map[string]any{"room": "dev", "data": i, "id": i})
+		alice.expectPast(map[string]any{"type": "sent", "ref": i})
+	}
+	close(gate)
+	if code := bob.closeCode(); code != server.CloseSlowConsumer {
+		t.Fatalf("bob closed with %d, want 4008", code)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/api"
 	"github.com/chatd/chatd/server/cluster"
 	"github.com/chatd/chatd/server/wire"
@@ -65,6 +66,12 @@ func (rm *room) followFrom(c *historyConfig) func(cluster.RoomStart) {
 			h.seq = st.Last
 		}
 		rm.liveFrom = st.Target
+		if st.Reset || st.Early {
+			// Nobody here has seen these: a new stream's messages, or
+			// a room whose joins were answered (with nothing) before
+			// the follower could start.
+			rm.liveFrom = st.Last
+		}
 	}
 }
 
@@ -194,4 +201,16 @@ func (s *session) replayCaughtUp(rs []recovery, since map[string]uint64) {
 			s.replayFrom(rs)
 		}))
 	}()
+}
+
+// kickBehind closes the members of a room whose node fell behind the
+// room's stream (room.post); they may join again with since.
+func kickBehind(members []*session) {
+	for _, s := range members {
+		if s.conn == nil {
+			continue // unit tests' members
+		}
+		s.leaving.Store(true)
+		s.conn.Kick(server.CloseSlowConsumer, "slow consumer: this server fell behind the room; join again with since")
+	}
 }

@@ -62,7 +62,7 @@ func (s *session) pageLoaded(pg page) {
 		if !s.ackMode {
 			// Queued before the next page on the same serial queue, so the
 			// store never hands out what it has just removed.
-			s.svc.offline.enqueue(s.name, ackJob{upTo: last})
+			s.svc.offline.enqueue(s.name, ackJob{upTo: last, written: true})
 		}
 		s.nextPage(last)
 	})

@@ -59,6 +59,11 @@ type offlineQueue struct {
 	// sent on a closed channel.
 	closeMu sync.RWMutex
 	closed  bool
+	// acks holds, per user, the client's ack queued and not started yet
+	// (enqueueAck): a later one takes its place instead of queuing behind
+	// it. Guarded by ackMu.
+	ackMu sync.Mutex
+	acks  map[string]*queuedAck
 }
 
 type pageLimits struct{ messages, bytes int }
@@ -69,7 +74,7 @@ type queued struct {
 }
 
 func newOfflineQueue(box Mailbox, shards, depth int, maxBytes int, page pageLimits, log *zap.Logger) *offlineQueue {
-	q := &offlineQueue{box: box, log: log, seed: maphash.MakeSeed(), shards: make([]chan queued, shards), maxBytes: int64(maxBytes), page: page}
+	q := &offlineQueue{box: box, log: log, seed: maphash.MakeSeed(), shards: make([]chan queued, shards), maxBytes: int64(maxBytes), page: page, acks: map[string]*queuedAck{}}
 	for i := range q.shards {
 		q.shards[i] = make(chan queued, depth)
 	}
@@ -103,6 +108,15 @@ func (q *offlineQueue) enqueue(user string, job offlineJob) bool {
 	if q.closed {
 		return false
 	}
+	if a, ok := job.(ackJob); ok {
+		return q.enqueueAck(user, a)
+	}
+	return q.push(user, job)
+}
+
+// push queues job on user's shard; the caller holds closeMu and has
+// checked closed.
+func (q *offlineQueue) push(user string, job offlineJob) bool {
 	n := int64(0)
 	if sj, ok := job.(sizedJob); ok {
 		n = int64(sj.size())
@@ -188,6 +202,73 @@ func (j pageJob) run(q *offlineQueue, user string) {
 type ackJob struct {
 	upTo  uint64
 	tries int
+	// written marks the removal of a page written to a session without
+	// acks (drain.go): that session's next read of the mailbox starts at
+	// its head and relies on it, so it is never merged or dropped.
+	written bool
+}
+
+// A client with acks may ack every message it receives, live ones too
+// (commands.go ack), and each Ack costs the store a read of the mailbox
+// and a write (with JetStream, a scan and a purge: milliseconds). Queued
+// one behind the other, they held up the session's next page read (a
+// pageJob on the same serial queue) by their sum: the rest of the
+// mailbox, and the live messages held behind it, waited that long, and a
+// client that gave up meanwhile (or closed) saw the mail stored during its
+// login only at its next one. So a user has at most one client ack
+// queued and not started: a later one takes its place (enqueueAck), and
+// a page read waits behind at most that ack and the one running.
+//
+// Taking its place is safe, as acks are cumulative: a session's acks
+// follow the order in which it was written its mail, so its latest covers
+// the earlier ones, and with either store one ack alone never removes
+// more than it would behind the acks it replaced (each removes a head of
+// the mailbox, or the ids up to its own), so never mail that was not
+// written. Two sessions of one user acking at once may leave written
+// mail stored when the behind one's ack comes last: it comes again at a
+// later login, never twice in one session (a session with acks reads on
+// after what it was written). The merged ack keeps the place of the
+// first: earlier than the later ones', which only removes less of what
+// was stored meanwhile. A written ack (drain.go) is queued as is, and
+// acks after it wait behind it.
+
+// queuedAck is the client ack queued for a user.
+type queuedAck struct{ ackJob }
+
+// enqueueAck queues a client's ack, or merges it into the one queued; a
+// written ack is queued as is and ends the merging. The caller holds
+// closeMu and has checked closed.
+func (q *offlineQueue) enqueueAck(user string, j ackJob) bool {
+	q.ackMu.Lock()
+	defer q.ackMu.Unlock()
+	if j.written {
+		delete(q.acks, user) // what comes after it stays after it
+		return q.push(user, j)
+	}
+	if a := q.acks[user]; a != nil {
+		if j.tries == 0 { // not a retry: the latest ack
+			a.ackJob = j
+		}
+		// A retry of an ack that failed is covered by the newer one
+		// queued, which is tried (and retried) in its turn.
+		return true
+	}
+	a := &queuedAck{j}
+	if !q.push(user, a) {
+		return false
+	}
+	q.acks[user] = a
+	return true
+}
+
+func (a *queuedAck) run(q *offlineQueue, user string) {
+	q.ackMu.Lock()
+	if q.acks[user] == a {
+		delete(q.acks, user)
+	}
+	j := a.ackJob
+	q.ackMu.Unlock()
+	j.run(q, user)
 }
 
 // ackRetries and ackRetryDelay: a removal that failed (a JetStream

@@ -308,7 +308,8 @@ func TestLoginSinceNull(t *testing.T) {
 	e := start(t, options{})
 	bob := e.login(t, "bob")
 	bob.send("one")
-	bob.send("two")
+	bob.sendJSON(map[string]any{"data": "two", "id": 2})
+	bob.expect(map[string]any{"type": "sent", "ref": 2}) // in the lobby before alice comes
 	c, _ := e.dialPath(t, "/ws", chat.ProtocolJSON)
 	c.send(`{"type":"login","name":"alice","since":{"lobby":null}}`)
 	c.expect(map[string]any{"type": "login_ok"})

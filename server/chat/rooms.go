@@ -442,6 +442,8 @@ func (rm *room) publish(svc *Service, m *wire.Message, skip *session) uint64 {
 func (rm *room) post(svc *Service, m *wire.Message, skip *session, skipConn uint64) uint64 {
 	c := &svc.rooms.hist
 	defer svc.rooms.evict()
+	var behind []*session
+	defer func() { kickBehind(behind) }()
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	h := rm.hist
@@ -454,6 +456,12 @@ func (rm *room) post(svc *Service, m *wire.Message, skip *session, skipConn uint
 		m.Seq = h.seq + 1
 	case m.Seq <= h.seq:
 		return 0
+	case m.Seq > h.seq+1 && m.Seq-1 > rm.liveFrom:
+		// The room's stream dropped messages this node's follower had
+		// not read yet (cluster_rooms.go), news among them (after
+		// liveFrom): every member here missed them. They are closed as slow consumers, as a member too far
+		// behind is on one node, rather than seeing a silent gap.
+		rm.eachLocked(func(s *session) { behind = append(behind, s) })
 	}
 	// One value for every member. Each format's frame (JSON for formatAuto
 	// and formatJSON, or a text line; neither depends on the member) is

@@ -36,6 +36,10 @@ type Config struct {
 	// waits for the room's stream (FollowRoom's Ready) while NATS does
 	// not answer. Not in the YAML (tests set it); 0 means 3 s.
 	JoinWait time.Duration `yaml:"-"`
+	// StreamSlack is how many messages a room's stream keeps beyond
+	// history.messages, for nodes behind. Not in the YAML (tests set it);
+	// 0 means 4096.
+	StreamSlack int `yaml:"-"`
 }
 
 // NATSConfig says which NATS the nodes share: an existing one (URLs) or

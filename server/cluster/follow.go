@@ -30,6 +30,10 @@ type RoomStart struct {
 	Last   uint64
 	Target uint64 // the stream's last seq now: later ones are news
 	Reset  bool
+	// Early says Ready was closed before this start (NATS did not answer
+	// within Config.JoinWait): members may have been answered with what
+	// the node had then, nothing, so every message delivered is news.
+	Early bool
 }
 
 // Follower delivers a room stream's messages to this node, in seq order,
@@ -49,9 +53,19 @@ type Follower struct {
 	trouble   chan struct{} // a consumer error or NATS came back: check the stream
 
 	cursor  atomic.Uint64 // the last seq delivered
+	dseq    atomic.Uint64 // the consumer's last delivery sequence
 	target  atomic.Uint64 // caught up once cursor reaches it
 	created time.Time     // of the stream followed; owned by run
+	// phase is followWaiting until the first start, then followStarted,
+	// or followEarly if Config.JoinWait passed first (Ready closed then).
+	phase atomic.Int32
 }
+
+const (
+	followWaiting int32 = iota
+	followStarted
+	followEarly
+)
 
 // defaultJoinWait bounds how long Ready waits for the stream
 // (Config.JoinWait): a node cut off from NATS answers joins with what it
@@ -63,7 +77,7 @@ const defaultJoinWait = 3 * time.Second
 // then h with each message; both run on one goroutine at a time and must
 // not block. FollowRoom does not block: the stream is found or made in
 // the background, and Ready is closed once the follower has delivered
-// every message the stream had when it started (or after a bound).
+// every message the stream had when it started (see Ready).
 func (n *Node) FollowRoom(room string, start func(RoomStart), h func(RoomMessage)) *Follower {
 	f := &Follower{r: n.streams, room: room, start: start, h: h,
 		ready: make(chan struct{}), stop: make(chan struct{}), trouble: make(chan struct{}, 1)}
@@ -76,7 +90,8 @@ func (n *Node) FollowRoom(room string, start func(RoomStart), h func(RoomMessage
 }
 
 // Ready is closed once the follower caught up with the stream as it was
-// when the follower started, or after followReadyBound.
+// when the follower started, or after Config.JoinWait if it has not
+// started by then (NATS does not answer), or by Stop.
 func (f *Follower) Ready() <-chan struct{} { return f.ready }
 
 // Stop ends the deliveries; h is not called once Stop returned, except by
@@ -84,6 +99,7 @@ func (f *Follower) Ready() <-chan struct{} { return f.ready }
 func (f *Follower) Stop() {
 	f.stopOnce.Do(func() {
 		close(f.stop)
+		f.markReady() // nobody waits for a follower that stopped
 		f.r.mu.Lock()
 		delete(f.r.followers, f)
 		if f.r.rooms[f.room]--; f.r.rooms[f.room] <= 0 {
@@ -115,7 +131,14 @@ func (f *Follower) stopped() bool {
 // run attaches to the stream and watches it until Stop, attaching again
 // when the stream went away or was made anew.
 func (f *Follower) run() {
-	bound := time.AfterFunc(f.r.n.joinWait, f.markReady)
+	// The bound applies only until the follower starts: once it reads the
+	// stream, Ready waits for the catch-up (a few hundred messages from
+	// a NATS that answers).
+	bound := time.AfterFunc(f.r.n.joinWait, func() {
+		if f.phase.CompareAndSwap(followWaiting, followEarly) {
+			f.markReady()
+		}
+	})
 	defer bound.Stop()
 	var cc jetstream.ConsumeContext
 	var cons jetstream.Consumer
@@ -147,28 +170,22 @@ func (f *Follower) run() {
 			return
 		case <-f.trouble:
 		}
-		if f.changed() {
-			cc.Stop()
-			f.deleteConsumer(cons)
-			cc = nil
-		}
+		// A consumer error (NATS restarted, the consumer or the stream
+		// deleted, a heartbeat missed): a new consumer after the last
+		// message delivered, or, if the stream is another one now, from
+		// its start (attach sees it).
+		cc.Stop()
+		f.deleteConsumer(cons)
+		cc = nil
 	}
 }
 
-// changed reports whether the stream followed is gone or another one.
-func (f *Follower) changed() bool {
-	ctx, cancel := context.WithTimeout(context.Background(), setupAttemptTimeout)
-	defer cancel()
-	s, err := f.r.n.js.Stream(ctx, roomStreamName(f.room))
-	if err != nil {
-		return noStream(err)
-	}
-	info := s.CachedInfo()
-	return !info.Created.Equal(f.created) || info.State.LastSeq < f.cursor.Load()
-}
-
-// attach makes sure the stream exists and starts an ordered consumer after
-// the last message delivered (or at the stream's first kept message).
+// attach makes sure the stream exists and starts a consumer after the
+// last message delivered (or, for a new follower or a stream made anew,
+// at the first message the node keeps). The consumer is the follower's
+// own, not nats.go's ordered consumer, which recreates itself after the
+// last sequence it saw even when the stream is another one by then: it
+// would skip the new stream's first messages.
 func (f *Follower) attach() (jetstream.Consumer, jetstream.ConsumeContext, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), setupAttemptTimeout)
 	defer cancel()
@@ -181,21 +198,28 @@ func (f *Follower) attach() (jetstream.Consumer, jetstream.ConsumeContext, error
 	fresh := f.created.IsZero()
 	reset := !fresh && (!info.Created.Equal(f.created) || st.LastSeq < cursor)
 	if fresh || reset {
+		// From the oldest message the node keeps (history.messages),
+		// not the stream's oldest: that one goes first, and the stream's
+		// slack is for a follower behind.
 		last := st.LastSeq
 		if st.Msgs > 0 {
-			last = st.FirstSeq - 1
+			last = max(st.FirstSeq, st.LastSeq-min(st.LastSeq, f.r.keep())+1) - 1
 		}
-		f.start(RoomStart{Last: last, Target: st.LastSeq, Reset: reset})
+		early := !f.phase.CompareAndSwap(followWaiting, followStarted) && f.phase.Load() == followEarly
+		f.start(RoomStart{Last: last, Target: st.LastSeq, Reset: reset, Early: early})
 		cursor = last
 		f.cursor.Store(last)
 	}
 	f.created = info.Created
 	f.target.Store(st.LastSeq)
-	cons, err := f.r.n.js.OrderedConsumer(ctx, roomStreamName(f.room), jetstream.OrderedConsumerConfig{
+	f.dseq.Store(0)
+	cons, err := f.r.n.js.CreateConsumer(ctx, roomStreamName(f.room), jetstream.ConsumerConfig{
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:       cursor + 1,
-		MaxResetAttempts:  3,
+		AckPolicy:         jetstream.AckNonePolicy,
 		InactiveThreshold: consumerInactive,
+		MemoryStorage:     true,
+		Replicas:          1,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -240,6 +264,11 @@ func (f *Follower) deliver(msg jetstream.Msg) {
 	if err != nil || f.stopped() {
 		return
 	}
+	if md.Sequence.Consumer != f.dseq.Load()+1 {
+		f.check() // the consumer lost one: a new consumer after the cursor
+		return
+	}
+	f.dseq.Store(md.Sequence.Consumer)
 	seq := md.Sequence.Stream
 	last := f.cursor.Load()
 	if seq <= last {

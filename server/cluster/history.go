@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -54,7 +55,7 @@ const (
 // history.messages: a follower that falls that far behind (its node busy)
 // still gets every message. A node's copy of the history keeps
 // history.messages.
-const streamSlack = 256
+const streamSlack = 4096
 
 // roomStreamPrefix begins every room stream's name.
 const roomStreamPrefix = "chatd_room_"
@@ -91,7 +92,8 @@ type roomStreams struct {
 	js      jetstream.JetStream
 	pending sync.Map // *nats.Msg → func(seq uint64, err error)
 
-	slack int // streamSlack; tests change it
+	slack        int           // streamSlack; tests change it
+	sweepConfirm time.Duration // sweepConfirm; tests change it
 
 	mu        sync.Mutex
 	cfg       RoomStreamsConfig
@@ -109,7 +111,7 @@ const (
 )
 
 func newRoomStreams(n *Node) (*roomStreams, error) {
-	r := &roomStreams{n: n, followers: map[*Follower]bool{}, rooms: map[string]int{}, slack: streamSlack,
+	r := &roomStreams{n: n, followers: map[*Follower]bool{}, rooms: map[string]int{}, slack: cmp.Or(n.streamSlack, streamSlack), sweepConfirm: sweepConfirm,
 		cfg: RoomStreamsConfig{Messages: 100, MaxAge: 24 * time.Hour, MaxIdle: 10000}}
 	js, err := jetstream.New(n.nc,
 		jetstream.WithPublishAsyncMaxPending(publishMaxPending),
@@ -131,6 +133,14 @@ func (r *roomStreams) settle(m *nats.Msg, seq uint64, err error) {
 	if done, ok := r.pending.LoadAndDelete(m); ok {
 		done.(func(uint64, error))(seq, err)
 	}
+}
+
+// keep is how many messages of a room's stream a node keeps: where a new
+// follower starts.
+func (r *roomStreams) keep() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return uint64(max(r.cfg.Messages, 1))
 }
 
 // streamConfig is the stream of room.

@@ -203,6 +203,7 @@ func TestRoomStreamSweep(t *testing.T) {
 	publishWait(t, a, "elsewhere", 0, "x")
 	f := follow(a, "followed")
 	f.ready(t)
+	a.streams.sweepConfirm = 0
 	_ = b.SetMember("elsewhere", "eve", true)
 	eventually(t, "a sees eve", func() bool { return len(a.RoomMembers("elsewhere")) == 1 })
 	if err := a.streams.sweep(ctx, time.Now().Add(2*emptyStreamGrace)); err != nil {

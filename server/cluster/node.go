@@ -39,11 +39,12 @@ type Node struct {
 	degradeAt atomic.Int64 // unix ns when the connection was lost, 0 = up
 	lastErr   atomic.Pointer[string]
 
-	presence *presence
-	router   *router
-	streams  *roomStreams  // room history (history.go)
-	replicas int           // of the JetStream streams and buckets
-	joinWait time.Duration // Config.JoinWait
+	presence    *presence
+	router      *router
+	streams     *roomStreams  // room history (history.go)
+	replicas    int           // of the JetStream streams and buckets
+	joinWait    time.Duration // Config.JoinWait
+	streamSlack int           // Config.StreamSlack
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -65,7 +66,7 @@ const setupAttemptTimeout = 2 * time.Second
 // or ctx ends.
 func Connect(ctx context.Context, c Config, urls []string, log *zap.Logger) (*Node, error) {
 	n := &Node{name: c.NodeName(), ttl: c.PresenceTTL, log: log, stop: make(chan struct{}), replicas: c.NATS.Replicas,
-		joinWait: cmp.Or(c.JoinWait, defaultJoinWait)}
+		joinWait: cmp.Or(c.JoinWait, defaultJoinWait), streamSlack: c.StreamSlack}
 	n.router = newRouter(n) // before the connection: its handlers use it
 	nc, err := nats.Connect(strings.Join(urls, ","),
 		nats.Name("chatd "+n.name),
