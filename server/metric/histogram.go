@@ -34,8 +34,11 @@ func DurationBounds(ds ...time.Duration) []int64 {
 	return b
 }
 
-// Observe records v.
+// Observe records v. On a nil Histogram it does nothing.
 func (h *Histogram) Observe(v int64) {
+	if h == nil {
+		return
+	}
 	i := 0
 	for i < len(h.bounds) && v > h.bounds[i] {
 		i++
@@ -45,7 +48,11 @@ func (h *Histogram) Observe(v int64) {
 }
 
 // ObserveSince records the time since start, in nanoseconds.
-func (h *Histogram) ObserveSince(start time.Time) { h.Observe(int64(time.Since(start))) }
+func (h *Histogram) ObserveSince(start time.Time) {
+	if h != nil {
+		h.Observe(int64(time.Since(start)))
+	}
+}
 
 // HistogramSnapshot is a histogram's state: Bounds are the upper bounds,
 // Counts the cumulative count of observations at or below each bound
@@ -57,8 +64,11 @@ type HistogramSnapshot struct {
 	Sum    int64
 }
 
-// Snapshot returns the histogram's state.
+// Snapshot returns the histogram's state (empty for a nil Histogram).
 func (h *Histogram) Snapshot() HistogramSnapshot {
+	if h == nil {
+		return HistogramSnapshot{}
+	}
 	s := HistogramSnapshot{Bounds: h.bounds, Counts: make([]uint64, len(h.bounds)), Sum: h.sum.Load()}
 	var cum uint64
 	for i := range h.bounds {
