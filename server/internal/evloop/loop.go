@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync/atomic"
+	"time"
 
 	"github.com/mailru/easygo/netpoll"
 	"go.uber.org/zap"
@@ -63,7 +64,8 @@ type Loop struct {
 	wakeups   atomic.Uint64
 	tasks     atomic.Uint64
 	flushes   atomic.Uint64
-	dirty     []Flusher // loop only
+	busy      atomic.Int64 // nanoseconds spent in wakes (two clock reads a wake)
+	dirty     []Flusher    // loop only
 	closeOnce atomic.Bool
 }
 
@@ -160,6 +162,7 @@ func (l *Loop) onInbox(ev Events) {
 	if ev&closed != 0 {
 		return
 	}
+	start := time.Now()
 	var b [8]byte
 	_, _ = unix.Read(l.efd, b[:])
 	l.wakeups.Add(1)
@@ -167,7 +170,7 @@ func (l *Loop) onInbox(ev Events) {
 	// eventfd again, or is seen by this wake.
 	l.notified.Store(false)
 	l.active.Store(true)
-	l.leave()
+	l.leave(start)
 }
 
 // wake runs one socket callback, then the end of the wake.
@@ -175,9 +178,10 @@ func (l *Loop) wake(h Handler, ev Events) {
 	if ev&closed != 0 {
 		return
 	}
+	start := time.Now()
 	l.active.Store(true)
 	l.guard("socket callback", func() { h.OnEvents(ev) })
-	l.leave()
+	l.leave(start)
 }
 
 // leave ends a wake: it runs the inbox's tasks, within the budget, flushes
@@ -187,7 +191,7 @@ func (l *Loop) wake(h Handler, ev Events) {
 // active=false, then loads the inbox. Both are sequentially consistent, so
 // either the producer saw active=false and writes the eventfd, or leave's
 // final check sees the task (and writes the eventfd itself).
-func (l *Loop) leave() {
+func (l *Loop) leave(start time.Time) {
 	l.wakes.Add(1)
 	ran := 0
 	for ran < taskBudget {
@@ -209,6 +213,7 @@ func (l *Loop) leave() {
 	if !l.in.empty() {
 		l.notify()
 	}
+	l.busy.Add(int64(time.Since(start)))
 }
 
 // flush flushes each dirty Flusher once; a Flush that makes another one
@@ -234,14 +239,18 @@ func (l *Loop) guard(what string, fn func()) {
 	fn()
 }
 
-// Stats are a loop's counters since it started.
+// Stats are a loop's counters since it started. Busy is the time spent in
+// wakes (callbacks, tasks and flushes), the rest being spent waiting in
+// epoll_wait or for the CPU.
 type Stats struct {
 	Wakes, Wakeups, Tasks, Flushes uint64
+	Busy                           time.Duration
 }
 
 // Stats returns the loop's counters.
 func (l *Loop) Stats() Stats {
-	return Stats{Wakes: l.wakes.Load(), Wakeups: l.wakeups.Load(), Tasks: l.tasks.Load(), Flushes: l.flushes.Load()}
+	return Stats{Wakes: l.wakes.Load(), Wakeups: l.wakeups.Load(), Tasks: l.tasks.Load(), Flushes: l.flushes.Load(),
+		Busy: time.Duration(l.busy.Load())}
 }
 
 // Close stops the loop's goroutine and releases the epoll instance and the
