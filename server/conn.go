@@ -296,7 +296,7 @@ func (a *connActor) Receive(ev event) {
 		c.replyAndClose(ev.data)
 	case evMessage:
 		if c.state == stateOpen {
-			c.loop.st.msgsIn.Add(1)
+			c.loop.st.msgsIn[c.eps.idx].Add(1)
 			c.sess.Message(MessageType(ev.op), ev.data)
 		}
 	case evPing:

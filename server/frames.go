@@ -82,7 +82,7 @@ func FinishTextFrame(b []byte) Frame {
 // write budget (the connection is then dropped, 4008); the frame is
 // dropped either way.
 func (c *Conn) Send(t MessageType, payload []byte) error {
-	c.loop.st.msgsOut.Add(1)
+	c.countOut()
 	return c.sendOp(ws.OpCode(t), payload)
 }
 
@@ -99,7 +99,7 @@ func (c *Conn) SendText(payload []byte) error { return c.Send(Text, payload) }
 // SendFrame sends f, which is already encoded, as Send sends a message. f
 // is not modified or retained after the call returns.
 func (c *Conn) SendFrame(f Frame) error {
-	c.loop.st.msgsOut.Add(1)
+	c.countOut()
 	return c.sendErr(f, nil)
 }
 

@@ -28,8 +28,13 @@ import (
 // loop's goroutine (atomics so that Stats may read them from another).
 type loopStats struct {
 	bytesIn, bytesOut atomic.Uint64
-	msgsIn, msgsOut   atomic.Uint64
+	// msgsIn and msgsOut count data messages by endpoint (endpointStats.idx).
+	msgsIn, msgsOut [maxEndpointStats]atomic.Uint64
 }
+
+// maxEndpointStats bounds the endpoints whose messages are counted apart;
+// endpoints registered past it share the last slot ("other").
+const maxEndpointStats = 32
 
 // Handshake failure reasons (HandshakeFailures' keys).
 const (
@@ -72,13 +77,21 @@ type serverStats struct {
 // endpointStats counts the connections upgraded on one registered path.
 type endpointStats struct {
 	label          string
+	idx            int // its slot in loopStats' message counts
 	opened, closed atomic.Uint64
 }
 
 // handshakeFailed counts a handshake that did not end in an upgrade.
 func (s *Server) handshakeFailed(reason int) { s.stats.handshakes[reason].Add(1) }
 
-// closed counts the close of an upgraded connection.
+// countOut counts a data frame sent on c (an upgraded connection).
+func (c *Conn) countOut() {
+	if c.eps != nil {
+		c.loop.st.msgsOut[c.eps.idx].Add(1)
+	}
+}
+
+// closedWith counts the close of an upgraded connection.
 func (s *Server) closedWith(code StatusCode) {
 	i := int(code)
 	if i >= maxCountedCode {
@@ -96,7 +109,7 @@ func (s *Server) endpointStatsFor(label string) *endpointStats {
 	if st, ok := s.epStats[label]; ok {
 		return st
 	}
-	st := &endpointStats{label: label}
+	st := &endpointStats{label: label, idx: min(len(s.epStats), maxEndpointStats-1)}
 	s.epStats[label] = st
 	return st
 }
@@ -137,10 +150,8 @@ type Stats struct {
 	// code's number ("4008"), or "other".
 	Closes map[string]uint64
 	// Traffic: bytes read and written on every socket (handshakes and
-	// frame headers included), data messages received and data frames
-	// sent (control frames excluded).
-	BytesIn, BytesOut       uint64
-	MessagesIn, MessagesOut uint64
+	// frame headers included).
+	BytesIn, BytesOut uint64
 	// Open is the number of sockets the server holds (handshakes
 	// included); Lingering, answered sockets waiting for the client to
 	// hang up.
@@ -150,9 +161,14 @@ type Stats struct {
 }
 
 // EndpointStats are one path's connections.
+// MessagesIn counts the data messages its connections received and
+// MessagesOut the data frames they were sent (control frames excluded).
+// Endpoints past the 31st registered share their message counts, which
+// each of them reports.
 type EndpointStats struct {
-	Path           string
-	Opened, Closed uint64
+	Path                    string
+	Opened, Closed          uint64
+	MessagesIn, MessagesOut uint64
 }
 
 // LoopStats are one event loop's counters since it started: Wakes
@@ -180,8 +196,16 @@ func (s *Server) Stats() Stats {
 	for i, name := range handshakeFailureNames {
 		st.HandshakeFailures[name] = s.stats.handshakes[i].Load()
 	}
+	var in, out [maxEndpointStats]uint64
+	for _, l := range s.loops {
+		for i := range in {
+			in[i] += l.st.msgsIn[i].Load()
+			out[i] += l.st.msgsOut[i].Load()
+		}
+	}
 	for _, ep := range s.epStats {
-		st.Endpoints = append(st.Endpoints, EndpointStats{Path: ep.label, Opened: ep.opened.Load(), Closed: ep.closed.Load()})
+		st.Endpoints = append(st.Endpoints, EndpointStats{Path: ep.label, Opened: ep.opened.Load(), Closed: ep.closed.Load(),
+			MessagesIn: in[ep.idx], MessagesOut: out[ep.idx]})
 	}
 	slices.SortFunc(st.Endpoints, func(a, b EndpointStats) int {
 		if a.Path < b.Path {
@@ -213,8 +237,6 @@ func (s *Server) Stats() Stats {
 	for _, l := range s.loops {
 		st.BytesIn += l.st.bytesIn.Load()
 		st.BytesOut += l.st.bytesOut.Load()
-		st.MessagesIn += l.st.msgsIn.Load()
-		st.MessagesOut += l.st.msgsOut.Load()
 		ls := l.Loop.Stats()
 		st.Loops = append(st.Loops, LoopStats{Wakes: ls.Wakes, Wakeups: ls.Wakeups, Tasks: ls.Tasks, Busy: ls.Busy})
 	}
