@@ -82,8 +82,11 @@ func FinishTextFrame(b []byte) Frame {
 // write budget (the connection is then dropped, 4008); the frame is
 // dropped either way.
 func (c *Conn) Send(t MessageType, payload []byte) error {
-	c.countOut()
-	return c.sendOp(ws.OpCode(t), payload)
+	err := c.sendOp(ws.OpCode(t), payload)
+	if err == nil {
+		c.countOut()
+	}
+	return err
 }
 
 // sendOp sends one unfragmented frame of opcode op: a message, or a ping
@@ -99,8 +102,11 @@ func (c *Conn) SendText(payload []byte) error { return c.Send(Text, payload) }
 // SendFrame sends f, which is already encoded, as Send sends a message. f
 // is not modified or retained after the call returns.
 func (c *Conn) SendFrame(f Frame) error {
-	c.countOut()
-	return c.sendErr(f, nil)
+	err := c.sendErr(f, nil)
+	if err == nil {
+		c.countOut()
+	}
+	return err
 }
 
 // sendErr sends data frames within the write budget and says why not.

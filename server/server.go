@@ -50,6 +50,7 @@ type Server struct {
 	// stats and epStats are the counters behind Stats (stats.go); epStats
 	// is filled by New, Handle and HandlePrefix, and only read after Serve.
 	stats   serverStats
+	epMu    sync.Mutex // guards epStats against Stats while routes are registered
 	epStats map[string]*endpointStats
 
 	addr       atomic.Pointer[net.Addr]

@@ -103,6 +103,8 @@ func (s *Server) closedWith(code StatusCode) {
 // endpointStatsFor returns the counters of a registered path (or prefix,
 // labelled with a trailing "*"), made on first use; called before Serve.
 func (s *Server) endpointStatsFor(label string) *endpointStats {
+	s.epMu.Lock()
+	defer s.epMu.Unlock()
 	if s.epStats == nil {
 		s.epStats = map[string]*endpointStats{}
 	}
@@ -181,7 +183,8 @@ type LoopStats struct {
 }
 
 // Stats returns a snapshot of the counters. It is safe to call at any
-// time from any goroutine; it takes the registry's lock once.
+// time from any goroutine, also while routes are being registered; it
+// takes the registry's lock and the routes' counters' lock once each.
 func (s *Server) Stats() Stats {
 	st := Stats{
 		Accepted:          s.stats.accepted.Load(),
@@ -203,6 +206,8 @@ func (s *Server) Stats() Stats {
 			out[i] += l.st.msgsOut[i].Load()
 		}
 	}
+	s.epMu.Lock()
+	defer s.epMu.Unlock()
 	for _, ep := range s.epStats {
 		st.Endpoints = append(st.Endpoints, EndpointStats{Path: ep.label, Opened: ep.opened.Load(), Closed: ep.closed.Load(),
 			MessagesIn: in[ep.idx], MessagesOut: out[ep.idx]})
