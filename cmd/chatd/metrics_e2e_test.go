@@ -16,6 +16,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // metricsConfig is testConfig with the admin listener on a free port, the
@@ -307,6 +309,19 @@ func TestMetricsRefusedConnection(t *testing.T) {
 		{"chatd_connections_accepted_total", nil, 1},
 		{"chatd_connections_open", []string{"endpoint=/echo"}, 1},
 	}, 10*time.Second)
+
+	// A close code the peer made up is counted as other, not by number.
+	if err := c.Write(wstest.Close(4567, "made up")); err != nil {
+		t.Fatal(err)
+	}
+	c.ExpectClose(t, 4567)
+	fams := waitMetrics(t, adm, []want{
+		{"chatd_ws_closes_total", []string{"code=other"}, 1},
+		{"chatd_connections_open", []string{"endpoint=/echo"}, 0},
+	}, 10*time.Second)
+	if _, ok := value(fams, "chatd_ws_closes_total", "code=4567"); ok {
+		t.Error("close code 4567, from the peer, has a label of its own")
+	}
 }
 
 // TestAdminReadyzAndPprof: /readyz is 200 once serving and 503 once
