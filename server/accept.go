@@ -69,10 +69,12 @@ func (s *Server) acceptLoop(ln net.Listener) error {
 			k := keyOf(remote)
 			v, wait := s.adm.admit(k, nowNano())
 			if v != admitted {
+				s.stats.refused[v].Add(1)
 				answer = refusal(answer[:0], v, wait)
 				s.refuse(fd, remote, v, answer)
 				continue
 			}
+			s.stats.accepted.Add(1)
 			if err := s.startConn(fd, remote, k); err != nil {
 				s.adm.endHandshake(k)
 				s.adm.release(k, nowNano())

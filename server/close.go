@@ -74,6 +74,7 @@ func (c *Conn) inputEnded(reason string) {
 func (c *Conn) peerGone(reason string) {
 	switch c.state {
 	case stateHandshake:
+		c.srv.handshakeFailed(hsPeerGone)
 		c.teardown(StatusAbnormalClosure, reason)
 	case stateOpen:
 		c.teardown(StatusAbnormalClosure, reason)
@@ -142,6 +143,10 @@ func (c *Conn) end(code StatusCode, reason string, linger bool) {
 	if c.sess != nil && !c.failed {
 		c.sess.Closed(code, reason)
 	}
+	if c.upgraded.Load() {
+		c.eps.closed.Add(1)
+		c.srv.closedWith(code)
+	}
 	if !c.upgraded.Load() {
 		if ce := c.srv.log.Check(zap.DebugLevel, "connection ended before upgrade"); ce != nil {
 			ce.Write(zap.Stringer("remote", c.remote), zap.String("reason", reason))
@@ -165,6 +170,7 @@ func (c *Conn) lastWrite() {
 		return
 	}
 	c.wrote += uint64(n)
+	c.loop.st.bytesOut.Add(uint64(n))
 	c.out = c.out[n:]
 	c.fireFlushed()
 }

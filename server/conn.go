@@ -54,7 +54,8 @@ type Conn struct {
 	actor  *actor.Ref[event]
 	sess   Session // set on the actor by evUpgraded
 	ep     Endpoint
-	opened int64 // unix nanoseconds
+	eps    *endpointStats // ep's counters (stats.go), set with ep
+	opened int64          // unix nanoseconds
 	remote netip.AddrPort
 	// target is the request path, followed by "?" and the raw query until
 	// the endpoint's Open returns; then the path alone, so an idle
@@ -295,6 +296,7 @@ func (a *connActor) Receive(ev event) {
 		c.replyAndClose(ev.data)
 	case evMessage:
 		if c.state == stateOpen {
+			c.loop.st.msgsIn[c.eps.idx].Add(1)
 			c.sess.Message(MessageType(ev.op), ev.data)
 		}
 	case evPing:

@@ -81,7 +81,13 @@ func FinishTextFrame(b []byte) Frame {
 // ErrSlowConsumer when the frame would take the pending output past the
 // write budget (the connection is then dropped, 4008); the frame is
 // dropped either way.
-func (c *Conn) Send(t MessageType, payload []byte) error { return c.sendOp(ws.OpCode(t), payload) }
+func (c *Conn) Send(t MessageType, payload []byte) error {
+	err := c.sendOp(ws.OpCode(t), payload)
+	if err == nil {
+		c.countOut()
+	}
+	return err
+}
 
 // sendOp sends one unfragmented frame of opcode op: a message, or a ping
 // or pong (writeControl).
@@ -95,7 +101,13 @@ func (c *Conn) SendText(payload []byte) error { return c.Send(Text, payload) }
 
 // SendFrame sends f, which is already encoded, as Send sends a message. f
 // is not modified or retained after the call returns.
-func (c *Conn) SendFrame(f Frame) error { return c.sendErr(f, nil) }
+func (c *Conn) SendFrame(f Frame) error {
+	err := c.sendErr(f, nil)
+	if err == nil {
+		c.countOut()
+	}
+	return err
+}
 
 // sendErr sends data frames within the write budget and says why not.
 func (c *Conn) sendErr(a, b []byte) error {

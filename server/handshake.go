@@ -22,6 +22,7 @@ import (
 // readHandshake runs on the connection's loop while the request head is
 // incomplete; buf is the loop's read buffer.
 func (c *Conn) readHandshake(buf []byte) {
+	s := c.srv
 	limit := c.srv.cfg.Handshake.MaxHeaderBytes
 	for !c.eof {
 		n, err := c.sock.read(buf[:min(len(buf), limit-len(c.head))])
@@ -32,6 +33,7 @@ func (c *Conn) readHandshake(buf []byte) {
 			c.endOfInput(reasonPeerGone)
 			return
 		}
+		c.loop.st.bytesIn.Add(uint64(n))
 		c.head = append(c.head, buf[:n]...)
 		if end := endOfHead(c.head); end >= 0 {
 			head, rest := c.head[:end], c.head[end:]
@@ -41,6 +43,7 @@ func (c *Conn) readHandshake(buf []byte) {
 		}
 		if len(c.head) >= limit {
 			c.head = nil
+			s.handshakeFailed(hsTooLarge)
 			c.reply(431, "Request Header Fields Too Large", "request head larger than the server accepts\n", "")
 			return
 		}
@@ -53,6 +56,7 @@ func (c *Conn) route(head, rest []byte) {
 	s := c.srv
 	req, err := parseHead(head)
 	if err != nil {
+		s.handshakeFailed(hsMalformed)
 		c.reply(400, "Bad Request", "malformed HTTP request\n", "")
 		return
 	}
@@ -71,15 +75,19 @@ func (c *Conn) route(head, rest []byte) {
 		reply(200, "OK", body, "")
 		return
 	}
-	ep, ok := s.endpoint(req.path)
+	ep, eps, ok := s.endpoint(req.path)
 	if !ok {
 		if !req.upgrade && c.serveFile(req) {
 			return
+		}
+		if req.upgrade {
+			s.handshakeFailed(hsNotFound)
 		}
 		reply(404, "Not Found", "no such endpoint: "+req.path+"\n", "")
 		return
 	}
 	if !req.upgrade {
+		s.handshakeFailed(hsNotUpgrade)
 		reply(426, "Upgrade Required",
 			req.path+" is a WebSocket endpoint: connect with a WebSocket client (ws://host"+req.path+").\n",
 			"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n")
@@ -110,7 +118,8 @@ func (c *Conn) route(head, rest []byte) {
 		c.rejectUpgrade(err, reply)
 		return
 	}
-	c.ep = ep
+	c.ep, c.eps = ep, eps
+	eps.opened.Add(1)
 	c.head = head // for RequestHeaders, until Open returns
 	if req.query != "" {
 		c.target = req.path + "?" + req.query
@@ -160,6 +169,11 @@ func (c *Conn) rejectUpgrade(err error, reply func(code int, status, body, extra
 	var rej *ws.ConnectionRejectedError
 	if errors.As(err, &rej) && rej.StatusCode() != 0 {
 		code, reason = rej.StatusCode(), rej.Error()
+	}
+	if code == http.StatusForbidden {
+		c.srv.handshakeFailed(hsOrigin)
+	} else {
+		c.srv.handshakeFailed(hsRejected)
 	}
 	extra := ""
 	if code == http.StatusUpgradeRequired {

@@ -28,6 +28,7 @@ type loop struct {
 	// dec decodes the input of every connection of the loop that has no
 	// incomplete frame or message of its own (see Conn.consume). Loop only.
 	dec wsframe.Decoder
+	st  loopStats // traffic counters (stats.go); written on the loop only
 }
 
 // startLoops starts n event loops.

@@ -48,6 +48,7 @@ func (c *Conn) readable(buf []byte) {
 			return
 		}
 		c.touch()
+		c.loop.st.bytesIn.Add(uint64(n))
 		if closing {
 			c.readClosing(p[:n])
 			return // readClosing reads on, or ends the input

@@ -47,6 +47,11 @@ type Server struct {
 	// closingRead counts bytes read from connections chatd had decided to
 	// close, in all (tests check the bound on it).
 	closingRead atomic.Int64
+	// stats and epStats are the counters behind Stats (stats.go); epStats
+	// is filled by New, Handle and HandlePrefix, and only read after Serve.
+	stats   serverStats
+	epMu    sync.Mutex // guards epStats against Stats while routes are registered
+	epStats map[string]*endpointStats
 
 	addr       atomic.Pointer[net.Addr]
 	closing    atomic.Bool
@@ -85,7 +90,7 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 	}
 	s.lingers = newLingerSet(s)
 	if cfg.Echo {
-		s.routes["/echo"] = EndpointFunc(newEcho)
+		s.Handle("/echo", EndpointFunc(newEcho))
 	}
 	s.upgrader = newUpgrader(cfg.AllowedOrigins)
 	p, err := poll.New(func(err error) { log.Error("epoll wait failed", zap.Error(err)) })
@@ -103,7 +108,10 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 }
 
 // Handle serves endpoint ep at path. It must be called before Serve.
-func (s *Server) Handle(path string, ep Endpoint) { s.routes[path] = ep }
+func (s *Server) Handle(path string, ep Endpoint) {
+	s.routes[path] = ep
+	s.endpointStatsFor(path)
+}
 
 // SetHealth makes /healthz answer check's detail when it is not empty (the
 // server is up but degraded, e.g. a cluster node cut off from NATS), still
@@ -116,7 +124,7 @@ func (s *Server) SetHealth(check func() string) { s.health = check }
 // exact path given to Handle wins; of several prefixes, the longest. It
 // must be called before Serve.
 func (s *Server) HandlePrefix(prefix string, ep Endpoint) {
-	s.prefixes = append(s.prefixes, prefixRoute{prefix, ep})
+	s.prefixes = append(s.prefixes, prefixRoute{prefix, ep, s.endpointStatsFor(prefix + "*")})
 	slices.SortFunc(s.prefixes, func(a, b prefixRoute) int { return len(b.prefix) - len(a.prefix) })
 }
 
@@ -124,19 +132,20 @@ func (s *Server) HandlePrefix(prefix string, ep Endpoint) {
 type prefixRoute struct {
 	prefix string
 	ep     Endpoint
+	st     *endpointStats
 }
 
-// endpoint returns the endpoint serving path.
-func (s *Server) endpoint(path string) (Endpoint, bool) {
+// endpoint returns the endpoint serving path, and its counters.
+func (s *Server) endpoint(path string) (Endpoint, *endpointStats, bool) {
 	if ep, ok := s.routes[path]; ok {
-		return ep, true
+		return ep, s.epStats[path], true
 	}
 	for _, r := range s.prefixes {
 		if len(path) > len(r.prefix) && strings.HasPrefix(path, r.prefix) {
-			return r.ep, true
+			return r.ep, r.st, true
 		}
 	}
-	return nil, false
+	return nil, nil, false
 }
 
 // ListenAndServe listens on cfg.Listen and serves until Shutdown.

@@ -83,6 +83,7 @@ func (s *Server) sweep(c *Conn, now int64) {
 	t := s.timeouts
 	if !c.upgraded.Load() {
 		if now-c.opened > int64(t.handshake) && c.abortSent.CompareAndSwap(false, true) {
+			s.handshakeFailed(hsTimeout)
 			c.postSystem(event{kind: evAbort, reason: "handshake timeout"})
 		}
 		return

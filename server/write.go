@@ -102,6 +102,7 @@ func (c *Conn) writeOut() {
 			return
 		}
 		c.wrote += uint64(n)
+		c.loop.st.bytesOut.Add(uint64(n))
 		done += n
 		if n == 0 {
 			// The rest moves to the front, so the buffer keeps its start

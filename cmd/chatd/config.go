@@ -10,6 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/admin"
 	"github.com/chatd/chatd/server/api"
 	"github.com/chatd/chatd/server/bridge"
 	"github.com/chatd/chatd/server/chat"
@@ -32,6 +33,7 @@ type Config struct {
 	Bridge   bridge.Config  `yaml:"bridge"`   // stdio programs served over WebSocket
 	Log      LogConfig      `yaml:"log"`
 	Cluster  cluster.Config `yaml:"cluster"` // cluster mode over NATS; off unless cluster.enabled
+	Admin    admin.Config   `yaml:"admin"`   // metrics, health, readiness, pprof; off unless admin.listen
 }
 
 // DefaultConfig returns the built-in defaults. They equal configs/chatd.yaml.
@@ -46,6 +48,7 @@ func DefaultConfig() Config {
 		Bridge:   bridge.Default(),
 		Log:      LogConfig{Level: "info", Format: "console"},
 		Cluster:  cluster.DefaultConfig(),
+		Admin:    admin.Default(),
 	}
 }
 
@@ -112,7 +115,13 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("api.max_body_bytes %d: want at most half of server.limits.write_budget_bytes (%d)",
 			c.API.MaxBodyBytes, c.Server.Limits.WriteBudgetBytes/2))
 	}
-	errs = append(errs, c.Webhooks.Validate(), c.Bridge.Validate(), c.Log.Validate(), c.Cluster.Validate())
+	errs = append(errs, c.Webhooks.Validate(), c.Bridge.Validate(), c.Log.Validate(), c.Cluster.Validate(), c.Admin.Validate())
+	if c.Admin.Enabled() && admin.Overlaps(c.Admin.Listen, c.Server.Listen) {
+		// The admin endpoints (metrics, pprof) must never be served to
+		// the clients of the public listener.
+		errs = append(errs, fmt.Errorf("admin.listen %q: same address as server.listen %q; give the admin listener its own port, such as 127.0.0.1:9090",
+			c.Admin.Listen, c.Server.Listen))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid config:\n%w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/chatd/chatd/auth/passwords"
 	"github.com/chatd/chatd/auth/static"
 	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/admin"
 	"github.com/chatd/chatd/server/api"
 	"github.com/chatd/chatd/server/bridge"
 	"github.com/chatd/chatd/server/chat"
@@ -145,6 +146,7 @@ func TestDecodeEveryKey(t *testing.T) {
 				Embedded: cluster.EmbeddedConfig{Enabled: true, Listen: "0.0.0.0:4223", ClusterListen: "0.0.0.0:6222",
 					Routes: []string{"nats://10.0.0.5:6222", "nats://10.0.0.6:6222"}, StoreDir: "/var/lib/chatd/nats"},
 				Replicas: 3}},
+		Admin: admin.Config{Listen: "127.0.0.1:9091", Pprof: true},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)

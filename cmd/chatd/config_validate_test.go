@@ -41,6 +41,13 @@ var validateCases = []struct {
 	{"log.level warn", func(c *Config) { c.Log.Level = "warn" }, ""},
 	{"log.format unknown", func(c *Config) { c.Log.Format = "text" }, `log.format "text": want console or json`},
 	{"log.format json", func(c *Config) { c.Log.Format = "json" }, ""},
+
+	{"admin on", func(c *Config) { c.Admin.Listen = "127.0.0.1:9090"; c.Admin.Pprof = true }, ""},
+	{"admin.listen bad", func(c *Config) { c.Admin.Listen = "9090" }, `admin.listen "9090": want host:port`},
+	{"admin.listen is server.listen", func(c *Config) { c.Admin.Listen = c.Server.Listen },
+		`admin.listen "127.0.0.1:8080": same address as server.listen "127.0.0.1:8080"`},
+	{"admin.listen overlaps server.listen", func(c *Config) { c.Admin.Listen = ":8080" },
+		`admin.listen ":8080": same address as server.listen "127.0.0.1:8080"`},
 }
 
 func TestValidate(t *testing.T) {

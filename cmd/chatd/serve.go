@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"time"
 
@@ -44,6 +46,8 @@ func serve(full Config, log *zap.Logger, signals <-chan os.Signal) int {
 		return 1
 	}
 	closeChat := func(context.Context) error { return nil }
+	// The admin listener first: /readyz says "starting" meanwhile.
+	adm, err := startAdmin(full, srv, log)
 	// failed logs what could not start and undoes what did.
 	failed := func(what string, err error) int {
 		log.Error("cannot start "+what, zap.Error(err))
@@ -51,7 +55,11 @@ func serve(full Config, log *zap.Logger, signals <-chan os.Signal) int {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 		_ = closeChat(ctx)
+		adm.stop(log)
 		return 1
+	}
+	if err != nil {
+		return failed("the admin listener", err)
 	}
 	if full.Web.Enabled {
 		if err := srv.HandleFiles(web.Files()); err != nil {
@@ -102,7 +110,12 @@ func serve(full Config, log *zap.Logger, signals <-chan os.Signal) int {
 		return apiSrv.Shutdown(ctx)
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe() }()
+	if ln, err := net.Listen("tcp", cfg.Listen); err != nil {
+		served <- fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	} else {
+		go func() { served <- srv.Serve(ln) }()
+		adm.started(metricSources{srv: srv, chat: chatSvc, bridge: br})
+	}
 
 	select {
 	case err := <-served:
@@ -119,10 +132,15 @@ func serve(full Config, log *zap.Logger, signals <-chan os.Signal) int {
 		if err := closeChat(ctx); err != nil {
 			log.Warn("release chat", zap.Error(err))
 		}
+		adm.stop(log)
 		return 1
 	case sig := <-signals:
 		log.Info("shutting down", zap.Stringer("signal", sig), zap.Duration("timeout", cfg.ShutdownTimeout))
 	}
+	// Not ready from now on: a load balancer stops sending new clients
+	// while the connections drain. Metrics are served to the end.
+	adm.draining()
+	defer adm.stop(log)
 
 	// hard ends every wait at a second signal; ctx bounds the connections'
 	// drain by shutdown_timeout. The chat pools get a wait of their own

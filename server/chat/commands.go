@@ -130,6 +130,7 @@ func (s *session) roomMessage(name string, data json.RawMessage, ref json.RawMes
 		s.sendError("not a member of room "+name+": join it first", ref)
 		return
 	}
+	s.svc.st.msgsIn[roomKind(name)].Add(1)
 	now := s.svc.rooms.hist.now()
 	id := s.svc.ids.next(now)
 	m := &wire.Message{Type: wire.TypeMessage, ID: id, Sender: s.name, Room: name, Data: data, TS: now.UnixMilli()}

@@ -54,10 +54,12 @@ func (s *session) pageLoaded(pg page) {
 		}
 	}
 	last := pg.entries[len(pg.entries)-1].ID
+	n := uint64(len(pg.entries))
 	s.conn.OnFlushed(func(written bool) {
 		if !written {
 			return // closed first: nothing leaves the store
 		}
+		s.svc.st.mailWritten.Add(n)
 		s.mailWritten = last
 		if !s.ackMode {
 			// Queued before the next page on the same serial queue, so the

@@ -50,6 +50,7 @@ func (s *session) logoutEvent(code server.StatusCode, last bool) {
 // user (a push notification's cue): its sender and id, not its data.
 func (q *offlineQueue) storedEvent(user string, m wire.Message, err error) {
 	if err == nil {
+		q.storedOK.Add(1)
 		q.events.Emit(wire.Event{Type: wire.EventStored, User: user, Sender: m.Sender, Message: m.ID})
 	}
 }

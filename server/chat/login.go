@@ -259,6 +259,7 @@ func (s *session) authDone(r authResult) {
 // refuse answers a failed attempt; counted attempts use up the allowance
 // and delay the next one.
 func (s *session) refuse(a attempt, reason string, counted bool) {
+	s.svc.st.logins[loginOutcome(reason, counted)].Add(1)
 	l := s.login
 	left := s.svc.cfg.Login.MaxAttempts - l.attempts
 	if counted {
@@ -320,6 +321,8 @@ func (s *session) nextQueued() {
 // live traffic. max is the user's session limit, for the resume token.
 func (s *session) loggedInAs(a attempt, max int, resumed []string) {
 	s.loggedIn = true
+	s.svc.st.logins[loginOK].Add(1)
+	s.svc.st.sessions.Add(1)
 	s.event(wire.EventLogin, "")
 	s.login.timer.Stop()
 	// Messages that came while the login was checked are the client's

@@ -52,7 +52,8 @@ type offlineQueue struct {
 	seed     maphash.Seed
 	shards   []chan queued
 	maxBytes int64
-	bytes    atomic.Int64 // bytes of sized jobs queued or running
+	bytes    atomic.Int64  // bytes of sized jobs queued or running
+	storedOK atomic.Uint64 // messages stored (stats.go)
 	page     pageLimits
 	// closeMu orders enqueue with close: a job queued late (an ack
 	// retried after a delay) is dropped once the queue is closed, never

@@ -33,8 +33,9 @@ type privateSend struct {
 	svc   *Service
 	from  origin
 	msg   wire.Message
-	frame []byte // JSON
-	text  []byte // text mode, for the receiver; encoded when a receiver needs it
+	start time.Time // when it arrived, for the delivery latency; zero: not timed
+	frame []byte    // JSON
+	text  []byte    // text mode, for the receiver; encoded when a receiver needs it
 	ref   json.RawMessage
 	round int
 	wire  []byte // JSON for other nodes (cluster.go), made once when needed
@@ -84,12 +85,14 @@ func (s *session) private(receiver string, data, ref json.RawMessage) {
 		}
 	}
 	s.inflightStarted()
+	s.svc.st.msgsIn[kindPrivate].Add(1)
 	now := time.Now()
 	p := &privateSend{
-		svc:  s.svc,
-		from: s,
-		msg:  wire.Message{Type: wire.TypeMessage, ID: s.svc.ids.next(now), Sender: s.name, Receiver: name, Data: data, TS: now.UnixMilli()},
-		ref:  ref,
+		start: now,
+		svc:   s.svc,
+		from:  s,
+		msg:   wire.Message{Type: wire.TypeMessage, ID: s.svc.ids.next(now), Sender: s.name, Receiver: name, Data: data, TS: now.UnixMilli()},
+		ref:   ref,
 	}
 	p.route()
 }
@@ -162,6 +165,10 @@ func (p *privateSend) handTo(to []*session) {
 func (p *privateSend) done(written bool) {
 	if written {
 		p.written.Store(true)
+		p.svc.st.msgsOut[kindPrivate].Add(1)
+		if !p.start.IsZero() {
+			p.svc.st.privateDelay.ObserveSince(p.start)
+		}
 	}
 	if p.pending.Add(-1) != 0 {
 		return

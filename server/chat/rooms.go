@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/cluster"
@@ -440,6 +441,7 @@ func (rm *room) publish(svc *Service, m *wire.Message, skip *session) uint64 {
 // after the room's) is dropped. skipConn, if not 0, is the ID of the
 // sending connection, which does not get it either.
 func (rm *room) post(svc *Service, m *wire.Message, skip *session, skipConn uint64) uint64 {
+	start := time.Now()
 	c := &svc.rooms.hist
 	defer svc.rooms.evict()
 	var behind []*session
@@ -466,7 +468,7 @@ func (rm *room) post(svc *Service, m *wire.Message, skip *session, skipConn uint
 	// One value for every member. Each format's frame (JSON for formatAuto
 	// and formatJSON, or a text line; neither depends on the member) is
 	// made once, here, if a member needs it, and only read after.
-	rf := &roomFrame{rm: rm, seq: m.Seq, epoch: rm.epoch, skipConn: skipConn}
+	rf := &roomFrame{rm: rm, seq: m.Seq, epoch: rm.epoch, skipConn: skipConn, start: start}
 	e := histEntry{seq: m.Seq, ts: m.TS}
 	if c.messages > 0 {
 		rf.json = svc.encodeMessage(m)
@@ -487,9 +489,11 @@ func (rm *room) post(svc *Service, m *wire.Message, skip *session, skipConn uint
 	}
 	for _, g := range rm.groups {
 		if g.loop != (server.Loop{}) { // members without a connection (unit tests) get nothing
-			g.loop.Run(func() { rm.deliver(g, rf, skip) })
+			g.loop.Run(func() { rm.deliver(svc, g, rf, skip) })
 		}
 	}
+	svc.st.fanoutSize.Observe(int64(rm.count))
+	svc.st.fanoutTime.ObserveSince(start)
 	return m.Seq
 }
 
@@ -499,14 +503,18 @@ func (rm *room) post(svc *Service, m *wire.Message, skip *session, skipConn uint
 // their writes go out together at the end of the loop's wake. Members
 // that joined after the message was posted have it already (a member's
 // seq is the room's at its join) and drop it, like those that left.
-func (rm *room) deliver(g *memberGroup, rf *roomFrame, skip *session) {
+func (rm *room) deliver(svc *Service, g *memberGroup, rf *roomFrame, skip *session) {
 	rm.mu.RLock()
 	defer rm.mu.RUnlock()
+	n := 0
 	for _, mem := range g.members {
 		if mem != skip && (rf.skipConn == 0 || mem.conn == nil || mem.conn.ID() != rf.skipConn) {
 			mem.takeRoomFrame(rf)
+			n++
 		}
 	}
+	svc.st.msgsOut[roomKind(rm.name)].Add(uint64(n))
+	svc.st.roomDelay.ObserveSince(rf.start)
 }
 
 // memberGroup is a room's members on one event loop.
@@ -594,6 +602,7 @@ type roomFrame struct {
 	epoch      uint32 // the room's epoch (cluster.go): a new one starts the seqs over
 	skipConn   uint64 // the sending connection's ID, which does not get it; 0: none
 	json, text []byte
+	start      time.Time // when its publish began (stats.go)
 }
 
 // who returns up to limit names of the room's users after after, sorted,

@@ -59,6 +59,7 @@ type Service struct {
 	// Close waits for them.
 	workers sync.WaitGroup
 	events  EventSink // never nil: noEvents without WithEvents (events.go)
+	st      stats     // counters for Stats (stats.go)
 	baseCtx context.Context
 	stop    chan struct{} // closed by Close
 }
@@ -112,6 +113,7 @@ func New(cfg Config, authCfg AuthConfig, backend Backend, box Mailbox, log *zap.
 	}
 	s.keepsMail = !backend.Anonymous || cfg.Mailbox.Anonymous
 	s.throttle = loginThrottle(cfg.Login, opts)
+	s.st.init()
 	s.offline = newOfflineQueue(box, offlineShards, offlineDepth, cfg.Mailbox.QueueBytes,
 		pageLimits{messages: cfg.Mailbox.PageMessages, bytes: cfg.Mailbox.PageBytes}, log)
 	s.events = eventSink(opts)

@@ -244,6 +244,7 @@ func (s *session) Closed(code server.StatusCode, _ string) {
 	if !s.loggedIn {
 		return
 	}
+	s.svc.st.sessions.Add(-1)
 	now := time.Now()
 	if s.svc.resume.enabled() && !s.replaced.Load() {
 		rooms := make([]string, len(s.joined))
