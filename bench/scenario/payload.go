@@ -75,6 +75,11 @@ func parsePayload(p []byte, size int) (s check.Stream, seq uint32, at time.Time,
 	default:
 		return s, 0, at, errPayload
 	}
+	// Only the form appendPayload writes: otherwise an inserted '0' or '+'
+	// would parse to the same values with one 'x' less, unnoticed.
+	if !canonical(from) || !canonical(to[1:]) || !canonical(sq) || !canonical(ns) {
+		return s, 0, at, errPayload
+	}
 	f, err1 := strconv.ParseInt(string(from), 10, 32)
 	t, err2 := strconv.ParseInt(string(to[1:]), 10, 32)
 	q, err3 := strconv.ParseUint(string(sq), 10, 32)
@@ -92,6 +97,26 @@ func parsePayload(p []byte, size int) (s check.Stream, seq uint32, at time.Time,
 	}
 	s.From, s.To = int32(f), int32(t)
 	return s, uint32(q), time.Unix(0, n), nil
+}
+
+// canonical reports whether f is a decimal integer as strconv writes it:
+// digits with no leading zero, after a '-' for a negative number.
+func canonical(f []byte) bool {
+	if len(f) > 1 && f[0] == '-' {
+		f = f[1:]
+		if len(f) == 1 && f[0] == '0' {
+			return false // -0
+		}
+	}
+	if len(f) == 0 || (len(f) > 1 && f[0] == '0') {
+		return false
+	}
+	for _, c := range f {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // echoHeader is the fixed part of an echo payload: sequence number and

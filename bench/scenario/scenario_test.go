@@ -41,7 +41,14 @@ func TestPayloadRoundTrip(t *testing.T) {
 			}
 		})
 	}
-	for _, junk := range []string{"", "hello", "cb|", "cb|1|u2|3|", "cb|1|x2|3|4|", "cb|a|u2|3|4|"} {
+	// Numbers as appendPayload writes them only: a digit inserted into a
+	// padded payload shortens the padding and keeps the size, so a leading
+	// zero or a sign must not parse to the same values (fuzzing found
+	// "cb|0|u000|0|000|" for size 16).
+	junk := []string{"", "hello", "cb|", "cb|1|u2|3|", "cb|1|x2|3|4|", "cb|a|u2|3|4|",
+		"cb|01|u2|3|4|", "cb|1|u02|3|4|", "cb|1|u2|03|4|", "cb|1|u2|3|04|", "cb|+1|u2|3|4|", "cb|-0|u2|3|4|",
+		"cb|1|u2|3|-04|", "cb|1|u|3|4|", "cb|1|u2||4|"}
+	for _, junk := range junk {
 		if _, _, _, err := parsePayload([]byte(junk), 0); err == nil {
 			t.Errorf("junk %q accepted", junk)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -83,6 +84,31 @@ func TestShippedFileListsEveryKey(t *testing.T) {
 	for _, p := range inFile {
 		if !slices.Contains(want, p) {
 			t.Errorf("%s: in %s but not in Config", p, shippedConfig)
+		}
+	}
+}
+
+// TestShippedConfigsLoad: every chatd config in configs/ passes
+// chatd -check-config (configs/chatbench-*.yaml are chatbench's scenario
+// files, checked by cmd/chatbench, except chatbench-server.yaml, a chatd
+// config).
+func TestShippedConfigsLoad(t *testing.T) {
+	files, err := filepath.Glob("../../configs/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var checked []string
+	for _, f := range files {
+		name := filepath.Base(f)
+		if strings.HasPrefix(name, "chatbench-") && name != "chatbench-server.yaml" {
+			continue
+		}
+		checked = append(checked, name)
+		runCase{name, []string{"-check-config", f}, 0, []string{f + ": ok\n"}, nil}.check(t)
+	}
+	for _, want := range []string{"chatd.yaml", "chatd-container.yaml", "chatbench-server.yaml", "cluster-node1.yaml"} {
+		if !slices.Contains(checked, want) {
+			t.Errorf("%s was not checked (checked %v)", want, checked)
 		}
 	}
 }

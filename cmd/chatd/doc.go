@@ -2,11 +2,16 @@
 //
 // Usage:
 //
-//	chatd [-config FILE]
-//	chatd -check-config FILE
-//	chatd -version
+//	chatd [serve] [-config FILE]
+//	chatd [serve] -check-config FILE
 //	chatd passwd FILE NAME
 //	chatd client [-origin URL] [-H 'Name: value']... [-timeout D] [-raw] URL
+//	chatd nats -config FILE
+//	chatd version               (or chatd -version)
+//	chatd help [COMMAND]        (or chatd -h, chatd COMMAND -h)
+//
+// The first argument names the command unless it is a flag: serve, which
+// runs the server, is the default.
 //
 // With -config, chatd reads FILE (see configs/chatd.yaml, the commented
 // reference that lists every key with its default). Without it, chatd runs
@@ -52,6 +57,14 @@
 // it sends what is queued after the connections have closed, within the
 // same deadline, and keeps the rest in chat.mailbox.dir/webhooks.db with
 // webhooks.durable (otherwise the loss is an error: exit status 1).
+//
+// version prints three lines: chatd's version, the commit it was built from
+// (with "(modified)" when the checkout had uncommitted changes) and the Go
+// version and platform. They come from the build information the go
+// command records (the module version, vcs.revision, vcs.modified), unless
+// a release build sets them at link time:
+//
+//	go build -ldflags "-X main.version=v1.2.3 -X main.commit=$(git rev-parse HEAD)" ./cmd/chatd
 //
 // Logs go to stderr, in the format and at the level of the file's log
 // section. The server logs "listening" with the actual address (useful with

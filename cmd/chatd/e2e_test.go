@@ -14,14 +14,15 @@ import (
 )
 
 // buildChatd builds the real binary into a temporary directory, with -race
-// when the tests run with it, so the child reports data races by failing.
-func buildChatd(t *testing.T) string {
+// when the tests run with it, so the child reports data races by failing,
+// and with the extra go build flags given.
+func buildChatd(t *testing.T, flags ...string) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary; skipped with -short")
 	}
 	bin := filepath.Join(t.TempDir(), "chatd")
-	args := []string{"build", "-o", bin}
+	args := append([]string{"build", "-o", bin}, flags...)
 	if raceEnabled {
 		args = append(args, "-race")
 	}

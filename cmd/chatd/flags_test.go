@@ -69,8 +69,11 @@ func TestFlags(t *testing.T) {
 	cases := []runCase{
 		{"unknown flag", []string{"-port", "80"}, 2, nil,
 			[]string{"flag provided but not defined: -port", "Usage:", "-config FILE"}},
-		{"stray argument", []string{"chatd.yaml"}, 2, nil,
-			[]string{`unexpected argument "chatd.yaml"`, "Usage:"}},
+		{"config file without -config", []string{"chatd.yaml"}, 2, nil,
+			[]string{`unknown command "chatd.yaml"`, "the config file goes after -config", "Usage:"}},
+		{"stray argument", []string{"-check-config", shippedConfig, "extra"}, 2, nil,
+			[]string{`unexpected argument "extra"`, "Usage:"}},
+		{"serve named", []string{"serve", "-check-config", shippedConfig}, 0, []string{shippedConfig + ": ok\n"}, nil},
 		{"config and check-config", []string{"-config", "a.yaml", "-check-config", "b.yaml"}, 2, nil,
 			[]string{"exclusive", "Usage:"}},
 		{"missing flag value", []string{"-config"}, 2, nil,

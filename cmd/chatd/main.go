@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -19,17 +20,35 @@ func main() {
 
 // run is the whole command behind main, returning the exit status. It writes
 // results to stdout and diagnostics and logs to stderr, and shuts the server
-// down on the first value from signals.
+// down on the first value from signals. The first argument names the
+// command unless it is a flag; serve is the default.
 func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int {
-	if len(args) > 0 && args[0] == "passwd" {
-		return runPasswd(args[1:], os.Stdin, stdout, stderr)
+	name := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
 	}
-	if len(args) > 0 && args[0] == "client" {
-		return runClient(args[1:], os.Stdin, stdout, stderr, signals)
+	switch name {
+	case "serve":
+		return runServe(args, stdout, stderr, signals)
+	case "client":
+		return runClient(args, os.Stdin, stdout, stderr, signals)
+	case "passwd":
+		return runPasswd(args, os.Stdin, stdout, stderr)
+	case "nats":
+		return runNats(args, stderr, signals)
+	case "version":
+		return runVersion(args, stdout, stderr)
+	case "help":
+		return runHelp(args, stdout, stderr)
 	}
-	if len(args) > 0 && args[0] == "nats" {
-		return runNats(args[1:], stderr, signals)
-	}
+	fmt.Fprintf(stderr, "chatd: unknown command %q (flags come first; the config file goes after -config)\n", name)
+	printUsage(stderr)
+	return 2
+}
+
+// runServe is the default command: it runs the server, or answers -version
+// or -check-config.
+func runServe(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int {
 	opts, err := parseFlags(args, stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -40,7 +59,7 @@ func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int 
 
 	switch {
 	case opts.version:
-		fmt.Fprintln(stdout, versionString())
+		fmt.Fprint(stdout, readVersion())
 		return 0
 	case opts.checkConfig != "":
 		if _, err := LoadConfig(opts.checkConfig); err != nil {
