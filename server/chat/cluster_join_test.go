@@ -92,6 +92,19 @@ func clientSubs(ns *natsserver.Server) int {
 	return n
 }
 
+// subjects lists the subscriptions of ns's clients.
+func subjects(ns *natsserver.Server) []string {
+	cz, err := ns.Connz(&natsserver.ConnzOptions{Subscriptions: true})
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, c := range cz.Conns {
+		out = append(out, c.Subs...)
+	}
+	return out
+}
+
 // TestClusterRoomChurnLeavesNothing: rooms made and emptied 300 times on
 // two nodes leave no NATS subscription and no room in rooms (from a
 // hostile review).
@@ -115,7 +128,8 @@ func TestClusterRoomChurnLeavesNothing(t *testing.T) {
 		untilLeft(t, c, room)
 	}
 	// Each stopped follower deletes its consumer in the background.
-	waitForWithin(t, 30*time.Second, func() bool { return clientSubs(ns) <= before })
+	waitForWithin(t, 30*time.Second, func() bool { return clientSubs(ns) <= before },
+		func() string { return fmt.Sprintf("%d client subscriptions, %d before: %v", clientSubs(ns), before, subjects(ns)) })
 	// The rooms list is the cluster's view: the last leave reaches it
 	// asynchronously.
 	waitFor(t, func() bool {

@@ -314,13 +314,18 @@ func waitFor(t testing.TB, cond func() bool) {
 	waitForWithin(t, 5*time.Second, cond)
 }
 
-// waitForWithin is waitFor with its own deadline.
-func waitForWithin(t testing.TB, d time.Duration, cond func() bool) {
+// waitForWithin is waitFor with its own deadline; state, if given, says
+// what was seen when it fails.
+func waitForWithin(t testing.TB, d time.Duration, cond func() bool, state ...func() string) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", d)
+			why := ""
+			for _, s := range state {
+				why += ": " + s()
+			}
+			t.Fatalf("condition not met within %v%s", d, why)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
