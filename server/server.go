@@ -47,6 +47,7 @@ type Server struct {
 	// closingRead counts bytes read from connections chatd had decided to
 	// close, in all (tests check the bound on it).
 	closingRead atomic.Int64
+	zstats      deflateStats
 
 	addr       atomic.Pointer[net.Addr]
 	closing    atomic.Bool
