@@ -461,6 +461,7 @@ func (rm *room) publish(svc *Service, m *wire.Message, skip *session) uint64 {
 	if rf.json == nil && rm.count > rm.text {
 		rf.json = svc.encodeMessage(m)
 	}
+	rf.prepare()
 	for _, g := range rm.groups {
 		if g.loop != (server.Loop{}) { // members without a connection (unit tests) get nothing
 			g.loop.Run(func() { rm.deliver(g, rf, skip) })
@@ -564,10 +565,23 @@ func (rm *room) eachLocked(fn func(*session)) {
 
 // roomFrame is a room message on its way to the members, in each format a
 // member needs; the session drops it if it is stale (takeRoomFrame).
+// Each format is also Prepared, so that members whose connections
+// negotiated permessage-deflate share one compressed frame.
 type roomFrame struct {
-	rm         *room
-	seq        uint64
-	json, text []byte
+	rm           *room
+	seq          uint64
+	json, text   []byte
+	pjson, ptext *server.Prepared
+}
+
+// prepare makes the Prepared of each format rf has.
+func (rf *roomFrame) prepare() {
+	if rf.json != nil {
+		rf.pjson = server.Prepare(rf.json)
+	}
+	if rf.text != nil {
+		rf.ptext = server.Prepare(rf.text)
+	}
 }
 
 // who returns up to limit names of the room's users after after, sorted,
