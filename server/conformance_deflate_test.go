@@ -34,6 +34,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/wstest"
 )
 
@@ -101,7 +102,10 @@ func abDataOf(d abData) []byte {
 // offer) and 13 (JSON, seven offers), 18 sizes each.
 func TestConformanceDeflate(t *testing.T) {
 	t.Parallel()
-	url := confServer(t, confLimit(confBigLimit))
+	url := confServer(t, func(c *server.Config) {
+		confLimit(confBigLimit)(c)
+		c.Compression.Enabled = true
+	})
 	type abCase struct {
 		id     string
 		data   abData

@@ -194,6 +194,11 @@ type preparedZ struct {
 // is ever compressed; anything else is sent as it is.
 func Prepare(f Frame) *Prepared { return &Prepared{frame: f} }
 
+// Init makes p, a zero Prepared that is part of a larger value, the
+// Prepared of f, as Prepare does without an allocation of its own. It must
+// be called before p is shared.
+func (p *Prepared) Init(f Frame) { p.frame = f }
+
 // Frame returns the uncompressed frame.
 func (p *Prepared) Frame() Frame { return p.frame }
 

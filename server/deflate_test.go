@@ -15,11 +15,16 @@ import (
 	"github.com/chatd/chatd/server/wstest"
 )
 
-// deflateServer starts chatd with compression as configured by mutate on
-// top of the defaults, and returns the server and the URL of /echo.
+// deflateServer starts chatd with compression enabled, then mutate
+// applied, and returns the server and the URL of /echo.
 func deflateServer(t *testing.T, mutate func(*server.Config)) (*testserver.Server, string) {
 	t.Helper()
-	srv := testserver.Start(t, mutate)
+	srv := testserver.Start(t, func(c *server.Config) {
+		c.Compression.Enabled = true
+		if mutate != nil {
+			mutate(c)
+		}
+	})
 	return srv, srv.URL("/echo")
 }
 
@@ -90,11 +95,12 @@ func TestDeflateNegotiation(t *testing.T) {
 	}
 }
 
-// TestDeflateDisabled: with server.compression.enabled false the offer is
-// declined and RSV1 stays a protocol error.
+// TestDeflateDisabled: with server.compression.enabled false (the
+// default) the offer is declined and RSV1 stays a protocol error.
 func TestDeflateDisabled(t *testing.T) {
 	t.Parallel()
-	_, url := deflateServer(t, func(c *server.Config) { c.Compression.Enabled = false })
+	srv := testserver.Start(t, nil)
+	url := srv.URL("/echo")
 	c := wstest.Dial(t, url, wstest.WithDeflate())
 	if _, ok := c.Deflate(); ok {
 		t.Fatal("compression negotiated with compression disabled")

@@ -16,7 +16,10 @@ import (
 // window; a member that did not offer compression gets it plain.
 func TestRoomFanOutCompressedOnce(t *testing.T) {
 	t.Parallel()
-	e := start(t, options{server: func(c *server.Config) { c.EventLoops = 2 }})
+	e := start(t, options{server: func(c *server.Config) {
+		c.EventLoops = 2
+		c.Compression.Enabled = true
+	}})
 	const n = 8
 	var members []*client
 	for i := range n + 1 {

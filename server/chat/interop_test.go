@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/auth/static"
+	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/internal/testtool"
 )
 
@@ -45,7 +46,7 @@ func TestInteropDeflate(t *testing.T) {
 	for _, mode := range []string{"deflate", "deflate9", "plain"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			e := start(t, options{})
+			e := start(t, options{server: func(c *server.Config) { c.Compression.Enabled = true }})
 			out := testtool.RunPython(t, 60*time.Second, filepath.Join("testdata", "interop", "deflate_websockets.py"), e.ts.URL("/ws"), mode)
 			if got := testtool.CountLines(out, "ok: "); got != 3 || !strings.HasSuffix(out, "PASS\n") {
 				t.Fatalf("output:\n%s", out)

@@ -571,17 +571,14 @@ type roomFrame struct {
 	rm           *room
 	seq          uint64
 	json, text   []byte
-	pjson, ptext *server.Prepared
+	pjson, ptext server.Prepared
 }
 
-// prepare makes the Prepared of each format rf has.
+// prepare makes the Prepared of each format rf has (part of rf: no
+// allocation of their own).
 func (rf *roomFrame) prepare() {
-	if rf.json != nil {
-		rf.pjson = server.Prepare(rf.json)
-	}
-	if rf.text != nil {
-		rf.ptext = server.Prepare(rf.text)
-	}
+	rf.pjson.Init(rf.json)
+	rf.ptext.Init(rf.text)
 }
 
 // who returns up to limit names of the room's users after after, sorted,

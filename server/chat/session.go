@@ -128,9 +128,9 @@ func (s *session) takeRoomFrame(f *roomFrame) {
 		return
 	}
 	m.seq = f.seq
-	frame, prepared := f.json, f.pjson
+	frame, prepared := f.json, &f.pjson
 	if s.format == formatText {
-		frame, prepared = f.text, f.ptext
+		frame, prepared = f.text, &f.ptext
 	}
 	if s.holding() {
 		s.hold(pendingItem{frame: frame, room: f.rm})

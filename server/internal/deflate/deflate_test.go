@@ -210,16 +210,3 @@ func TestInflateBomb(t *testing.T) {
 		t.Fatalf("inflating to a 64 KiB limit allocated %d bytes", alloc)
 	}
 }
-
-func BenchmarkInflateChat(b *testing.B) {
-	msg := corpus(200, 9)
-	c, _ := NewCompressor(1)
-	z, _ := c.Append(nil, msg, DefaultBits)
-	var f Inflater
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := f.Inflate(z, 64<<10); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

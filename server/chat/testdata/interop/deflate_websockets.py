@@ -58,7 +58,7 @@ async def main():
     print("ok: negotiated", MODE)
     sent = 0
     for i in range(20):
-        text = ("message %d: " % i) + "the quick brown fox jumps over the lazy dog; " * (1 + i * 3)
+        text = ("message %d: " % i) + "the quick brown fox jumps over the lazy dog; " * (4 + i * 3)
         src, dst, sender = (alice, bob, "alice") if i % 2 == 0 else (bob, alice, "bob")
         await src.send(json.dumps({"data": text}))
         got = json.loads(await asyncio.wait_for(dst.recv(), 10))
