@@ -61,9 +61,6 @@ func (s *Server) CompressionStats() CompressionStats {
 	}
 }
 
-// Compressed reports whether the connection negotiated permessage-deflate.
-func (c *Conn) Compressed() bool { return c.deflate != 0 }
-
 // appendCompressed appends payload as one compressed message of opcode op
 // to dst, header included, and reports whether it did: false (dst
 // unchanged) when compression would not make the message smaller.
@@ -111,7 +108,7 @@ func (c *Conn) sendCompressed(op ws.OpCode, payload []byte) (handled bool, err e
 // nothing was compressed, so f goes out untouched.
 func (c *Conn) sendFrameCompressed(f Frame) (handled bool, err error) {
 	out := c.loop.z.scratch[:0]
-	any := false
+	compressed := false
 	for rest := []byte(f); len(rest) > 0; {
 		h, hl, ok := wsframe.ServerFrame(rest)
 		if !ok {
@@ -122,7 +119,7 @@ func (c *Conn) sendFrameCompressed(f Frame) (handled bool, err error) {
 		if h.Fin && h.Rsv == 0 && (h.OpCode == ws.OpText || h.OpCode == ws.OpBinary) && c.compressible(int(h.Length)) {
 			var done bool
 			if out, done = c.appendCompressed(out, h.OpCode, rest[hl:end]); done {
-				any = true
+				compressed = true
 				rest = rest[end:]
 				continue
 			}
@@ -130,7 +127,7 @@ func (c *Conn) sendFrameCompressed(f Frame) (handled bool, err error) {
 		out = append(out, rest[:end]...)
 		rest = rest[end:]
 	}
-	if !any {
+	if !compressed {
 		c.keepScratch(out)
 		return false, nil
 	}

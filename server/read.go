@@ -138,7 +138,8 @@ func (c *Conn) consume(p []byte) bool {
 	for len(p) > 0 && !c.discard {
 		n, m, ok, err := d.Decode(p)
 		p = p[n:]
-		if ok && m.Compressed {
+		if ok && m.Compressed && c.closingSince.Load() == 0 {
+			// (Once closing, messages are dropped unread: no inflating.)
 			m, err = c.inflate(m)
 		}
 		var ev event
