@@ -17,6 +17,12 @@ const MinBits = 8
 // Negotiator negotiates permessage-deflate for one handshake: set it as the
 // ws.Upgrader's Negotiate callback (its method value), then read Bits.
 // The zero value is ready to use. It is not safe for concurrent use.
+//
+// It parses offers with wsflate but does not use wsflate.Extension, whose
+// Negotiate answers every offer with one fixed set of parameters: it would
+// either decline every server_max_window_bits offer or answer one with a
+// larger window than offered (RFC 7692 7.1.2.1 forbids both), and it lets a
+// repeated client_max_window_bits without a value through.
 type Negotiator struct {
 	// Bits is the window (2^Bits bytes) chatd may use to compress the
 	// messages it sends on this connection: the accepted offer's
