@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/chatd/chatd/server/internal/deflate"
 )
 
 // Config is the server: section of chatd's configuration: the listener,
@@ -29,6 +31,7 @@ type Config struct {
 	Handshake   Handshake   `yaml:"handshake"`
 	Limits      Limits      `yaml:"limits"`
 	Keepalive   Keepalive   `yaml:"keepalive"`
+	Compression Compression `yaml:"compression"`
 
 	// CloseTimeout bounds the wait for the peer's close frame (or EOF) after
 	// the server sent its own close frame, and how long an answered HTTP
@@ -109,6 +112,28 @@ type Keepalive struct {
 	PongTimeout time.Duration `yaml:"pong_timeout"`
 }
 
+// Compression configures permessage-deflate (RFC 7692). When enabled, a
+// client that offers it (every browser does) gets it; chatd always answers
+// with server_no_context_takeover and client_no_context_takeover, so no
+// connection keeps compression state between messages, and honours every
+// window size an offer may ask for (8 to 15 bits).
+type Compression struct {
+	// Enabled negotiates permessage-deflate with clients that offer it.
+	// Default false: for chat-sized messages it costs more server CPU per
+	// message than it saves bytes (docs/BENCHMARKS.md, "Issue 12:
+	// permessage-deflate").
+	Enabled bool `yaml:"enabled"`
+	// Level is the compression level, 1 (fastest) to 9 (smallest), for
+	// the default 32 KiB window; smaller windows use one fixed setting.
+	// Default 3: levels 1 and 2 send messages under about 500 bytes
+	// uncompressed, 3 is the cheapest level that compresses them.
+	Level int `yaml:"level"`
+	// MinSize: messages shorter than this many bytes are sent
+	// uncompressed (below it compression saves a few dozen bytes at best,
+	// for the full CPU cost). Default 256. Allowed 0 to 67108864.
+	MinSize int `yaml:"min_size"`
+}
+
 // DefaultConfig returns the built-in defaults, those of configs/chatd.yaml's
 // server: section.
 func DefaultConfig() Config {
@@ -140,6 +165,11 @@ func DefaultConfig() Config {
 		Keepalive: Keepalive{
 			PingInterval: 30 * time.Second,
 			PongTimeout:  15 * time.Second,
+		},
+		Compression: Compression{
+			Enabled: false,
+			Level:   3,
+			MinSize: 256,
 		},
 		CloseTimeout:    3 * time.Second,
 		ShutdownTimeout: 10 * time.Second,
@@ -219,6 +249,12 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.ClosingReadBytes < 0 || c.Limits.ClosingReadBytes > 64<<20 {
 		add("server.limits.closing_read_bytes %d: want 0 to 67108864", c.Limits.ClosingReadBytes)
+	}
+	if c.Compression.Level < deflate.MinLevel || c.Compression.Level > deflate.MaxLevel {
+		add("server.compression.level %d: want %d (fastest) to %d (smallest)", c.Compression.Level, deflate.MinLevel, deflate.MaxLevel)
+	}
+	if c.Compression.MinSize < 0 || c.Compression.MinSize > 64<<20 {
+		add("server.compression.min_size %d: want 0 to 67108864", c.Compression.MinSize)
 	}
 	return errors.Join(errs...)
 }

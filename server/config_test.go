@@ -94,6 +94,14 @@ var configCases = []struct {
 	{"closing_read_bytes negative", func(c *server.Config) { c.Limits.ClosingReadBytes = -1 }, "server.limits.closing_read_bytes -1: want 0 to 67108864"},
 	{"closing_read_bytes too big", func(c *server.Config) { c.Limits.ClosingReadBytes = 64<<20 + 1 }, "server.limits.closing_read_bytes 67108865"},
 	{"closing_read_bytes zero", func(c *server.Config) { c.Limits.ClosingReadBytes = 0 }, ""},
+
+	{"compression.level zero", func(c *server.Config) { c.Compression.Level = 0 }, "server.compression.level 0: want 1 (fastest) to 9 (smallest)"},
+	{"compression.level ten", func(c *server.Config) { c.Compression.Level = 10 }, "server.compression.level 10"},
+	{"compression.level nine", func(c *server.Config) { c.Compression.Level = 9 }, ""},
+	{"compression.min_size negative", func(c *server.Config) { c.Compression.MinSize = -1 }, "server.compression.min_size -1: want 0 to 67108864"},
+	{"compression.min_size too big", func(c *server.Config) { c.Compression.MinSize = 64<<20 + 1 }, "server.compression.min_size 67108865"},
+	{"compression.min_size zero", func(c *server.Config) { c.Compression.MinSize = 0 }, ""},
+	{"compression off, level still checked", func(c *server.Config) { c.Compression.Enabled, c.Compression.Level = false, 0 }, "server.compression.level 0"},
 }
 
 func TestConfigValidate(t *testing.T) {

@@ -92,6 +92,10 @@ type connInput struct {
 	// the endpoint's Subprotocols, or 0 for none. A byte, not a string:
 	// every idle connection carries it. Set before evUpgraded, like ep.
 	protocol uint8
+	// deflate is the window, in bits, of the messages chatd compresses on
+	// this connection: permessage-deflate was negotiated (see deflate.go);
+	// 0 if not. Set before evUpgraded, like protocol; read by the writes.
+	deflate uint8
 	// interest is what the socket is registered for (interestRead,
 	// interestWrite); see setInterest.
 	interest uint8

@@ -105,6 +105,27 @@
 // one last write of its output first, so a close frame queued just before
 // still goes out.
 //
+// # Compression
+//
+// With server.compression.enabled, the handshake accepts the first
+// permessage-deflate offer it can honour (internal/deflate: every valid
+// offer, windows of 8 to 15 bits included) and always answers with
+// server_no_context_takeover and client_no_context_takeover. Each message
+// is then compressed or inflated on its own, with its loop's compressor
+// and inflater: a connection holds no compression state, idle or not.
+// Inbound, RSV1 is accepted on the first frame of a data message only
+// (without the extension RSV1 stays 1002); the message is assembled
+// compressed (at most a little over limits.max_message_bytes), then
+// inflated on the read path with limits.max_message_bytes as a cap on the
+// result (1009 as soon as it passes) and checked as UTF-8 if text (1007);
+// data that does not inflate is 1007. Outbound, Send and SendFrame
+// compress data messages of at least compression.min_size bytes for the
+// one connection, and send them plain when compression would not shrink
+// them; SendPrepared shares one compressed frame per window size among all
+// the connections a Prepared message goes to (a room's fan-out). Control
+// frames are never compressed. A connection that did not negotiate the
+// extension pays one byte compare per send.
+//
 // # Failures
 //
 // A panic in a connection's code, on its actor or in a loop callback,

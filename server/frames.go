@@ -92,6 +92,11 @@ func (c *Conn) Send(t MessageType, payload []byte) error {
 // sendOp sends one unfragmented frame of opcode op: a message, or a ping
 // or pong (writeControl).
 func (c *Conn) sendOp(op ws.OpCode, payload []byte) error {
+	if c.state == stateOpen && !op.IsControl() && c.compressible(len(payload)) {
+		if handled, err := c.sendCompressed(op, payload); handled {
+			return err
+		}
+	}
 	var hdr [MaxFrameHeader]byte
 	return c.sendErr(wsframe.AppendHeader(hdr[:0], op, len(payload)), payload)
 }
@@ -100,8 +105,20 @@ func (c *Conn) sendOp(op ws.OpCode, payload []byte) error {
 func (c *Conn) SendText(payload []byte) error { return c.Send(Text, payload) }
 
 // SendFrame sends f, which is already encoded, as Send sends a message. f
-// is not modified or retained after the call returns.
+// is not modified or retained after the call returns. On a connection
+// that negotiated permessage-deflate, each unfragmented data frame of f of
+// at least server.compression.min_size bytes is compressed for this
+// connection alone; a message sent to many connections is better sent
+// with SendPrepared, which compresses it once.
 func (c *Conn) SendFrame(f Frame) error {
+	if c.deflate != 0 && c.state == stateOpen {
+		if handled, err := c.sendFrameCompressed(f); handled {
+			if err == nil {
+				c.countOut()
+			}
+			return err
+		}
+	}
 	err := c.sendErr(f, nil)
 	if err == nil {
 		c.countOut()

@@ -11,6 +11,8 @@ import (
 	"github.com/gobwas/ws"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/chatd/chatd/server/internal/deflate"
 )
 
 // The handshake runs on the same non-blocking path as frames: the
@@ -111,6 +113,11 @@ func (c *Conn) route(head, rest []byte) {
 			return false
 		}
 	}
+	var neg *deflate.Negotiator
+	if s.cfg.Compression.Enabled {
+		neg = &deflate.Negotiator{}
+		u.Negotiate = neg.Negotiate
+	}
 	if _, err := u.Upgrade(rw); err != nil {
 		if ce := s.log.Check(zap.DebugLevel, "upgrade rejected"); ce != nil {
 			ce.Write(zap.Stringer("remote", c.remote), zap.String("path", req.path), zap.Error(err))
@@ -120,6 +127,9 @@ func (c *Conn) route(head, rest []byte) {
 	}
 	c.ep, c.eps = ep, eps
 	eps.opened.Add(1)
+	if neg != nil {
+		c.deflate = neg.Bits
+	}
 	c.head = head // for RequestHeaders, until Open returns
 	if req.query != "" {
 		c.target = req.path + "?" + req.query

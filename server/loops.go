@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/actor"
+	"github.com/chatd/chatd/server/internal/deflate"
 	"github.com/chatd/chatd/server/internal/evloop"
 	"github.com/chatd/chatd/server/internal/wsframe"
 )
@@ -28,12 +29,21 @@ type loop struct {
 	// dec decodes the input of every connection of the loop that has no
 	// incomplete frame or message of its own (see Conn.consume). Loop only.
 	dec wsframe.Decoder
-	st  loopStats // traffic counters (stats.go); written on the loop only
+	st  loopStats   // traffic counters (stats.go); written on the loop only
+	z   loopDeflate // loop only
 }
 
 // startLoops starts n event loops.
 func (s *Server) startLoops(n int) error {
 	for range n {
+		var comp *deflate.Compressor
+		if s.cfg.Compression.Enabled {
+			var err error
+			if comp, err = deflate.NewCompressor(s.cfg.Compression.Level); err != nil {
+				s.stopLoops()
+				return err
+			}
+		}
 		el, err := evloop.New(s.log, readBufferSize)
 		if err != nil {
 			s.stopLoops()
@@ -43,6 +53,7 @@ func (s *Server) startLoops(n int) error {
 			Loop: el,
 			sys:  actor.NewSystem(s.log, actor.WithDispatcher(el.Post), actor.WithBudget(activationBudget)),
 			dec:  wsframe.Decoder{MaxMessage: s.cfg.Limits.MaxMessageBytes},
+			z:    loopDeflate{comp: comp},
 		})
 	}
 	return nil

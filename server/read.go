@@ -139,6 +139,10 @@ func (c *Conn) consume(p []byte) bool {
 	for len(p) > 0 && !c.discard {
 		n, m, ok, err := d.Decode(p)
 		p = p[n:]
+		if ok && m.Compressed && c.closingSince.Load() == 0 {
+			// (Once closing, messages are dropped unread: no inflating.)
+			m, err = c.inflate(m)
+		}
 		var ev event
 		switch {
 		case err != nil:
@@ -173,6 +177,7 @@ func (c *Conn) decoderFor() *wsframe.Decoder {
 	if c.dec != nil {
 		return c.dec
 	}
+	c.loop.dec.Deflate = c.deflate != 0
 	return &c.loop.dec
 }
 

@@ -52,6 +52,7 @@ type Server struct {
 	stats   serverStats
 	epMu    sync.Mutex // guards epStats against Stats while routes are registered
 	epStats map[string]*endpointStats
+	zstats  deflateStats
 
 	addr       atomic.Pointer[net.Addr]
 	closing    atomic.Bool

@@ -98,6 +98,7 @@ func TestDecodeEveryKey(t *testing.T) {
 				ClosingReadBytes:    4096,
 			},
 			Keepalive:       server.Keepalive{PingInterval: 90 * time.Second, PongTimeout: 500 * time.Millisecond},
+			Compression:     server.Compression{Enabled: true, Level: 6, MinSize: 512},
 			CloseTimeout:    time.Second,
 			ShutdownTimeout: 20 * time.Second,
 		},

@@ -129,7 +129,9 @@ func TestClusterRoomChurnLeavesNothing(t *testing.T) {
 	}
 	// Each stopped follower deletes its consumer in the background.
 	waitForWithin(t, 30*time.Second, func() bool { return clientSubs(ns) <= before },
-		func() string { return fmt.Sprintf("%d client subscriptions, %d before: %v", clientSubs(ns), before, subjects(ns)) })
+		func() string {
+			return fmt.Sprintf("%d client subscriptions, %d before: %v", clientSubs(ns), before, subjects(ns))
+		})
 	// The rooms list is the cluster's view: the last leave reaches it
 	// asynchronously.
 	waitFor(t, func() bool {

@@ -487,6 +487,7 @@ func (rm *room) post(svc *Service, m *wire.Message, skip *session, skipConn uint
 	if rf.json == nil && rm.count > rm.text {
 		rf.json = svc.encodeMessage(m)
 	}
+	rf.prepare()
 	for _, g := range rm.groups {
 		if g.loop != (server.Loop{}) { // members without a connection (unit tests) get nothing
 			g.loop.Run(func() { rm.deliver(svc, g, rf, skip) })
@@ -596,13 +597,23 @@ func (rm *room) eachLocked(fn func(*session)) {
 
 // roomFrame is a room message on its way to the members, in each format a
 // member needs; the session drops it if it is stale (takeRoomFrame).
+// Each format is also Prepared, so that members whose connections
+// negotiated permessage-deflate share one compressed frame.
 type roomFrame struct {
-	rm         *room
-	seq        uint64
-	epoch      uint32 // the room's epoch (cluster.go): a new one starts the seqs over
-	skipConn   uint64 // the sending connection's ID, which does not get it; 0: none
-	json, text []byte
-	start      time.Time // when its publish began (stats.go)
+	rm           *room
+	seq          uint64
+	epoch        uint32 // the room's epoch (cluster.go): a new one starts the seqs over
+	skipConn     uint64 // the sending connection's ID, which does not get it; 0: none
+	json, text   []byte
+	pjson, ptext server.Prepared
+	start        time.Time // when its publish began (stats.go)
+}
+
+// prepare makes the Prepared of each format rf has (part of rf: no
+// allocation of their own).
+func (rf *roomFrame) prepare() {
+	rf.pjson.Init(rf.json)
+	rf.ptext.Init(rf.text)
 }
 
 // who returns up to limit names of the room's users after after, sorted,

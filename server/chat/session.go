@@ -135,15 +135,15 @@ func (s *session) takeRoomFrame(f *roomFrame) {
 		return
 	}
 	m.seq = f.seq
-	frame := f.json
+	frame, prepared := f.json, &f.pjson
 	if s.format == formatText {
-		frame = f.text
+		frame, prepared = f.text, &f.ptext
 	}
 	if s.holding() {
 		s.hold(pendingItem{frame: frame, room: f.rm})
 		return
 	}
-	s.conn.SendFrame(frame)
+	s.conn.SendPrepared(prepared)
 }
 
 // Values posted to a session with Conn.Notify.

@@ -31,7 +31,9 @@ type Conn struct {
 	nc       net.Conn
 	br       *bufio.Reader
 	protocol string
-	timeout  atomic.Int64 // time.Duration; 0: no deadline
+	// deflate is the negotiated permessage-deflate, or nil (set at dial).
+	deflate *clientDeflate
+	timeout atomic.Int64 // time.Duration; 0: no deadline
 
 	// wmu serialises writes: a test's own and the replies ReadData writes.
 	wmu sync.Mutex
@@ -45,6 +47,9 @@ type Conn struct {
 	inMsg  bool      // a fragmented data message is being assembled
 	msgOp  ws.OpCode // opcode of its first frame
 	msgBuf []byte    // its payload so far
+	msgZ   bool      // it is compressed (RSV1 on its first frame)
+	// lastZ: the last data message read came compressed.
+	lastZ bool
 }
 
 // Dial connects to url (ws://host:port/path), performs the opening handshake
@@ -75,6 +80,12 @@ func DialContext(ctx context.Context, url string, opts ...Option) (*Conn, error)
 	}
 	c := NewConn(nc, br, o.timeout)
 	c.protocol = hs.Protocol
+	if o.deflate != nil {
+		if c.deflate, err = acceptDeflate(o.deflate, hs.Extensions); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("wstest: dial %s: %w", url, err)
+		}
+	}
 	return c, nil
 }
 
@@ -122,6 +133,10 @@ func (c *Conn) Buffered() int { return c.br.Buffered() }
 // socket-level control such as a half close. Reading from it directly
 // bypasses the Conn's buffer.
 func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// LastCompressed reports whether the last data message read came
+// compressed (permessage-deflate; see WithDeflate).
+func (c *Conn) LastCompressed() bool { return c.lastZ }
 
 // Close closes the TCP connection without a closing handshake.
 func (c *Conn) Close() error {

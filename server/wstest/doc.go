@@ -46,8 +46,20 @@
 // WriteBytewise (one byte per write call) and WriteRaw (any bytes). Send and
 // SendRaw fail a testing.TB on error instead of returning it.
 //
+// # Compression
+//
+// WithDeflate offers permessage-deflate (RFC 7692), one or more offers
+// (DeflateOffer); Dial checks the server's answer against them and fails
+// with ErrDeflateResponse on an answer RFC 7692 forbids. Deflate reports
+// what was accepted. Reads then inflate compressed messages (RSV1 on
+// their first frame) before returning them, and LastCompressed tells
+// whether the last one came compressed; Compress, Deflated and
+// DeflatedSplit compress what a test sends, honouring the answer's
+// client_no_context_takeover and client_max_window_bits.
+//
 // On the way in, everything is checked against what a server may send: a
-// masked server frame, non-zero RSV bits (no extension is ever negotiated), a
+// masked server frame, non-zero RSV bits (RSV1 allowed only on the first
+// frame of a data message with permessage-deflate negotiated), a
 // reserved opcode, a fragmented or oversized control frame, a malformed close
 // payload, a text message that is not UTF-8 or a broken fragmentation
 // sequence is reported as an error wrapping one of the Err sentinels, by

@@ -24,6 +24,7 @@ type options struct {
 	protocols []string
 	rcvbuf    int
 	local     netip.Addr
+	deflate   []DeflateOffer
 }
 
 // WithTimeout sets the handshake deadline and the default deadline of every
@@ -69,6 +70,9 @@ func WithLocalAddr(addr netip.Addr) Option {
 // dialer returns the ws.Dialer that the options describe.
 func (o *options) dialer() ws.Dialer {
 	d := ws.Dialer{Timeout: o.timeout, Protocols: o.protocols}
+	for _, offer := range o.deflate {
+		d.Extensions = append(d.Extensions, offer.option())
+	}
 	if o.header != nil || o.rawHeader != "" {
 		d.Header = ws.HandshakeHeaderFunc(func(w io.Writer) (int64, error) {
 			var n int64

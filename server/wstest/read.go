@@ -124,15 +124,21 @@ func (c *Conn) readFrame(deadline time.Time) (ws.Header, []byte, error) {
 	if h.Masked {
 		ws.Cipher(p, h.Mask, 0)
 	}
-	return h, p, checkHeader(h)
+	return h, p, c.checkHeader(h)
 }
 
-// checkHeader applies the rules for one server frame taken alone.
-func checkHeader(h ws.Header) error {
+// checkHeader applies the rules for one server frame taken alone. With
+// permessage-deflate, RSV1 may be set on the first frame of a data
+// message (RFC 7692 6.1).
+func (c *Conn) checkHeader(h ws.Header) error {
+	rsv := h.Rsv
+	if c.deflate != nil && h.OpCode.IsData() && h.OpCode != ws.OpContinuation {
+		rsv &^= rsv1
+	}
 	switch {
 	case h.Masked:
 		return fmt.Errorf("wstest: %w: %s", ErrMasked, describe(h, nil))
-	case h.Rsv != 0:
+	case rsv != 0:
 		return fmt.Errorf("wstest: %w: %s", ErrReservedBits, describe(h, nil))
 	case h.OpCode.IsReserved():
 		return fmt.Errorf("wstest: %w: %s", ErrReservedOpCode, describe(h, nil))
@@ -176,10 +182,18 @@ func (c *Conn) readMessage(deadline time.Time) (ws.OpCode, []byte, error) {
 					ErrFragmentation, opName(op), opName(c.msgOp))
 			}
 			c.inMsg, c.msgOp, c.msgBuf = true, op, p
+			c.msgZ = h.Rsv&rsv1 != 0
 		}
 		if h.Fin {
-			op, msg := c.msgOp, c.msgBuf
-			c.inMsg, c.msgOp, c.msgBuf = false, 0, nil
+			op, msg, z := c.msgOp, c.msgBuf, c.msgZ
+			c.inMsg, c.msgOp, c.msgBuf, c.msgZ = false, 0, nil, false
+			c.lastZ = z
+			if z {
+				if msg, err = c.deflate.inflate(msg); err != nil {
+					c.broken = fmt.Errorf("wstest: %w", err)
+					return op, nil, c.broken
+				}
+			}
 			if op == ws.OpText && !utf8.Valid(msg) {
 				return op, msg, fmt.Errorf("wstest: %w: %s", ErrInvalidUTF8, preview(msg))
 			}

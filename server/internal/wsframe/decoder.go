@@ -8,6 +8,9 @@ import (
 	"github.com/gobwas/ws"
 )
 
+// rsv1Bit is RSV1 in ws.Header.Rsv (ws.Rsv(true, false, false)).
+const rsv1Bit = 4
+
 // maxHeaderSize is the largest client frame header: 2 + 8 length + 4 mask.
 const maxHeaderSize = 14
 
@@ -26,6 +29,10 @@ type Message struct {
 	// an empty close frame.
 	Code   ws.StatusCode
 	Reason string
+	// Compressed: the message came with RSV1 set on its first frame
+	// (permessage-deflate, see Decoder.Deflate). Payload is then the
+	// compressed bytes, not yet inflated nor checked as UTF-8.
+	Compressed bool
 }
 
 // Error is a protocol violation; the connection must be closed with Code.
@@ -44,7 +51,14 @@ func protocolError(reason string) *Error {
 // The zero value is not usable; set MaxMessage.
 type Decoder struct {
 	// MaxMessage is the largest message accepted, all fragments together.
+	// A compressed message may take CompressedLimit(MaxMessage) bytes on
+	// the wire; the caller applies MaxMessage to it once inflated.
 	MaxMessage int
+	// Deflate allows RSV1 on the first frame of a data message: the
+	// connection negotiated permessage-deflate (RFC 7692 6). RSV1 on a
+	// control frame or a continuation is still a protocol error (6.1), as
+	// is any RSV1 without Deflate.
+	Deflate bool
 
 	hdr  [maxHeaderSize]byte
 	hdrN int
@@ -57,6 +71,7 @@ type Decoder struct {
 	// fragmented is true between a non-final data frame and its final frame.
 	fragmented bool
 	msgOp      ws.OpCode
+	compressed bool // the message being assembled has RSV1 (Deflate)
 	msg        []byte
 	// utf8Done is how many bytes of msg are known to be complete valid UTF-8.
 	utf8Done int
@@ -74,8 +89,14 @@ func NewDecoder(maxMessage int) *Decoder { return &Decoder{MaxMessage: maxMessag
 // it decodes next.
 func (d *Decoder) Idle() bool { return !d.Partial() && !d.InMessage() && d.err == nil }
 
-// Reset makes d a fresh decoder, keeping MaxMessage.
-func (d *Decoder) Reset() { *d = Decoder{MaxMessage: d.MaxMessage} }
+// Reset makes d a fresh decoder, keeping MaxMessage and Deflate.
+func (d *Decoder) Reset() { *d = Decoder{MaxMessage: d.MaxMessage, Deflate: d.Deflate} }
+
+// CompressedLimit is the most a compressed message of at most max bytes
+// may take on the wire: DEFLATE can grow data it cannot compress, by 5 bytes
+// per 64 KiB stored block with klauspost/compress and about 0.03% with zlib
+// (deflateBound); this allows 1/256 and 64 bytes more.
+func CompressedLimit(max int) int { return max + max/256 + 64 }
 
 // Partial reports whether a frame has started but not finished arriving.
 func (d *Decoder) Partial() bool { return d.hdrN > 0 || d.inFrame }
@@ -208,11 +229,26 @@ func (d *Decoder) startFrame(h ws.Header) *Error {
 	if d.fragmented {
 		state |= ws.StateFragmented
 	}
+	rsv1 := false
+	if d.Deflate && h.Rsv&rsv1Bit != 0 {
+		if h.OpCode.IsControl() || h.OpCode == ws.OpContinuation {
+			return protocolError("RSV1 (compressed) set on a control frame or a continuation")
+		}
+		rsv1 = true
+		h.Rsv &^= rsv1Bit
+	}
 	if err := ws.CheckHeader(h, state); err != nil {
 		return protocolError(headerReason(err))
 	}
 	if !h.OpCode.IsControl() {
-		if h.Length > int64(d.MaxMessage-len(d.msg)) {
+		if h.OpCode != ws.OpContinuation {
+			d.compressed = rsv1
+		}
+		limit := d.MaxMessage
+		if d.compressed {
+			limit = CompressedLimit(limit)
+		}
+		if h.Length > int64(limit-len(d.msg)) {
 			return &Error{Code: ws.StatusMessageTooBig,
 				Reason: fmt.Sprintf("message exceeds %d bytes", d.MaxMessage)}
 		}
@@ -269,7 +305,7 @@ func (d *Decoder) readPayload(chunk []byte) *Error {
 	d.msg = append(d.msg, chunk...)
 	ws.Cipher(d.msg[start:], d.frame.Mask, d.maskPos)
 	d.maskPos += len(chunk)
-	if d.msgOp == ws.OpText {
+	if d.msgOp == ws.OpText && !d.compressed {
 		done, valid := scanUTF8(d.msg[d.utf8Done:])
 		d.utf8Done += done
 		if !valid {
@@ -295,12 +331,13 @@ func (d *Decoder) finishFrame() (Message, bool, *Error) {
 	if !h.Fin {
 		return Message{}, false, nil
 	}
-	if d.msgOp == ws.OpText && d.utf8Done != len(d.msg) {
+	if d.msgOp == ws.OpText && !d.compressed && d.utf8Done != len(d.msg) {
 		return Message{}, false, &Error{Code: ws.StatusInvalidFramePayloadData, Reason: "text message ends inside a UTF-8 sequence"}
 	}
-	m := Message{Op: d.msgOp, Payload: d.msg}
+	m := Message{Op: d.msgOp, Payload: d.msg, Compressed: d.compressed}
 	d.msg = nil
 	d.utf8Done = 0
+	d.compressed = false
 	return m, true, nil
 }
 

@@ -16,6 +16,12 @@
 // validated; a message larger than MaxMessage fails with 1009. Every violation
 // is an *Error carrying the close code to send.
 //
+// With Deflate set (permessage-deflate negotiated), RSV1 on the first frame
+// of a data message marks it compressed: the message is assembled as it
+// came, within CompressedLimit(MaxMessage), and returned with Compressed
+// set, for the caller to inflate, limit and check as UTF-8. RSV1 anywhere
+// else is still 1002.
+//
 // Completed data messages own a freshly allocated payload: nothing returned
 // aliases the caller's buffer. A Decoder is not safe for concurrent use; the
 // server gives each connection its own and only one reader touches it at a

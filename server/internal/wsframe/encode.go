@@ -49,3 +49,30 @@ func AppendClose(dst []byte, code ws.StatusCode, reason string) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, uint16(code))
 	return append(dst, reason...)
 }
+
+// AppendCompressedHeader is AppendHeader for the first (here: only) frame
+// of a compressed message: RSV1 set (RFC 7692 6).
+func AppendCompressedHeader(dst []byte, op ws.OpCode, n int) []byte {
+	start := len(dst)
+	dst = AppendHeader(dst, op, n)
+	dst[start] |= 0x40
+	return dst
+}
+
+// ServerFrame parses the frame at the start of b, an unmasked frame as
+// AppendHeader writes them: its header, and the length of the header. ok
+// is false when b does not start with a whole frame (header and payload).
+func ServerFrame(b []byte) (h ws.Header, hdrLen int, ok bool) {
+	if len(b) < 2 || b[1]&0x80 != 0 {
+		return h, 0, false
+	}
+	hdrLen = headerSize(b[0], b[1])
+	if len(b) < hdrLen {
+		return h, 0, false
+	}
+	h, err := parseHeader(b[:hdrLen])
+	if err != nil || h.Length > int64(len(b)-hdrLen) {
+		return h, 0, false
+	}
+	return h, hdrLen, true
+}

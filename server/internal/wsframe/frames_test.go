@@ -90,6 +90,8 @@ type event struct {
 	code    ws.StatusCode
 	reason  string
 	err     ws.StatusCode
+	// compressed: RSV1 on the message's first frame, with Deflate.
+	compressed bool
 }
 
 // feed decodes s as separate reads cut at the offsets in cuts (ascending).
@@ -131,7 +133,7 @@ reads:
 	}
 	var evs []event
 	for _, m := range msgs {
-		evs = append(evs, event{op: m.Op, payload: string(m.Payload), code: m.Code, reason: m.Reason})
+		evs = append(evs, event{op: m.Op, payload: string(m.Payload), code: m.Code, reason: m.Reason, compressed: m.Compressed})
 	}
 	if failed != nil {
 		evs = append(evs, event{err: failed.Code})

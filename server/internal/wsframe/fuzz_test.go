@@ -40,6 +40,20 @@ func FuzzDecode(f *testing.F) {
 		for i, e := range whole {
 			checkEvent(t, e, int(max), i == len(whole)-1)
 		}
+		// The same stream with permessage-deflate negotiated: RSV1 on a
+		// message's first frame is allowed, and marks it compressed.
+		deflating := func() *Decoder {
+			d := NewDecoder(int(max))
+			d.Deflate = true
+			return d
+		}
+		wholeZ := feed(t, deflating(), data, nil)
+		if got := feed(t, deflating(), data, cuts); !slices.Equal(got, wholeZ) {
+			t.Fatalf("Deflate, cut at %v: got %v\nwhole gave %v", cuts, got, wholeZ)
+		}
+		for i, e := range wholeZ {
+			checkEvent(t, e, int(max), i == len(wholeZ)-1)
+		}
 	})
 }
 
@@ -59,6 +73,13 @@ func checkEvent(t *testing.T, e event, max int, last bool) {
 	}
 	switch e.op {
 	case ws.OpText, ws.OpBinary:
+		if e.compressed {
+			// Left as it came, for the caller to inflate and check.
+			if len(e.payload) > CompressedLimit(max) {
+				t.Fatalf("%d-byte compressed message with MaxMessage %d", len(e.payload), max)
+			}
+			break
+		}
 		if len(e.payload) > max {
 			t.Fatalf("%d-byte message with MaxMessage %d", len(e.payload), max)
 		}
