@@ -522,18 +522,7 @@ func TestHostileFirstJoinWhileStreamFull(t *testing.T) {
 	alice := nodes[0].login(t, "alice")
 	join(alice, "dev")
 	ra := newReader(alice, "dev")
-	for i := 1; i <= 3000; i++ {
-		req := map[string]any{"room": "dev", "data": i}
-		if i%500 == 0 {
-			req["id"] = i
-		}
-		alice.sendJSON(req)
-		if i%500 == 0 {
-			if out := ra.outcomeOf(t, i); out != "sent" {
-				t.Fatal(out)
-			}
-		}
-	}
+	sendAndConfirm(t, alice, ra, 3000, 500)
 	bob := nodes[1].login(t, "bob")
 	rb := newReader(bob, "dev")
 	var wg sync.WaitGroup
@@ -675,18 +664,7 @@ func TestHostileJoinAnsweredBeforeCatchUp(t *testing.T) {
 	alice := nodes[0].login(t, "alice")
 	join(alice, "dev")
 	ra := newReader(alice, "dev")
-	for i := 1; i <= 3000; i++ {
-		req := map[string]any{"room": "dev", "data": i}
-		if i%1000 == 0 {
-			req["id"] = i
-		}
-		alice.sendJSON(req)
-		if i%1000 == 0 {
-			if out := ra.outcomeOf(t, i); out != "sent" {
-				t.Fatal(out)
-			}
-		}
-	}
+	sendAndConfirm(t, alice, ra, 3000, 1000)
 	bob, carol := nodes[1].login(t, "bob"), nodes[1].login(t, "carol")
 	rb, rc := newReader(bob, "dev"), newReader(carol, "dev")
 	bob.sendJSON(map[string]any{"type": "join", "room": "dev", "since": 0, "id": 1})
@@ -789,18 +767,7 @@ func TestHostileRoomEmptiedDuringCatchUp(t *testing.T) {
 	alice := nodes[0].login(t, "alice")
 	join(alice, "dev")
 	ra := newReader(alice, "dev")
-	for i := 1; i <= 5000; i++ {
-		req := map[string]any{"room": "dev", "data": i}
-		if i%1000 == 0 {
-			req["id"] = i
-		}
-		alice.sendJSON(req)
-		if i%1000 == 0 {
-			if out := ra.outcomeOf(t, i); out != "sent" {
-				t.Fatal(out)
-			}
-		}
-	}
+	sendAndConfirm(t, alice, ra, 5000, 1000)
 	watcher := nodes[0].login(t, "watcher")
 	for range 5 {
 		bob := nodes[1].login(t, "bob")
@@ -1083,5 +1050,23 @@ func TestHostileCatchUpWhileBusy(t *testing.T) {
 	}
 	if len(holes) > 0 {
 		t.Errorf("bob (joined %v) got seqs %d..%d with holes %v", j, got[0].seq, got[len(got)-1].seq, holes)
+	}
+}
+
+// sendAndConfirm has c send room dev messages 1..n (data i), each
+// every-th with an id whose outcome, read by r, must be "sent".
+func sendAndConfirm(t *testing.T, c *client, r *reader, n, every int) {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		req := map[string]any{"room": "dev", "data": i}
+		if i%every == 0 {
+			req["id"] = i
+		}
+		c.sendJSON(req)
+		if i%every == 0 {
+			if out := r.outcomeOf(t, i); out != "sent" {
+				t.Fatal(out)
+			}
+		}
 	}
 }
