@@ -104,6 +104,7 @@ type reader struct {
 	joined  []map[string]any
 	outcome map[float64]string // ref → "sent" | error text
 	other   []map[string]any
+	end     string // why reading ended (a close frame's description, say)
 	wake    chan struct{}
 	done    chan struct{}
 }
@@ -115,6 +116,9 @@ func newReader(c *client, room string) *reader {
 		for {
 			s, err := c.c.ReadText(time.Minute)
 			if err != nil {
+				r.mu.Lock()
+				r.end = err.Error()
+				r.mu.Unlock()
 				return
 			}
 			m := decode(s)
@@ -175,6 +179,12 @@ func (r *reader) outcomeOf(t *testing.T, ref int) string {
 	t.Helper()
 	var out string
 	if !r.waitUntil(15*time.Second, func() bool { out = r.outcome[float64(ref)]; return out != "" }) {
+		r.mu.Lock()
+		end := r.end
+		r.mu.Unlock()
+		if end != "" {
+			return "closed: " + end
+		}
 		t.Fatalf("no sent nor error for ref %d", ref)
 	}
 	return out
@@ -1026,19 +1036,44 @@ func TestHostileCatchUpWhileBusy(t *testing.T) {
 			if i == total {
 				req["id"] = i
 			}
-			alice.sendJSON(req)
+			b, _ := json.Marshal(req)
+			if alice.c.WriteText(b) != nil {
+				return // closed as a slow consumer (checked below)
+			}
 		}
 	})
 	time.Sleep(20 * time.Millisecond) // alice is under way
 	bob.sendJSON(map[string]any{"type": "join", "room": "dev", "since": 0, "id": 1})
 	wg.Wait()
 	if out := ra.outcomeOf(t, total); out != "sent" {
-		t.Fatal(out)
+		ra.mu.Lock()
+		end := ra.end
+		ra.mu.Unlock()
+		if !strings.Contains(end, "4008") {
+			t.Fatal(out)
+		}
+		// Node 0's own follower fell that far behind alice's burst:
+		// she is closed as a slow consumer, as bob may be below.
+		t.Logf("alice was closed: %s", end)
 	}
+	closed := false
 	if !rb.waitUntil(30*time.Second, func() bool { return count(rb.msgs, fmt.Sprint(total)) > 0 }) {
-		t.Fatalf("bob never got the last message; has %d", len(rb.messages()))
+		rb.mu.Lock()
+		end := rb.end
+		rb.mu.Unlock()
+		// Node 1's follower may fall more than the stream's slack behind
+		// such a burst (under -race on a busy box): then bob is closed as
+		// a slow consumer, never left with a gap (CLUSTER.md).
+		if !strings.Contains(end, "4008") {
+			t.Fatalf("bob never got the last message; has %d; reading ended with %q", len(rb.messages()), end)
+		}
+		closed = true
+		t.Logf("bob was closed (%s) after %d messages: his node fell behind the stream", end, len(rb.messages()))
 	}
 	got := rb.messages()
+	if len(got) == 0 && closed {
+		return
+	}
 	rb.mu.Lock()
 	j := rb.joined[0]
 	rb.mu.Unlock()

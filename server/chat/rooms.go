@@ -478,8 +478,10 @@ func (rm *room) post(svc *Service, m *wire.Message, skip *session, skipConn uint
 	if c.store != nil && c.messages > 0 {
 		c.store.Append(rm.name, history.Entry{Seq: e.seq, TS: e.ts, Data: e.body()}, h.first())
 	}
-	if m.Seq <= rm.liveFrom {
-		return m.Seq // history the node catches up with, not news
+	if m.Seq <= rm.liveFrom || behind != nil {
+		// History the node catches up with, not news; or the members
+		// are being closed for the gap before it: none gets it.
+		return m.Seq
 	}
 	if rm.text > 0 {
 		rf.text = textFrame(textLine(m, ""))

@@ -125,8 +125,8 @@ func (s *session) membershipOf(rm *room) *membership {
 // messages once each, in seq order, and none after its "left".
 func (s *session) takeRoomFrame(f *roomFrame) {
 	m := s.membershipOf(f.rm)
-	if s.closed || m == nil {
-		return
+	if s.closed || m == nil || s.leaving.Load() {
+		return // leaving: kicked (a gap, a lost claim): nothing after it
 	}
 	if f.epoch > m.epoch { // the room's stream was made anew: seqs start over
 		m.epoch, m.seq = f.epoch, 0
