@@ -116,7 +116,11 @@ func (s *session) streamRoomMessage(m *wire.Message, ref json.RawMessage) {
 		s.sendError(errClusterRoom(m.Room, fmt.Errorf("%s", why)), ref)
 		return
 	}
-	data, _ := json.Marshal(m) // no seq: the stream gives it
+	data, err := wire.AppendMessage(nil, m) // no seq: the stream gives it
+	if err != nil {
+		s.sendError("the message cannot be encoded: "+err.Error(), ref) // data is parsed JSON: does not happen
+		return
+	}
 	room, id := m.Room, m.ID
 	c.PublishRoom(room, s.conn.ID(), data, func(_ uint64, err error) {
 		if err != nil || ref != nil {
@@ -145,21 +149,29 @@ func (s *Service) publishStream(ctx context.Context, m *wire.Message) (api.Publi
 	if bad, why := s.cluster.Degraded(); bad {
 		return api.Published{}, fmt.Errorf("%w: the chat cluster is unavailable: %s", api.ErrUnavailable, why)
 	}
-	data, _ := json.Marshal(m)
+	data, err := wire.AppendMessage(nil, m)
+	if err != nil {
+		return api.Published{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
+	}
 	type outcome struct {
 		seq uint64
 		err error
 	}
 	done := make(chan outcome, 1)
 	s.cluster.PublishRoom(m.Room, 0, data, func(seq uint64, err error) { done <- outcome{seq, err} })
+	// No answer from the stream (an error after the message left, or
+	// ctx's end) leaves the outcome unknown, as the sessions are told
+	// (errClusterRoomUnknown): 504, not "not sent".
 	select {
 	case o := <-done:
 		if o.err != nil {
-			return api.Published{}, fmt.Errorf("%w: the chat cluster is unavailable: %v", api.ErrUnavailable, o.err)
+			return api.Published{}, fmt.Errorf("%w: the room's stream did not answer (%v); message %d may still reach room %s",
+				api.ErrTimeout, o.err, m.ID, quote(m.Room))
 		}
 		return api.Published{ID: m.ID, Room: m.Room, Seq: o.seq}, nil
 	case <-ctx.Done():
-		return api.Published{}, ctx.Err()
+		return api.Published{}, fmt.Errorf("%w: no answer from the room's stream in time; message %d may still reach room %s",
+			api.ErrTimeout, m.ID, quote(m.Room))
 	}
 }
 

@@ -118,12 +118,14 @@
 // cluster-wide on the auth pool; a private message is handed to the
 // receiver's sessions here and to each other node with a session of the
 // receiver, each node settling it once like a session, so privateSend.done
-// decides "delivered or stored" as on one node; a room's messages and
-// memberships reach the nodes with members, who and rooms list the whole
-// cluster. Room seqs are numbered per node, so a since from elsewhere is
-// never recovered. A resume takes over an open session of its node, slot
-// included (resume.go); otherwise it is an ordinary login. Cut off from NATS, the service refuses logins and
-// private messages it cannot route, and serves its local users.
+// decides "delivered or stored" as on one node; a room's messages go to
+// the room's JetStream stream, which numbers them for every node, and each
+// node with members fans them out from its follower of the stream
+// (cluster_rooms.go), so seq, history and since are the same on every
+// node; who and rooms list the whole cluster. A resume takes over an open
+// session of its node, slot included (resume.go); otherwise it is an
+// ordinary login. Cut off from NATS, the service refuses logins, private
+// messages it cannot route and room messages, and serves its local users.
 //
 // # Events
 //
