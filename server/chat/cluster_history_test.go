@@ -1,13 +1,16 @@
 package chat_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/api"
 	"github.com/chatd/chatd/server/chat"
 	"github.com/chatd/chatd/server/cluster"
 	"github.com/chatd/chatd/server/cluster/natstest"
@@ -315,5 +318,26 @@ func TestClusterNodeBehindClosesMembers(t *testing.T) {
 	close(gate)
 	if code := bob.closeCode(); code != server.CloseSlowConsumer {
 		t.Fatalf("bob closed with %d, want 4008", code)
+	}
+}
+
+// silentStream is a cluster node whose room streams never answer a
+// publish.
+type silentStream struct{ *cluster.Node }
+
+func (silentStream) PublishRoom(string, uint64, []byte, func(uint64, error)) {}
+
+// TestClusterAPIPublishNoAnswer: an API publish whose stream answer does
+// not come is "outcome not known" (504), never "published" nor "not sent".
+func TestClusterAPIPublishNoAnswer(t *testing.T) {
+	ns := natstest.Start(t)
+	e := start(t, options{opts: []chat.Option{chat.WithCluster(silentStream{connectNode(t, 0, ns.ClientURL())})}})
+	alice := e.login(t, "alice")
+	join(alice, "dev")
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	_, err := e.svc.Publish(ctx, "api", "dev", json.RawMessage(`"x"`))
+	if !errors.Is(err, api.ErrTimeout) {
+		t.Fatalf("publish without an answer: %v, want api.ErrTimeout", err)
 	}
 }

@@ -959,15 +959,7 @@ func TestHostileHistoryIdenticalWhileBusy(t *testing.T) {
 	rb := newReader(bob, "dev")
 	const total = 6000
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i := 1; i <= total; i++ {
-			req := map[string]any{"room": "dev", "data": i}
-			if i == total {
-				req["id"] = i
-			}
-			alice.sendJSON(req)
-		}
-	})
+	wg.Go(func() { burst(alice, 1, total) })
 	// bob joins while alice is busy
 	time.Sleep(50 * time.Millisecond) // let alice get ahead: the point is a busy room
 	bob.sendJSON(map[string]any{"type": "join", "room": "dev", "id": 1})
@@ -1030,18 +1022,7 @@ func TestHostileCatchUpWhileBusy(t *testing.T) {
 	rb := newReader(bob, "dev")
 	const total = 8000
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i := 1001; i <= total; i++ {
-			req := map[string]any{"room": "dev", "data": i}
-			if i == total {
-				req["id"] = i
-			}
-			b, _ := json.Marshal(req)
-			if alice.c.WriteText(b) != nil {
-				return // closed as a slow consumer (checked below)
-			}
-		}
-	})
+	wg.Go(func() { burst(alice, 1001, total) })
 	time.Sleep(20 * time.Millisecond) // alice is under way
 	bob.sendJSON(map[string]any{"type": "join", "room": "dev", "since": 0, "id": 1})
 	wg.Wait()
@@ -1102,6 +1083,22 @@ func sendAndConfirm(t *testing.T, c *client, r *reader, n, every int) {
 			if out := r.outcomeOf(t, i); out != "sent" {
 				t.Fatal(out)
 			}
+		}
+	}
+}
+
+// burst has c send room dev messages from..to (data i) as fast as it can,
+// the last with an id; it stops if c is closed (a slow consumer: the
+// callers check how it ended).
+func burst(c *client, from, to int) {
+	for i := from; i <= to; i++ {
+		req := map[string]any{"room": "dev", "data": i}
+		if i == to {
+			req["id"] = i
+		}
+		b, _ := json.Marshal(req)
+		if c.c.WriteText(b) != nil {
+			return
 		}
 	}
 }
