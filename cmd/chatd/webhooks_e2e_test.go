@@ -119,9 +119,8 @@ log:
 		}
 	}
 	_ = alice.conn.WriteClose(ws.StatusNormalClosure, "")
-
-	carol := dialChat(t, addr)
-	carol.login("carol", false)
+	// carol logs in once alice's logout is out, so that the events' order
+	// below is the test's (a login racing a close may come first).
 	deadline := time.Now().Add(10 * time.Second)
 	for !slices.Contains(rcv.lines(), "logout alice 1000 offline=true") {
 		if time.Now().After(deadline) {
@@ -129,6 +128,9 @@ log:
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+
+	carol := dialChat(t, addr)
+	carol.login("carol", false)
 	r.signals <- os.Interrupt
 	if s := r.wait(t, 30*time.Second); s != 0 {
 		t.Fatalf("exit status %d", s)
