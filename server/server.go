@@ -43,6 +43,8 @@ type Server struct {
 	reg     *registry
 	adm     *admission
 	lingers *lingerSet
+	// tls holds server.tls's current certificate; nil when TLS is off.
+	tls *tlsStore
 	nextID  atomic.Uint64
 	// closingRead counts bytes read from connections chatd had decided to
 	// close, in all (tests check the bound on it).
@@ -90,6 +92,13 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 		serveDone:  make(chan struct{}),
 	}
 	s.lingers = newLingerSet(s)
+	if cfg.TLS.Enabled() {
+		ts, err := newTLSStore(cfg.TLS, log)
+		if err != nil {
+			return nil, err
+		}
+		s.tls = ts
+	}
 	if cfg.Echo {
 		s.Handle("/echo", EndpointFunc(newEcho))
 	}
@@ -105,6 +114,9 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 	}
 	s.sys = actor.NewSystem(log)
 	s.sys.Go(func() { s.sweepLoop(s.stopSweep) })
+	if s.tls != nil {
+		s.sys.Go(func() { s.tls.watch(s.stopSweep) })
+	}
 	return s, nil
 }
 

@@ -46,12 +46,13 @@ const (
 	hsRejected
 	hsTimeout
 	hsPeerGone
+	hsTLS
 	numHandshakeFailures
 )
 
 var handshakeFailureNames = [numHandshakeFailures]string{
 	"malformed_request", "header_too_large", "not_found", "not_websocket",
-	"origin_not_allowed", "bad_upgrade", "timeout", "peer_gone",
+	"origin_not_allowed", "bad_upgrade", "timeout", "peer_gone", "tls",
 }
 
 // refusalNames names admission's verdicts (Refused's keys).
@@ -142,7 +143,8 @@ type Stats struct {
 	Refused  map[string]uint64
 	// HandshakeFailures counts admitted sockets that never upgraded, by
 	// reason (malformed_request, header_too_large, not_found,
-	// not_websocket, origin_not_allowed, bad_upgrade, timeout, peer_gone).
+	// not_websocket, origin_not_allowed, bad_upgrade, timeout, peer_gone,
+	// tls: the TLS handshake failed, plaintext to a TLS port included).
 	// Plain HTTP answers (/healthz, the page's files) are not failures.
 	HandshakeFailures map[string]uint64
 	// Endpoints are the connections upgraded and closed per registered
