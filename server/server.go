@@ -44,8 +44,8 @@ type Server struct {
 	adm     *admission
 	lingers *lingerSet
 	// tls holds server.tls's current certificate; nil when TLS is off.
-	tls *tlsStore
-	nextID  atomic.Uint64
+	tls    *tlsStore
+	nextID atomic.Uint64
 	// closingRead counts bytes read from connections chatd had decided to
 	// close, in all (tests check the bound on it).
 	closingRead atomic.Int64

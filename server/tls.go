@@ -67,16 +67,15 @@ func (t TLS) validate() []error {
 	if _, ok := tlsVersions[t.MinVersion]; !ok {
 		add("server.tls.min_version %q: want \"1.2\" or \"1.3\" (older versions are insecure and refused)", t.MinVersion)
 	}
-	if _, ok := clientAuths[t.ClientAuth]; !ok {
-		add("server.tls.client_auth %q: want none, request or require", t.ClientAuth)
-	}
+	_, knownAuth := clientAuths[t.ClientAuth]
 	switch {
-	case t.ClientAuth != "none" && t.ClientAuth != "" && t.ClientCAFile == "":
+	case !knownAuth:
+		add("server.tls.client_auth %q: want none, request or require", t.ClientAuth)
+	case t.ClientAuth != "none" && t.ClientCAFile == "":
 		add("server.tls.client_ca_file: required with client_auth %q (the CAs client certificates are verified against)", t.ClientAuth)
 	case t.ClientCAFile != "" && t.ClientAuth == "none":
 		add("server.tls.client_ca_file %q: set client_auth to request or require, or remove it (with none it is unused)", t.ClientCAFile)
-	}
-	if (t.ClientAuth != "none" || t.ClientCAFile != "") && !t.Enabled() {
+	case t.ClientAuth != "none" && !t.Enabled():
 		add("server.tls.client_auth %q: needs TLS on (cert_file and key_file)", t.ClientAuth)
 	}
 	if t.ReloadInterval < 100*time.Millisecond {

@@ -29,6 +29,14 @@ func startTLS(t *testing.T, mutate func(*server.Config)) *tlsServer {
 	ca := testcert.NewCA(t, "chatd test CA")
 	dir := t.TempDir()
 	certFile, keyFile := ca.Server(t, "first").Files(t, dir)
+	ts := startTLSWith(t, certFile, keyFile, mutate)
+	ts.ca, ts.dir = ca, dir
+	return ts
+}
+
+// startTLSWith starts a TLS server on the given files.
+func startTLSWith(t *testing.T, certFile, keyFile string, mutate func(*server.Config)) *tlsServer {
+	t.Helper()
 	ts := testserver.Start(t, func(c *server.Config) {
 		c.TLS.CertFile, c.TLS.KeyFile = certFile, keyFile
 		c.TLS.ReloadInterval = 100 * time.Millisecond
@@ -36,7 +44,7 @@ func startTLS(t *testing.T, mutate func(*server.Config)) *tlsServer {
 			mutate(c)
 		}
 	})
-	return &tlsServer{Server: ts, ca: ca, certFile: certFile, keyFile: keyFile, dir: dir}
+	return &tlsServer{Server: ts, certFile: certFile, keyFile: keyFile}
 }
 
 func (s *tlsServer) wss(path string) string { return "wss://" + s.Addr + path }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -118,8 +119,9 @@ func (s *Server) tlsFailed(fd int, remote netip.AddrPort, k addrKey, err error) 
 	case errors.Is(err, io.EOF) || errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.EPIPE):
 		reason, linger = hsPeerGone, false
 	case errors.As(err, &rhe) && rhe.Conn != nil && looksLikeHTTP(rhe.RecordHeader[:]):
-		const answer = "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" +
-			"Client sent an HTTP request to an HTTPS server.\n"
+		const body = "Client sent an HTTP request to an HTTPS server.\n"
+		answer := "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+			strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body
 		_, _ = unix.Write(fd, []byte(answer))
 	}
 	s.handshakeFailed(reason)
