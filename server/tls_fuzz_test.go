@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatd/chatd/server/internal/testcert"
+	"github.com/chatd/chatd/server/testcert"
 )
 
 // FuzzTLSConfig feeds server.tls's values and the PEM bytes of its files

@@ -260,7 +260,9 @@ func TestTLSBackpressure(t *testing.T) {
 	wg.Wait()
 }
 
-func msgN(i int) string { return "message " + strings.Repeat("*", i%50) + string(rune('a'+i%26)) + itoa(i) }
+func msgN(i int) string {
+	return "message " + strings.Repeat("*", i%50) + string(rune('a'+i%26)) + itoa(i)
+}
 
 func itoa(i int) string {
 	var b [20]byte
