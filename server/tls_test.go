@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/server"
-	"github.com/chatd/chatd/server/testcert"
 	"github.com/chatd/chatd/server/internal/testserver"
+	"github.com/chatd/chatd/server/testcert"
 	"github.com/chatd/chatd/server/wstest"
 )
 
