@@ -51,10 +51,13 @@ type Server struct {
 	closingRead atomic.Int64
 	// stats and epStats are the counters behind Stats (stats.go); epStats
 	// is filled by New, Handle and HandlePrefix, and only read after Serve.
-	stats   serverStats
-	epMu    sync.Mutex // guards epStats against Stats while routes are registered
-	epStats map[string]*endpointStats
-	zstats  deflateStats
+	stats serverStats
+	// tlsHandshaking counts TLS handshakes on their goroutines (not yet
+	// Conns, so not in reg): part of Stats.Open.
+	tlsHandshaking atomic.Int64
+	epMu           sync.Mutex // guards epStats against Stats while routes are registered
+	epStats        map[string]*endpointStats
+	zstats         deflateStats
 
 	addr       atomic.Pointer[net.Addr]
 	closing    atomic.Bool

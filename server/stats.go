@@ -193,7 +193,7 @@ func (s *Server) Stats() Stats {
 		Refused:           make(map[string]uint64, numVerdicts-1),
 		HandshakeFailures: make(map[string]uint64, numHandshakeFailures),
 		Closes:            map[string]uint64{},
-		Open:              s.reg.len(),
+		Open:              s.reg.len() + int(s.tlsHandshaking.Load()),
 	}
 	for v := verdict(1); v < numVerdicts; v++ {
 		st.Refused[refusalNames[v]] = s.stats.refused[v].Load()

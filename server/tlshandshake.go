@@ -66,7 +66,11 @@ func (tw *tlsWait) ready(write bool) error {
 func (s *Server) startTLS(fd int, remote netip.AddrPort, k addrKey) {
 	opened := nowNano()
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	s.sys.Go(func() { s.handshakeTLS(fd, remote, k, opened) })
+	s.tlsHandshaking.Add(1)
+	s.sys.Go(func() {
+		defer s.tlsHandshaking.Add(-1)
+		s.handshakeTLS(fd, remote, k, opened)
+	})
 }
 
 // handshakeTLS runs the TLS handshake of fd, then registers the
