@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"go.uber.org/goleak"
 
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/wstest"
@@ -26,6 +27,7 @@ var halfHello = []byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc}
 // silent is closed at handshake.timeout and counted as a timeout, while
 // others connect meanwhile.
 func TestTLSHalfClientHello(t *testing.T) {
+	noLeaks(t)
 	ts := startTLS(t, func(c *server.Config) { c.Handshake.Timeout = 300 * time.Millisecond })
 	nc, err := net.Dial("tcp", ts.Addr)
 	if err != nil {
@@ -52,6 +54,7 @@ func TestTLSHalfClientHello(t *testing.T) {
 // connects and echoes at once. When the flood times out, every goroutine
 // is gone (goleak in TestMain).
 func TestTLSHandshakeFlood(t *testing.T) {
+	noLeaks(t)
 	ts := startTLS(t, func(c *server.Config) {
 		c.Handshake.Timeout = time.Second
 		c.Connections.MaxHandshakesPerAddress = 16
@@ -86,6 +89,14 @@ func TestTLSHandshakeFlood(t *testing.T) {
 	waitFor(t, 5*time.Second, "the flood's handshakes timed out", func() bool {
 		return ts.Srv.Stats().HandshakeFailures["timeout"] == 16
 	})
+}
+
+// noLeaks checks, once the test's server has shut down (cleanups run last
+// registered first), that no goroutine started during the test is left:
+// no handshake goroutine outlives its handshake or the server.
+func noLeaks(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 }
 
 // byteConn writes one byte per write call, so every TLS record reaches

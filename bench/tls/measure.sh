@@ -9,6 +9,8 @@
 #   ws    as the file says
 #   wss   with server.tls on: $CERT and $KEY (ECDSA P-256, self-signed;
 #         chatbench -tls-insecure)
+#   base  $BASE (chatd before TLS) as the file says, when MODES names it
+#         (MODES="base ws": did plain ws:// regress?)
 # and three runs on each (chatbench, one client process):
 #   idle     idle -n 5000 -d 10s on /ws (logged in): server RSS per
 #            connection, server CPU per connect (handshake + login)
@@ -23,6 +25,8 @@ set -eu
 out=$1 reps=${2:-3}
 CB=${CHATBENCH:-/tmp/tlsm/chatbench}
 CHATD=${CHATD:-/tmp/tlsm/chatd}
+BASE=${BASE:-/tmp/tlsm/chatd-main}
+MODES=${MODES:-ws wss}
 CERT=${CERT:-/tmp/tlsm/cert.pem} KEY=${KEY:-/tmp/tlsm/key.pem}
 mkdir -p "$out"
 run() { # test mode rep args...
@@ -34,7 +38,8 @@ run() { # test mode rep args...
 		scheme=wss tls=-tls-insecure proto=https
 		sed -i "s#^server:#server:\n  tls:\n    cert_file: \"$CERT\"\n    key_file: \"$KEY\"#" "$d/chatd.yaml"
 	fi
-	"$CHATD" -config "$d/chatd.yaml" 2>"$d/chatd.log" & S=$!
+	bin=$CHATD; [ "$m" = base ] && bin=$BASE
+	"$bin" -config "$d/chatd.yaml" 2>"$d/chatd.log" & S=$!
 	i=0; until curl -skf "$proto://127.0.0.1:21831/healthz" >/dev/null 2>&1; do
 		i=$((i + 1)); [ $i -gt 100 ] && { echo "server did not start" >&2; kill $S; exit 1; }; sleep 0.1
 	done
@@ -49,8 +54,8 @@ run() { # test mode rep args...
 		"$d/r.json" | tee -a "$out/runs.tsv"
 }
 r=1; while [ "$r" -le "$reps" ]; do
-	for m in ws wss; do run idle "$m" "$r" idle -n 5000 -d 10s; done
-	for m in wss ws; do run echo "$m" "$r" echo -n 100 -size 32 -d 10s -warmup 2s; done
-	for m in ws wss; do run connect "$m" "$r" connect -n 3000 -rate 0; done
+	for m in $MODES; do run idle "$m" "$r" idle -n 5000 -d 10s; done
+	for m in $MODES; do run echo "$m" "$r" echo -n 100 -size 32 -d 10s -warmup 2s; done
+	for m in $MODES; do run connect "$m" "$r" connect -n 3000 -rate 0; done
 	r=$((r + 1))
 done
