@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/testcert"
 	"github.com/chatd/chatd/server/wstest"
 )
 
@@ -283,6 +285,89 @@ func itoa(i int) string {
 		b[n] = byte('0' + i%10)
 		if i /= 10; i == 0 {
 			return string(b[n:])
+		}
+	}
+}
+
+// holdConn passes writes through, except between hold and flush, when it
+// gathers them to send in one write call.
+type holdConn struct {
+	net.Conn
+	mu      sync.Mutex
+	holding bool
+	buf     []byte
+}
+
+func (h *holdConn) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.holding {
+		h.buf = append(h.buf, p...)
+		return len(p), nil
+	}
+	return h.Conn.Write(p)
+}
+
+func (h *holdConn) hold() { h.mu.Lock(); h.holding = true; h.mu.Unlock() }
+
+func (h *holdConn) flush() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.holding = false
+	_, err := h.Conn.Write(h.buf)
+	h.buf = nil
+	return err
+}
+
+// TestTLSRecordsHeldInCryptoTLS: "pause" and 20 short messages, each in a
+// TLS record of its own (1 KB in all), reach the server in one write, and
+// the client then sends nothing. The server reads them all from the
+// socket at once (one read of crypto/tls's buffer); the
+// session pauses reading at the first, so the rest stay complete records
+// inside crypto/tls, on an empty socket that epoll will never report
+// again. Once the session resumes they must all be echoed, in order (the
+// loop posts itself a read).
+func TestTLSRecordsHeldInCryptoTLS(t *testing.T) {
+	var seen atomic.Int64
+	conns := make(chan *server.Conn, 1)
+	ep := server.EndpointFunc(func(c *server.Conn) server.Session {
+		conns <- c
+		return pauser{c, &seen}
+	})
+	ca := testcert.NewCA(t, "chatd test CA")
+	certFile, keyFile := ca.Server(t, "held").Files(t, t.TempDir())
+	ts := startTLSWith(t, certFile, keyFile, nil, map[string]server.Endpoint{"/p": ep})
+	ts.ca = ca
+	hc := &holdConn{Conn: mustDial(t, ts.Addr)}
+	c, tc := dialThrough(t, ts, hc, "/p")
+	sc := <-conns
+	const n = 20
+	short := func(i int) string { return "m" + itoa(i) }
+	hc.hold()
+	for i := -1; i < n; i++ {
+		m := "pause"
+		if i >= 0 {
+			m = short(i)
+		}
+		if _, err := tc.Write(wstest.Text([]byte(m)).Bytes()); err != nil { // one record each
+			t.Fatal(err)
+		}
+	}
+	if err := hc.flush(); err != nil {
+		t.Fatal(err)
+	}
+	c.ExpectText(t, "pause")
+	c.ExpectQuiet(t, 200*time.Millisecond)
+	if err := sc.Notify("resume"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		got, err := c.ReadText(5 * time.Second)
+		if err != nil {
+			t.Fatalf("message %d of %d: %v", i, n, err)
+		}
+		if got != short(i) {
+			t.Fatalf("message %d: got %q", i, got)
 		}
 	}
 }

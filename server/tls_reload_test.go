@@ -92,7 +92,7 @@ func TestTLSReloadSymlinks(t *testing.T) {
 func startTLSFiles(t *testing.T, ca *testcert.CA, dir string, mutate func(*server.Config)) *tlsServer {
 	t.Helper()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	ts := startTLSWith(t, certFile, keyFile, mutate)
+	ts := startTLSWith(t, certFile, keyFile, mutate, nil)
 	ts.ca, ts.dir = ca, dir
 	return ts
 }

@@ -29,21 +29,22 @@ func startTLS(t *testing.T, mutate func(*server.Config)) *tlsServer {
 	ca := testcert.NewCA(t, "chatd test CA")
 	dir := t.TempDir()
 	certFile, keyFile := ca.Server(t, "first").Files(t, dir)
-	ts := startTLSWith(t, certFile, keyFile, mutate)
+	ts := startTLSWith(t, certFile, keyFile, mutate, nil)
 	ts.ca, ts.dir = ca, dir
 	return ts
 }
 
-// startTLSWith starts a TLS server on the given files.
-func startTLSWith(t *testing.T, certFile, keyFile string, mutate func(*server.Config)) *tlsServer {
+// startTLSWith starts a TLS server on the given files, with extra
+// endpoints (may be nil).
+func startTLSWith(t *testing.T, certFile, keyFile string, mutate func(*server.Config), eps map[string]server.Endpoint) *tlsServer {
 	t.Helper()
-	ts := testserver.Start(t, func(c *server.Config) {
+	ts := testserver.StartWith(t, func(c *server.Config) {
 		c.TLS.CertFile, c.TLS.KeyFile = certFile, keyFile
 		c.TLS.ReloadInterval = 100 * time.Millisecond
 		if mutate != nil {
 			mutate(c)
 		}
-	})
+	}, eps)
 	return &tlsServer{Server: ts, certFile: certFile, keyFile: keyFile}
 }
 

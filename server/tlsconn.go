@@ -207,10 +207,18 @@ func (c *Conn) tlsWroteOnRead() {
 }
 
 // kickTLS posts a read to the loop when crypto/tls may hold input that
-// epoll cannot report (see tlsConn.drained). Called by rearm.
+// epoll cannot report (see tlsConn.drained). Called by rearm. While the
+// socket itself has bytes, epoll (level-triggered) reports it after the
+// loop's other ready sockets, as for a plain connection: a client that
+// keeps sending gets no extra turn. Only a socket found empty (SIOCINQ)
+// needs the posted read, and then crypto/tls holds at most what the last
+// reads brought.
 func (c *Conn) kickTLS() {
 	t := c.tls
 	if t.drained || t.kicked || c.eof || c.paused.Load() || c.closed.Load() {
+		return
+	}
+	if n, err := unix.IoctlGetInt(c.sock.fd, unix.SIOCINQ); err == nil && n > 0 {
 		return
 	}
 	t.kicked = true
