@@ -24,8 +24,11 @@ import (
 // reported only for the codes chatd and its endpoints send (KnownCloseCodes);
 // codes a peer made up are summed as "other".
 
-// loopStats are one event loop's traffic counters, written only by the
-// loop's goroutine (atomics so that Stats may read them from another).
+// loopStats are one event loop's traffic counters, written by the loop's
+// goroutine (atomics so that Stats may read them from another), and by
+// the TLS handshake goroutines of the connections the loop will own
+// (bytes of the handshake). For TLS connections bytes are the socket's,
+// ciphertext.
 type loopStats struct {
 	bytesIn, bytesOut atomic.Uint64
 	// msgsIn and msgsOut count data messages by endpoint (endpointStats.idx).
