@@ -1,6 +1,3 @@
-// Package testcert makes throwaway certificates for tests of TLS: a CA
-// and leaves it signs, ECDSA P-256, generated in the test (no private key
-// is committed), written as PEM files in the test's temporary directory.
 package testcert
 
 import (
