@@ -75,6 +75,10 @@ func (s *Server) acceptLoop(ln net.Listener) error {
 				continue
 			}
 			s.stats.accepted.Add(1)
+			if s.tls != nil {
+				s.startTLS(fd, remote, k)
+				continue
+			}
 			if err := s.startConn(fd, remote, k); err != nil {
 				s.adm.endHandshake(k)
 				s.adm.release(k, nowNano())
@@ -116,6 +120,11 @@ func (s *Server) refuse(fd int, remote netip.AddrPort, v verdict, answer []byte)
 		code, _, _, _ := v.answer()
 		ce.Write(zap.Stringer("remote", remote), zap.Int("status", code), zap.String("limit", v.limitKey()))
 	}
+	if s.tls != nil {
+		// A plaintext answer means nothing to a TLS client: it reads EOF.
+		s.lingers.linger(fd)
+		return
+	}
 	n, err := unix.Write(fd, answer)
 	if err != nil || n != len(answer) {
 		_ = unix.Close(fd)
@@ -131,22 +140,31 @@ func (s *Server) refuse(fd int, remote netip.AddrPort, v verdict, answer []byte)
 func (s *Server) startConn(fd int, remote netip.AddrPort, k addrKey) error {
 	// Small frames go out at once; the write path already coalesces.
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	s.startConnOn(s.pickLoop(), fd, remote, k, nowNano(), nil)
+	return nil
+}
+
+// startConnOn is startConn on loop l, for a socket accepted at opened; t
+// is its TLS state once the TLS handshake is done (nil: plain).
+func (s *Server) startConnOn(l *loop, fd int, remote netip.AddrPort, k addrKey, opened int64, t *tlsConn) {
 	c := &Conn{
 		id:     s.nextID.Add(1),
 		srv:    s,
 		sock:   sock{fd: fd},
 		remote: remote,
-		opened: nowNano(),
+		opened: opened,
+		tls:    t,
+	}
+	if t != nil {
+		t.sock = &c.sock
 	}
 	c.hsSlot.Store(true)
 	c.lastRead.Store(c.opened)
-	l := s.pickLoop()
 	c.loop = l
 	c.actor = actor.Spawn[event](l.sys, (*connActor)(c), s.cfg.Limits.QueueSize)
 	// Registered on the loop itself, so that nothing else for c (the
 	// sweeper's and Shutdown's posts run there too) comes before it.
 	l.Post(func() { s.register(c, k) })
-	return nil
 }
 
 // register runs on c's loop: it adds c to the registry and its socket to
@@ -161,6 +179,12 @@ func (s *Server) register(c *Conn, k addrKey) {
 		s.log.Warn("start connection", zap.Error(err))
 		s.reg.remove(c)
 		s.unstart(c, k)
+		return
+	}
+	if c.tls != nil {
+		// crypto/tls may already hold the request, read with the
+		// handshake's last flight: epoll would not report it.
+		c.kickTLS()
 	}
 }
 

@@ -63,7 +63,7 @@ func (c *Conn) peerClosed(code StatusCode, reason string) {
 // answer). The connection ends once that is written (endAfter), or when
 // close_timeout passes.
 func (c *Conn) inputEnded(reason string) {
-	if c.state == stateClosing && reason == reasonPeerGone && len(c.out) > 0 {
+	if c.state == stateClosing && reason == reasonPeerGone && c.queued() > 0 {
 		c.endAfter = true
 		return
 	}
@@ -125,6 +125,9 @@ func (c *Conn) end(code StatusCode, reason string, linger bool) {
 	if len(c.out) > 0 && !c.blocked {
 		c.lastWrite()
 	}
+	if linger && c.tls != nil && !c.blocked {
+		c.tls.closeNotify() // the HTTP answer is complete
+	}
 	c.state = stateClosed
 	c.closed.Store(true)
 	if err := c.loop.Del(c.sock.fd); err != nil {
@@ -165,6 +168,10 @@ func (c *Conn) end(code StatusCode, reason string, linger bool) {
 // the same wake (a close frame queued just before an abort, an answer to
 // the peer's close frame followed by its EOF) must still go out.
 func (c *Conn) lastWrite() {
+	if c.tls != nil {
+		c.lastWriteTLS()
+		return
+	}
 	n, err := c.sock.write(c.out, nil)
 	if err != nil || n == 0 {
 		return

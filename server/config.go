@@ -32,6 +32,7 @@ type Config struct {
 	Limits      Limits      `yaml:"limits"`
 	Keepalive   Keepalive   `yaml:"keepalive"`
 	Compression Compression `yaml:"compression"`
+	TLS         TLS         `yaml:"tls"`
 
 	// CloseTimeout bounds the wait for the peer's close frame (or EOF) after
 	// the server sent its own close frame, and how long an answered HTTP
@@ -171,6 +172,7 @@ func DefaultConfig() Config {
 			Level:   3,
 			MinSize: 256,
 		},
+		TLS:             DefaultTLS(),
 		CloseTimeout:    3 * time.Second,
 		ShutdownTimeout: 10 * time.Second,
 	}
@@ -256,5 +258,6 @@ func (c Config) Validate() error {
 	if c.Compression.MinSize < 0 || c.Compression.MinSize > 64<<20 {
 		add("server.compression.min_size %d: want 0 to 67108864", c.Compression.MinSize)
 	}
+	errs = append(errs, c.TLS.validate()...)
 	return errors.Join(errs...)
 }

@@ -19,6 +19,26 @@ var configCases = []struct {
 }{
 	{"default", func(c *server.Config) {}, ""},
 
+	{"tls on", func(c *server.Config) { c.TLS.CertFile, c.TLS.KeyFile = "c.pem", "k.pem" }, ""},
+	{"tls cert without key", func(c *server.Config) { c.TLS.CertFile = "c.pem" }, `server.tls: cert_file "c.pem" and key_file "": set both`},
+	{"tls key without cert", func(c *server.Config) { c.TLS.KeyFile = "k.pem" }, `server.tls: cert_file "" and key_file "k.pem": set both`},
+	{"tls min_version 1.1", func(c *server.Config) { c.TLS.MinVersion = "1.1" }, `server.tls.min_version "1.1": want "1.2" or "1.3"`},
+	{"tls min_version 1.0", func(c *server.Config) { c.TLS.MinVersion = "1.0" }, `server.tls.min_version "1.0"`},
+	{"tls min_version empty", func(c *server.Config) { c.TLS.MinVersion = "" }, `server.tls.min_version ""`},
+	{"tls min_version 1.3", func(c *server.Config) { c.TLS.MinVersion = "1.3" }, ""},
+	{"tls client_auth unknown", func(c *server.Config) { c.TLS.ClientAuth = "optional" }, `server.tls.client_auth "optional": want none, request or require`},
+	{"tls client_auth without ca", func(c *server.Config) {
+		c.TLS.CertFile, c.TLS.KeyFile, c.TLS.ClientAuth = "c.pem", "k.pem", "require"
+	}, `server.tls.client_ca_file: required with client_auth "require"`},
+	{"tls client ca unused", func(c *server.Config) {
+		c.TLS.CertFile, c.TLS.KeyFile, c.TLS.ClientCAFile = "c.pem", "k.pem", "ca.pem"
+	}, `server.tls.client_ca_file "ca.pem": set client_auth`},
+	{"tls client_auth with tls off", func(c *server.Config) { c.TLS.ClientAuth, c.TLS.ClientCAFile = "request", "ca.pem" }, `server.tls.client_auth "request": needs TLS on`},
+	{"tls client_auth request", func(c *server.Config) {
+		c.TLS.CertFile, c.TLS.KeyFile, c.TLS.ClientAuth, c.TLS.ClientCAFile = "c.pem", "k.pem", "request", "ca.pem"
+	}, ""},
+	{"tls reload_interval zero", func(c *server.Config) { c.TLS.ReloadInterval = 0 }, `server.tls.reload_interval 0s: want at least "100ms"`},
+
 	{"listen without port", func(c *server.Config) { c.Listen = "localhost" }, `server.listen "localhost": want host:port`},
 	{"listen empty", func(c *server.Config) { c.Listen = "" }, `server.listen "": want host:port`},
 	{"listen port too big", func(c *server.Config) { c.Listen = "127.0.0.1:65536" }, `server.listen "127.0.0.1:65536": want a port from 0 to 65535`},

@@ -62,6 +62,9 @@ type Conn struct {
 	// connection does not carry its query (a token can be long).
 	target string
 	sock   sock
+	// tls is the connection's TLS state (tlsconn.go), fixed once the
+	// TLS handshake is done, before the Conn exists; nil for ws://.
+	tls *tlsConn
 	// regPrev and regNext link the open connections (registry); guarded
 	// by the registry's lock.
 	regPrev, regNext *Conn

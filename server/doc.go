@@ -126,6 +126,35 @@
 // frames are never compressed. A connection that did not negotiate the
 // extension pays one byte compare per send.
 //
+// # TLS
+//
+// With server.tls (tls.go) the listener speaks only TLS, and a TLS
+// connection is driven by its event loop like a plain one, with no
+// goroutine while it is idle. Only the TLS handshake runs on a goroutine
+// (tlshandshake.go): crypto/tls cannot resume a handshake after an error,
+// so it runs in blocking style on the accepted socket, waiting for
+// readiness on the one-shot poller (a channel, not a blocked thread) within
+// handshake.timeout counted from accept; admission already counts the
+// socket as a handshake, so max_concurrent and max_handshakes_per_address
+// bound these goroutines. The handshake done, the socket becomes a Conn in
+// the handshake state with its tls.Conn, and everything after (the HTTP
+// request, frames, writes) runs on the loop (tlsconn.go): crypto/tls reads
+// ciphertext through a transport whose EAGAIN is a temporary net.Error,
+// which crypto/tls survives keeping its partial record, so the loop reads
+// plaintext until that error and only then waits for epoll; nothing is
+// left in crypto/tls's buffer that epoll cannot see, and when reading
+// stops early (read budget, full queue) a read is posted to the loop
+// instead. Writes are encrypted at the end of the wake, one batch per
+// connection; ciphertext the socket does not take waits in a pending
+// buffer, counted in write_budget_bytes (crypto/tls treats every write
+// error as fatal, so the transport never reports a full socket). Plain
+// HTTP to a TLS listener gets 400, as from net/http. An idle TLS
+// connection costs crypto/tls's state on top of a plain one's:
+// docs/BENCHMARKS.md, "Issue 12: TLS". Certificates are reloaded on a
+// change of their files (polled) or by ReloadTLS; a handshake takes the
+// configuration current when it starts, so open connections are never
+// affected.
+//
 // # Failures
 //
 // A panic in a connection's code, on its actor or in a loop callback,

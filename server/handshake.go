@@ -27,7 +27,15 @@ func (c *Conn) readHandshake(buf []byte) {
 	s := c.srv
 	limit := c.srv.cfg.Handshake.MaxHeaderBytes
 	for !c.eof {
-		n, err := c.sock.read(buf[:min(len(buf), limit-len(c.head))])
+		var n int
+		var err error
+		if c.tls == nil {
+			n, err = c.sock.read(buf[:min(len(buf), limit-len(c.head))])
+			c.loop.st.bytesIn.Add(uint64(max(n, 0)))
+		} else {
+			n, err = c.tls.read(buf[:min(len(buf), limit-len(c.head))])
+			c.tlsWroteOnRead()
+		}
 		if isEAGAIN(err) {
 			return
 		}
@@ -35,7 +43,6 @@ func (c *Conn) readHandshake(buf []byte) {
 			c.endOfInput(reasonPeerGone)
 			return
 		}
-		c.loop.st.bytesIn.Add(uint64(n))
 		c.head = append(c.head, buf[:n]...)
 		if end := endOfHead(c.head); end >= 0 {
 			head, rest := c.head[:end], c.head[end:]
@@ -90,8 +97,12 @@ func (c *Conn) route(head, rest []byte) {
 	}
 	if !req.upgrade {
 		s.handshakeFailed(hsNotUpgrade)
+		scheme := "ws"
+		if c.tls != nil {
+			scheme = "wss"
+		}
 		reply(426, "Upgrade Required",
-			req.path+" is a WebSocket endpoint: connect with a WebSocket client (ws://host"+req.path+").\n",
+			req.path+" is a WebSocket endpoint: connect with a WebSocket client ("+scheme+"://host"+req.path+").\n",
 			"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n")
 		return
 	}

@@ -25,6 +25,10 @@ func (c *Conn) readable(buf []byte) {
 		c.readHandshake(buf)
 		return
 	}
+	if c.tls != nil {
+		c.readableTLS(buf)
+		return
+	}
 	for i := 0; i < readsPerWake; i++ {
 		if c.closed.Load() || c.eof || c.paused.Load() {
 			return
@@ -116,6 +120,9 @@ func (c *Conn) rearm() {
 		c.partialSince.Store(0)
 	}
 	c.setInterest()
+	if c.tls != nil {
+		c.kickTLS()
+	}
 }
 
 // touch records inbound activity for keepalive.

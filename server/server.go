@@ -43,16 +43,21 @@ type Server struct {
 	reg     *registry
 	adm     *admission
 	lingers *lingerSet
-	nextID  atomic.Uint64
+	// tls holds server.tls's current certificate; nil when TLS is off.
+	tls    *tlsStore
+	nextID atomic.Uint64
 	// closingRead counts bytes read from connections chatd had decided to
 	// close, in all (tests check the bound on it).
 	closingRead atomic.Int64
 	// stats and epStats are the counters behind Stats (stats.go); epStats
 	// is filled by New, Handle and HandlePrefix, and only read after Serve.
-	stats   serverStats
-	epMu    sync.Mutex // guards epStats against Stats while routes are registered
-	epStats map[string]*endpointStats
-	zstats  deflateStats
+	stats serverStats
+	// tlsHandshaking counts TLS handshakes on their goroutines (not yet
+	// Conns, so not in reg): part of Stats.Open.
+	tlsHandshaking atomic.Int64
+	epMu           sync.Mutex // guards epStats against Stats while routes are registered
+	epStats        map[string]*endpointStats
+	zstats         deflateStats
 
 	addr       atomic.Pointer[net.Addr]
 	closing    atomic.Bool
@@ -90,6 +95,13 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 		serveDone:  make(chan struct{}),
 	}
 	s.lingers = newLingerSet(s)
+	if cfg.TLS.Enabled() {
+		ts, err := newTLSStore(cfg.TLS, log)
+		if err != nil {
+			return nil, err
+		}
+		s.tls = ts
+	}
 	if cfg.Echo {
 		s.Handle("/echo", EndpointFunc(newEcho))
 	}
@@ -105,6 +117,9 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 	}
 	s.sys = actor.NewSystem(log)
 	s.sys.Go(func() { s.sweepLoop(s.stopSweep) })
+	if s.tls != nil {
+		s.sys.Go(func() { s.tls.watch(s.stopSweep) })
+	}
 	return s, nil
 }
 

@@ -24,8 +24,11 @@ import (
 // reported only for the codes chatd and its endpoints send (KnownCloseCodes);
 // codes a peer made up are summed as "other".
 
-// loopStats are one event loop's traffic counters, written only by the
-// loop's goroutine (atomics so that Stats may read them from another).
+// loopStats are one event loop's traffic counters, written by the loop's
+// goroutine (atomics so that Stats may read them from another), and by
+// the TLS handshake goroutines of the connections the loop will own
+// (bytes of the handshake). For TLS connections bytes are the socket's,
+// ciphertext.
 type loopStats struct {
 	bytesIn, bytesOut atomic.Uint64
 	// msgsIn and msgsOut count data messages by endpoint (endpointStats.idx).
@@ -46,12 +49,13 @@ const (
 	hsRejected
 	hsTimeout
 	hsPeerGone
+	hsTLS
 	numHandshakeFailures
 )
 
 var handshakeFailureNames = [numHandshakeFailures]string{
 	"malformed_request", "header_too_large", "not_found", "not_websocket",
-	"origin_not_allowed", "bad_upgrade", "timeout", "peer_gone",
+	"origin_not_allowed", "bad_upgrade", "timeout", "peer_gone", "tls",
 }
 
 // refusalNames names admission's verdicts (Refused's keys).
@@ -142,7 +146,8 @@ type Stats struct {
 	Refused  map[string]uint64
 	// HandshakeFailures counts admitted sockets that never upgraded, by
 	// reason (malformed_request, header_too_large, not_found,
-	// not_websocket, origin_not_allowed, bad_upgrade, timeout, peer_gone).
+	// not_websocket, origin_not_allowed, bad_upgrade, timeout, peer_gone,
+	// tls: the TLS handshake failed, plaintext to a TLS port included).
 	// Plain HTTP answers (/healthz, the page's files) are not failures.
 	HandshakeFailures map[string]uint64
 	// Endpoints are the connections upgraded and closed per registered
@@ -191,7 +196,7 @@ func (s *Server) Stats() Stats {
 		Refused:           make(map[string]uint64, numVerdicts-1),
 		HandshakeFailures: make(map[string]uint64, numHandshakeFailures),
 		Closes:            map[string]uint64{},
-		Open:              s.reg.len(),
+		Open:              s.reg.len() + int(s.tlsHandshaking.Load()),
 	}
 	for v := verdict(1); v < numVerdicts; v++ {
 		st.Refused[refusalNames[v]] = s.stats.refused[v].Load()

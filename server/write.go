@@ -31,14 +31,14 @@ func (c *Conn) write(a, b []byte, budget int) bool {
 		return false
 	}
 	total := len(a) + len(b)
-	if budget >= 0 && len(c.out)+total > budget {
+	if budget >= 0 && c.queued()+total > budget {
 		if !c.blocked && len(c.out) > 0 {
 			c.writeOut()
 			if c.state == stateClosed {
 				return false
 			}
 		}
-		if len(c.out)+total > budget {
+		if c.queued()+total > budget {
 			c.dropSlowConsumer()
 			return false
 		}
@@ -53,6 +53,15 @@ func (c *Conn) write(a, b []byte, budget int) bool {
 		c.loop.Dirty((*connFlush)(c))
 	}
 	return true
+}
+
+// queued is the output not yet written: the queued bytes, and for a TLS
+// connection the ciphertext waiting for the socket.
+func (c *Conn) queued() int {
+	if c.tls != nil {
+		return len(c.out) + len(c.tls.pending)
+	}
+	return len(c.out)
 }
 
 // flushQueued runs at the end of the wake in which output was queued.
@@ -94,6 +103,10 @@ func (c *Conn) queueClose(code StatusCode, reason string) {
 // writeOut writes as much of the output as the socket takes, then waits
 // for writability or finishes what waited for the output to drain.
 func (c *Conn) writeOut() {
+	if c.tls != nil {
+		c.writeOutTLS()
+		return
+	}
 	done := 0
 	for done < len(c.out) {
 		n, err := c.sock.write(c.out[done:], nil)
@@ -136,6 +149,9 @@ func (c *Conn) afterDrain() {
 		c.end(c.closeCode, c.closeReason, !c.upgraded.Load())
 	case c.shutWrite:
 		c.shutWrite = false
+		if c.tls != nil {
+			c.tls.closeNotify()
+		}
 		c.sock.shutdownWrite()
 	}
 }

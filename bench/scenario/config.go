@@ -54,6 +54,12 @@ type Config struct {
 	Dials int `yaml:"dials"`
 	// Timeout bounds one connect+handshake+login, and one join. Default "10s".
 	Timeout Duration `yaml:"timeout"`
+	// TLSCA is a PEM file of the CAs that sign a wss:// server's
+	// certificate (default: the system's). wss:// URLs only.
+	TLSCA string `yaml:"tls_ca"`
+	// TLSInsecure skips verifying a wss:// server's certificate (a
+	// self-signed one under test). Default false.
+	TLSInsecure bool `yaml:"tls_insecure"`
 
 	// N is the number of connections: connect, idle, echo (C), private,
 	// room (members M), mailbox (offline users). Default per scenario.

@@ -70,8 +70,8 @@ func (c Config) validateURLs() []error {
 	path := ""
 	for i, s := range urls {
 		u, err := url.Parse(s)
-		if err != nil || u.Scheme != "ws" || u.Host == "" {
-			errs = append(errs, fmt.Errorf("url %q: want ws://host:port/path", s))
+		if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("url %q: want ws://host:port/path or wss://host:port/path", s))
 			continue
 		}
 		if slices.Contains(urls[:i], s) {

@@ -126,11 +126,16 @@ func Run(ctx context.Context, job Job, coord Coord) (Result, error) {
 		plan:   PlanFor(cfg),
 		marks:  map[string]int64{},
 	}
+	tlsCfg, err := cfg.tlsConfig()
+	if err != nil {
+		return Result{}, err
+	}
 	for _, u := range cfg.URLs() {
 		w.dialers = append(w.dialers, &wsconn.Dialer{
 			URL:     u,
 			Sources: wsconn.Sources{First: src, PerSource: cfg.PerSrc},
 			Timeout: cfg.Timeout.D(),
+			TLS:     tlsCfg,
 		})
 	}
 	if len(w.dialers) == 0 {

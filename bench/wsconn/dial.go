@@ -3,6 +3,7 @@ package wsconn
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -51,6 +52,8 @@ type Dialer struct {
 	// ReadBufferSize is the per-connection read buffer; default 1024. Any
 	// message size works with any buffer size.
 	ReadBufferSize int
+	// TLS configures wss:// URLs (the CAs to trust); nil: Go's defaults.
+	TLS *tls.Config
 }
 
 // Dial opens connection i: TCP from its source address, then the WebSocket
@@ -70,8 +73,9 @@ func (d *Dialer) Dial(ctx context.Context, i int) (*Conn, error) {
 		Control:   BindNoPort,
 	}
 	wd := ws.Dialer{
-		Timeout: timeout,
-		NetDial: nd.DialContext,
+		Timeout:   timeout,
+		NetDial:   nd.DialContext,
+		TLSConfig: d.TLS,
 	}
 	nc, br, _, err := wd.Dial(ctx, d.URL)
 	if err != nil {

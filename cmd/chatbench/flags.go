@@ -44,6 +44,8 @@ func bind(fs *flag.FlagSet, c *scenario.Config) *string {
 	fs.StringVar(&c.Scenario, "scenario", c.Scenario, "`name`: "+strings.Join(scenario.Names, ", ")+" (or the first argument)")
 	fs.StringVar(&c.URL, "url", c.URL, "endpoint `URL` (default ws://127.0.0.1:8080/ws, /echo for echo); several, comma-separated, spread the users over them (see chatbench help)")
 	fs.Var(&c.PIDs, "pid", "server `PID` to sample from /proc (RSS, fds, threads, CPU); several, comma-separated, are summed")
+	fs.StringVar(&c.TLSCA, "tls-ca", c.TLSCA, "PEM `file` of the CAs a wss:// server's certificate must chain to (default: the system's)")
+	fs.BoolVar(&c.TLSInsecure, "tls-insecure", c.TLSInsecure, "wss://: do not verify the server's certificate (a self-signed one under test)")
 	fs.IntVar(&c.Procs, "procs", c.Procs, "client processes (default: enough for 19,000 connections each)")
 	fs.StringVar(&c.Src, "src", c.Src, "first source `address` (127.0.0.2); later ones follow")
 	fs.IntVar(&c.PerSrc, "per-src", c.PerSrc, "most connections per source address (15000)")

@@ -365,6 +365,13 @@ type tab struct {
 // is stopped by the test's cleanup, and dies with the test's deadline.
 func startBrowser(t *testing.T, path string, names ...string) []*tab {
 	t.Helper()
+	return startBrowserWith(t, path, nil, names...)
+}
+
+// startBrowserWith is startBrowser with extra command-line options (the
+// TLS tests' certificate pin).
+func startBrowserWith(t *testing.T, path string, extra []chromedp.ExecAllocatorOption, names ...string) []*tab {
+	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.Flag("headless", "new"),
@@ -372,6 +379,7 @@ func startBrowser(t *testing.T, path string, names ...string) []*tab {
 		chromedp.DisableGPU,
 		chromedp.WindowSize(1280, 800),
 	)
+	opts = append(opts, extra...)
 	ctx, stop := context.WithTimeout(context.Background(), 90*time.Second)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	first, cancelFirst := chromedp.NewContext(alloc) // starts the browser

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -96,7 +97,7 @@ func serve(full Config, log *zap.Logger, signals <-chan os.Signal) int {
 		}
 		return err
 	}
-	apiSrv, err := startAPI(full, chatSvc, log)
+	apiSrv, err := startAPI(full, chatSvc, srv.TLSConfig(), log)
 	if err != nil {
 		return failed("the API", err)
 	}
@@ -191,7 +192,10 @@ func serve(full Config, log *zap.Logger, signals <-chan os.Signal) int {
 // startAPI serves the HTTP API on api.listen when a key is configured and
 // chat is on; it returns nil when the API is off. The API's sender name is
 // reserved first, so no user can log in with it.
-func startAPI(full Config, chatSvc *chatService, log *zap.Logger) (*api.Server, error) {
+//
+// With server.tls on, the API serves HTTPS with the same certificate (and
+// client_auth), following its reloads: tlsCfg is the server's.
+func startAPI(full Config, chatSvc *chatService, tlsCfg *tls.Config, log *zap.Logger) (*api.Server, error) {
 	cfg := full.API
 	if !cfg.Enabled() {
 		return nil, nil
@@ -204,11 +208,15 @@ func startAPI(full Config, chatSvc *chatService, log *zap.Logger) (*api.Server, 
 		return nil, err
 	}
 	chatSvc.Reserve(cfg.Sender)
-	s, err := api.Listen(cfg, api.NewHandler(cfg, key, chatSvc.Service), log.Named("api"))
+	var opts []api.Option
+	if tlsCfg != nil {
+		opts = append(opts, api.WithTLS(tlsCfg))
+	}
+	s, err := api.Listen(cfg, api.NewHandler(cfg, key, chatSvc.Service), log.Named("api"), opts...)
 	if err != nil {
 		return nil, err
 	}
 	s.Start()
-	log.Info("api listening", zap.Stringer("addr", s.Addr()), zap.String("sender", cfg.Sender))
+	log.Info("api listening", zap.Stringer("addr", s.Addr()), zap.String("sender", cfg.Sender), zap.Bool("tls", tlsCfg != nil))
 	return s, nil
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -20,14 +21,23 @@ type Server struct {
 	done chan struct{} // closed when Serve returned
 }
 
+// Option configures Listen.
+type Option func(*Server)
+
+// WithTLS serves HTTPS with c (cmd/chatd passes server.tls's config, so
+// the API follows its certificate reloads).
+func WithTLS(c *tls.Config) Option {
+	return func(s *Server) { s.srv.TLSConfig = c }
+}
+
 // Listen binds api.listen and returns a Server that serves h once Start is
 // called.
-func Listen(cfg Config, h http.Handler, log *zap.Logger) (*Server, error) {
+func Listen(cfg Config, h http.Handler, log *zap.Logger, opts ...Option) (*Server, error) {
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("api.listen: %w", err)
 	}
-	return &Server{
+	s := &Server{
 		srv: &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -44,7 +54,11 @@ func Listen(cfg Config, h http.Handler, log *zap.Logger) (*Server, error) {
 		ln:   newLimitListener(ln, cfg.MaxConnections),
 		log:  log,
 		done: make(chan struct{}),
-	}, nil
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 // Addr is the address the API listens on.
@@ -54,7 +68,11 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 func (s *Server) Start() {
 	go func() {
 		defer close(s.done)
-		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := s.srv.Serve
+		if s.srv.TLSConfig != nil {
+			serve = func(ln net.Listener) error { return s.srv.ServeTLS(ln, "", "") }
+		}
+		if err := serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("api server failed", zap.Error(err))
 		}
 	}()

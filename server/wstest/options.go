@@ -2,6 +2,7 @@ package wstest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ type options struct {
 	rcvbuf    int
 	local     netip.Addr
 	deflate   []DeflateOffer
+	tls       *tls.Config
 }
 
 // WithTimeout sets the handshake deadline and the default deadline of every
@@ -67,9 +69,15 @@ func WithLocalAddr(addr netip.Addr) Option {
 	return func(o *options) { o.local = addr }
 }
 
+// WithTLS sets the client's TLS configuration for wss:// URLs (the CA to
+// trust, a client certificate).
+func WithTLS(c *tls.Config) Option {
+	return func(o *options) { o.tls = c }
+}
+
 // dialer returns the ws.Dialer that the options describe.
 func (o *options) dialer() ws.Dialer {
-	d := ws.Dialer{Timeout: o.timeout, Protocols: o.protocols}
+	d := ws.Dialer{Timeout: o.timeout, Protocols: o.protocols, TLSConfig: o.tls}
 	for _, offer := range o.deflate {
 		d.Extensions = append(d.Extensions, offer.option())
 	}
