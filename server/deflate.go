@@ -151,10 +151,11 @@ func (c *Conn) keepScratch(b []byte) {
 // what its message says it is (RFC 6455 7.4.1), as Node's ws answers; RFC
 // 7692 only says the connection fails.
 func (c *Conn) inflate(m wsframe.Message) (wsframe.Message, error) {
-	p, err := c.loop.z.inf.Inflate(m.Payload, c.srv.cfg.Limits.MaxMessageBytes)
+	limit := c.srv.limits().maxMessageBytes
+	p, err := c.loop.z.inf.Inflate(m.Payload, limit)
 	switch {
 	case errors.Is(err, deflate.ErrTooBig):
-		return m, &wsframe.Error{Code: ws.StatusMessageTooBig, Reason: "message exceeds " + strconv.Itoa(c.srv.cfg.Limits.MaxMessageBytes) + " bytes once inflated"}
+		return m, &wsframe.Error{Code: ws.StatusMessageTooBig, Reason: "message exceeds " + strconv.Itoa(limit) + " bytes once inflated"}
 	case err != nil:
 		return m, &wsframe.Error{Code: ws.StatusInvalidFramePayloadData, Reason: "invalid compressed data"}
 	case m.Op == ws.OpText && !utf8.Valid(p):

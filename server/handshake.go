@@ -25,9 +25,11 @@ import (
 // incomplete; buf is the loop's read buffer.
 func (c *Conn) readHandshake(buf []byte) {
 	s := c.srv
-	limit := c.srv.cfg.Handshake.MaxHeaderBytes
+	limit := c.srv.limits().maxHeaderBytes
 	for !c.eof {
-		n, err := c.sock.read(buf[:min(len(buf), limit-len(c.head))])
+		// At least one byte: Reconfigure may have lowered the limit below
+		// what was read already, which the check below then answers.
+		n, err := c.sock.read(buf[:min(len(buf), max(limit-len(c.head), 1))])
 		if isEAGAIN(err) {
 			return
 		}
