@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -116,5 +117,35 @@ func TestReloadWithoutConfigFile(t *testing.T) {
 	}
 	if r.stats.ok.Load() != 1 || r.stats.lastSuccess.Load() == 0 {
 		t.Errorf("stats: ok %d, last success %d", r.stats.ok.Load(), r.stats.lastSuccess.Load())
+	}
+}
+
+// TestOperationsDocListsLiveKeys: docs/OPERATIONS.md's reload table has a
+// row for every key that is not restart-only, with its class, and no row
+// for a key with another class.
+func TestOperationsDocListsLiveKeys(t *testing.T) {
+	data, err := os.ReadFile("../../docs/OPERATIONS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{} // key → class, from "| `key` | class | when |"
+	for line := range strings.Lines(string(data)) {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 {
+			continue
+		}
+		key := strings.TrimSpace(cells[1])
+		if strings.HasPrefix(key, "`") && strings.Count(key, "`") == 2 && !strings.Contains(key, "*") {
+			rows[strings.Trim(key, "`")] = strings.TrimSpace(cells[2])
+		}
+	}
+	for path, class := range reloadClasses {
+		got, ok := rows[path]
+		switch {
+		case class == needsRestart && ok && got != "restart":
+			t.Errorf("OPERATIONS.md: %s is %q, but it needs a restart", path, got)
+		case class != needsRestart && got != class.String():
+			t.Errorf("OPERATIONS.md: %s is %q (row present %v), want %q", path, got, ok, class)
+		}
 	}
 }
