@@ -87,9 +87,10 @@
 // needs a restart is named in one warning, "needs a restart: server.listen,
 // ...", and keeps its running value; one info line lists what was applied,
 // old and new. A file that does not load or validate changes nothing and is
-// logged. Every SIGHUP also rereads the auth backend's file (passwords),
-// config changed or not. reload_keys.go classifies every key, and a test
-// fails for a key added without a class; docs/OPERATIONS.md has the table.
+// logged. Every SIGHUP also rereads the auth backend's file (passwords, or
+// jwt's secret_file or public_key_file), config changed or not.
+// reload_keys.go classifies every key, and a test fails for a key added
+// without a class; docs/OPERATIONS.md has the table.
 // The other commands stop on SIGHUP, as on SIGINT.
 //
 // Exit status: 0 after a clean shutdown or a successful -check-config or

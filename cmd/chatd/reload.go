@@ -195,7 +195,7 @@ func newReloader(cfg Config, from reloadFrom, log *zap.Logger, srv *server.Serve
 		r.configs = append(r.configs, configApplier{"chat", func(c Config) error { return chatSvc.Reconfigure(c.Chat) }})
 		authn = chatSvc.authn
 	}
-	if f, ok := authn.(fileReloadable); ok {
+	if f, ok := authn.(fileReloadable); ok && authFileKey(cfg.Auth) != "" {
 		r.files = append(r.files, fileReloader{authFileKey(cfg.Auth), f.Reload})
 	}
 	// The TLS certificate and key go here when server.tls lands:
@@ -209,15 +209,15 @@ type fileReloadable interface {
 	Reload() error
 }
 
-// authFileKey names the file of the selected backend, for logs.
+// authFileKey names the file the selected backend reads, "" for none.
 func authFileKey(a AuthConfig) string {
 	switch {
 	case a.Backend == "passwords":
 		return "auth.passwords.file"
 	case a.Backend == "jwt" && a.JWT.PublicKeyFile != "":
 		return "auth.jwt.public_key_file"
-	case a.Backend == "jwt":
+	case a.Backend == "jwt" && a.JWT.SecretFile != "":
 		return "auth.jwt.secret_file"
 	}
-	return "auth." + a.Backend
+	return ""
 }
