@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	gojwt "github.com/golang-jwt/jwt/v5"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/chatd/chatd/auth/passwords"
@@ -398,5 +399,50 @@ func TestReloadMetrics(t *testing.T) {
 	last, _ := value(fams, "chatd_config_last_reload_success_timestamp_seconds")
 	if last <= first || last < float64(started.UnixNano())/1e9 {
 		t.Errorf("last reload success %v, want after the start (%v) and the first scrape (%v)", last, started.Unix(), first)
+	}
+}
+
+// TestReloadJWTSecretFile: with the jwt backend and a secret file, a
+// rotated secret logs in after SIGHUP and the old one no longer does.
+func TestReloadJWTSecretFile(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "jwt.secret")
+	oldSecret, newSecret := strings.Repeat("o", 32), strings.Repeat("n", 32)
+	if err := os.WriteFile(secretFile, []byte(oldSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	auth := fmt.Sprintf("auth:\n  backend: jwt\n  jwt:\n    algorithm: HS256\n    secret_file: %q\n", secretFile)
+	r := startReload(t, reloadConfig("info", "", auth))
+	addr := r.logs.listenAddr(t)
+	token := func(secret string) string {
+		s, err := gojwt.NewWithClaims(gojwt.SigningMethodHS256, gojwt.MapClaims{
+			"sub": "alice", "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(),
+		}).SignedString([]byte(secret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	login := func(token string) string {
+		c := dialChat(t, addr)
+		defer c.conn.Close()
+		c.send(map[string]any{"type": "login", "token": token})
+		typ, _ := c.recv()["type"].(string)
+		return typ
+	}
+	if got := login(token(oldSecret)); got != "login_ok" {
+		t.Fatalf("old secret before the reload: %s", got)
+	}
+	if err := os.WriteFile(secretFile, []byte(newSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := r.hup(t, "reload: file reread")
+	if e["key"] != "auth.jwt.secret_file" {
+		t.Errorf("reread %v, want auth.jwt.secret_file", e["key"])
+	}
+	if got := login(token(newSecret)); got != "login_ok" {
+		t.Fatalf("new secret: %s", got)
+	}
+	if got := login(token(oldSecret)); got != "login_error" {
+		t.Fatalf("old secret after the reload: %s, want login_error", got)
 	}
 }
