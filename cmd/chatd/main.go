@@ -12,8 +12,10 @@ import (
 )
 
 func main() {
-	// Room for a second signal, which cuts a graceful shutdown short.
-	signals := make(chan os.Signal, 2)
+	// Room for a second signal, which cuts a graceful shutdown short, and
+	// for SIGHUPs queued while a reload runs: signal.Notify drops what does
+	// not fit, and a SIGTERM behind them must not be dropped.
+	signals := make(chan os.Signal, 8)
 	// SIGHUP reloads the config (serve); the other commands stop on it.
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, signals))

@@ -446,3 +446,21 @@ func TestReloadJWTSecretFile(t *testing.T) {
 		t.Fatalf("old secret after the reload: %s, want login_error", got)
 	}
 }
+
+// TestSIGHUPDuringShutdownIsIgnored: a SIGHUP while connections drain
+// neither reloads nor cuts the shutdown short, as a second SIGTERM would.
+func TestSIGHUPDuringShutdownIsIgnored(t *testing.T) {
+	r := startReload(t, reloadConfig("info", "", ""))
+	addr := r.logs.listenAddr(t)
+	silentClient(t, addr) // never answers the close: the drain waits close_timeout (2s)
+	r.signals <- syscall.SIGTERM
+	r.logs.waitFor(t, "shutting down", 5*time.Second)
+	r.signals <- syscall.SIGHUP
+	r.logs.waitFor(t, "reload: ignored while shutting down", 5*time.Second)
+	if s := r.wait(t, 15*time.Second); s != 0 {
+		t.Fatalf("exit status %d, want 0", s)
+	}
+	if n := r.count("second signal: dropping open connections"); n != 0 {
+		t.Fatal("SIGHUP cut the shutdown short")
+	}
+}
