@@ -82,7 +82,8 @@ func (s *reloadStats) record(err error, now time.Time) {
 }
 
 // reload applies the config file again and rereads the files, logging
-// what it did. Its error, also logged, is for the metrics and tests.
+// what it did; a refused config file stops it before the files, so that
+// nothing changes. Its error, also logged, is for the metrics and tests.
 func (r *reloader) reload() error {
 	err := r.reloadConfig()
 	if err == nil {

@@ -464,3 +464,17 @@ func TestSIGHUPDuringShutdownIsIgnored(t *testing.T) {
 		t.Fatal("SIGHUP cut the shutdown short")
 	}
 }
+
+// TestReloadShutdownTimeout: the shutdown uses server.shutdown_timeout as
+// last reloaded.
+func TestReloadShutdownTimeout(t *testing.T) {
+	r := startReload(t, reloadConfig("info", "", ""))
+	r.logs.listenAddr(t)
+	r.write(t, strings.Replace(reloadConfig("info", "", ""), `shutdown_timeout: "5s"`, `shutdown_timeout: "7s"`, 1))
+	r.hup(t, "config reloaded")
+	r.signals <- syscall.SIGTERM
+	e := r.logs.waitFor(t, "shutting down", 5*time.Second)
+	if e["timeout"] != "7s" {
+		t.Fatalf("shutting down with timeout %v, want 7s", e["timeout"])
+	}
+}
