@@ -82,11 +82,10 @@
 // server.handshake.timeout, max_concurrent and max_header_bytes,
 // server.limits.* but queue_size, server.keepalive.*, close_timeout and
 // shutdown_timeout; chat.rate.* (messages_per_second and burst for
-// sessions that begin sending after the reload) and chat.login's
-// max_attempts, failure delays and pre-login bounds. Each changed key that
-// needs a restart is named in one warning, "needs a restart: server.listen,
-// ...", and keeps its running value; one info line lists what was applied,
-// old and new. A file that does not load or validate changes nothing and is
+// sessions that begin sending after the reload) and chat.login.* but
+// timeout. Each changed key that needs a restart is named in one warning,
+// "needs a restart: server.listen, ...", and keeps its running value; one
+// info line lists what was applied, old and new. A file that does not load or validate changes nothing and is
 // logged. Every SIGHUP also rereads the auth backend's file (passwords, or
 // jwt's secret_file or public_key_file), config changed or not.
 // reload_keys.go classifies every key, and a test fails for a key added

@@ -11,7 +11,9 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/chatd/chatd/auth"
+	"github.com/chatd/chatd/auth/throttle"
 	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/chat"
 )
 
 // reloader applies the -config file again on SIGHUP: what a running chatd
@@ -178,11 +180,13 @@ func keyPaths(changes []keyChange) []string {
 	return paths
 }
 
-// newReloader prepares the reloads of a chatd started with cfg: the server
-// and the chat service (nil when chat is off) take the live keys, and the
-// auth backend's files are reread. The bridge checks logins with chat's
-// backend, or with its own when chat is off (startBridge).
-func newReloader(cfg Config, from reloadFrom, log *zap.Logger, srv *server.Server, chatSvc *chatService, bridgeAuth auth.Authenticator) *reloader {
+// newReloader prepares the reloads of a chatd started with cfg: the server,
+// the login throttle and the chat service (nil when chat is off) take the
+// live keys, and the auth backend's files are reread. The bridge checks
+// logins with chat's backend, or with its own when chat is off
+// (startBridge).
+func newReloader(cfg Config, from reloadFrom, log *zap.Logger, srv *server.Server, logins *throttle.Throttle,
+	chatSvc *chatService, bridgeAuth auth.Authenticator) *reloader {
 	r := &reloader{
 		path:    from.path,
 		log:     log,
@@ -190,7 +194,13 @@ func newReloader(cfg Config, from reloadFrom, log *zap.Logger, srv *server.Serve
 		running: cfg,
 		stats:   newReloadStats(time.Now()),
 	}
-	r.configs = append(r.configs, configApplier{"server", func(c Config) error { return srv.Reconfigure(c.Server) }})
+	r.configs = append(r.configs,
+		configApplier{"server", func(c Config) error { return srv.Reconfigure(c.Server) }},
+		// One throttle for /ws and the bridge (serve).
+		configApplier{"chat.login throttle", func(c Config) error {
+			logins.SetConfig(chat.ThrottleConfig(c.Chat.Login))
+			return nil
+		}})
 	authn := bridgeAuth
 	if chatSvc != nil {
 		r.configs = append(r.configs, configApplier{"chat", func(c Config) error { return chatSvc.Reconfigure(c.Chat) }})

@@ -110,11 +110,11 @@ var reloadClasses = map[string]reloadClass{
 	"chat.login.max_failure_delay":      applyLive,
 	"chat.login.max_messages":           applyLive,
 	"chat.login.max_bytes":              applyLive,
-	"chat.login.address_rate":           needsRestart, // the login throttle's buckets are made at start
-	"chat.login.address_burst":          needsRestart,
-	"chat.login.account_failures":       needsRestart,
-	"chat.login.account_window":         needsRestart,
-	"chat.login.account_failures_total": needsRestart,
+	"chat.login.address_rate":           applyLive, // the login throttle's buckets keep their tokens, capped at the new size
+	"chat.login.address_burst":          applyLive,
+	"chat.login.account_failures":       applyLive,
+	"chat.login.account_window":         applyLive,
+	"chat.login.account_failures_total": applyLive,
 	"chat.rooms.auto_join":              needsRestart,
 	"chat.rooms.max_per_session":        needsRestart,
 	"chat.rooms.name_pattern":           needsRestart,

@@ -478,3 +478,27 @@ func TestReloadShutdownTimeout(t *testing.T) {
 		t.Fatalf("shutting down with timeout %v, want 7s", e["timeout"])
 	}
 }
+
+// TestReloadLoginThrottle: a lowered chat.login.address_burst holds the
+// next login attempts from an address that had tokens left.
+func TestReloadLoginThrottle(t *testing.T) {
+	r := startReload(t, reloadConfig("info", "", ""))
+	addr := r.logs.listenAddr(t)
+	attempt := func(name string) map[string]any {
+		c := dialChat(t, addr)
+		defer c.conn.Close()
+		c.send(map[string]any{"type": "login", "name": name})
+		return c.recv()
+	}
+	if m := attempt("alice"); m["type"] != "login_ok" {
+		t.Fatalf("before the reload: %v", m)
+	}
+	r.write(t, strings.Replace(reloadConfig("info", "", ""), "chat:\n", "chat:\n  login:\n    address_rate: 0.001\n    address_burst: 1\n", 1))
+	r.hup(t, "config reloaded")
+	if m := attempt("bob"); m["type"] != "login_ok" {
+		t.Fatalf("first attempt within the new burst: %v", m)
+	}
+	if m := attempt("carol"); m["type"] != "login_error" || m["error"] != "too many logins from your address, try again later" {
+		t.Fatalf("second attempt past the new burst: %v", m)
+	}
+}

@@ -118,7 +118,7 @@ func serve(full Config, log *zap.Logger, signals <-chan os.Signal, from reloadFr
 		defer cancel()
 		return apiSrv.Shutdown(ctx)
 	}
-	rl := newReloader(full, from, log, srv, chatSvc, bridgeAuth)
+	rl := newReloader(full, from, log, srv, logins, chatSvc, bridgeAuth)
 	served := make(chan error, 1)
 	if ln, err := net.Listen("tcp", cfg.Listen); err != nil {
 		served <- fmt.Errorf("listen %s: %w", cfg.Listen, err)

@@ -33,9 +33,10 @@ func (s *Service) live() *liveConfig { return s.liveCfg.Load() }
 //     max_attempts closes a connection that has used it up at its next
 //     failure).
 //
-// chat.login.timeout (the login timer, and the backend's deadline), the
-// login throttle (address_*, account_*) and everything else need a
-// restart. Safe for concurrent use.
+// chat.login.timeout (the login timer, and the backend's deadline) and
+// everything else need a restart. The login throttle (address_*,
+// account_*) is not the service's: its owner changes it
+// (throttle.Throttle.SetConfig). Safe for concurrent use.
 func (s *Service) Reconfigure(cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("invalid config:\n%w", err)
