@@ -151,7 +151,7 @@ func (c *Conn) keepScratch(b []byte) {
 // what its message says it is (RFC 6455 7.4.1), as Node's ws answers; RFC
 // 7692 only says the connection fails.
 func (c *Conn) inflate(m wsframe.Message) (wsframe.Message, error) {
-	limit := c.srv.limits().maxMessageBytes
+	limit := c.srv.settings().maxMessageBytes
 	p, err := c.loop.z.inf.Inflate(m.Payload, limit)
 	switch {
 	case errors.Is(err, deflate.ErrTooBig):

@@ -25,7 +25,7 @@ import (
 // incomplete; buf is the loop's read buffer.
 func (c *Conn) readHandshake(buf []byte) {
 	s := c.srv
-	limit := c.srv.limits().maxHeaderBytes
+	limit := c.srv.settings().maxHeaderBytes
 	for !c.eof {
 		// At least one byte: Reconfigure may have lowered the limit below
 		// what was read already, which the check below then answers.
@@ -102,7 +102,7 @@ func (c *Conn) route(head, rest []byte) {
 		io.Reader
 		io.Writer
 	}{bytes.NewReader(head), &resp}
-	u := s.upgrader
+	u := s.settings().upgrader // a copy: Protocol and Negotiate are this handshake's
 	if sp, ok := ep.(Subprotocols); ok {
 		offered := sp.Subprotocols()
 		u.Protocol = func(p []byte) bool {

@@ -221,7 +221,7 @@ func (l *lingerer) readable(buf []byte) {
 	for !l.done.Load() {
 		// limits.closing_read_bytes, which Reconfigure may have lowered
 		// below what was read already.
-		limit := l.set.s.limits().closingReadBytes
+		limit := l.set.s.settings().closingReadBytes
 		// One byte past the limit tells "more than allowed" from "exactly".
 		n, err := l.sock.read(buf[:min(len(buf), max(limit-l.read, 0)+1)])
 		switch {

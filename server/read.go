@@ -35,7 +35,7 @@ func (c *Conn) readable(buf []byte) {
 			// One byte past what is left tells "more" from "exactly".
 			// (max: Reconfigure may have lowered the limit below what
 			// was read already.)
-			p = p[:min(len(p), max(c.srv.limits().closingReadBytes-int(c.closingRead), 0)+1)]
+			p = p[:min(len(p), max(c.srv.settings().closingReadBytes-int(c.closingRead), 0)+1)]
 		}
 		n, err := c.sock.read(p)
 		if isEAGAIN(err) {
@@ -72,7 +72,7 @@ func (c *Conn) readable(buf []byte) {
 // the input ends, which tears a closing connection down at once.
 func (c *Conn) readClosing(p []byte) {
 	c.srv.closingRead.Add(int64(len(p)))
-	left := max(c.srv.limits().closingReadBytes-int(c.closingRead), 0)
+	left := max(c.srv.settings().closingReadBytes-int(c.closingRead), 0)
 	over := len(p) > left
 	if over {
 		p = p[:left]
@@ -181,7 +181,7 @@ func (c *Conn) decoderFor() *wsframe.Decoder {
 	}
 	c.loop.dec.Deflate = c.deflate != 0
 	// A message begins here: it is held to the limit in force now.
-	c.loop.dec.MaxMessage = c.srv.limits().maxMessageBytes
+	c.loop.dec.MaxMessage = c.srv.settings().maxMessageBytes
 	return &c.loop.dec
 }
 

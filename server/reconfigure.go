@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/gobwas/ws"
 )
 
 // Reconfiguring a running server.
@@ -11,7 +13,7 @@ import (
 // A running server takes on some of its settings again (Reconfigure); the
 // rest are fixed by New. What it takes on is held in two places:
 //
-//   - liveLimits, an immutable snapshot behind an atomic pointer
+//   - liveSettings, an immutable snapshot behind an atomic pointer
 //     (Server.live). Event loops, the poller and the sweeper load it where
 //     they use a value, so each use sees one whole snapshot, never half of
 //     an old one and half of a new one (max_message_bytes and
@@ -22,18 +24,20 @@ import (
 // Nothing a connection already holds is resized: its actor queue
 // (limits.queue_size), its loop and its compressor are chosen once.
 
-// liveLimits are the settings a running server reads at each use, swapped
+// liveSettings are the settings a running server reads at each use, swapped
 // whole by Reconfigure. Immutable once stored.
-type liveLimits struct {
-	maxMessageBytes  int // limits.max_message_bytes
-	writeBudgetBytes int // limits.write_budget_bytes
-	closingReadBytes int // limits.closing_read_bytes
-	maxHeaderBytes   int // handshake.max_header_bytes
+type liveSettings struct {
+	upgrader         ws.Upgrader // allowed_origins; copied by each handshake
+	maxMessageBytes  int         // limits.max_message_bytes
+	writeBudgetBytes int         // limits.write_budget_bytes
+	closingReadBytes int         // limits.closing_read_bytes
+	maxHeaderBytes   int         // handshake.max_header_bytes
 	timeouts         timeouts
 }
 
-func newLiveLimits(cfg Config) *liveLimits {
-	return &liveLimits{
+func newLiveSettings(cfg Config) *liveSettings {
+	return &liveSettings{
+		upgrader:         newUpgrader(cfg.AllowedOrigins),
 		maxMessageBytes:  cfg.Limits.MaxMessageBytes,
 		writeBudgetBytes: cfg.Limits.WriteBudgetBytes,
 		closingReadBytes: cfg.Limits.ClosingReadBytes,
@@ -48,12 +52,12 @@ func newLiveLimits(cfg Config) *liveLimits {
 	}
 }
 
-// limits returns the snapshot in force. Safe on any goroutine.
-func (s *Server) limits() *liveLimits { return s.live.Load() }
+// settings returns the snapshot in force. Safe on any goroutine.
+func (s *Server) settings() *liveSettings { return s.live.Load() }
 
 // Reconfigure makes the server use the settings of cfg that a running
 // server can change, and ignores the others (the listener, event_loops,
-// echo, allowed_origins, connections.max_lingering, limits.queue_size,
+// echo, connections.max_lingering, limits.queue_size,
 // compression.*, shutdown_timeout keep the values New was given). cfg must
 // be valid as a whole; an invalid one changes nothing.
 //
@@ -65,6 +69,7 @@ func (s *Server) limits() *liveLimits { return s.live.Load() }
 //     but never closed for being over a lowered limit.
 //   - handshake.max_header_bytes: for every request head still being read,
 //     at its next read.
+//   - allowed_origins: for every upgrade request read after it.
 //   - handshake.timeout, limits.partial_frame_timeout, keepalive.*,
 //     close_timeout: at the sweeper's next pass, for every connection
 //     (deadlines are counted from when the wait began, not from the
@@ -87,7 +92,7 @@ func (s *Server) Reconfigure(cfg Config) error {
 	s.reconfigureMu.Lock()
 	defer s.reconfigureMu.Unlock()
 	s.adm.setLimits(cfg.Connections, cfg.Handshake.MaxConcurrent)
-	s.live.Store(newLiveLimits(cfg))
+	s.live.Store(newLiveSettings(cfg))
 	s.log.Debug("server reconfigured")
 	return nil
 }

@@ -176,3 +176,21 @@ func TestReconfigureRacesTraffic(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestReconfigureAllowedOrigins: a changed allowed_origins holds the next
+// upgrade request.
+func TestReconfigureAllowedOrigins(t *testing.T) {
+	ts := testserver.Start(t, func(c *server.Config) { c.AllowedOrigins = []string{"https://a.example"} })
+	fromB := upgradeRequest("/echo", "Origin: https://b.example\r\n")
+	if got := rawRequest(t, ts.Addr, fromB).StatusCode; got != 403 {
+		t.Fatalf("origin b before: %d, want 403", got)
+	}
+	reconfigure(t, ts, func(c *server.Config) { c.AllowedOrigins = []string{"https://a.example", "https://b.example"} })
+	if got := rawRequest(t, ts.Addr, fromB).StatusCode; got != 101 {
+		t.Fatalf("origin b after it was allowed: %d, want 101", got)
+	}
+	reconfigure(t, ts, func(c *server.Config) { c.AllowedOrigins = []string{"https://a.example"} })
+	if got := rawRequest(t, ts.Addr, fromB).StatusCode; got != 403 {
+		t.Fatalf("origin b after it was removed: %d, want 403", got)
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gobwas/ws"
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/actor"
@@ -29,13 +28,12 @@ type Server struct {
 	cfg Config
 	log *zap.Logger
 	// live holds the settings Reconfigure changes (reconfigure.go).
-	live          atomic.Pointer[liveLimits]
+	live          atomic.Pointer[liveSettings]
 	reconfigureMu sync.Mutex // serialises Reconfigure
 	routes        map[string]Endpoint
 	prefixes      []prefixRoute           // longest first
 	files         map[string]fileResponse // HandleFiles, by request path
 	health        func() string           // SetHealth; nil: always "ok"
-	upgrader      ws.Upgrader
 
 	// sys runs the server's own goroutines (the sweeper); connections'
 	// actors run on their loops' systems.
@@ -86,12 +84,11 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 		stopAccept: make(chan struct{}),
 		serveDone:  make(chan struct{}),
 	}
-	s.live.Store(newLiveLimits(cfg))
+	s.live.Store(newLiveSettings(cfg))
 	s.lingers = newLingerSet(s)
 	if cfg.Echo {
 		s.Handle("/echo", EndpointFunc(newEcho))
 	}
-	s.upgrader = newUpgrader(cfg.AllowedOrigins)
 	p, err := poll.New(func(err error) { log.Error("epoll wait failed", zap.Error(err)) })
 	if err != nil {
 		return nil, err

@@ -30,7 +30,7 @@ const refusedReportEvery = 10 * time.Second
 // bucket is full, and reports refusals. Each pass uses the timeouts in
 // force (Reconfigure), and the ticker follows them.
 func (s *Server) sweepLoop(stop <-chan struct{}) {
-	every := sweepInterval(s.limits().timeouts)
+	every := sweepInterval(s.settings().timeouts)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var conns []*Conn
@@ -41,7 +41,7 @@ func (s *Server) sweepLoop(stop <-chan struct{}) {
 			return
 		case now := <-t.C:
 			ns := now.UnixNano()
-			tm := s.limits().timeouts
+			tm := s.settings().timeouts
 			if d := sweepInterval(tm); d != every {
 				every = d
 				t.Reset(every)

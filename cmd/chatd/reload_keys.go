@@ -78,7 +78,7 @@ func appendKeys(keys []configKey, t reflect.Type, prefix string, index []int) []
 // key decides whether a running chatd can take it on.
 var reloadClasses = map[string]reloadClass{
 	"server.listen":                                 needsRestart, // the socket is bound at start
-	"server.allowed_origins":                        needsRestart,
+	"server.allowed_origins":                        applyLive,    // every upgrade request read after the reload
 	"server.echo":                                   needsRestart, // routes are fixed once serving
 	"server.event_loops":                            needsRestart,
 	"server.connections.max_total":                  applyLive, // checked at each admission; open connections count, none is closed
