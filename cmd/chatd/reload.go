@@ -30,7 +30,8 @@ import (
 // Concurrency: serve calls reload on its own goroutine, one at a time; the
 // reloader is not safe for concurrent use. What it changes is read
 // concurrently elsewhere and is swapped atomically by its owner
-// (zap.AtomicLevel, server.Server.Reconfigure, chat.Service.Reconfigure).
+// (zap.AtomicLevel, server.Server.Reconfigure, throttle.Throttle.SetConfig,
+// chat.Service.Reconfigure, the auth backends' Reload).
 type reloader struct {
 	path  string // the -config file; "" when chatd runs on the built-in defaults
 	log   *zap.Logger
@@ -53,10 +54,9 @@ type configApplier struct {
 	apply func(Config) error
 }
 
-// fileReloader rereads a file the config points to. Where chatd's own
-// reloads of files go: the auth backend's files now; the TLS certificate
-// and key (server.tls) are to be added here, as
-// fileReloader{"server.tls", srv.ReloadTLS}, by serve (see serve.go).
+// fileReloader rereads a file the config points to: the auth backend's
+// file now; the TLS certificate and key (server.tls) are to be added the
+// same way, in newReloader.
 type fileReloader struct {
 	name   string // the config key of the file, for logs
 	reload func() error
@@ -209,8 +209,11 @@ func newReloader(cfg Config, from reloadFrom, log *zap.Logger, srv *server.Serve
 	if f, ok := authn.(fileReloadable); ok && authFileKey(cfg.Auth) != "" {
 		r.files = append(r.files, fileReloader{authFileKey(cfg.Auth), f.Reload})
 	}
-	// The TLS certificate and key go here when server.tls lands:
+	// The TLS hook: when server.tls lands, its certificate and key are
+	// reread here on every SIGHUP,
 	//	r.files = append(r.files, fileReloader{"server.tls", srv.ReloadTLS})
+	// (only when TLS is configured), and the server.tls.* keys are
+	// classified in reloadClasses (a test fails until they are).
 	return r
 }
 
