@@ -87,7 +87,7 @@ func (c *Conn) appendCompressed(dst []byte, op ws.OpCode, payload []byte) ([]byt
 // compressible reports whether a data message of n bytes is compressed on
 // this connection.
 func (c *Conn) compressible(n int) bool {
-	return c.deflate != 0 && n >= c.srv.cfg.Compression.MinSize
+	return c.deflate != 0 && n >= c.srv.settings().compressMinSize
 }
 
 // sendCompressed sends payload compressed if that makes it smaller, and

@@ -49,7 +49,7 @@ type lingerer struct {
 }
 
 // lingerSet holds the lingering sockets in the order they began, oldest
-// first. mu guards the list, n and closed.
+// first. mu guards max (Reconfigure), the list, n and closed.
 type lingerSet struct {
 	s   *Server
 	max int
@@ -66,6 +66,14 @@ type lingerSet struct {
 
 func newLingerSet(s *Server) *lingerSet {
 	return &lingerSet{s: s, max: s.cfg.Connections.MaxLingering}
+}
+
+// setMax changes connections.max_lingering. The set is not trimmed: each
+// socket that lingers after it evicts the oldest while the set is full.
+func (ls *lingerSet) setMax(n int) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.max = n
 }
 
 // linger half-closes fd, whose answer has been written, and drains it

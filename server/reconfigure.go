@@ -32,6 +32,7 @@ type liveSettings struct {
 	writeBudgetBytes int         // limits.write_budget_bytes
 	closingReadBytes int         // limits.closing_read_bytes
 	maxHeaderBytes   int         // handshake.max_header_bytes
+	compressMinSize  int         // compression.min_size
 	timeouts         timeouts
 }
 
@@ -42,6 +43,7 @@ func newLiveSettings(cfg Config) *liveSettings {
 		writeBudgetBytes: cfg.Limits.WriteBudgetBytes,
 		closingReadBytes: cfg.Limits.ClosingReadBytes,
 		maxHeaderBytes:   cfg.Handshake.MaxHeaderBytes,
+		compressMinSize:  cfg.Compression.MinSize,
 		timeouts: timeouts{
 			partial:   cfg.Limits.PartialFrameTimeout,
 			ping:      cfg.Keepalive.PingInterval,
@@ -57,8 +59,8 @@ func (s *Server) settings() *liveSettings { return s.live.Load() }
 
 // Reconfigure makes the server use the settings of cfg that a running
 // server can change, and ignores the others (the listener, event_loops,
-// echo, connections.max_lingering, limits.queue_size,
-// compression.*, shutdown_timeout keep the values New was given). cfg must
+// echo, limits.queue_size, compression.enabled and level, shutdown_timeout
+// keep the values New was given). cfg must
 // be valid as a whole; an invalid one changes nothing.
 //
 // When each setting takes effect:
@@ -70,6 +72,11 @@ func (s *Server) settings() *liveSettings { return s.live.Load() }
 //   - handshake.max_header_bytes: for every request head still being read,
 //     at its next read.
 //   - allowed_origins: for every upgrade request read after it.
+//   - connections.max_lingering: for the next answered socket that
+//     lingers; past a lowered cap it evicts the oldest, one per new one,
+//     and the others end as usual, within close_timeout.
+//   - compression.min_size: for every message sent after it, on
+//     connections that negotiated compression.
 //   - handshake.timeout, limits.partial_frame_timeout, keepalive.*,
 //     close_timeout: at the sweeper's next pass, for every connection
 //     (deadlines are counted from when the wait began, not from the
@@ -92,6 +99,7 @@ func (s *Server) Reconfigure(cfg Config) error {
 	s.reconfigureMu.Lock()
 	defer s.reconfigureMu.Unlock()
 	s.adm.setLimits(cfg.Connections, cfg.Handshake.MaxConcurrent)
+	s.lingers.setMax(cfg.Connections.MaxLingering)
 	s.live.Store(newLiveSettings(cfg))
 	s.log.Debug("server reconfigured")
 	return nil

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"io"
 	"strings"
 	"sync"
@@ -193,4 +194,50 @@ func TestReconfigureAllowedOrigins(t *testing.T) {
 	if got := rawRequest(t, ts.Addr, fromB).StatusCode; got != 403 {
 		t.Fatalf("origin b after it was removed: %d, want 403", got)
 	}
+}
+
+// TestReconfigureCompressionMinSize: a raised compression.min_size sends
+// plain what was compressed before, on a connection already open.
+func TestReconfigureCompressionMinSize(t *testing.T) {
+	ts, url := deflateServer(t, func(c *server.Config) { c.Compression.MinSize = 200 })
+	c := wstest.Dial(t, url, wstest.WithDeflate())
+	msg := bytes.Repeat([]byte("a"), 500)
+	echo := func() bool {
+		t.Helper()
+		c.Send(t, c.Deflated(ws.OpBinary, msg))
+		c.ExpectMessage(t, ws.OpBinary, msg)
+		return c.LastCompressed()
+	}
+	if !echo() {
+		t.Fatal("500 bytes over min_size 200 sent plain")
+	}
+	reconfigure(t, ts, func(c *server.Config) { c.Compression.Enabled, c.Compression.MinSize = true, 1000 })
+	if echo() {
+		t.Fatal("500 bytes under min_size 1000 compressed")
+	}
+}
+
+// TestReconfigureMaxLingering: past a lowered connections.max_lingering
+// each socket that lingers evicts the oldest (4 stay, not 7); the set is
+// not trimmed to the cap at once, its sockets end within close_timeout.
+func TestReconfigureMaxLingering(t *testing.T) {
+	ts := testserver.Start(t, func(c *server.Config) {
+		c.Connections.MaxLingering = 10
+		c.CloseTimeout = 5 * time.Second
+	})
+	linger := func(n int) {
+		for range n {
+			c := dialFrom(t, "127.0.0.1", ts.Addr)
+			if _, err := io.WriteString(c, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	linger(4)
+	waitFor(t, 5*time.Second, "4 sockets lingering", func() bool { return server.Lingering(ts.Srv) == 4 })
+	reconfigure(t, ts, func(c *server.Config) { c.Connections.MaxLingering, c.CloseTimeout = 2, 5*time.Second })
+	linger(3)
+	waitFor(t, 5*time.Second, "each new lingering socket to evict the oldest", func() bool {
+		return len(ts.Logs.FilterMessage("http request").All()) == 7 && server.Lingering(ts.Srv) <= 4
+	})
 }

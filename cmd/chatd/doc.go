@@ -78,9 +78,9 @@
 //
 // On SIGHUP chatd reloads (reload.go): it rereads the -config file with the
 // same strict decoding and validation, and applies the keys a running server
-// can take on: log.level; server.allowed_origins; server.connections.* but
-// max_lingering, server.handshake.timeout, max_concurrent and
-// max_header_bytes, server.limits.* but queue_size, server.keepalive.*,
+// can take on: log.level; server.allowed_origins; server.connections.*,
+// server.handshake.timeout, max_concurrent and max_header_bytes,
+// server.limits.* but queue_size, server.keepalive.*, compression.min_size,
 // close_timeout and shutdown_timeout; chat.rate.* (messages_per_second and
 // burst for sessions that begin sending after the reload) and chat.login.*
 // but timeout. Each changed key that needs a restart is named in one

@@ -86,7 +86,7 @@ var reloadClasses = map[string]reloadClass{
 	"server.connections.max_handshakes_per_address": applyLive,
 	"server.connections.rate_per_address":           applyLive,
 	"server.connections.burst_per_address":          applyLive,
-	"server.connections.max_lingering":              needsRestart,
+	"server.connections.max_lingering":              applyLive, // past a lowered cap each new lingering socket evicts the oldest
 	"server.handshake.timeout":                      applyLive, // handshakes in progress too, at the next sweep
 	"server.handshake.max_concurrent":               applyLive,
 	"server.handshake.max_header_bytes":             applyLive, // request heads still being read too
@@ -99,7 +99,7 @@ var reloadClasses = map[string]reloadClass{
 	"server.keepalive.pong_timeout":                 applyLive,
 	"server.compression.enabled":                    needsRestart, // the loops' compressors are made at start
 	"server.compression.level":                      needsRestart,
-	"server.compression.min_size":                   needsRestart,
+	"server.compression.min_size":                   applyLive, // every message sent after the reload
 	"server.close_timeout":                          applyLive,
 	"server.shutdown_timeout":                       applyLive, // read when the shutdown begins
 
