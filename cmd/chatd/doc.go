@@ -82,15 +82,16 @@
 // server.handshake.timeout, max_concurrent and max_header_bytes,
 // server.limits.* but queue_size, server.keepalive.*, compression.min_size,
 // close_timeout and shutdown_timeout; chat.rate.* (messages_per_second and
-// burst for sessions that begin sending after the reload) and chat.login.*
-// but timeout. Each changed key that needs a restart is named in one
-// warning, "needs a restart: server.listen, ...", and keeps its running
-// value; one info line lists what was applied, old and new. A file that does
-// not load or validate changes nothing and is logged. Every SIGHUP also
-// rereads the auth backend's file (passwords, or jwt's secret_file or
-// public_key_file), config changed or not. reload_keys.go classifies every
-// key, and a test fails for a key added without a class; docs/OPERATIONS.md
-// has the table. The other commands stop on SIGHUP, as on SIGINT.
+// burst for sessions that begin sending after the reload), chat.login.* but
+// timeout, and chat.rooms' max_per_session, list_limit and who_limit. Each
+// changed key that needs a restart is named in one warning, "needs a
+// restart: server.listen, ...", and keeps its running value; one info line
+// lists what was applied, old and new. A file that does not load or validate
+// changes nothing and is logged. Every SIGHUP also rereads the auth
+// backend's file (passwords, or jwt's secret_file or public_key_file),
+// config changed or not. reload_keys.go classifies every key, and a test
+// fails for a key added without a class; docs/OPERATIONS.md has the table.
+// The other commands stop on SIGHUP, as on SIGINT.
 //
 // Exit status: 0 after a clean shutdown or a successful -check-config or
 // -version; 1 when the configuration is invalid, the server cannot start or

@@ -116,15 +116,15 @@ var reloadClasses = map[string]reloadClass{
 	"chat.login.account_window":         applyLive,
 	"chat.login.account_failures_total": applyLive,
 	"chat.rooms.auto_join":              needsRestart,
-	"chat.rooms.max_per_session":        needsRestart,
+	"chat.rooms.max_per_session":        applyLive, // at the next join; nobody leaves a room for it
 	"chat.rooms.name_pattern":           needsRestart,
 	"chat.rooms.presence":               needsRestart,
 	"chat.rooms.presence_auto_join":     needsRestart,
 	"chat.rooms.presence_interval":      needsRestart,
 	"chat.rooms.presence_max_pending":   needsRestart,
 	"chat.rooms.max_rooms":              needsRestart,
-	"chat.rooms.list_limit":             needsRestart,
-	"chat.rooms.who_limit":              needsRestart,
+	"chat.rooms.list_limit":             applyLive,
+	"chat.rooms.who_limit":              applyLive,
 	"chat.rate.messages_per_second":     applyToNew, // a session's limiter is made at its first message, never resized
 	"chat.rate.burst":                   applyToNew,
 	"chat.rate.max_rejected":            applyLive,

@@ -339,7 +339,7 @@ func (s *session) loggedInAs(a attempt, max int, resumed []string) {
 	var recovered []recovery
 	for _, name := range append(slices.Clone(s.svc.cfg.Rooms.AutoJoin), resumed...) {
 		if s.room(name) != nil || !s.svc.roomName.MatchString(name) ||
-			(!s.svc.autoJoin[name] && s.extraRooms() >= s.svc.cfg.Rooms.MaxPerSession) {
+			(!s.svc.autoJoin[name] && s.extraRooms() >= s.svc.live().rooms.MaxPerSession) {
 			continue
 		}
 		var since *uint64

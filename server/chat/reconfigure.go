@@ -13,6 +13,7 @@ import (
 type liveConfig struct {
 	rate  RateConfig
 	login LoginConfig // only the fields Reconfigure documents are read from here
+	rooms RoomsConfig // likewise
 }
 
 // live returns the configuration in force. Safe on any goroutine.
@@ -32,6 +33,9 @@ func (s *Service) live() *liveConfig { return s.liveCfg.Load() }
 //     pre-login message, for connections open as for new ones (a lowered
 //     max_attempts closes a connection that has used it up at its next
 //     failure).
+//   - chat.rooms.max_per_session: at a session's next join (a session over
+//     a lowered cap keeps its rooms; it cannot join more until it is under
+//     it); list_limit and who_limit: for the next rooms and who requests.
 //
 // chat.login.timeout (the login timer, and the backend's deadline) and
 // everything else need a restart. The login throttle (address_*,
@@ -41,7 +45,7 @@ func (s *Service) Reconfigure(cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("invalid config:\n%w", err)
 	}
-	s.liveCfg.Store(&liveConfig{rate: cfg.Rate, login: cfg.Login})
+	s.liveCfg.Store(&liveConfig{rate: cfg.Rate, login: cfg.Login, rooms: cfg.Rooms})
 	return nil
 }
 

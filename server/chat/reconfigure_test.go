@@ -53,3 +53,25 @@ func TestReconfigureInvalid(t *testing.T) {
 	alice.sendJSON(map[string]any{"type": "rooms"})
 	alice.expect(map[string]any{"type": "rooms"})
 }
+
+// TestReconfigureMaxPerSession: a lowered chat.rooms.max_per_session holds
+// the next join of a session already open, which keeps its rooms.
+func TestReconfigureMaxPerSession(t *testing.T) {
+	e := start(t, options{chat: func(c *chat.Config) { c.Rooms.MaxPerSession = 3 }})
+	alice := e.login(t, "alice")
+	for _, room := range []string{"a", "b"} {
+		alice.sendJSON(map[string]any{"type": "join", "room": room})
+		alice.expect(map[string]any{"type": "joined"})
+	}
+	cfg := chat.DefaultConfig()
+	cfg.Rooms.MaxPerSession = 1
+	if err := e.svc.Reconfigure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	alice.sendJSON(map[string]any{"type": "join", "room": "c"})
+	alice.expect(map[string]any{"type": "error", "error": "too many rooms: leave one first"})
+	alice.sendJSON(map[string]any{"type": "leave", "room": "a"})
+	alice.expect(map[string]any{"type": "left"})
+	alice.sendJSON(map[string]any{"type": "join", "room": "c"}) // still 1 extra room: over the cap
+	alice.expect(map[string]any{"type": "error", "error": "too many rooms: leave one first"})
+}

@@ -93,7 +93,7 @@ func New(cfg Config, authCfg AuthConfig, backend Backend, box Mailbox, log *zap.
 		baseCtx:  context.Background(),
 		stop:     make(chan struct{}),
 	}
-	s.liveCfg.Store(&liveConfig{rate: cfg.Rate, login: cfg.Login})
+	s.liveCfg.Store(&liveConfig{rate: cfg.Rate, login: cfg.Login, rooms: cfg.Rooms})
 	s.dir, _ = authn.(auth.Directory)
 	_, s.immediate = authn.(auth.Immediate)
 	var o options
