@@ -1,7 +1,6 @@
 package server
 
 import (
-	"math"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -36,18 +35,16 @@ import (
 // # Concurrency
 //
 // The accept loop admits; actors release (upgrade, teardown); the sweeper
-// expires idle entries. mu guards everything but the refusal counters,
-// which are atomics read by the sweeper's log.
+// expires idle entries; Server.Reconfigure replaces the limits (setLimits).
+// mu guards everything but the refusal counters, which are atomics read by
+// the sweeper's log.
 type admission struct {
-	maxTotal, maxPerAddr, maxHandshakesPerAddr, maxHandshakes int32
-	interval                                                  int64 // nanoseconds per token (1 / rate_per_address)
-	tolerance                                                 int64 // interval * burst_per_address: how far ahead tat may run
-
-	mu         sync.Mutex
-	total      int32 // open connections, handshakes included
-	handshakes int32 // of which still in the handshake
-	addrs      map[addrKey]addrState
-	idle       []idleAddr // addresses with no connection, oldest first
+	mu              sync.Mutex
+	admissionLimits       // reconfigure.go
+	total           int32 // open connections, handshakes included
+	handshakes      int32 // of which still in the handshake
+	addrs           map[addrKey]addrState
+	idle            []idleAddr // addresses with no connection, oldest first
 
 	refused [numVerdicts]atomic.Uint64 // since the last report, by verdict
 }
@@ -128,17 +125,9 @@ func (v verdict) limitKey() string {
 }
 
 func newAdmission(c Connections, maxHandshakes int) *admission {
-	interval := float64(time.Second) / c.RatePerAddress
-	tolerance := interval * float64(c.BurstPerAddress)
-	const maxNs = math.MaxInt64 / 4 // headroom for now + tolerance
 	return &admission{
-		maxTotal:             int32(c.MaxTotal),
-		maxPerAddr:           int32(c.MaxPerAddress),
-		maxHandshakesPerAddr: int32(c.MaxHandshakesPerAddress),
-		maxHandshakes:        int32(min(maxHandshakes, math.MaxInt32)),
-		interval:             int64(max(min(interval, maxNs), 1)),
-		tolerance:            int64(max(min(tolerance, maxNs), 1)),
-		addrs:                make(map[addrKey]addrState),
+		admissionLimits: newAdmissionLimits(c, maxHandshakes),
+		addrs:           make(map[addrKey]addrState),
 	}
 }
 

@@ -87,7 +87,7 @@ func (c *Conn) appendCompressed(dst []byte, op ws.OpCode, payload []byte) ([]byt
 // compressible reports whether a data message of n bytes is compressed on
 // this connection.
 func (c *Conn) compressible(n int) bool {
-	return c.deflate != 0 && n >= c.srv.cfg.Compression.MinSize
+	return c.deflate != 0 && n >= c.srv.settings().compressMinSize
 }
 
 // sendCompressed sends payload compressed if that makes it smaller, and
@@ -151,10 +151,11 @@ func (c *Conn) keepScratch(b []byte) {
 // what its message says it is (RFC 6455 7.4.1), as Node's ws answers; RFC
 // 7692 only says the connection fails.
 func (c *Conn) inflate(m wsframe.Message) (wsframe.Message, error) {
-	p, err := c.loop.z.inf.Inflate(m.Payload, c.srv.cfg.Limits.MaxMessageBytes)
+	limit := c.srv.settings().maxMessageBytes
+	p, err := c.loop.z.inf.Inflate(m.Payload, limit)
 	switch {
 	case errors.Is(err, deflate.ErrTooBig):
-		return m, &wsframe.Error{Code: ws.StatusMessageTooBig, Reason: "message exceeds " + strconv.Itoa(c.srv.cfg.Limits.MaxMessageBytes) + " bytes once inflated"}
+		return m, &wsframe.Error{Code: ws.StatusMessageTooBig, Reason: "message exceeds " + strconv.Itoa(limit) + " bytes once inflated"}
 	case err != nil:
 		return m, &wsframe.Error{Code: ws.StatusInvalidFramePayloadData, Reason: "invalid compressed data"}
 	case m.Op == ws.OpText && !utf8.Valid(p):

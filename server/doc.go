@@ -191,4 +191,13 @@
 // the file is known here: cmd/chatd composes the sections (chat, auth,
 // bridge, ...), so building this package pulls in no storage, token or
 // password library and no auth backend (TestServerDependencies).
+//
+// A running server takes some of its settings again (Reconfigure, which
+// chatd calls on SIGHUP): allowed_origins, the connection limits, the
+// handshake's timeout, concurrency and header size, limits.* but queue_size,
+// keepalive.*, close_timeout, compression.min_size. They live in an immutable snapshot behind an
+// atomic pointer, loaded where a value is used, and admission's limits under
+// its mutex; reconfigure.go says when each applies. The rest (the listener,
+// event_loops, echo, compression.enabled and level, queue_size) is fixed
+// by New.
 package server

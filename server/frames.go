@@ -131,7 +131,7 @@ func (c *Conn) sendErr(a, b []byte) error {
 	if c.state != stateOpen {
 		return ErrClosed
 	}
-	if c.write(a, b, c.srv.cfg.Limits.WriteBudgetBytes) {
+	if c.write(a, b, c.srv.settings().writeBudgetBytes) {
 		return nil
 	}
 	if c.closeCode == CloseSlowConsumer {

@@ -25,15 +25,18 @@ import (
 // incomplete; buf is the loop's read buffer.
 func (c *Conn) readHandshake(buf []byte) {
 	s := c.srv
-	limit := c.srv.cfg.Handshake.MaxHeaderBytes
+	limit := c.srv.settings().maxHeaderBytes
 	for !c.eof {
+		// At least one byte: Reconfigure may have lowered the limit below
+		// what was read already, which the check below then answers.
+		want := buf[:min(len(buf), max(limit-len(c.head), 1))]
 		var n int
 		var err error
 		if c.tls == nil {
-			n, err = c.sock.read(buf[:min(len(buf), limit-len(c.head))])
+			n, err = c.sock.read(want)
 			c.loop.st.bytesIn.Add(uint64(max(n, 0)))
 		} else {
-			n, err = c.tls.read(buf[:min(len(buf), limit-len(c.head))])
+			n, err = c.tls.read(want)
 			c.tlsWroteOnRead()
 		}
 		if isEAGAIN(err) {
@@ -111,7 +114,7 @@ func (c *Conn) route(head, rest []byte) {
 		io.Reader
 		io.Writer
 	}{bytes.NewReader(head), &resp}
-	u := s.upgrader
+	u := s.settings().upgrader // a copy: Protocol and Negotiate are this handshake's
 	if sp, ok := ep.(Subprotocols); ok {
 		offered := sp.Subprotocols()
 		u.Protocol = func(p []byte) bool {

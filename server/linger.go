@@ -49,11 +49,10 @@ type lingerer struct {
 }
 
 // lingerSet holds the lingering sockets in the order they began, oldest
-// first. mu guards the list, n and closed.
+// first. mu guards max (Reconfigure), the list, n and closed.
 type lingerSet struct {
-	s         *Server
-	max       int
-	readLimit int
+	s   *Server
+	max int
 
 	// buf is where reads are discarded; only the poller's goroutine, which
 	// runs every lingering socket's callback, uses it.
@@ -66,7 +65,15 @@ type lingerSet struct {
 }
 
 func newLingerSet(s *Server) *lingerSet {
-	return &lingerSet{s: s, max: s.cfg.Connections.MaxLingering, readLimit: s.cfg.Limits.ClosingReadBytes}
+	return &lingerSet{s: s, max: s.cfg.Connections.MaxLingering}
+}
+
+// setMax changes connections.max_lingering. The set is not trimmed: each
+// socket that lingers after it evicts the oldest while the set is full.
+func (ls *lingerSet) setMax(n int) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.max = n
 }
 
 // linger half-closes fd, whose answer has been written, and drains it
@@ -220,8 +227,11 @@ func (ls *lingerSet) len() int {
 // client sent. buf is the set's discard buffer.
 func (l *lingerer) readable(buf []byte) {
 	for !l.done.Load() {
+		// limits.closing_read_bytes, which Reconfigure may have lowered
+		// below what was read already.
+		limit := l.set.s.settings().closingReadBytes
 		// One byte past the limit tells "more than allowed" from "exactly".
-		n, err := l.sock.read(buf[:min(len(buf), l.set.readLimit-l.read+1)])
+		n, err := l.sock.read(buf[:min(len(buf), max(limit-l.read, 0)+1)])
 		switch {
 		case isEAGAIN(err):
 			if l.watch.ArmRead() != nil {
@@ -233,7 +243,7 @@ func (l *lingerer) readable(buf []byte) {
 			return
 		}
 		l.read += n
-		if l.read > l.set.readLimit {
+		if l.read > limit {
 			l.finish()
 			return
 		}

@@ -52,7 +52,7 @@ func (s *Server) startLoops(n int) error {
 		s.loops = append(s.loops, &loop{
 			Loop: el,
 			sys:  actor.NewSystem(s.log, actor.WithDispatcher(el.Post), actor.WithBudget(activationBudget)),
-			dec:  wsframe.Decoder{MaxMessage: s.cfg.Limits.MaxMessageBytes},
+			dec:  wsframe.Decoder{MaxMessage: s.cfg.Limits.MaxMessageBytes}, // reset from s.live per message (decoderFor)
 			z:    loopDeflate{comp: comp},
 		})
 	}

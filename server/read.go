@@ -37,7 +37,9 @@ func (c *Conn) readable(buf []byte) {
 		p := buf
 		if closing {
 			// One byte past what is left tells "more" from "exactly".
-			p = p[:min(len(p), c.srv.cfg.Limits.ClosingReadBytes-int(c.closingRead)+1)]
+			// (max: Reconfigure may have lowered the limit below what
+			// was read already.)
+			p = p[:min(len(p), max(c.srv.settings().closingReadBytes-int(c.closingRead), 0)+1)]
 		}
 		n, err := c.sock.read(p)
 		if isEAGAIN(err) {
@@ -74,7 +76,7 @@ func (c *Conn) readable(buf []byte) {
 // the input ends, which tears a closing connection down at once.
 func (c *Conn) readClosing(p []byte) {
 	c.srv.closingRead.Add(int64(len(p)))
-	left := c.srv.cfg.Limits.ClosingReadBytes - int(c.closingRead)
+	left := max(c.srv.settings().closingReadBytes-int(c.closingRead), 0)
 	over := len(p) > left
 	if over {
 		p = p[:left]
@@ -185,6 +187,8 @@ func (c *Conn) decoderFor() *wsframe.Decoder {
 		return c.dec
 	}
 	c.loop.dec.Deflate = c.deflate != 0
+	// A message begins here: it is held to the limit in force now.
+	c.loop.dec.MaxMessage = c.srv.settings().maxMessageBytes
 	return &c.loop.dec
 }
 

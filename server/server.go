@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gobwas/ws"
 	"go.uber.org/zap"
 
 	"github.com/chatd/chatd/actor"
@@ -24,14 +23,17 @@ const readBufferSize = 16 << 10
 // Server is a chatd WebSocket server. Its methods are safe for concurrent
 // use. A Server serves one listener and cannot be restarted after Shutdown.
 type Server struct {
-	cfg      Config
-	log      *zap.Logger
-	timeouts timeouts
-	routes   map[string]Endpoint
-	prefixes []prefixRoute           // longest first
-	files    map[string]fileResponse // HandleFiles, by request path
-	health   func() string           // SetHealth; nil: always "ok"
-	upgrader ws.Upgrader
+	// cfg is the Config New was given. Fields that Reconfigure changes
+	// are read from live (or admission) instead, never from cfg.
+	cfg Config
+	log *zap.Logger
+	// live holds the settings Reconfigure changes (reconfigure.go).
+	live          atomic.Pointer[liveSettings]
+	reconfigureMu sync.Mutex // serialises Reconfigure
+	routes        map[string]Endpoint
+	prefixes      []prefixRoute           // longest first
+	files         map[string]fileResponse // HandleFiles, by request path
+	health        func() string           // SetHealth; nil: always "ok"
 
 	// sys runs the server's own goroutines (the sweeper); connections'
 	// actors run on their loops' systems.
@@ -78,15 +80,8 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 		return nil, fmt.Errorf("invalid config:\n%w", err)
 	}
 	s := &Server{
-		cfg: cfg,
-		log: log,
-		timeouts: timeouts{
-			partial:   cfg.Limits.PartialFrameTimeout,
-			ping:      cfg.Keepalive.PingInterval,
-			pong:      cfg.Keepalive.PongTimeout,
-			close:     cfg.CloseTimeout,
-			handshake: cfg.Handshake.Timeout,
-		},
+		cfg:        cfg,
+		log:        log,
 		routes:     map[string]Endpoint{},
 		reg:        newRegistry(),
 		adm:        newAdmission(cfg.Connections, cfg.Handshake.MaxConcurrent),
@@ -94,6 +89,7 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 		stopAccept: make(chan struct{}),
 		serveDone:  make(chan struct{}),
 	}
+	s.live.Store(newLiveSettings(cfg))
 	s.lingers = newLingerSet(s)
 	if cfg.TLS.Enabled() {
 		ts, err := newTLSStore(cfg.TLS, log)
@@ -105,7 +101,6 @@ func New(cfg Config, log *zap.Logger) (*Server, error) {
 	if cfg.Echo {
 		s.Handle("/echo", EndpointFunc(newEcho))
 	}
-	s.upgrader = newUpgrader(cfg.AllowedOrigins)
 	p, err := poll.New(func(err error) { log.Error("epoll wait failed", zap.Error(err)) })
 	if err != nil {
 		return nil, err

@@ -27,9 +27,11 @@ const refusedReportEvery = 10 * time.Second
 
 // sweepLoop runs until stop is closed. Besides the connections' timeouts it
 // closes lingering sockets past close_timeout, forgets idle addresses whose
-// bucket is full, and reports refusals.
+// bucket is full, and reports refusals. Each pass uses the timeouts in
+// force (Reconfigure), and the ticker follows them.
 func (s *Server) sweepLoop(stop <-chan struct{}) {
-	t := time.NewTicker(sweepInterval(s.timeouts))
+	every := sweepInterval(s.settings().timeouts)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	var conns []*Conn
 	var reported time.Time
@@ -39,12 +41,17 @@ func (s *Server) sweepLoop(stop <-chan struct{}) {
 			return
 		case now := <-t.C:
 			ns := now.UnixNano()
+			tm := s.settings().timeouts
+			if d := sweepInterval(tm); d != every {
+				every = d
+				t.Reset(every)
+			}
 			conns = s.reg.snapshot(conns[:0])
 			for _, c := range conns {
-				s.sweep(c, ns)
+				s.sweep(c, ns, tm)
 			}
 			clear(conns)
-			s.lingers.expire(ns - int64(s.timeouts.close))
+			s.lingers.expire(ns - int64(tm.close))
 			s.adm.sweep(ns)
 			for _, l := range s.loops {
 				l.Post(l.trimBuffers)
@@ -75,12 +82,11 @@ func (s *Server) reportRefused() bool {
 	return true
 }
 
-// sweep posts the timeouts that are due for c. Each kind is posted once.
-func (s *Server) sweep(c *Conn, now int64) {
+// sweep posts the timeouts t that are due for c. Each kind is posted once.
+func (s *Server) sweep(c *Conn, now int64, t timeouts) {
 	if c.closed.Load() {
 		return
 	}
-	t := s.timeouts
 	if !c.upgraded.Load() {
 		if now-c.opened > int64(t.handshake) && c.abortSent.CompareAndSwap(false, true) {
 			s.handshakeFailed(hsTimeout)

@@ -169,7 +169,7 @@ func (c *Conn) readableTLS(buf []byte) {
 		closing := c.discard || c.closingSince.Load() != 0
 		p := buf
 		if closing {
-			p = p[:min(len(p), c.srv.cfg.Limits.ClosingReadBytes-int(c.closingRead)+1)]
+			p = p[:min(len(p), max(c.srv.settings().closingReadBytes-int(c.closingRead), 0)+1)]
 		}
 		n, err := t.read(p)
 		c.tlsWroteOnRead()

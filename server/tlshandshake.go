@@ -78,7 +78,7 @@ func (s *Server) startTLS(fd int, remote netip.AddrPort, k addrKey) {
 func (s *Server) handshakeTLS(fd int, remote netip.AddrPort, k addrKey, opened int64) {
 	l := s.pickLoop()
 	tw := &tlsWait{ch: make(chan struct{}, 1), stop: s.stopAccept,
-		timer: time.NewTimer(time.Duration(opened + int64(s.cfg.Handshake.Timeout) - nowNano()))}
+		timer: time.NewTimer(time.Duration(opened + int64(s.settings().timeouts.handshake) - nowNano()))}
 	defer tw.timer.Stop()
 	t := &tlsConn{sock: &sock{fd: fd}, st: &l.st, remote: remote, wait: tw}
 	w, err := s.poller.Add(fd, func(poll.Ready) {

@@ -15,7 +15,9 @@
 // key of at least 2048 bits, or ES256 with a P-256 public key. A token
 // signed with any other algorithm, "none" included, is invalid, so an RS256
 // public key can never be used as an HS256 secret. The key material is read
-// once, by New; rotating it needs a restart.
+// by New, and again by Reload (chatd calls it on SIGHUP): a key rotated in
+// auth.jwt.secret_file or public_key_file verifies the next token after
+// it, and one that cannot be read leaves the key in force.
 //
 // Claims:
 //

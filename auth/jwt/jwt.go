@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	gojwt "github.com/golang-jwt/jwt/v5"
@@ -37,11 +38,12 @@ func WithClock(now func() time.Time) Option {
 	return func(a *Authenticator) { a.now = now }
 }
 
-// Authenticator verifies tokens. It is immutable after New and safe for
-// concurrent use.
+// Authenticator verifies tokens. It is safe for concurrent use: everything
+// but the key is immutable after New, and Reload swaps the key whole.
 type Authenticator struct {
 	method      gojwt.SigningMethod
-	key         any // []byte, *rsa.PublicKey or *ecdsa.PublicKey, matching method
+	cfg         Config                    // where the key comes from, for Reload
+	key         atomic.Pointer[verifyKey] // the key in force
 	now         func() time.Time
 	leeway      time.Duration
 	maxLifetime time.Duration // 0: no limit
@@ -49,6 +51,10 @@ type Authenticator struct {
 }
 
 var _ auth.Authenticator = (*Authenticator)(nil)
+
+// verifyKey is a []byte secret, an *rsa.PublicKey or an *ecdsa.PublicKey,
+// matching the method. Immutable.
+type verifyKey struct{ k any }
 
 // New returns an Authenticator for cfg, reading its secret or key file. It
 // fails if cfg is invalid or the key material is unusable.
@@ -60,7 +66,8 @@ func New(cfg Config, opts ...Option) (*Authenticator, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Authenticator{key: key, now: time.Now, leeway: cfg.Leeway, maxLifetime: cfg.MaxLifetime}
+	a := &Authenticator{cfg: cfg, now: time.Now, leeway: cfg.Leeway, maxLifetime: cfg.MaxLifetime}
+	a.key.Store(&verifyKey{key})
 	switch cfg.Algorithm {
 	case HS256:
 		a.method = gojwt.SigningMethodHS256
@@ -142,7 +149,20 @@ func (a *Authenticator) keyFor(t *gojwt.Token) (any, error) {
 	if t.Method != a.method {
 		return nil, errors.New("unexpected signing method")
 	}
-	return a.key, nil
+	return a.key.Load().k, nil
+}
+
+// Reload rereads auth.jwt.secret_file or auth.jwt.public_key_file, so that
+// a rotated key verifies the next token (chatd calls it on SIGHUP). With
+// the secret inline there is nothing to reread. A key that cannot be read
+// or is unusable leaves the one in force, and the error says why.
+func (a *Authenticator) Reload() error {
+	k, err := a.cfg.key()
+	if err != nil {
+		return err
+	}
+	a.key.Store(&verifyKey{k})
+	return nil
 }
 
 // reason maps a parse error to the client's reason. Expiry is reported only

@@ -148,6 +148,22 @@ func (a *Authenticator) refresh() *snapshot {
 	return next
 }
 
+// Reload rereads the file now, whether or not it looks changed (chatd
+// calls it on SIGHUP). If it cannot, the users loaded before stay in force
+// and the error says why.
+func (a *Authenticator) Reload() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	next, err := a.load()
+	if err != nil {
+		return fmt.Errorf("auth.passwords.file: %w", err)
+	}
+	a.bad, a.statFailed = nil, false
+	a.cur.Store(next)
+	a.lastCheck.Store(a.now().UnixNano())
+	return nil
+}
+
 // sameVersion reports whether a and b describe the same version of a file.
 // The rename that SetPassword does changes the identity; an edit in place
 // changes the modification time and usually the size.

@@ -207,3 +207,50 @@ func TestConcurrentReload(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestReloadRereadsUnchangedLooking: Reload rereads the file even when it
+// looks unchanged (an edit in place within the same second, of the same
+// size, on a file system with coarse times), which the stat check on
+// Authenticate cannot see.
+func TestReloadRereadsUnchangedLooking(t *testing.T) {
+	a, path, _, _ := newTest(t)
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// bob instead of alice: the same length, written in place, with the
+	// old modification time put back.
+	if err := os.WriteFile(path, []byte("bobby:"+hashA+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if err := login(a, "bobby", "a"); err == nil {
+		t.Fatal("the stat check saw the change; this test needs one it cannot see")
+	}
+	if err := a.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if err := login(a, "bobby", "a"); err != nil {
+		t.Fatalf("after Reload: %v", err)
+	}
+	if err := login(a, "alice", "a"); err == nil {
+		t.Fatal("alice still logs in after Reload")
+	}
+}
+
+// TestReloadKeepsUsersOnError: a file that does not parse is reported by
+// Reload, and the users loaded before stay in force.
+func TestReloadKeepsUsersOnError(t *testing.T) {
+	a, path, _, _ := newTest(t)
+	if err := os.WriteFile(path, []byte("not a password line\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reload(); err == nil {
+		t.Fatal("Reload accepted a malformed file")
+	}
+	if err := login(a, "alice", "a"); err != nil {
+		t.Fatalf("alice after a failed Reload: %v", err)
+	}
+}

@@ -57,6 +57,16 @@ func New(cfg Config) *Throttle {
 	}
 }
 
+// SetConfig changes the buckets' rates and sizes to cfg's (chatd calls it
+// on SIGHUP). Each key keeps its bucket: a lowered size caps the tokens
+// left at the bucket's next use, a raised one lets it refill further.
+func (t *Throttle) SetConfig(cfg Config) {
+	per := cfg.AccountWindow.Seconds()
+	t.addresses.set(cfg.AddressRate, float64(cfg.AddressBurst))
+	t.pairs.set(float64(cfg.AccountFailures)/per, float64(cfg.AccountFailures))
+	t.names.set(float64(cfg.AccountFailuresTotal)/per, float64(cfg.AccountFailuresTotal))
+}
+
 // AllowAddress takes one login attempt from addr's bucket, reporting
 // whether there was one. Call it for every attempt, before Reserve.
 func (t *Throttle) AllowAddress(addr netip.Addr) bool {
@@ -117,7 +127,8 @@ func addressKey(a netip.Addr) string {
 
 // buckets is a token bucket per key: rate tokens per second up to burst.
 // A key with a full bucket is the same as no key, so full buckets are
-// dropped by sweeps. mu guards m, nextSweep and every bucket.
+// dropped by sweeps. mu guards rate, burst (SetConfig), m, nextSweep and
+// every bucket.
 type buckets struct {
 	rate, burst float64
 	mu          sync.Mutex
@@ -135,12 +146,20 @@ func newBuckets(rate, burst float64) buckets {
 	return buckets{rate: rate, burst: burst, m: map[string]*bucket{}}
 }
 
-// refillLocked brings b up to now.
+func (k *buckets) set(rate, burst float64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.rate, k.burst = rate, burst
+}
+
+// refillLocked brings b up to now, within the size in force (which
+// SetConfig may have lowered since b was last used).
 func (k *buckets) refillLocked(b *bucket, now int64) {
 	if now > b.last {
-		b.tokens = min(k.burst, b.tokens+float64(now-b.last)/1e9*k.rate)
+		b.tokens += float64(now-b.last) / 1e9 * k.rate
 		b.last = now
 	}
+	b.tokens = min(k.burst, b.tokens)
 }
 
 // take takes one token for key, reporting whether there was one.

@@ -171,3 +171,38 @@ func TestConcurrent(t *testing.T) {
 		t.Fatalf("%d reservations, want 5", got)
 	}
 }
+
+// TestSetConfig: a lowered burst caps a bucket already drawn on, a new
+// rate refills at the new pace, and the failure buckets change too.
+func TestSetConfig(t *testing.T) {
+	cfg := Default()
+	cfg.AddressRate, cfg.AddressBurst = 1, 10
+	th, c := newTest(cfg)
+	for range 2 {
+		th.AllowAddress(addrA) // 8 left
+	}
+	cfg.AddressRate, cfg.AddressBurst = 0.001, 2
+	cfg.AccountFailures = 1
+	th.SetConfig(cfg)
+	for i := range 2 {
+		if !th.AllowAddress(addrA) {
+			t.Fatalf("attempt %d refused within the new burst", i+1)
+		}
+	}
+	if th.AllowAddress(addrA) {
+		t.Fatal("attempt past the new burst allowed")
+	}
+	if !th.AllowAddress(addrB) {
+		t.Fatal("a new address was refused")
+	}
+	c.add(time.Second) // 1 token at the old rate; 0.001 at the new
+	if th.AllowAddress(addrA) {
+		t.Fatal("refilled at the old rate")
+	}
+	if _, ok := th.Reserve("alice", addrA); !ok {
+		t.Fatal("first failure refused")
+	}
+	if _, ok := th.Reserve("alice", addrA); ok {
+		t.Fatal("second failure allowed past account_failures 1")
+	}
+}

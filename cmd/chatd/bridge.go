@@ -15,15 +15,16 @@ import (
 // serves nothing). A program with login: true checks logins with chat's
 // authenticator, or, with chat off, one built from auth: for it, and is
 // counted in logins, the throttle /ws shares. A path that chatd already
-// serves is refused.
-func startBridge(full Config, chatSvc *chatService, logins *throttle.Throttle, log *zap.Logger) (*bridge.Bridge, error) {
+// serves is refused. It also returns the authenticator the bridge checks
+// logins with (nil: none), for reloads.
+func startBridge(full Config, chatSvc *chatService, logins *throttle.Throttle, log *zap.Logger) (*bridge.Bridge, auth.Authenticator, error) {
 	var authn auth.Authenticator
 	for _, p := range full.Bridge.Programs {
 		switch {
 		case p.Path == "/echo" && full.Server.Echo,
 			p.Path == "/" && full.Web.Enabled,
 			full.Chat.Enabled && (p.Path == "/ws" || strings.HasPrefix(p.Path, "/ws/")):
-			return nil, fmt.Errorf("bridge.programs: %s is served by chatd itself", p.Path)
+			return nil, nil, fmt.Errorf("bridge.programs: %s is served by chatd itself", p.Path)
 		}
 		if p.Login && authn == nil {
 			if chatSvc != nil {
@@ -31,7 +32,7 @@ func startBridge(full Config, chatSvc *chatService, logins *throttle.Throttle, l
 			} else {
 				a, err := newAuthenticator(full.Auth, log)
 				if err != nil {
-					return nil, fmt.Errorf("bridge: auth backend %s: %w", full.Auth.Backend, err)
+					return nil, nil, fmt.Errorf("bridge: auth backend %s: %w", full.Auth.Backend, err)
 				}
 				authn = a
 			}
@@ -39,10 +40,10 @@ func startBridge(full Config, chatSvc *chatService, logins *throttle.Throttle, l
 	}
 	b, err := bridge.New(full.Bridge, authn, log.Named("bridge"), bridge.WithThrottle(logins))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, r := range b.Routes() {
 		log.Info("bridge program", zap.String("path", r.Path))
 	}
-	return b, nil
+	return b, authn, nil
 }

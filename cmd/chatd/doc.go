@@ -73,7 +73,25 @@
 // On SIGINT or SIGTERM chatd shuts down gracefully: it stops accepting, sends
 // close code 1001 (going away) to every connection and waits up to
 // server.shutdown_timeout (plus one second of slack) for them to close. A
-// second signal stops waiting and drops the remaining connections at once.
+// second signal stops waiting and drops the remaining connections at once
+// (a SIGHUP during the shutdown is ignored).
+//
+// On SIGHUP chatd reloads (reload.go): it rereads the -config file with the
+// same strict decoding and validation, and applies the keys a running server
+// can take on: log.level; server.allowed_origins; server.connections.*,
+// server.handshake.timeout, max_concurrent and max_header_bytes,
+// server.limits.* but queue_size, server.keepalive.*, compression.min_size,
+// close_timeout and shutdown_timeout; chat.rate.* (messages_per_second and
+// burst for sessions that begin sending after the reload), chat.login.* but
+// timeout, and chat.rooms' max_per_session, list_limit and who_limit. Each
+// changed key that needs a restart is named in one warning, "needs a
+// restart: server.listen, ...", and keeps its running value; one info line
+// lists what was applied, old and new. A file that does not load or validate
+// changes nothing and is logged. Every SIGHUP also rereads the auth
+// backend's file (passwords, or jwt's secret_file or public_key_file),
+// config changed or not. reload_keys.go classifies every key, and a test
+// fails for a key added without a class; docs/OPERATIONS.md has the table.
+// The other commands stop on SIGHUP, as on SIGINT.
 //
 // Exit status: 0 after a clean shutdown or a successful -check-config or
 // -version; 1 when the configuration is invalid, the server cannot start or

@@ -37,9 +37,16 @@ func (c LogConfig) Validate() error {
 // newLogger builds the one logger of the process, writing to w. It is
 // injected into the server; zap's globals are never replaced.
 func newLogger(cfg LogConfig, w io.Writer) (*zap.Logger, error) {
+	log, _, err := newLeveledLogger(cfg, w)
+	return log, err
+}
+
+// newLeveledLogger is newLogger that also returns the logger's level, which
+// a reload changes (log.level) while the logger is in use.
+func newLeveledLogger(cfg LogConfig, w io.Writer) (*zap.Logger, zap.AtomicLevel, error) {
 	level, err := zapcore.ParseLevel(cfg.Level)
 	if err != nil {
-		return nil, fmt.Errorf("log.level: %w", err)
+		return nil, zap.AtomicLevel{}, fmt.Errorf("log.level: %w", err)
 	}
 	var enc zapcore.Encoder
 	switch cfg.Format {
@@ -53,9 +60,10 @@ func newLogger(cfg LogConfig, w io.Writer) (*zap.Logger, error) {
 		ec.EncodeTime = zapcore.RFC3339TimeEncoder
 		enc = zapcore.NewConsoleEncoder(ec)
 	default:
-		return nil, fmt.Errorf("log.format %q: want console or json", cfg.Format)
+		return nil, zap.AtomicLevel{}, fmt.Errorf("log.format %q: want console or json", cfg.Format)
 	}
 	out := zapcore.Lock(zapcore.AddSync(w))
-	core := zapcore.NewCore(enc, out, zap.NewAtomicLevelAt(level))
-	return zap.New(core, zap.AddCaller(), zap.ErrorOutput(out)), nil
+	atomicLevel := zap.NewAtomicLevelAt(level)
+	core := zapcore.NewCore(enc, out, atomicLevel)
+	return zap.New(core, zap.AddCaller(), zap.ErrorOutput(out)), atomicLevel, nil
 }

@@ -12,15 +12,19 @@ import (
 )
 
 func main() {
-	// Room for a second signal, which cuts a graceful shutdown short.
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	// Room for a second signal, which cuts a graceful shutdown short, and
+	// for SIGHUPs queued while a reload runs: signal.Notify drops what does
+	// not fit, and a SIGTERM behind them must not be dropped.
+	signals := make(chan os.Signal, 8)
+	// SIGHUP reloads the config (serve); the other commands stop on it.
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, signals))
 }
 
 // run is the whole command behind main, returning the exit status. It writes
 // results to stdout and diagnostics and logs to stderr, and shuts the server
-// down on the first value from signals. The first argument names the
+// down on the first value from signals other than syscall.SIGHUP, which
+// reloads the config instead (reload.go). The first argument names the
 // command unless it is a flag; serve is the default.
 func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int {
 	name := "serve"
@@ -77,7 +81,7 @@ func runServe(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 			return 1
 		}
 	}
-	log, err := newLogger(cfg.Log, stderr)
+	log, level, err := newLeveledLogger(cfg.Log, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "chatd: %v\n", err)
 		return 1
@@ -86,5 +90,5 @@ func runServe(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 	if opts.configFile == "" {
 		log.Info("no -config given; using built-in defaults")
 	}
-	return serve(cfg, log, signals)
+	return serve(cfg, log, signals, reloadFrom{path: opts.configFile, level: level})
 }

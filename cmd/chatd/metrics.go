@@ -16,9 +16,10 @@ import (
 // metricSources are what the admin listener's /metrics reads at each
 // scrape. Any may be nil (that part is off), except srv.
 type metricSources struct {
-	srv    *server.Server
-	chat   *chatService
-	bridge *bridge.Bridge
+	srv     *server.Server
+	chat    *chatService
+	bridge  *bridge.Bridge
+	reloads *reloadStats // SIGHUP reloads (reload.go)
 }
 
 // newRegistry returns a private registry (never prometheus's global one)
@@ -77,6 +78,8 @@ var (
 	descHookDropped  = desc("chatd_webhook_dropped_total", "Events not queued (queue full, closing) or lost at close.")
 	descClusterDown  = desc("chatd_cluster_degraded", "1 while this node is cut off from NATS, else 0.")
 	descClusterNodes = desc("chatd_cluster_nodes_alive", "Cluster nodes whose heartbeat this node sees.")
+	descReloads      = desc("chatd_config_reloads_total", "SIGHUP reloads, by result: ok (the config, if changed, was applied and every file reread), error (the config was refused, or a file could not be reread).", "result")
+	descReloadOK     = desc("chatd_config_last_reload_success_timestamp_seconds", "When the last reload that succeeded ended, in Unix seconds; the start counts as one.")
 	descClusterFollw = desc("chatd_cluster_room_followers", "Room streams this node follows (rooms with members here).")
 )
 
@@ -102,6 +105,11 @@ func (c *chatdCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if b := src.bridge; b != nil {
 		gauge(ch, descBridge, float64(b.Running()))
+	}
+	if r := src.reloads; r != nil {
+		counter(ch, descReloads, float64(r.ok.Load()), "ok")
+		counter(ch, descReloads, float64(r.failed.Load()), "error")
+		gauge(ch, descReloadOK, float64(r.lastSuccess.Load())/1e9)
 	}
 }
 

@@ -25,8 +25,13 @@ type running struct {
 // test is cleaned up by interrupting it twice if it is still running.
 func startRun(t *testing.T, cfg string) *running {
 	t.Helper()
+	return startRunFile(t, writeFile(t, "chatd.yaml", cfg))
+}
+
+// startRunFile is startRun on the config file at path.
+func startRunFile(t *testing.T, path string) *running {
+	t.Helper()
 	r := &running{logs: &logLines{}, signals: make(chan os.Signal, 2), status: make(chan int, 1)}
-	path := writeFile(t, "chatd.yaml", cfg)
 	go func() { r.status <- run([]string{"-config", path}, io.Discard, r.logs, r.signals) }()
 	t.Cleanup(func() {
 		select {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -36,10 +37,18 @@ const clusterPoolsCloseTimeout = 30 * time.Second
 // to listen; there are no connections to wait for.
 const failedStartTimeout = 5 * time.Second
 
-// serve runs the server until the first signal, then shuts it down
-// gracefully. A second signal cuts the shutdown short. It returns the exit
-// status.
-func serve(full Config, log *zap.Logger, signals <-chan os.Signal) int {
+// reloadFrom is what serve needs to reload the config on SIGHUP: the
+// -config file ("" for the built-in defaults) and the logger's level.
+type reloadFrom struct {
+	path  string
+	level zap.AtomicLevel
+}
+
+// serve runs the server until the first signal other than SIGHUP, then
+// shuts it down gracefully; each SIGHUP before it reloads the config
+// (reload.go). A second signal cuts the shutdown short. It returns the
+// exit status.
+func serve(full Config, log *zap.Logger, signals <-chan os.Signal, from reloadFrom) int {
 	cfg := full.Server
 	srv, err := server.New(cfg, log)
 	if err != nil {
@@ -82,7 +91,7 @@ func serve(full Config, log *zap.Logger, signals <-chan os.Signal) int {
 		srv.HandlePrefix("/ws/", chatSvc) // /ws/NAME logs in as NAME
 		closeChat = chatSvc.close
 	}
-	br, err := startBridge(full, chatSvc, logins, log)
+	br, bridgeAuth, err := startBridge(full, chatSvc, logins, log)
 	if err != nil {
 		return failed("the bridge", err)
 	}
@@ -110,34 +119,45 @@ func serve(full Config, log *zap.Logger, signals <-chan os.Signal) int {
 		defer cancel()
 		return apiSrv.Shutdown(ctx)
 	}
+	rl := newReloader(full, from, log, srv, logins, chatSvc, bridgeAuth)
 	served := make(chan error, 1)
 	if ln, err := net.Listen("tcp", cfg.Listen); err != nil {
 		served <- fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	} else {
 		go func() { served <- srv.Serve(ln) }()
-		adm.started(metricSources{srv: srv, chat: chatSvc, bridge: br})
+		adm.started(metricSources{srv: srv, chat: chatSvc, bridge: br, reloads: rl.stats})
 	}
 
-	select {
-	case err := <-served:
-		// Failed without a signal, e.g. the address is in use.
-		log.Error("server failed", zap.Error(err))
-		ctx, cancel := context.WithTimeout(context.Background(), failedStartTimeout)
-		defer cancel()
-		if err := stopAPI(); err != nil {
-			log.Warn("release api", zap.Error(err))
+	var sig os.Signal
+	for sig == nil {
+		select {
+		case err := <-served:
+			// Failed without a signal, e.g. the address is in use.
+			log.Error("server failed", zap.Error(err))
+			ctx, cancel := context.WithTimeout(context.Background(), failedStartTimeout)
+			defer cancel()
+			if err := stopAPI(); err != nil {
+				log.Warn("release api", zap.Error(err))
+			}
+			if err := srv.Shutdown(ctx); err != nil {
+				log.Warn("release server", zap.Error(err))
+			}
+			if err := closeChat(ctx); err != nil {
+				log.Warn("release chat", zap.Error(err))
+			}
+			adm.stop(log)
+			return 1
+		case s := <-signals:
+			if s == syscall.SIGHUP {
+				_ = rl.reload() // logged; the server keeps serving either way
+				continue
+			}
+			sig = s
 		}
-		if err := srv.Shutdown(ctx); err != nil {
-			log.Warn("release server", zap.Error(err))
-		}
-		if err := closeChat(ctx); err != nil {
-			log.Warn("release chat", zap.Error(err))
-		}
-		adm.stop(log)
-		return 1
-	case sig := <-signals:
-		log.Info("shutting down", zap.Stringer("signal", sig), zap.Duration("timeout", cfg.ShutdownTimeout))
 	}
+	// shutdown_timeout as last reloaded.
+	cfg.ShutdownTimeout = rl.running.Server.ShutdownTimeout
+	log.Info("shutting down", zap.Stringer("signal", sig), zap.Duration("timeout", cfg.ShutdownTimeout))
 	// Not ready from now on: a load balancer stops sending new clients
 	// while the connections drain. Metrics are served to the end.
 	adm.draining()
@@ -152,11 +172,18 @@ func serve(full Config, log *zap.Logger, signals <-chan os.Signal) int {
 	ctx, cancel := context.WithTimeout(hard, cfg.ShutdownTimeout+shutdownSlack)
 	defer cancel()
 	go func() {
-		select {
-		case sig := <-signals:
-			log.Warn("second signal: dropping open connections", zap.Stringer("signal", sig))
-			stop()
-		case <-hard.Done():
+		for {
+			select {
+			case sig := <-signals:
+				if sig == syscall.SIGHUP {
+					log.Info("reload: ignored while shutting down")
+					continue
+				}
+				log.Warn("second signal: dropping open connections", zap.Stringer("signal", sig))
+				stop()
+			case <-hard.Done():
+			}
+			return
 		}
 	}()
 

@@ -127,9 +127,14 @@ func TestSystemdUnit(t *testing.T) {
 	// ExecReload only when chatd handles SIGHUP: without a handler, the
 	// signal would stop it.
 	handlesHUP := sourceMentions(t, "syscall.SIGHUP")
-	if _, reload := u.get("Service", "ExecReload"); reload != handlesHUP {
+	execReload, reload := u.get("Service", "ExecReload")
+	if reload != handlesHUP {
 		t.Errorf("ExecReload set: %v, but chatd handles SIGHUP: %v (a non-test file of cmd/chatd names syscall.SIGHUP)",
 			reload, handlesHUP)
+	}
+	// systemctl reload must send SIGHUP to chatd itself (reload.go).
+	if reload && execReload != "/bin/kill -HUP $MAINPID" {
+		t.Errorf("ExecReload=%s, want /bin/kill -HUP $MAINPID", execReload)
 	}
 
 	if _, ok := u.get("Install", "WantedBy"); !ok {

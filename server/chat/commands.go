@@ -69,7 +69,7 @@ func (s *session) allow() bool {
 		return true
 	}
 	now := time.Now().UnixNano()
-	rc := s.svc.cfg.Rate
+	rc := s.svc.live().rate
 	if now-s.window > int64(rc.Window) {
 		s.window, s.rejected = now, 0
 	}
@@ -78,7 +78,7 @@ func (s *session) allow() bool {
 		s.conn.Close(CloseRateLimit, "rate limit exceeded repeatedly")
 		return false
 	}
-	s.sendError(fmt.Sprintf("rate limit: at most %g messages per second", rc.MessagesPerSecond), nil)
+	s.sendError(fmt.Sprintf("rate limit: at most %g messages per second", float64(s.limiter.Limit())), nil) // this session's, not a rate reconfigured since
 	return false
 }
 

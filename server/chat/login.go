@@ -91,7 +91,7 @@ func (s *session) loginMessage(op server.MessageType, payload []byte) {
 	l := s.login
 	l.messages++
 	l.bytes += len(payload)
-	if lc := s.svc.cfg.Login; l.messages > lc.MaxMessages || l.bytes > lc.MaxBytes {
+	if lc := s.svc.live().login; l.messages > lc.MaxMessages || l.bytes > lc.MaxBytes {
 		s.conn.Close(CloseLoginFlood, "too much sent before login")
 		return
 	}
@@ -100,7 +100,7 @@ func (s *session) loginMessage(op server.MessageType, payload []byte) {
 		return
 	}
 	if l.inFlight || time.Now().Before(l.notBefore) || len(l.queued) > 0 {
-		if len(l.queued) >= s.svc.cfg.Login.MaxAttempts {
+		if len(l.queued) >= s.svc.live().login.MaxAttempts {
 			s.conn.SendText([]byte("too many login attempts waiting: wait for each answer"))
 			return
 		}
@@ -261,7 +261,8 @@ func (s *session) authDone(r authResult) {
 func (s *session) refuse(a attempt, reason string, counted bool) {
 	s.svc.st.logins[loginOutcome(reason, counted)].Add(1)
 	l := s.login
-	left := s.svc.cfg.Login.MaxAttempts - l.attempts
+	lc := s.svc.live().login
+	left := lc.MaxAttempts - l.attempts
 	if counted {
 		l.attempts++
 		left--
@@ -276,9 +277,9 @@ func (s *session) refuse(a attempt, reason string, counted bool) {
 		return
 	}
 	if counted {
-		d := s.svc.cfg.Login.FailureDelay << (l.attempts - 1)
-		if d > s.svc.cfg.Login.MaxFailureDelay || d <= 0 {
-			d = s.svc.cfg.Login.MaxFailureDelay
+		d := lc.FailureDelay << (l.attempts - 1)
+		if d > lc.MaxFailureDelay || d <= 0 {
+			d = lc.MaxFailureDelay
 		}
 		l.notBefore = time.Now().Add(d)
 	}
@@ -338,7 +339,7 @@ func (s *session) loggedInAs(a attempt, max int, resumed []string) {
 	var recovered []recovery
 	for _, name := range append(slices.Clone(s.svc.cfg.Rooms.AutoJoin), resumed...) {
 		if s.room(name) != nil || !s.svc.roomName.MatchString(name) ||
-			(!s.svc.autoJoin[name] && s.extraRooms() >= s.svc.cfg.Rooms.MaxPerSession) {
+			(!s.svc.autoJoin[name] && s.extraRooms() >= s.svc.live().rooms.MaxPerSession) {
 			continue
 		}
 		var since *uint64

@@ -20,7 +20,7 @@ func (s *session) join(req *wire.Request) {
 	case s.room(name) != nil:
 		s.sendError("already in room "+name, req.ID)
 		return
-	case s.extraRooms() >= s.svc.cfg.Rooms.MaxPerSession && !s.svc.autoJoin[name]:
+	case s.extraRooms() >= s.svc.live().rooms.MaxPerSession && !s.svc.autoJoin[name]:
 		s.sendError("too many rooms: leave one first", req.ID)
 		return
 	}
@@ -183,7 +183,7 @@ func (s *session) who(req *wire.Request) {
 		return
 	}
 	reply := wire.Who{Type: wire.TypeWho, Room: req.Room, Users: []string{}, Ref: req.ID}
-	limit := pageLimit(req.Limit, s.svc.cfg.Rooms.WhoLimit)
+	limit := pageLimit(req.Limit, s.svc.live().rooms.WhoLimit)
 	if rm := s.svc.rooms.get(req.Room); rm != nil {
 		reply.Users, reply.More = rm.who(string(req.After), limit)
 	} else if c := s.svc.cluster; c != nil {
@@ -206,7 +206,7 @@ func (s *session) who(req *wire.Request) {
 func (s *session) listRooms(req *wire.Request) {
 	if c := s.svc.cluster; c != nil {
 		// The whole cluster's rooms; Members counts users, not sessions.
-		names, users, more := c.Rooms(string(req.After), pageLimit(req.Limit, s.svc.cfg.Rooms.ListLimit))
+		names, users, more := c.Rooms(string(req.After), pageLimit(req.Limit, s.svc.live().rooms.ListLimit))
 		reply := wire.Rooms{Type: wire.TypeRooms, Rooms: make([]wire.RoomInfo, len(names)), More: more, Ref: req.ID}
 		for i, n := range names {
 			reply.Rooms[i] = wire.RoomInfo{Name: n, Members: users[i], Joined: s.room(n) != nil}
@@ -217,7 +217,7 @@ func (s *session) listRooms(req *wire.Request) {
 		s.send(reply)
 		return
 	}
-	page, more := s.svc.rooms.page(string(req.After), pageLimit(req.Limit, s.svc.cfg.Rooms.ListLimit))
+	page, more := s.svc.rooms.page(string(req.After), pageLimit(req.Limit, s.svc.live().rooms.ListLimit))
 	reply := wire.Rooms{Type: wire.TypeRooms, Rooms: make([]wire.RoomInfo, 0, len(page)), More: more, Ref: req.ID}
 	for _, rm := range page {
 		// A room deleted since the page was taken has no members: skip it.

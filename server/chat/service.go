@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/time/rate"
 
 	"github.com/chatd/chatd/auth"
 	"github.com/chatd/chatd/auth/throttle"
@@ -34,7 +33,10 @@ const offlineDepth = 4096
 
 // Service is the /ws endpoint. It is safe for concurrent use.
 type Service struct {
+	// cfg is the Config New was given; what Reconfigure changes is read
+	// from liveCfg instead (reconfigure.go).
 	cfg      Config
+	liveCfg  atomic.Pointer[liveConfig]
 	authCfg  AuthConfig
 	log      *zap.Logger
 	authn    auth.Authenticator
@@ -91,6 +93,7 @@ func New(cfg Config, authCfg AuthConfig, backend Backend, box Mailbox, log *zap.
 		baseCtx:  context.Background(),
 		stop:     make(chan struct{}),
 	}
+	s.liveCfg.Store(&liveConfig{rate: cfg.Rate, login: cfg.Login, rooms: cfg.Rooms})
 	s.dir, _ = authn.(auth.Directory)
 	_, s.immediate = authn.(auth.Immediate)
 	var o options
@@ -205,10 +208,6 @@ func (s *Service) janitor(p pruner) {
 			}
 		}
 	}
-}
-
-func (s *Service) newLimiter() *rate.Limiter {
-	return rate.NewLimiter(rate.Limit(s.cfg.Rate.MessagesPerSecond), s.cfg.Rate.Burst)
 }
 
 // frame wraps an encoded JSON message in a text frame.
