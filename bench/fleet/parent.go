@@ -54,7 +54,11 @@ func Run(ctx context.Context, cfg scenario.Config, opt Options) ([]scenario.Resu
 	defer cancel()
 	tl := scenario.Timeline{Epoch: time.Now()}
 	// With several PIDs (the nodes of a cluster) every sample is their sum.
+	host := newHostSampler(cfg)
 	sample := func() *procfs.Sample {
+		if host != nil {
+			tl.Host = append(tl.Host, host.sample(ctx))
+		}
 		if len(cfg.PIDs) == 0 {
 			return nil
 		}

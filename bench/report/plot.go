@@ -24,7 +24,11 @@ func (r *Report) Plots(dir string) ([]string, error) {
 	var paths []string
 	save := func(p *plot.Plot, name string) error {
 		path := filepath.Join(dir, r.Scenario+"-"+name+".png")
-		if err := p.Save(6*vg.Inch, 3.5*vg.Inch, path); err != nil {
+		w, h := 6*vg.Inch, 3.5*vg.Inch
+		if r.Soak != nil {
+			w, h = soakSize[0], soakSize[1]
+		}
+		if err := p.Save(w, h, path); err != nil {
 			return fmt.Errorf("plot %s: %w", name, err)
 		}
 		paths = append(paths, path)
@@ -41,6 +45,10 @@ func (r *Report) Plots(dir string) ([]string, error) {
 		if err := save(mk.make(), mk.name); err != nil {
 			return paths, err
 		}
+	}
+	if r.Soak != nil {
+		more, err := r.soakPlots(dir)
+		return append(paths, more...), err
 	}
 	return paths, nil
 }

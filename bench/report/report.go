@@ -33,6 +33,7 @@ type Report struct {
 	Phases   []Phase                    `json:"phases,omitempty"`
 	Series   Series                     `json:"series"`
 
+	Soak       *Soak             `json:"soak,omitempty"`
 	Verdict    *check.Verdict    `json:"verdict,omitempty"`
 	Invariants []check.Invariant `json:"invariants"`
 	Passed     int               `json:"passed"`
