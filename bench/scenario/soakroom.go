@@ -64,6 +64,7 @@ func (s *soak) onRoomLocked(u *soakUser, room string, seq uint64, from int32, fs
 	if !t.known {
 		t.known, t.next = true, seq
 	}
+	fresh := true // first time u reads seq
 	switch {
 	case seq == t.next:
 		t.next++
@@ -79,10 +80,11 @@ func (s *soak) onRoomLocked(u *soakUser, room string, seq uint64, from int32, fs
 			delete(s.gaps, k)
 			s.violateLocked("room_order", "%s got %s seq %d after seq %d", u.name, room, seq, t.next-1)
 		} else {
+			fresh = false
 			s.violateLocked("room_dup", "%s got %s seq %d again (expecting %d)", u.name, room, seq, t.next)
 		}
 	}
-	if from != u.idx {
+	if fresh && from != u.idx {
 		if hi, ok := t.from[from]; ok && fseq < hi {
 			s.violateLocked("room_order", "%s got user %d's message %d in %s after its message %d", u.name, from, fseq, room, hi-1)
 		}

@@ -116,8 +116,17 @@ var quick = []string{"-d", "1s", "-drain", "5s", "-quiet", "300ms", "-interval",
 // its output and the JSON report.
 func runScenario(t *testing.T, args ...string) (int, string, *report.Report) {
 	t.Helper()
+	return runScenarioArgs(t, append(args, quick...))
+}
+
+// reportT is the report type, for helpers in other test files.
+type reportT = report.Report
+
+// runScenarioArgs runs chatbench with args as they are.
+func runScenarioArgs(t *testing.T, args []string) (int, string, *report.Report) {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "report.json")
-	args = append(append(args, quick...), "-out", out)
+	args = append(args, "-out", out)
 	var stdout, stderr strings.Builder
 	code := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
 	r, err := report.ReadJSON(out)
