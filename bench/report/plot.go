@@ -150,7 +150,12 @@ func (r *Report) percentilePlot() *plot.Plot {
 	return p
 }
 
-// phaseMarks draws a vertical grey line at each phase release.
+// WarmupMark names the Phase drawn in red: where a soak's flatness
+// verdict starts.
+const WarmupMark = "warm-up end"
+
+// phaseMarks draws a vertical grey line at each phase release, and a red
+// one at the warm-up end.
 func (r *Report) phaseMarks(p *plot.Plot) {
 	for _, ph := range r.Phases {
 		l, err := plotter.NewLine(plotter.XYs{{X: ph.At, Y: p.Y.Min}, {X: ph.At, Y: math.Max(p.Y.Max, p.Y.Min+1)}})
@@ -159,6 +164,10 @@ func (r *Report) phaseMarks(p *plot.Plot) {
 		}
 		l.Color = grey
 		l.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+		if ph.Name == WarmupMark {
+			l.Color, l.Width = red, vg.Points(1.5)
+			p.Legend.Add("warm-up end", l)
+		}
 		p.Add(l)
 	}
 }

@@ -55,7 +55,7 @@ func summarizeSoak(cfg Config, results []Result, tl Timeline) (*report.Report, e
 	sent, _ := tl.phase(PhaseSent)
 	from := ready.At.Add(cfg.Warmup.D()).Sub(tl.Epoch).Seconds()
 	to := sent.At.Sub(tl.Epoch).Seconds()
-	r.Phases = append(r.Phases, report.Phase{Name: "warm-up end", At: from})
+	r.Phases = append(r.Phases, report.Phase{Name: report.WarmupMark, At: from})
 	r.Soak = &report.Soak{WarmupEnd: from, Resources: resources(tl)}
 	s.soakMetrics(ready, sent)
 	s.soakInvariants()
