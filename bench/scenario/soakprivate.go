@@ -163,6 +163,9 @@ func droppedAll(sess []session, from, to time.Time) bool {
 			continue
 		}
 		if !se.dropped {
+			if se.login.After(to) && any {
+				continue // logging in while it was answered: it may have gone to the dropped one
+			}
 			return false
 		}
 		any = true
