@@ -64,6 +64,9 @@ func Run(ctx context.Context, cfg scenario.Config, opt Options) ([]scenario.Resu
 		}
 		s, err := procfs.ReadSum(cfg.PIDs)
 		if err != nil {
+			if host != nil { // keep Samples aligned with Host: zeros are "not measured"
+				tl.Samples = append(tl.Samples, procfs.Sample{At: time.Now()})
+			}
 			return nil
 		}
 		tl.Samples = append(tl.Samples, s)

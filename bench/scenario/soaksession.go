@@ -193,6 +193,7 @@ func (s *soak) startSoakReader(u *soakUser, sess int, c *wsconn.Conn, done chan 
 		for {
 			_, msg, err := c.Read()
 			if err != nil {
+				c.Close() // after a logout the server has closed; ours is still open
 				s.ended(u, sess, err)
 				return
 			}

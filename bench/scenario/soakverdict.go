@@ -73,10 +73,10 @@ func resources(tl Timeline) report.Resources {
 		out.Goroutines = append(out.Goroutines, h.Goroutines)
 		out.Load1 = append(out.Load1, h.Load1)
 		rss, fds, cpu := -1.0, -1.0, -1.0
-		if i < len(tl.Samples) {
+		if i < len(tl.Samples) && tl.Samples[i].RSS > 0 { // 0: the read failed
 			x := tl.Samples[i]
 			rss, fds = float64(x.RSS)/(1<<20), float64(x.FDs)
-			if i > 0 {
+			if i > 0 && tl.Samples[i-1].RSS > 0 {
 				p := tl.Samples[i-1]
 				if dt := x.At.Sub(p.At).Seconds(); dt > 0 {
 					cpu = 100 * (x.CPU - p.CPU).Seconds() / dt
