@@ -79,7 +79,38 @@ func (r *Report) soakPlots(dir string) ([]string, error) {
 	if err := r.writeResourcesCSV(path); err != nil {
 		return paths, err
 	}
+	paths = append(paths, path)
+	path = filepath.Join(dir, r.Scenario+"-traffic.csv")
+	if err := r.writeTrafficCSV(path); err != nil {
+		return paths, err
+	}
 	return append(paths, path), nil
+}
+
+// writeTrafficCSV writes the per-interval series: messages sent and
+// delivered, and the latency of the messages intended in the interval.
+func (r *Report) writeTrafficCSV(path string) error {
+	s := r.Series
+	rows := [][]string{{"seconds", "sent", "delivered", "p50_ms", "p99_ms", "max_ms"}}
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	for i := range s.Seconds {
+		rows = append(rows, []string{f(s.Seconds[i]), strconv.FormatInt(at(s.Sent, i), 10),
+			strconv.FormatInt(at(s.Delivered, i), 10), f(s.P50[i] / 1000), f(s.P99[i] / 1000), f(s.Max[i] / 1000)})
+	}
+	return writeCSV(path, rows)
+}
+
+func writeCSV(path string, rows [][]string) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(fh)
+	if err := w.WriteAll(rows); err != nil {
+		fh.Close()
+		return err
+	}
+	return fh.Close()
 }
 
 type namedSeries struct {

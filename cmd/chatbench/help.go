@@ -9,6 +9,7 @@ Usage:
                                       same scenario against chatd and the baseline, back to back,
                                       -reps times; medians and ratios
   chatbench suite [compare flags]     the quick standard suite (make bench)
+  chatbench plot -in FILE -plots DIR  the plots (and soak's CSV) of a saved JSON report again
   chatbench SCENARIO -h               the scenario flags
   chatbench compare -h                the compare flags
 
