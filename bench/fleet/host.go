@@ -30,6 +30,13 @@ func newHostSampler(cfg scenario.Config) *hostSampler {
 	return h
 }
 
+// close lets go of the scrapes' idle connections (nil-safe).
+func (h *hostSampler) close() {
+	if h != nil {
+		h.client.CloseIdleConnections()
+	}
+}
+
 func (h *hostSampler) sample(ctx context.Context) scenario.HostSample {
 	s := scenario.HostSample{At: time.Now(), Goroutines: -1}
 	s.Load1, _, _ = procfs.LoadAvg()

@@ -55,6 +55,7 @@ func Run(ctx context.Context, cfg scenario.Config, opt Options) ([]scenario.Resu
 	tl := scenario.Timeline{Epoch: time.Now()}
 	// With several PIDs (the nodes of a cluster) every sample is their sum.
 	host := newHostSampler(cfg)
+	defer host.close()
 	sample := func() *procfs.Sample {
 		if host != nil {
 			tl.Host = append(tl.Host, host.sample(ctx))
