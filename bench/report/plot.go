@@ -108,12 +108,13 @@ func (r *Report) throughputPlot() *plot.Plot {
 	p.Y.Label.Text = "per second"
 	p.Legend.Top = true
 	s := r.Series
-	line(p, "sent", blue, s.Seconds, floats(s.Sent))
+	per := 1 / s.step() // the series counts per step
+	line(p, "sent", blue, s.Seconds, scale(floats(s.Sent), per))
 	label := "delivered"
 	if r.Scenario == "connect" || r.Scenario == "idle" {
 		label = "connections opened"
 	}
-	line(p, label, green, s.Seconds, floats(s.Delivered))
+	line(p, label, green, s.Seconds, scale(floats(s.Delivered), per))
 	r.phaseMarks(p)
 	return p
 }

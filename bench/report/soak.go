@@ -88,14 +88,16 @@ func (r *Report) soakPlots(dir string) ([]string, error) {
 }
 
 // writeTrafficCSV writes the per-interval series: messages sent and
-// delivered, and the latency of the messages intended in the interval.
+// delivered per second, and the latency of the messages intended in the
+// interval.
 func (r *Report) writeTrafficCSV(path string) error {
 	s := r.Series
-	rows := [][]string{{"seconds", "sent", "delivered", "p50_ms", "p99_ms", "max_ms"}}
+	rows := [][]string{{"seconds", "sent_per_s", "delivered_per_s", "p50_ms", "p99_ms", "max_ms"}}
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	step := s.step()
 	for i := range s.Seconds {
-		rows = append(rows, []string{f(s.Seconds[i]), strconv.FormatInt(at(s.Sent, i), 10),
-			strconv.FormatInt(at(s.Delivered, i), 10), f(s.P50[i] / 1000), f(s.P99[i] / 1000), f(s.Max[i] / 1000)})
+		rows = append(rows, []string{f(s.Seconds[i]), f(float64(at(s.Sent, i)) / step),
+			f(float64(at(s.Delivered, i)) / step), f(s.P50[i] / 1000), f(s.P99[i] / 1000), f(s.Max[i] / 1000)})
 	}
 	return writeCSV(path, rows)
 }
