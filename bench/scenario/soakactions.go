@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"context"
 	"strconv"
 	"time"
 
@@ -212,7 +213,7 @@ func (s *soak) tick(now time.Time) {
 // finish ends the run: every logged-out user logs in, the deliveries
 // drain (at least a deadline, at most a deadline and cfg.Drain), and what
 // is still open is judged, with every member's missing tail of its rooms.
-func (s *soak) finish(ctx interface{ Err() error }) {
+func (s *soak) finish(ctx context.Context) {
 	s.mu.Lock()
 	s.ending = true
 	var away []*soakUser
@@ -229,11 +230,10 @@ func (s *soak) finish(ctx interface{ Err() error }) {
 		s.goLater(func() { s.relogin(u, false) })
 	}
 	c := s.cfg
-	bg := s.ctx
-	s.awaitOnline(bg, 3*c.Timeout.D())
+	s.awaitOnline(ctx, 3*c.Timeout.D())
 	start := time.Now()
 	for ctx.Err() == nil && time.Since(start) < c.Deadline.D()+c.Drain.D() {
-		sleep(bg, 200*time.Millisecond)
+		sleep(ctx, 200*time.Millisecond)
 		if time.Since(start) < c.Deadline.D() {
 			continue
 		}
