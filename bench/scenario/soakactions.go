@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/bench/check"
+	"github.com/chatd/chatd/bench/wsconn"
 )
 
 // privateLocked prepares a private message from u: to a logged-out user of
@@ -190,6 +191,7 @@ func (s *soak) runTicker() (stop func()) {
 func (s *soak) tick(now time.Time) {
 	type ack struct {
 		u *soakUser
+		c *wsconn.Conn
 		b []byte
 	}
 	var acks []ack
@@ -199,14 +201,13 @@ func (s *soak) tick(now time.Time) {
 	for _, u := range s.users {
 		if u.state == stOnline {
 			if b := s.ackLocked(u); b != nil {
-				acks = append(acks, ack{u, b})
+				acks = append(acks, ack{u, u.c, b})
 			}
 		}
 	}
 	s.mu.Unlock()
 	for _, a := range acks {
-		c := a.u.c
-		s.dispatch(a.u, func() { _ = c.WriteText(a.b) })
+		s.dispatch(a.u, func() { _ = a.c.WriteText(a.b) })
 	}
 }
 
