@@ -58,6 +58,7 @@ func startSoakChatd(t *testing.T, bin string) (addr, admin string, pid int) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		var a addrs
+		sent := false
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			var e struct{ Msg, Addr string }
@@ -70,12 +71,12 @@ func startSoakChatd(t *testing.T, bin string) (addr, admin string, pid int) {
 			case "admin listening":
 				a.admin = e.Addr
 			}
-			if a.chat != "" && a.admin != "" && got != nil {
+			if a.chat != "" && a.admin != "" && !sent {
 				got <- a
-				got = nil
+				sent = true
 			}
 		}
-		if got != nil {
+		if !sent {
 			close(got)
 		}
 	})
