@@ -4,12 +4,14 @@
 // # The tools
 //
 //   - cmd/chatbench is the load generator. Its packages live here: scenario
-//     (the scenarios: connect, idle, echo, private, room, mailbox), fleet
+//     (the scenarios: connect, idle, echo, private, room, mailbox, soak), fleet
 //     (client processes), wsconn (the WebSocket client, explicit source
 //     addresses), check (delivery invariants), metrics (histograms), pace
 //     (open-loop schedules), procfs (server and client samples from /proc),
-//     report (table, JSON, plots), progress (the terminal display) and
-//     compare (chatd against the baseline, medians and ratios).
+//     report (table, JSON, plots), progress (the terminal display),
+//     compare (chatd against the baseline, medians and ratios), trend
+//     (soak's flatness verdict) and scrape (gauges from an admin /metrics;
+//     overhead.sh beside it measures what scraping costs chatd).
 //   - baseline is a reference server of the usual kind (net/http and
 //     gorilla/websocket, a goroutine per connection, a hub), kept only so
 //     chatd's numbers have something to be compared with on the same box.

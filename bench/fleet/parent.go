@@ -54,12 +54,20 @@ func Run(ctx context.Context, cfg scenario.Config, opt Options) ([]scenario.Resu
 	defer cancel()
 	tl := scenario.Timeline{Epoch: time.Now()}
 	// With several PIDs (the nodes of a cluster) every sample is their sum.
+	host := newHostSampler(cfg)
+	defer host.close()
 	sample := func() *procfs.Sample {
+		if host != nil {
+			tl.Host = append(tl.Host, host.sample(ctx))
+		}
 		if len(cfg.PIDs) == 0 {
 			return nil
 		}
 		s, err := procfs.ReadSum(cfg.PIDs)
 		if err != nil {
+			if host != nil { // keep Samples aligned with Host: zeros are "not measured"
+				tl.Samples = append(tl.Samples, procfs.Sample{At: time.Now()})
+			}
 			return nil
 		}
 		tl.Samples = append(tl.Samples, s)

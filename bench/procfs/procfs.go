@@ -120,3 +120,22 @@ func ReadSum(pids []int) (Sample, error) {
 	}
 	return sum, nil
 }
+
+// LoadAvg returns the machine's 1- and 5-minute load averages
+// (/proc/loadavg): runnable and uninterruptible tasks, all processes
+// together, so it shows the other work on a shared machine.
+func LoadAvg() (load1, load5 float64, err error) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, 0, err
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0, 0, fmt.Errorf("/proc/loadavg: %q", b)
+	}
+	if load1, err = strconv.ParseFloat(f[0], 64); err != nil {
+		return 0, 0, err
+	}
+	load5, err = strconv.ParseFloat(f[1], 64)
+	return load1, load5, err
+}

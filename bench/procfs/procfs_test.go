@@ -41,3 +41,10 @@ func TestReadSum(t *testing.T) {
 		t.Fatalf("missing process: %v", err)
 	}
 }
+
+func TestLoadAvg(t *testing.T) {
+	l1, l5, err := LoadAvg()
+	if err != nil || l1 < 0 || l5 < 0 {
+		t.Fatalf("%v %v %v", l1, l5, err)
+	}
+}

@@ -24,7 +24,11 @@ func (r *Report) Plots(dir string) ([]string, error) {
 	var paths []string
 	save := func(p *plot.Plot, name string) error {
 		path := filepath.Join(dir, r.Scenario+"-"+name+".png")
-		if err := p.Save(6*vg.Inch, 3.5*vg.Inch, path); err != nil {
+		w, h := 6*vg.Inch, 3.5*vg.Inch
+		if r.Soak != nil {
+			w, h = soakSize[0], soakSize[1]
+		}
+		if err := p.Save(w, h, path); err != nil {
 			return fmt.Errorf("plot %s: %w", name, err)
 		}
 		paths = append(paths, path)
@@ -41,6 +45,10 @@ func (r *Report) Plots(dir string) ([]string, error) {
 		if err := save(mk.make(), mk.name); err != nil {
 			return paths, err
 		}
+	}
+	if r.Soak != nil {
+		more, err := r.soakPlots(dir)
+		return append(paths, more...), err
 	}
 	return paths, nil
 }
@@ -100,12 +108,13 @@ func (r *Report) throughputPlot() *plot.Plot {
 	p.Y.Label.Text = "per second"
 	p.Legend.Top = true
 	s := r.Series
-	line(p, "sent", blue, s.Seconds, floats(s.Sent))
+	per := 1 / s.step() // the series counts per step
+	line(p, "sent", blue, s.Seconds, scale(floats(s.Sent), per))
 	label := "delivered"
 	if r.Scenario == "connect" || r.Scenario == "idle" {
 		label = "connections opened"
 	}
-	line(p, label, green, s.Seconds, floats(s.Delivered))
+	line(p, label, green, s.Seconds, scale(floats(s.Delivered), per))
 	r.phaseMarks(p)
 	return p
 }
@@ -142,7 +151,12 @@ func (r *Report) percentilePlot() *plot.Plot {
 	return p
 }
 
-// phaseMarks draws a vertical grey line at each phase release.
+// WarmupMark names the Phase drawn in red: where a soak's flatness
+// verdict starts.
+const WarmupMark = "warm-up end"
+
+// phaseMarks draws a vertical grey line at each phase release, and a red
+// one at the warm-up end.
 func (r *Report) phaseMarks(p *plot.Plot) {
 	for _, ph := range r.Phases {
 		l, err := plotter.NewLine(plotter.XYs{{X: ph.At, Y: p.Y.Min}, {X: ph.At, Y: math.Max(p.Y.Max, p.Y.Min+1)}})
@@ -151,6 +165,10 @@ func (r *Report) phaseMarks(p *plot.Plot) {
 		}
 		l.Color = grey
 		l.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+		if ph.Name == WarmupMark {
+			l.Color, l.Width = red, vg.Points(1.5)
+			p.Legend.Add("warm-up end", l)
+		}
 		p.Add(l)
 	}
 }

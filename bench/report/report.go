@@ -33,6 +33,7 @@ type Report struct {
 	Phases   []Phase                    `json:"phases,omitempty"`
 	Series   Series                     `json:"series"`
 
+	Soak       *Soak             `json:"soak,omitempty"`
 	Verdict    *check.Verdict    `json:"verdict,omitempty"`
 	Invariants []check.Invariant `json:"invariants"`
 	Passed     int               `json:"passed"`
@@ -88,14 +89,23 @@ type Phase struct {
 	At   float64 `json:"at"`
 }
 
-// Series is per-second data since the start of the run.
+// Series is per-step data since the start of the run (the step is the
+// sampling interval, 1 s unless -interval says otherwise).
 type Series struct {
 	Seconds   []float64 `json:"seconds"`
-	Sent      []int64   `json:"sent"`      // messages written per second
-	Delivered []int64   `json:"delivered"` // deliveries (or connections, for connect/idle) per second
+	Sent      []int64   `json:"sent"`      // messages written per step
+	Delivered []int64   `json:"delivered"` // deliveries (or connections, for connect/idle) per step
 	P50       []float64 `json:"p50_us"`    // latency of the messages intended in that second
 	P99       []float64 `json:"p99_us"`
 	Max       []float64 `json:"max_us"`
+}
+
+// step is the series' step in seconds (1 when unknown).
+func (s Series) step() float64 {
+	if len(s.Seconds) > 1 && s.Seconds[1] > s.Seconds[0] {
+		return s.Seconds[1] - s.Seconds[0]
+	}
+	return 1
 }
 
 // WriteJSON writes r to path, indented.

@@ -73,6 +73,11 @@ func (r *Report) Table(w io.Writer) {
 			fmt.Fprintf(w, "        e.g. %s\n", ex)
 		}
 	}
+	if r.Soak != nil {
+		for _, n := range r.Soak.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
+		}
+	}
 	fmt.Fprintln(w, check.Line(r.Invariants))
 }
 

@@ -26,7 +26,7 @@ const (
 )
 
 // Names lists the scenarios.
-var Names = []string{Connect, Idle, Echo, Private, Room, Mailbox}
+var Names = []string{Connect, Idle, Echo, Private, Room, Mailbox, Soak}
 
 // MaxConnsPerProc keeps one client process under the 20,000 open-file cap
 // with room for its own descriptors.
@@ -109,6 +109,9 @@ type Config struct {
 	Plots string `yaml:"plots"`
 	// Tag makes user names unique to the run: "cb<tag>-<i>". Default random.
 	Tag string `yaml:"tag"`
+
+	// SoakConfig is the soak scenario's traffic mix and verdict limits.
+	SoakConfig `yaml:",inline"`
 }
 
 // Duration is a time.Duration written in YAML as a string such as "5s".
@@ -158,6 +161,9 @@ func (c Config) WithDefaults() Config {
 		if *v == 0 {
 			*v = Duration(d)
 		}
+	}
+	if c.Scenario == Soak { // before the common defaults: other Interval and Duration
+		c = c.soakDefaults()
 	}
 	if c.URL == "" {
 		c.URL = "ws://127.0.0.1:8080/ws"
@@ -249,7 +255,7 @@ func (c Config) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	switch c.Scenario {
-	case Connect, Idle, Echo, Private, Room, Mailbox:
+	case Connect, Idle, Echo, Private, Room, Mailbox, Soak:
 	case "":
 		bad("no scenario: want one of %s", strings.Join(Names, ", "))
 	default:
@@ -312,6 +318,10 @@ func (c Config) Validate() error {
 	case Mailbox:
 		if c.Senders < 1 || c.Messages < 1 || c.Rate <= 0 {
 			bad("mailbox needs senders, messages and a rate")
+		}
+	case Soak:
+		if err := c.validateSoak(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if c.Scenario != Echo && c.Scenario != Connect && c.Scenario != Idle && (c.Login == nil || !*c.Login) {

@@ -21,6 +21,53 @@
 //     second and the latency to the first and the last member.
 //   - mailbox: S senders store K messages for U offline users, the users log
 //     in, every message must arrive in order; drain rate.
+//   - soak: N users for a long time at a steady mixed rate (private, to
+//     online and to logged-out users, rooms, lobby), with logouts and
+//     logins, dropped connections resumed with since, and room moves; the
+//     promises are judged as their deadlines pass, and the server's RSS,
+//     fds and goroutines must stay flat after the warm-up (below).
+//
+// # Soak: what is promised, and what is not
+//
+// A soak worker keeps private messages and rooms among its own users
+// (soakstate.go), so it holds both ends of what it judges. Each promise of
+// docs/PROTOCOL.md is judged when its deadline (Config.Deadline) passes:
+//
+//   - A private message answered "delivered" must be read within the
+//     deadline of the answer, unless every session of the receiver that
+//     could have taken it was dropped by us (the kernel took it; the
+//     socket died with it unread: not promised, counted as excused). A
+//     dropped session counts as open until the next login, since chatd
+//     may write to it until it notices.
+//   - One answered "stored" must be read in a session that logged in
+//     after it was sent and lasted a deadline. Logins ask for acks, and a
+//     mailbox message read in a session that was then dropped before the
+//     ack went out comes again: allowed, counted as redelivered; any other
+//     second copy is a duplicate.
+//   - Every private message gets an answer within the deadline, and none
+//     is refused. One whose sender logged out before the answer was still
+//     processed, and is judged at the end; one whose sender's connection
+//     we dropped may never have left the socket: not promised.
+//   - Per sender, private messages come in order, except the documented
+//     reroute: a message written before the receiver's current session
+//     began may come after later ones.
+//   - In a room (the lobby included), from the joined reply (its seq, or
+//     since and recovered/missed) to the left reply, every seq comes once
+//     and in order. A gap is judged at its deadline: the member's own
+//     message (chatd does not send it back; the seqs other members saw,
+//     or an own message nobody saw, tell), else lost. Messages missed
+//     beyond the kept history (missed in joined) are not promised.
+//     Messages of a room after its left, or to a non-member, are
+//     violations. A resume must rejoin every room, and its since must
+//     replay exactly the seqs after it.
+//   - Lobby messages sent while a user is logged out are not promised; a
+//     login asks since for the lobby anyway and checks what comes.
+//
+// At the end every logged-out user logs in, the deliveries drain, and
+// every member's missing tail up to the last seq any member saw is judged.
+// Violations are counted per kind (counters "v_…"), the first are printed
+// as they happen, and summarizeSoak turns them into invariants, with the
+// flatness verdict of package trend on the parent's samples.
 //
 // # Several servers
 //

@@ -21,6 +21,18 @@ type Timeline struct {
 	Before  *procfs.Sample // before any connection
 	After   *procfs.Sample // after the run
 	Samples []procfs.Sample
+	// Host is sampled with Samples (soak): the machine's load and, with
+	// an admin URL, the server's own gauges.
+	Host []HostSample
+}
+
+// HostSample is what the parent saw besides /proc/PID at one instant.
+type HostSample struct {
+	At    time.Time `json:"at"`
+	Load1 float64   `json:"load1"`
+	// Goroutines is go_goroutines from the admin /metrics; -1 when not
+	// scraped or the scrape failed.
+	Goroutines float64 `json:"goroutines"`
 }
 
 // PhaseAt is one phase release, with the server sample taken then.
@@ -72,6 +84,9 @@ func (t Timeline) clientCPUBetween(from, to string) (time.Duration, bool) {
 // Summarize merges the workers' results into the run's report and checks
 // the invariants.
 func Summarize(cfg Config, results []Result, tl Timeline) (*report.Report, error) {
+	if cfg.Scenario == Soak {
+		return summarizeSoak(cfg, results, tl)
+	}
 	datas := make([]metrics.Data, len(results))
 	parts := make([]check.Partial, len(results))
 	marks := map[string][]int64{}

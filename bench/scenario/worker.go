@@ -72,6 +72,8 @@ type Result struct {
 	Fanout  []Fanout      `json:"fanout,omitempty"`
 	// Marks are named instants in Unix nanoseconds (see the scenarios).
 	Marks map[string]int64 `json:"marks,omitempty"`
+	// Notes are the first broken promises a soak worker saw, as text.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // worker is the state of one running Job.
@@ -105,6 +107,8 @@ type worker struct {
 
 	marksMu sync.Mutex // guards marks
 	marks   map[string]int64
+
+	notes []string // soak: the first violations, set by the run goroutine
 }
 
 // Run runs job and returns what it measured. It returns an error only when
@@ -156,6 +160,8 @@ func Run(ctx context.Context, job Job, coord Coord) (Result, error) {
 		users, err = w.room(ctx)
 	case Mailbox:
 		users, err = w.mailbox(ctx)
+	case Soak:
+		err = w.soak(ctx)
 	default:
 		err = fmt.Errorf("unknown scenario %q", cfg.Scenario)
 	}
@@ -241,7 +247,7 @@ func (w *worker) result(users []*user) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Proc: w.shard.Proc, Metrics: data, Marks: w.marks}
+	res := Result{Proc: w.shard.Proc, Metrics: data, Marks: w.marks, Notes: w.notes}
 	if v := w.lastDelivery.Load(); v != 0 {
 		res.Marks["last_delivery"] = v
 	}

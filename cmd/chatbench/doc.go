@@ -9,6 +9,7 @@
 //	chatbench private -n 10000 -rate 10000 -d 10s
 //	chatbench room    -n 10000 -publishers 1 -rate 1 -d 10s
 //	chatbench mailbox -n 100 -senders 10 -messages 10000
+//	chatbench soak    -n 15000 -procs 4 -d 30m -pid $(pidof chatd) -admin http://127.0.0.1:39512 -plots docs/soak
 //	chatbench private -n 10000 -rate 10000 -url ws://127.0.0.1:8081/ws,ws://127.0.0.1:8082/ws -pid 1234,5678
 //	chatbench -config configs/chatbench-private.yaml -pid 1234 -out run.json -plots plots/
 //	chatbench compare -reps 3 private -n 1000 -rate 2000
@@ -27,6 +28,7 @@
 // The work is done by the packages under bench/: scenario (the scenarios),
 // fleet (worker processes), check (invariants), metrics (histograms),
 // pace (open-loop schedules), wsconn (the client), report (table, JSON,
-// plots), progress (the terminal display) and compare (chatd against the
-// baseline).
+// plots), progress (the terminal display), compare (chatd against the
+// baseline), trend (soak's flatness verdict) and scrape (gauges from
+// chatd's admin /metrics).
 package main

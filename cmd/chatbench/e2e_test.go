@@ -116,8 +116,17 @@ var quick = []string{"-d", "1s", "-drain", "5s", "-quiet", "300ms", "-interval",
 // its output and the JSON report.
 func runScenario(t *testing.T, args ...string) (int, string, *report.Report) {
 	t.Helper()
+	return runScenarioArgs(t, append(args, quick...))
+}
+
+// reportT is the report type, for helpers in other test files.
+type reportT = report.Report
+
+// runScenarioArgs runs chatbench with args as they are.
+func runScenarioArgs(t *testing.T, args []string) (int, string, *report.Report) {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "report.json")
-	args = append(append(args, quick...), "-out", out)
+	args = append(args, "-out", out)
 	var stdout, stderr strings.Builder
 	code := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
 	r, err := report.ReadJSON(out)
@@ -235,6 +244,10 @@ func TestUsage(t *testing.T) {
 		{[]string{"-config", "../../configs/chatbench-private.yaml", "-n", "1"}, 2, "at least 2 users"},
 		{[]string{"private", "-n", "5", "-url", "ws://127.0.0.1:1/ws,ws://127.0.0.1:2/ws"}, 2, "needs an even n"},
 		{[]string{"idle", "-pid", "chatd"}, 2, "want a process id"},
+		{[]string{"plot"}, 2, "usage: chatbench plot"},
+		{[]string{"plot", "-in", "/nonexistent.json", "-plots", "/tmp"}, 1, "no such file"},
+		{[]string{"soak", "-n", "2"}, 2, "at least 4 users"},
+		{[]string{"soak", "-churn", "2"}, 2, "at most 1"},
 		{[]string{"compare", "echo", "-url", "ws://127.0.0.1:1/echo,ws://127.0.0.1:2/echo"}, 2, "one server at a time"},
 	}
 	for _, tc := range cases {

@@ -69,7 +69,37 @@ func bind(fs *flag.FlagSet, c *scenario.Config) *string {
 	fs.StringVar(&c.Out, "out", c.Out, "write the JSON report to `file`")
 	fs.StringVar(&c.Plots, "plots", c.Plots, "write PNG plots into `dir`")
 	fs.StringVar(&c.Tag, "tag", c.Tag, "user names are cb<tag>-<i> (default random)")
+	bindSoak(fs, &c.SoakConfig)
 	return config
+}
+
+// bindSoak defines the soak scenario's flags.
+func bindSoak(fs *flag.FlagSet, s *scenario.SoakConfig) {
+	dur := func(p *scenario.Duration, name, usage string) {
+		fs.DurationVar((*time.Duration)(p), name, time.Duration(*p), usage)
+	}
+	f := func(p *float64, name, usage string) { fs.Float64Var(p, name, *p, usage) }
+	f(&s.LobbyRate, "lobby-rate", "soak: lobby messages/s in all, each to every online user (0.2)")
+	f(&s.RoomShare, "room-share", "soak: share of -rate sent to rooms, the rest private (0.3)")
+	f(&s.OfflineShare, "offline-share", "soak: share of private messages to logged-out users (0.1)")
+	f(&s.Churn, "churn", "soak: fraction of the users logging out per minute, back after -offline (0.02)")
+	dur(&s.Offline, "offline", "soak: mean time logged out (15s)")
+	f(&s.Drops, "drops", "soak: fraction of the users per minute whose connection is dropped, resumed at once (0.01)")
+	f(&s.Moves, "moves", "soak: fraction of the users per minute moving to another room (0.05)")
+	fs.IntVar(&s.RoomSize, "room-size", s.RoomSize, "soak: mean members per room (50)")
+	fs.IntVar(&s.RoomsPerUser, "rooms-per-user", s.RoomsPerUser, "soak: rooms per user besides the lobby (2)")
+	f(&s.ConnectRate, "connect-rate", "soak: logins/s while the users come up (1000)")
+	dur(&s.Deadline, "deadline", "soak: how late a promised message may be before it counts as lost (10s)")
+	fs.StringVar(&s.Admin, "admin", s.Admin, "soak: chatd's admin `URL` (http://127.0.0.1:9090) for goroutines from /metrics")
+	f(&s.WarmupShare, "warmup-share", "soak: share of -d before the flatness verdict, when -warmup is not set (0.2)")
+	f(&s.RSSRatio, "rss-ratio", "soak: RSS may grow this factor between the first and last post-warm-up quarter (1.05)")
+	f(&s.RSSSlackMiB, "rss-slack", "soak: ... plus this many MiB (8)")
+	f(&s.FDRatio, "fd-ratio", "soak: fds growth factor allowed (1.01)")
+	f(&s.FDSlack, "fd-slack", "soak: ... plus this many fds (20)")
+	f(&s.GoroutineRatio, "goroutine-ratio", "soak: goroutines growth factor allowed (1.05)")
+	f(&s.GoroutineSlack, "goroutine-slack", "soak: ... plus this many (50)")
+	f(&s.P99Ratio, "p99-ratio", "soak: per-interval p99 growth factor allowed (2)")
+	f(&s.P99SlackMillis, "p99-slack", "soak: ... plus this many ms (10)")
 }
 
 // parseConfig parses a scenario's flags: an optional first argument naming

@@ -37,6 +37,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 0
 		case "compare", "suite":
 			return runCompare(ctx, args[0], args[1:], stdout, stderr)
+		case "plot": // plots and CSV again, from a JSON report
+			return runPlot(args[1:], stderr)
 		case "help", "-h", "-help", "--help":
 			fmt.Fprint(stdout, helpText)
 			return 0
@@ -122,4 +124,33 @@ func exitFor(err error) int {
 		return 0
 	}
 	return 2
+}
+
+// runPlot writes the plots of a saved JSON report (-in) into -plots.
+func runPlot(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("plot", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	in := fs.String("in", "", "JSON report `file` (-out of an earlier run)")
+	dir := fs.String("plots", "", "write PNG plots (and soak's CSV) into `dir`")
+	if err := fs.Parse(args); err != nil {
+		return exitFor(err)
+	}
+	if *in == "" || *dir == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: chatbench plot -in REPORT.json -plots DIR")
+		return 2
+	}
+	r, err := report.ReadJSON(*in)
+	if err != nil {
+		fmt.Fprintf(stderr, "chatbench plot: %v\n", err)
+		return 1
+	}
+	paths, err := r.Plots(*dir)
+	for _, p := range paths {
+		fmt.Fprintf(stderr, "wrote %s\n", p)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "chatbench plot: %v\n", err)
+		return 1
+	}
+	return 0
 }
