@@ -192,19 +192,40 @@ func (p *process) readStdout() {
 	p.sink.exited(p, p.status)
 }
 
-// readLines reads newline-terminated lines of at most max_line_bytes
-// (a trailing "\r" is dropped too) through a 4 KiB buffer.
+// readLines reads the program's stdout as lines (splitLines); a line over
+// max_line_bytes, or a sink that takes no more, stops the process.
 func (p *process) readLines() {
-	max := p.b.cfg.MaxLineBytes
-	r := bufio.NewReaderSize(p.stdout, 4096)
+	switch splitLines(p.stdout, p.b.cfg.MaxLineBytes, func(line []byte) bool { return p.sink.line(p, line) }) {
+	case linesTooLong:
+		p.sink.tooLong(p)
+		p.stop()
+	case linesRefused:
+		p.stop()
+	}
+}
+
+// How splitLines ended.
+type linesEnd uint8
+
+const (
+	linesEOF     linesEnd = iota // end of input, or a read error
+	linesTooLong                 // a line over max, not passed
+	linesRefused                 // emit returned false
+)
+
+// splitLines reads newline-terminated lines of at most max bytes from r
+// (a trailing "\r" before the newline is dropped too; a last line without
+// a newline is passed as it is) through a 4 KiB buffer, and hands each to
+// emit, which owns it, until the end of r, a line over max (not passed),
+// or emit returning false.
+func splitLines(r io.Reader, max int, emit func(line []byte) bool) linesEnd {
+	br := bufio.NewReaderSize(r, 4096)
 	var long []byte // a line longer than the buffer, so far
 	for {
-		frag, err := r.ReadSlice('\n')
+		frag, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
 			if len(long)+len(frag) > max+2 { // room for "\r\n"
-				p.sink.tooLong(p)
-				p.stop()
-				return
+				return linesTooLong
 			}
 			long = append(long, frag...)
 			continue
@@ -218,17 +239,14 @@ func (p *process) readLines() {
 				line = bytes.TrimSuffix(line, []byte("\r"))
 			}
 			if len(line) > max {
-				p.sink.tooLong(p)
-				p.stop()
-				return
+				return linesTooLong
 			}
-			if !p.sink.line(p, line) {
-				p.stop()
-				return
+			if !emit(line) {
+				return linesRefused
 			}
 		}
 		if err != nil {
-			return // EOF, or the pipe was closed
+			return linesEOF // EOF, or the pipe was closed
 		}
 	}
 }
