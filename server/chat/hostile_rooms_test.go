@@ -780,7 +780,7 @@ func TestHostileRoomEmptiedDuringCatchUp(t *testing.T) {
 	sendAndConfirm(t, alice, ra, 5000, 1000)
 	watcher := nodes[0].login(t, "watcher")
 	for range 5 {
-		bob := nodes[1].login(t, "bob")
+		bob := loginWhenFree(t, nodes[1], "bob")
 		bob.sendJSON(map[string]any{"type": "join", "room": "dev", "since": 0, "id": 1})
 		time.Sleep(5 * time.Millisecond) // the join is under way: the follower started
 		bob.c.Close()
@@ -802,6 +802,26 @@ func TestHostileRoomEmptiedDuringCatchUp(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Errorf("%d goroutines still wait for the Ready of followers stopped before they caught up (5 aborted joins)", stuck)
+}
+
+// loginWhenFree logs name in on e, trying again on the same connection (the
+// login loop) while the name is still online: a session just closed on
+// this node may still hold it there after another node saw it gone.
+func loginWhenFree(t *testing.T, e *env, name string) *client {
+	t.Helper()
+	c := e.dial(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.send(name)
+		got := c.text()
+		if got == "True" {
+			return c
+		}
+		if got != "name is already online" || time.Now().After(deadline) {
+			t.Fatalf("login %s: %q", name, got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // TestHostileRoomMessageWhileNATSAway: NATS is gone; a member's room
