@@ -34,7 +34,9 @@ func (c *Conn) readHandshake(buf []byte) {
 			c.loop.st.bytesIn.Add(uint64(max(n, 0)))
 		} else {
 			n, err = c.tls.read(buf[:min(len(buf), limit-len(c.head))])
-			c.tlsWroteOnRead()
+			if !c.tlsWroteOnRead() {
+				return
+			}
 		}
 		if isEAGAIN(err) {
 			return

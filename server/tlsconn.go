@@ -172,7 +172,9 @@ func (c *Conn) readableTLS(buf []byte) {
 			p = p[:min(len(p), c.srv.cfg.Limits.ClosingReadBytes-int(c.closingRead)+1)]
 		}
 		n, err := t.read(p)
-		c.tlsWroteOnRead()
+		if !c.tlsWroteOnRead() {
+			return
+		}
 		if isEAGAIN(err) {
 			break
 		}
@@ -196,14 +198,33 @@ func (c *Conn) readableTLS(buf []byte) {
 	c.rearm()
 }
 
-// tlsWroteOnRead: crypto/tls may write while reading (an alert, a
-// KeyUpdate answer); what the socket did not take goes when it is
-// writable.
-func (c *Conn) tlsWroteOnRead() {
-	if len(c.tls.pending) > 0 && !c.blocked && c.state != stateClosed {
+// tlsWroteOnRead: crypto/tls may write while reading (an alert, the
+// answer to a KeyUpdate request); what the socket did not take goes when
+// it is writable. That ciphertext counts against write_budget_bytes like
+// any output: a peer that keeps asking for it without reading (TLS 1.3
+// KeyUpdate requests, 27 bytes of answer for 27 sent, no WebSocket output
+// involved) would otherwise grow pending without bound. Past the budget
+// the input stops and the connection is dropped as a slow consumer. It
+// reports whether reading may go on.
+func (c *Conn) tlsWroteOnRead() bool {
+	if len(c.tls.pending) == 0 || c.state == stateClosed {
+		return true
+	}
+	if c.queued() > c.srv.cfg.Limits.WriteBudgetBytes {
+		c.eof = true // read no more: each read may add to pending
+		c.setInterest()
+		if c.state == stateOpen {
+			c.dropSlowConsumer()
+		} else {
+			c.postSystem(event{kind: evAbort, code: CloseSlowConsumer, reason: reasonTLSOverBudget})
+		}
+		return false
+	}
+	if !c.blocked {
 		c.blocked = true
 		c.setInterest()
 	}
+	return true
 }
 
 // kickTLS posts a read to the loop when crypto/tls may hold input that
