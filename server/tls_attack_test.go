@@ -1,14 +1,19 @@
 package server_test
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"net"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
 
 	"github.com/chatd/chatd/server"
+	"github.com/chatd/chatd/server/wstest"
 )
 
 // TestTLSKeyUpdateFlood: a TLS 1.3 client that never reads and sends
@@ -73,4 +78,119 @@ func TestTLSKeyUpdateFlood(t *testing.T) {
 			waitFor(t, 5*time.Second, "the connection released", func() bool { return ts.Srv.Stats().Open == 0 })
 		})
 	}
+}
+
+// flusher sends n numbered frames of size bytes for each message it is
+// sent, each followed by OnFlushed (written is the highest frame number
+// reported written plus one, settled counts the callbacks), and closes
+// after "last".
+type flusher struct {
+	c       *server.Conn
+	n, size int
+	next    *int
+	written *atomic.Int64
+	settled *atomic.Int64
+}
+
+func (f flusher) Message(_ server.MessageType, b []byte) {
+	for range f.n {
+		i := *f.next
+		*f.next++
+		frame := []byte(fmt.Sprintf("%06d", i))
+		frame = append(frame, bytes.Repeat([]byte{'.'}, f.size-len(frame))...)
+		if f.c.Send(server.Text, frame) != nil {
+			break
+		}
+		f.c.OnFlushed(func(written bool) {
+			if written && int64(i+1) > f.written.Load() {
+				f.written.Store(int64(i + 1))
+			}
+			f.settled.Add(1)
+		})
+	}
+	if string(b) == "last" {
+		f.c.Close(4000, "done")
+	}
+}
+
+func (flusher) Notify(any)                       {}
+func (flusher) Closed(server.StatusCode, string) {}
+
+// flushServer serves /flush (a flusher of n frames of 1000 bytes) on a
+// 16 KiB send buffer.
+func flushServer(t *testing.T, n int, written, settled *atomic.Int64) *tlsServer {
+	ep := server.EndpointFunc(func(c *server.Conn) server.Session {
+		return flusher{c: c, n: n, size: 1000, next: new(int), written: written, settled: settled}
+	})
+	return startTLSSndbuf(t, 16<<10, func(c *server.Config) {
+		c.CloseTimeout = 300 * time.Millisecond
+	}, map[string]server.Endpoint{"/flush": ep})
+}
+
+func readNumbered(t *testing.T, c *wstest.Conn, i int) error {
+	msg, err := c.ReadText(5 * time.Second)
+	if err != nil {
+		return err
+	}
+	if want := fmt.Sprintf("%06d", i); !strings.HasPrefix(msg, want) {
+		t.Fatalf("frame %d: got %.6q", i, msg)
+	}
+	return nil
+}
+
+// TestTLSWrittenMeansKernelTook: OnFlushed's written=true (the chat's
+// "delivered") must mean the frame's ciphertext was taken by the socket,
+// not that it was encrypted into the pending buffer. A client with a tiny
+// receive window asks for 200 KB and does not read; the server closes at
+// once, and its close times out with ciphertext still pending, which is
+// dropped. Every frame reported written must then reach the client,
+// which reads what the kernel holds, in order.
+func TestTLSWrittenMeansKernelTook(t *testing.T) {
+	var written, settled atomic.Int64
+	const n = 200
+	ts := flushServer(t, n, &written, &settled)
+	c := wstest.Dial(t, ts.wss("/flush"), wstest.WithTLS(ts.clientTLS()), wstest.WithReceiveBuffer(4096))
+	c.SendText(t, "last")
+	waitCloseCodes(t, ts.Server, 1, 10*time.Second) // close_timeout: torn down, pending dropped
+	if s := settled.Load(); s != n {
+		t.Fatalf("%d of %d OnFlushed callbacks called after teardown", s, n)
+	}
+	w := int(written.Load())
+	got := 0
+	for readNumbered(t, c, got) == nil {
+		got++
+	}
+	if got < w {
+		t.Fatalf("the server reported %d frames written but the client received %d: frames still in the pending buffer were called written", w, got)
+	}
+	if got == n {
+		t.Fatalf("all %d frames reached the client: the test wants ciphertext left pending", n)
+	}
+	t.Logf("%d frames reported written, %d received (the rest was dropped with the pending ciphertext)", w, got)
+}
+
+// TestTLSWrittenWhileMoreQueued: frames whose ciphertext the socket has
+// taken are reported written even while later output is still pending.
+// 200 KB are encrypted into the pending buffer; 200 KB more are queued
+// behind them; the client reads the first 200 frames and stops. Those
+// must be reported written now, not once the second batch is out too (a
+// recipient behind a steady stream would never hear "delivered").
+func TestTLSWrittenWhileMoreQueued(t *testing.T) {
+	var written, settled atomic.Int64
+	const n = 200
+	ts := flushServer(t, n, &written, &settled)
+	c := wstest.Dial(t, ts.wss("/flush"), wstest.WithTLS(ts.clientTLS()), wstest.WithReceiveBuffer(4096))
+	c.SendText(t, "first")
+	if err := readNumbered(t, c, 0); err != nil { // the first batch is out of c.out
+		t.Fatal(err)
+	}
+	c.SendText(t, "second") // queued behind pending ciphertext
+	for i := 1; i < n; i++ {
+		if err := readNumbered(t, c, i); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+	}
+	waitFor(t, 5*time.Second, "the 200 frames the client read reported written", func() bool {
+		return written.Load() >= n
+	})
 }

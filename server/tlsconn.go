@@ -35,7 +35,19 @@ import (
 //
 // Plaintext output is encrypted only when pending is empty, so at most one
 // batch of ciphertext waits per connection; the plaintext queued meanwhile
-// waits in Conn.out as for a plain connection.
+// waits in Conn.out as for a plain connection. A batch is encrypted in
+// chunks of a full record (tlsChunk); after each, a mark notes where its
+// ciphertext ends, and once the socket has taken the ciphertext up to a
+// mark, the plaintext before it counts as written (Conn.wrote, which
+// OnFlushed reports): a frame is reported written when the kernel has its
+// ciphertext, not when it is encrypted, nor only once the whole batch is out.
+
+// tlsChunk is how much plaintext is encrypted at a time: a full record.
+const tlsChunk = 16 << 10
+
+// tlsMark: once the socket has taken cipher bytes of ciphertext, plain
+// bytes of plaintext are written.
+type tlsMark struct{ cipher, plain uint64 }
 
 // errWouldBlock is tlsConn's "the socket has nothing more for now".
 var errWouldBlock net.Error = wouldBlock{}
@@ -58,11 +70,13 @@ type tlsConn struct {
 	// wait, set during the handshake, makes Read and Write block: on
 	// EAGAIN they wait for readiness within the handshake deadline.
 	wait *tlsWait
-	// pending is ciphertext the socket did not take; owed, the plaintext
-	// bytes whose ciphertext is not all written yet (Conn.wrote counts
-	// them once it is).
-	pending []byte
-	owed    uint64
+	// pending is ciphertext the socket did not take. cipher counts the
+	// ciphertext crypto/tls has written (taken or pending) and plain the
+	// plaintext encrypted; marks, while pending is not empty, map the end
+	// of an encrypted chunk's ciphertext to the plaintext it completes.
+	pending       []byte
+	cipher, plain uint64
+	marks         []tlsMark
 	// drained: the last tls.Conn.Read found the socket empty, so crypto/tls
 	// holds no complete record; kicked: a read is posted to the loop.
 	drained, kicked bool
@@ -113,6 +127,7 @@ func (t *tlsConn) Write(p []byte) (int, error) {
 		}
 	}
 	t.pending = append(t.pending, p...)
+	t.cipher += uint64(total)
 	return total, nil
 }
 
@@ -249,6 +264,45 @@ func (c *Conn) kickTLS() {
 	})
 }
 
+// encryptTLS encrypts plain, a chunk at a time, and counts as written
+// what the socket took.
+func (c *Conn) encryptTLS(plain []byte) error {
+	t := c.tls
+	for len(plain) > 0 {
+		n := min(len(plain), tlsChunk)
+		if _, err := t.tc.Write(plain[:n]); err != nil {
+			return err
+		}
+		plain = plain[n:]
+		t.plain += uint64(n)
+		if len(t.pending) == 0 {
+			c.wrote = t.plain // the socket took it all
+		} else {
+			t.marks = append(t.marks, tlsMark{cipher: t.cipher, plain: t.plain})
+		}
+	}
+	c.creditTLS()
+	return nil
+}
+
+// creditTLS counts as written the plaintext whose ciphertext the socket
+// has taken.
+func (c *Conn) creditTLS() {
+	t := c.tls
+	if len(t.pending) == 0 {
+		c.wrote = t.plain
+		t.marks = nil
+		return
+	}
+	taken := t.cipher - uint64(len(t.pending))
+	i := 0
+	for i < len(t.marks) && t.marks[i].cipher <= taken {
+		c.wrote = t.marks[i].plain
+		i++
+	}
+	t.marks = t.marks[:copy(t.marks, t.marks[i:])]
+}
+
 // writeOutTLS is writeOut for a TLS connection: pending ciphertext
 // first, then the queued plaintext, encrypted in one batch.
 func (c *Conn) writeOutTLS() {
@@ -261,6 +315,7 @@ func (c *Conn) writeOutTLS() {
 		}
 		t.st.bytesOut.Add(uint64(n))
 		t.pending = t.pending[:copy(t.pending, t.pending[n:])]
+		c.creditTLS()
 		if len(t.pending) > 0 {
 			c.blockTLS()
 			return
@@ -269,8 +324,7 @@ func (c *Conn) writeOutTLS() {
 	if len(c.out) > 0 {
 		plain := c.out
 		c.out = nil
-		_, err := t.tc.Write(plain)
-		t.owed += uint64(len(plain))
+		err := c.encryptTLS(plain)
 		c.loop.putBuffer(plain)
 		if err != nil {
 			c.peerGone(err.Error())
@@ -281,8 +335,6 @@ func (c *Conn) writeOutTLS() {
 			return
 		}
 	}
-	c.wrote += t.owed
-	t.owed = 0
 	t.pending = nil // an idle connection holds no buffer
 	c.fireFlushed()
 	if c.state != stateClosed {
@@ -306,9 +358,7 @@ func (c *Conn) lastWriteTLS() {
 	}
 	plain := c.out
 	c.out = nil
-	if _, err := t.tc.Write(plain); err == nil && len(t.pending) == 0 {
-		c.wrote += t.owed + uint64(len(plain))
-		t.owed = 0
+	if c.encryptTLS(plain) == nil {
 		c.fireFlushed()
 	}
 }
