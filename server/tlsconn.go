@@ -82,7 +82,36 @@ type tlsConn struct {
 	drained, kicked bool
 	// reads counts socket reads since the wake began (readsPerWake).
 	reads int
+	// The record framing of the ciphertext read so far: hdrN bytes of a
+	// record header are in hdr, or left bytes of a record's body are still
+	// to come (see midRecord).
+	hdr  [5]byte
+	hdrN int
+	left int
 }
+
+// track follows the record framing through p, read from the socket.
+func (t *tlsConn) track(p []byte) {
+	for len(p) > 0 {
+		if t.left > 0 {
+			n := min(len(p), t.left)
+			t.left -= n
+			p = p[n:]
+			continue
+		}
+		n := copy(t.hdr[t.hdrN:], p)
+		t.hdrN += n
+		p = p[n:]
+		if t.hdrN == len(t.hdr) {
+			t.left, t.hdrN = int(t.hdr[3])<<8|int(t.hdr[4]), 0
+		}
+	}
+}
+
+// midRecord reports whether the client has sent part of a record: input
+// crypto/tls holds and cannot decrypt yet, so to the client part of a
+// frame (rearm times it as one).
+func (t *tlsConn) midRecord() bool { return t.hdrN > 0 || t.left > 0 }
 
 // Read is crypto/tls's read of ciphertext.
 func (t *tlsConn) Read(p []byte) (int, error) {
@@ -90,6 +119,7 @@ func (t *tlsConn) Read(p []byte) (int, error) {
 		n, err := t.sock.read(p)
 		switch {
 		case err == nil && n > 0:
+			t.track(p[:n])
 			t.reads++
 			t.st.bytesIn.Add(uint64(n))
 			return n, nil
