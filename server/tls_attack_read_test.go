@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,4 +90,36 @@ func readUpgrade(t *testing.T, tc *tls.Conn) *wstest.Conn {
 	}
 	_ = tc.SetReadDeadline(time.Time{})
 	return wstest.NewConn(tc, br, 10*time.Second)
+}
+
+// TestTLSDeflate: permessage-deflate inside TLS: compressed messages of
+// every size around a record (16 KiB), sent deflated in fragments, are
+// echoed compressed and intact; a deflate bomb
+// over TLS is refused with 1009 like over ws://.
+func TestTLSDeflate(t *testing.T) {
+	ts := startTLS(t, func(c *server.Config) {
+		c.Compression.Enabled = true
+		c.Limits.MaxMessageBytes = 64 << 10
+	})
+	c := wstest.Dial(t, ts.wss("/echo"), wstest.WithTLS(ts.clientTLS()), wstest.WithDeflate())
+	if _, ok := c.Deflate(); !ok {
+		t.Fatal("permessage-deflate not negotiated over TLS")
+	}
+	for _, n := range []int{300, 16383, 16384, 16385, 40000} {
+		msg := strings.Repeat("compressible chat text ", n/23+1)[:n]
+		if err := c.Write(c.DeflatedSplit(ws.OpText, []byte(msg), 7000)...); err != nil {
+			t.Fatal(err)
+		}
+		c.ExpectText(t, msg)
+		if !c.LastCompressed() {
+			t.Errorf("a %d-byte echo came back uncompressed", n)
+		}
+	}
+	bomb := c.Deflated(ws.OpText, make([]byte, 1<<20)) // 1 MiB of zeros, ~1 KiB deflated
+	if err := c.Write(bomb); err != nil {
+		t.Fatal(err)
+	}
+	if code := readCloseCode(t, c, 5*time.Second); code != ws.StatusMessageTooBig {
+		t.Fatalf("deflate bomb over TLS: close %d, want 1009", code)
+	}
 }
