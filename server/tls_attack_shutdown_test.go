@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws"
+
 	"github.com/chatd/chatd/server"
 	"github.com/chatd/chatd/server/wstest"
 )
@@ -83,4 +85,46 @@ func TestTLSShutdownMidHandshake(t *testing.T) {
 	conns = nil
 	waitFor(t, 5*time.Second, "every server fd closed", func() bool { return openFDs(t) <= fds+len(upgraded)+3 })
 	t.Logf("shutdown took %v", time.Since(start))
+}
+
+// TestTLSAbruptEnds: a client that closes half way through its TLS
+// handshake, one reset half way through a record after the upgrade, and
+// one that sends close_notify followed by more data each end at once
+// (peer_gone, 1006, 1006), with nothing left open. (A hang-up inside a
+// record reaches chatd as io.ErrUnexpectedEOF, which was counted as a tls
+// failure, a bad client, and its socket lingered.)
+func TestTLSAbruptEnds(t *testing.T) {
+	noLeaks(t)
+	ts := startTLS(t, func(c *server.Config) { c.Handshake.Timeout = time.Minute })
+	nc := mustDial(t, ts.Addr)
+	_, _ = nc.Write(halfHello)
+	nc.Close()
+	waitFor(t, 5*time.Second, "the half handshake counted as peer_gone", func() bool {
+		return ts.Srv.Stats().HandshakeFailures["peer_gone"] == 1
+	})
+
+	r, _ := dialRawTLS13(t, ts, 0)
+	b := r.appData(nil, []byte(upgradeRequest("/echo", "")))
+	rec := r.appData(nil, append(maskedHeader(ws.OpText, true, 100), make([]byte, 100)...))
+	if _, err := r.raw.Write(append(b, rec[:len(rec)/2]...)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the upgrade", func() bool { return ts.Srv.Stats().Open == 1 && len(ts.Srv.Stats().Endpoints) > 0 })
+	_ = r.raw.(*net.TCPConn).SetLinger(0)
+	r.raw.Close() // RST
+	if codes := waitCloseCodes(t, ts.Server, 1, 5*time.Second); codes[0] != 1006 {
+		t.Fatalf("reset mid-record: close codes %v, want 1006", codes)
+	}
+
+	r, _ = dialRawTLS13(t, ts, 0)
+	b = r.appData(nil, []byte(upgradeRequest("/echo", "")))
+	b = r.seal(b, 0x15, []byte{1, 0}) // close_notify
+	b = r.appData(b, append(maskedHeader(ws.OpText, true, 5), "after"...))
+	if _, err := r.raw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if codes := waitCloseCodes(t, ts.Server, 2, 5*time.Second); codes[1] != 1006 {
+		t.Fatalf("close_notify then data: close codes %v, want 1006", codes)
+	}
+	waitFor(t, 5*time.Second, "nothing left open", func() bool { return ts.Srv.Stats().Open == 0 })
 }
