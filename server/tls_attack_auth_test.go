@@ -7,7 +7,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"io"
+	"log"
 	"math/big"
+	"net"
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -147,5 +151,63 @@ func TestTLSPostHandshakeClientHello(t *testing.T) {
 				t.Fatalf("close codes %v, want 1006", codes)
 			}
 		})
+	}
+}
+
+// TestTLSAPIClientAuth: another listener of the process (the HTTP API)
+// served with Server.TLSConfig gets the same client_auth: without a
+// client certificate, or with an expired one, the handshake fails; with a
+// good one the request is served, over HTTP/1.1 even when h2 is offered.
+func TestTLSAPIClientAuth(t *testing.T) {
+	clients := testcert.NewCA(t, "clients CA")
+	caFile := filepath.Join(t.TempDir(), "clients.pem")
+	testcert.WriteFile(t, caFile, clients.PEM)
+	ts := startTLS(t, func(c *server.Config) {
+		c.TLS.ClientAuth = "require"
+		c.TLS.ClientCAFile = caFile
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &http.Server{
+		Handler:   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, r.Proto) }),
+		TLSConfig: ts.Srv.TLSConfig(),
+		ErrorLog:  log.New(io.Discard, "", 0),
+	}
+	go func() { _ = api.ServeTLS(ln, "", "") }()
+	defer api.Close()
+	get := func(cert *tls.Certificate) (string, error) {
+		c := ts.clientTLS()
+		c.NextProtos = []string{"h2", "http/1.1"}
+		if cert != nil {
+			c.Certificates = []tls.Certificate{*cert}
+		}
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: c, ForceAttemptHTTP2: true}}
+		defer client.CloseIdleConnections()
+		resp, err := client.Get("https://" + ln.Addr().String() + "/")
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	if _, err := get(nil); err == nil {
+		t.Error("the API served a client without a certificate (client_auth require)")
+	}
+	now := time.Now()
+	expired := issue(t, clients, &x509.Certificate{Subject: pkix.Name{CommonName: "old"}, NotBefore: now.Add(-48 * time.Hour),
+		NotAfter: now.Add(-time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	if _, err := get(&expired); err == nil {
+		t.Error("the API served a client with an expired certificate")
+	}
+	good := clients.Client(t, "api user").TLS(t)
+	proto, err := get(&good)
+	if err != nil {
+		t.Fatalf("the API refused a good client certificate: %v", err)
+	}
+	if proto != "HTTP/1.1" {
+		t.Errorf("the API spoke %s, want HTTP/1.1", proto)
 	}
 }

@@ -194,3 +194,32 @@ func TestTLSWrittenWhileMoreQueued(t *testing.T) {
 		return written.Load() >= n
 	})
 }
+
+// TestTLSPingFloodNeverRead: a client that floods pings and reads
+// nothing: the pongs' ciphertext, pending behind a 16 KiB send buffer,
+// reaches write_budget_bytes and the connection is dropped with 4008,
+// the flood read no further than the closing limits allow.
+func TestTLSPingFloodNeverRead(t *testing.T) {
+	const budget = 64 << 10
+	ts := startTLSSndbuf(t, 16<<10, func(c *server.Config) {
+		c.Limits.WriteBudgetBytes = budget
+		c.Limits.MaxMessageBytes = 4096
+	}, nil)
+	c := wstest.Dial(t, ts.wss("/echo"), wstest.WithTLS(ts.clientTLS()), wstest.WithReceiveBuffer(4096))
+	ping := wstest.Ping(bytes.Repeat([]byte{'p'}, 125))
+	frames := make([]wstest.Frame, 64)
+	for i := range frames {
+		frames[i] = ping
+	}
+	sent := 0
+	for sent < 64*budget {
+		if err := c.WriteCoalesced(frames...); err != nil {
+			break
+		}
+		sent += 64 * 131
+	}
+	if codes := waitCloseCodes(t, ts.Server, 1, 10*time.Second); codes[0] != int(server.CloseSlowConsumer) {
+		t.Fatalf("close codes %v, want 4008", codes)
+	}
+	t.Logf("dropped after the client sent about %d KiB of pings", sent>>10)
+}
