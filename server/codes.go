@@ -48,4 +48,7 @@ const (
 	// reasonClosingOverflow: the peer sent over limits.closing_read_bytes
 	// after chatd decided to close.
 	reasonClosingOverflow = "peer kept sending after the close began"
+	// reasonTLSOverBudget: crypto/tls's own output (KeyUpdate answers)
+	// went over write_budget_bytes before the upgrade or while closing.
+	reasonTLSOverBudget = "slow consumer: TLS output over budget"
 )

@@ -37,7 +37,9 @@ func (c *Conn) readHandshake(buf []byte) {
 			c.loop.st.bytesIn.Add(uint64(max(n, 0)))
 		} else {
 			n, err = c.tls.read(want)
-			c.tlsWroteOnRead()
+			if !c.tlsWroteOnRead() {
+				return
+			}
 		}
 		if isEAGAIN(err) {
 			return

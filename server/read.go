@@ -107,14 +107,15 @@ func (c *Conn) endOfInput(reason string) {
 	c.deliver(event{kind: evEOF, reason: reason}, nil)
 }
 
-// rearm records whether a frame or a fragmented message is pending, and
+// rearm records whether a frame or a fragmented message is pending (for
+// TLS, also part of a record, which holds part of a frame), and
 // makes sure the socket is watched for input (it stays registered; this
 // changes the registration only after a pause). partialSince is when the oldest pending one
 // began: consume clears it when a message completes, so a new one started
 // in the same read is timed from this read, while a control frame inside a
 // fragmented message does not restart the message's clock.
 func (c *Conn) rearm() {
-	if c.dec != nil && !c.discard {
+	if (c.dec != nil || c.tls != nil && c.tls.midRecord()) && !c.discard {
 		if c.partialSince.Load() == 0 {
 			c.partialSince.Store(nowNano())
 		}

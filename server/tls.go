@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"os"
+	"syscall"
 	"time"
 )
 
@@ -95,18 +97,55 @@ type tlsFiles struct {
 func readTLSFiles(t TLS) (tlsFiles, error) {
 	var f tlsFiles
 	var err error
-	if f.cert, err = os.ReadFile(t.CertFile); err != nil {
+	if f.cert, err = readTLSFile(t.CertFile); err != nil {
 		return f, fmt.Errorf("server.tls.cert_file: %w", err)
 	}
-	if f.key, err = os.ReadFile(t.KeyFile); err != nil {
+	if f.key, err = readTLSFile(t.KeyFile); err != nil {
 		return f, fmt.Errorf("server.tls.key_file: %w", err)
 	}
 	if t.ClientCAFile != "" {
-		if f.clientCA, err = os.ReadFile(t.ClientCAFile); err != nil {
+		if f.clientCA, err = readTLSFile(t.ClientCAFile); err != nil {
 			return f, fmt.Errorf("server.tls.client_ca_file: %w", err)
 		}
 	}
 	return f, nil
+}
+
+// maxTLSFileBytes bounds each of server.tls's files. A certificate chain,
+// a key or a CA bundle is a few KiB (the system's whole CA bundle about
+// 200 KiB); anything larger is a wrong path, and is not read.
+const maxTLSFileBytes = 1 << 20
+
+// readTLSFile reads one of server.tls's files. Only a regular file is
+// read (through symlinks), and only up to maxTLSFileBytes: a path that
+// names a FIFO would block the reload (the poller, SIGHUP) for good, and
+// /dev/zero would be read until memory runs out. It opens without
+// blocking, so that a FIFO is seen for what it is.
+func readTLSFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%v)", path, fi.Mode().Type())
+	}
+	tooLarge := fmt.Errorf("%s: larger than %d bytes, more than a certificate or key file may be", path, maxTLSFileBytes)
+	if fi.Size() > maxTLSFileBytes {
+		return nil, tooLarge
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxTLSFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxTLSFileBytes {
+		return nil, tooLarge
+	}
+	return b, nil
 }
 
 // buildTLSConfig makes the tls.Config handshakes use from t (validated)

@@ -35,7 +35,19 @@ import (
 //
 // Plaintext output is encrypted only when pending is empty, so at most one
 // batch of ciphertext waits per connection; the plaintext queued meanwhile
-// waits in Conn.out as for a plain connection.
+// waits in Conn.out as for a plain connection. A batch is encrypted in
+// chunks of a full record (tlsChunk); after each, a mark notes where its
+// ciphertext ends, and once the socket has taken the ciphertext up to a
+// mark, the plaintext before it counts as written (Conn.wrote, which
+// OnFlushed reports): a frame is reported written when the kernel has its
+// ciphertext, not when it is encrypted, nor only once the whole batch is out.
+
+// tlsChunk is how much plaintext is encrypted at a time: a full record.
+const tlsChunk = 16 << 10
+
+// tlsMark: once the socket has taken cipher bytes of ciphertext, plain
+// bytes of plaintext are written.
+type tlsMark struct{ cipher, plain uint64 }
 
 // errWouldBlock is tlsConn's "the socket has nothing more for now".
 var errWouldBlock net.Error = wouldBlock{}
@@ -58,17 +70,48 @@ type tlsConn struct {
 	// wait, set during the handshake, makes Read and Write block: on
 	// EAGAIN they wait for readiness within the handshake deadline.
 	wait *tlsWait
-	// pending is ciphertext the socket did not take; owed, the plaintext
-	// bytes whose ciphertext is not all written yet (Conn.wrote counts
-	// them once it is).
-	pending []byte
-	owed    uint64
+	// pending is ciphertext the socket did not take. cipher counts the
+	// ciphertext crypto/tls has written (taken or pending) and plain the
+	// plaintext encrypted; marks, while pending is not empty, map the end
+	// of an encrypted chunk's ciphertext to the plaintext it completes.
+	pending       []byte
+	cipher, plain uint64
+	marks         []tlsMark
 	// drained: the last tls.Conn.Read found the socket empty, so crypto/tls
 	// holds no complete record; kicked: a read is posted to the loop.
 	drained, kicked bool
 	// reads counts socket reads since the wake began (readsPerWake).
 	reads int
+	// The record framing of the ciphertext read so far: hdrN bytes of a
+	// record header are in hdr, or left bytes of a record's body are still
+	// to come (see midRecord).
+	hdr  [5]byte
+	hdrN int
+	left int
 }
+
+// track follows the record framing through p, read from the socket.
+func (t *tlsConn) track(p []byte) {
+	for len(p) > 0 {
+		if t.left > 0 {
+			n := min(len(p), t.left)
+			t.left -= n
+			p = p[n:]
+			continue
+		}
+		n := copy(t.hdr[t.hdrN:], p)
+		t.hdrN += n
+		p = p[n:]
+		if t.hdrN == len(t.hdr) {
+			t.left, t.hdrN = int(t.hdr[3])<<8|int(t.hdr[4]), 0
+		}
+	}
+}
+
+// midRecord reports whether the client has sent part of a record: input
+// crypto/tls holds and cannot decrypt yet, so to the client part of a
+// frame (rearm times it as one).
+func (t *tlsConn) midRecord() bool { return t.hdrN > 0 || t.left > 0 }
 
 // Read is crypto/tls's read of ciphertext.
 func (t *tlsConn) Read(p []byte) (int, error) {
@@ -76,6 +119,7 @@ func (t *tlsConn) Read(p []byte) (int, error) {
 		n, err := t.sock.read(p)
 		switch {
 		case err == nil && n > 0:
+			t.track(p[:n])
 			t.reads++
 			t.st.bytesIn.Add(uint64(n))
 			return n, nil
@@ -113,6 +157,7 @@ func (t *tlsConn) Write(p []byte) (int, error) {
 		}
 	}
 	t.pending = append(t.pending, p...)
+	t.cipher += uint64(total)
 	return total, nil
 }
 
@@ -172,7 +217,9 @@ func (c *Conn) readableTLS(buf []byte) {
 			p = p[:min(len(p), max(c.srv.settings().closingReadBytes-int(c.closingRead), 0)+1)]
 		}
 		n, err := t.read(p)
-		c.tlsWroteOnRead()
+		if !c.tlsWroteOnRead() {
+			return
+		}
 		if isEAGAIN(err) {
 			break
 		}
@@ -196,14 +243,33 @@ func (c *Conn) readableTLS(buf []byte) {
 	c.rearm()
 }
 
-// tlsWroteOnRead: crypto/tls may write while reading (an alert, a
-// KeyUpdate answer); what the socket did not take goes when it is
-// writable.
-func (c *Conn) tlsWroteOnRead() {
-	if len(c.tls.pending) > 0 && !c.blocked && c.state != stateClosed {
+// tlsWroteOnRead: crypto/tls may write while reading (an alert, the
+// answer to a KeyUpdate request); what the socket did not take goes when
+// it is writable. That ciphertext counts against write_budget_bytes like
+// any output: a peer that keeps asking for it without reading (TLS 1.3
+// KeyUpdate requests, 27 bytes of answer for 27 sent, no WebSocket output
+// involved) would otherwise grow pending without bound. Past the budget
+// the input stops and the connection is dropped as a slow consumer. It
+// reports whether reading may go on.
+func (c *Conn) tlsWroteOnRead() bool {
+	if len(c.tls.pending) == 0 || c.state == stateClosed {
+		return true
+	}
+	if c.queued() > c.srv.cfg.Limits.WriteBudgetBytes {
+		c.eof = true // read no more: each read may add to pending
+		c.setInterest()
+		if c.state == stateOpen {
+			c.dropSlowConsumer()
+		} else {
+			c.postSystem(event{kind: evAbort, code: CloseSlowConsumer, reason: reasonTLSOverBudget})
+		}
+		return false
+	}
+	if !c.blocked {
 		c.blocked = true
 		c.setInterest()
 	}
+	return true
 }
 
 // kickTLS posts a read to the loop when crypto/tls may hold input that
@@ -228,6 +294,45 @@ func (c *Conn) kickTLS() {
 	})
 }
 
+// encryptTLS encrypts plain, a chunk at a time, and counts as written
+// what the socket took.
+func (c *Conn) encryptTLS(plain []byte) error {
+	t := c.tls
+	for len(plain) > 0 {
+		n := min(len(plain), tlsChunk)
+		if _, err := t.tc.Write(plain[:n]); err != nil {
+			return err
+		}
+		plain = plain[n:]
+		t.plain += uint64(n)
+		if len(t.pending) == 0 {
+			c.wrote = t.plain // the socket took it all
+		} else {
+			t.marks = append(t.marks, tlsMark{cipher: t.cipher, plain: t.plain})
+		}
+	}
+	c.creditTLS()
+	return nil
+}
+
+// creditTLS counts as written the plaintext whose ciphertext the socket
+// has taken.
+func (c *Conn) creditTLS() {
+	t := c.tls
+	if len(t.pending) == 0 {
+		c.wrote = t.plain
+		t.marks = nil
+		return
+	}
+	taken := t.cipher - uint64(len(t.pending))
+	i := 0
+	for i < len(t.marks) && t.marks[i].cipher <= taken {
+		c.wrote = t.marks[i].plain
+		i++
+	}
+	t.marks = t.marks[:copy(t.marks, t.marks[i:])]
+}
+
 // writeOutTLS is writeOut for a TLS connection: pending ciphertext
 // first, then the queued plaintext, encrypted in one batch.
 func (c *Conn) writeOutTLS() {
@@ -240,6 +345,7 @@ func (c *Conn) writeOutTLS() {
 		}
 		t.st.bytesOut.Add(uint64(n))
 		t.pending = t.pending[:copy(t.pending, t.pending[n:])]
+		c.creditTLS()
 		if len(t.pending) > 0 {
 			c.blockTLS()
 			return
@@ -248,8 +354,7 @@ func (c *Conn) writeOutTLS() {
 	if len(c.out) > 0 {
 		plain := c.out
 		c.out = nil
-		_, err := t.tc.Write(plain)
-		t.owed += uint64(len(plain))
+		err := c.encryptTLS(plain)
 		c.loop.putBuffer(plain)
 		if err != nil {
 			c.peerGone(err.Error())
@@ -260,8 +365,6 @@ func (c *Conn) writeOutTLS() {
 			return
 		}
 	}
-	c.wrote += t.owed
-	t.owed = 0
 	t.pending = nil // an idle connection holds no buffer
 	c.fireFlushed()
 	if c.state != stateClosed {
@@ -285,9 +388,7 @@ func (c *Conn) lastWriteTLS() {
 	}
 	plain := c.out
 	c.out = nil
-	if _, err := t.tc.Write(plain); err == nil && len(t.pending) == 0 {
-		c.wrote += t.owed + uint64(len(plain))
-		t.owed = 0
+	if c.encryptTLS(plain) == nil {
 		c.fireFlushed()
 	}
 }

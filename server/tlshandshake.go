@@ -120,7 +120,8 @@ func (s *Server) tlsFailed(fd int, remote netip.AddrPort, k addrKey, err error) 
 		reason, linger = hsTimeout, false
 	case errors.Is(err, errSockClosed):
 		reason, linger = hsPeerGone, false // shutdown
-	case errors.Is(err, io.EOF) || errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.EPIPE):
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || // a hang-up inside a record
+		errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.EPIPE):
 		reason, linger = hsPeerGone, false
 	case errors.As(err, &rhe) && rhe.Conn != nil && looksLikeHTTP(rhe.RecordHeader[:]):
 		const body = "Client sent an HTTP request to an HTTPS server.\n"
