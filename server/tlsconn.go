@@ -255,7 +255,7 @@ func (c *Conn) tlsWroteOnRead() bool {
 	if len(c.tls.pending) == 0 || c.state == stateClosed {
 		return true
 	}
-	if c.queued() > c.srv.cfg.Limits.WriteBudgetBytes {
+	if c.queued() > c.srv.settings().writeBudgetBytes {
 		c.eof = true // read no more: each read may add to pending
 		c.setInterest()
 		if c.state == stateOpen {
