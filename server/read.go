@@ -33,33 +33,16 @@ func (c *Conn) readable(buf []byte) {
 		if c.closed.Load() || c.eof || c.paused.Load() {
 			return
 		}
-		closing := c.discard || c.closingSince.Load() != 0
-		p := buf
-		if closing {
-			// One byte past what is left tells "more" from "exactly".
-			// (max: Reconfigure may have lowered the limit below what
-			// was read already.)
-			p = p[:min(len(p), max(c.srv.settings().closingReadBytes-int(c.closingRead), 0)+1)]
-		}
+		p, closing := c.readSpace(buf)
 		n, err := c.sock.read(p)
-		if isEAGAIN(err) {
-			break
+		if n > 0 {
+			c.loop.st.bytesIn.Add(uint64(n))
 		}
-		if err != nil {
-			c.endOfInput(err.Error())
+		switch c.took(p, n, err, closing) {
+		case readDone:
 			return
-		}
-		if n == 0 {
-			c.endOfInput(reasonPeerGone)
-			return
-		}
-		c.touch()
-		c.loop.st.bytesIn.Add(uint64(n))
-		if closing {
-			c.readClosing(p[:n])
-			return // readClosing reads on, or ends the input
-		}
-		if !c.consume(p[:n]) {
+		case readWait:
+			c.rearm()
 			return
 		}
 		if n < len(p) {
@@ -67,6 +50,53 @@ func (c *Conn) readable(buf []byte) {
 		}
 	}
 	c.rearm()
+}
+
+// readSpace is where the next read of an upgraded connection goes: buf,
+// or, once chatd decided to close the connection (closing), only one byte
+// past what limits.closing_read_bytes leaves, which tells "more" from
+// "exactly" (max: Reconfigure may have lowered the limit below what was
+// read already).
+func (c *Conn) readSpace(buf []byte) (p []byte, closing bool) {
+	closing = c.discard || c.closingSince.Load() != 0
+	if !closing {
+		return buf, false
+	}
+	return buf[:min(len(buf), max(c.srv.settings().closingReadBytes-int(c.closingRead), 0)+1)], true
+}
+
+// What took says of one read.
+type readStep uint8
+
+const (
+	readMore readStep = iota // decoded; read again
+	readWait                 // nothing more for now: rearm and wait
+	readDone                 // the input ended or the reading is over for this wake (already handled)
+)
+
+// took hands one read's result, n bytes into p (from readSpace) or err,
+// to the connection: the decoder, the closing reader, or the end of the
+// input.
+func (c *Conn) took(p []byte, n int, err error, closing bool) readStep {
+	switch {
+	case isEAGAIN(err):
+		return readWait
+	case err != nil:
+		c.endOfInput(err.Error())
+		return readDone
+	case n == 0:
+		c.endOfInput(reasonPeerGone)
+		return readDone
+	}
+	c.touch()
+	if closing {
+		c.readClosing(p[:n])
+		return readDone // readClosing reads on, or ends the input
+	}
+	if !c.consume(p[:n]) {
+		return readDone
+	}
+	return readMore
 }
 
 // readClosing takes input read after chatd decided to close the

@@ -211,32 +211,16 @@ func (c *Conn) readableTLS(buf []byte) {
 		if c.closed.Load() || c.eof || c.paused.Load() {
 			return
 		}
-		closing := c.discard || c.closingSince.Load() != 0
-		p := buf
-		if closing {
-			p = p[:min(len(p), max(c.srv.settings().closingReadBytes-int(c.closingRead), 0)+1)]
-		}
+		p, closing := c.readSpace(buf)
 		n, err := t.read(p)
 		if !c.tlsWroteOnRead() {
 			return
 		}
-		if isEAGAIN(err) {
-			break
-		}
-		if err != nil {
-			c.endOfInput(err.Error())
+		switch c.took(p, n, err, closing) {
+		case readDone:
 			return
-		}
-		if n == 0 {
-			c.endOfInput(reasonPeerGone)
-			return
-		}
-		c.touch()
-		if closing {
-			c.readClosing(p[:n])
-			return
-		}
-		if !c.consume(p[:n]) {
+		case readWait:
+			c.rearm()
 			return
 		}
 	}
