@@ -236,6 +236,15 @@ func TestHostileNATSRestartMemoryStreams(t *testing.T) {
 					t.Fatalf("message %d before the restart not sent", i)
 				}
 			}
+			// `sent` is the stream's ack; bob's node gets the message
+			// from the stream a little later. One the stream had not
+			// yet delivered to node 1 when NATS restarted is gone with
+			// the memory stream (CLUSTER.md: the history is lost), so
+			// the restart waits for bob to have them: the promise
+			// tested is about the new stream's messages.
+			if !rb.waitUntil(10*time.Second, func() bool { return count(rb.msgs, "m3") > 0 }) {
+				t.Fatalf("bob did not get the messages before the restart: %v", rb.messages())
+			}
 			restartNATS(t, ns, t.TempDir(), 0)
 			// Send as soon as each node is back: the first messages of
 			// the new stream are the interesting ones.

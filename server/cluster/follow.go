@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -193,29 +194,27 @@ func (f *Follower) attach() (jetstream.Consumer, jetstream.ConsumeContext, error
 	if err != nil {
 		return nil, nil, err
 	}
+	if hook := f.r.afterEnsure.Load(); hook != nil {
+		(*hook)(f.room)
+	}
 	st := info.State
 	cursor := f.cursor.Load()
 	fresh := f.created.IsZero()
 	reset := !fresh && (!info.Created.Equal(f.created) || st.LastSeq < cursor)
+	from := cursor
 	if fresh || reset {
 		// From the oldest message the node keeps (history.messages),
 		// not the stream's oldest: that one goes first, and the stream's
 		// slack is for a follower behind.
-		last := st.LastSeq
+		from = st.LastSeq
 		if st.Msgs > 0 {
-			last = max(st.FirstSeq, st.LastSeq-min(st.LastSeq, f.r.keep())+1) - 1
+			from = max(st.FirstSeq, st.LastSeq-min(st.LastSeq, f.r.keep())+1) - 1
 		}
-		early := !f.phase.CompareAndSwap(followWaiting, followStarted) && f.phase.Load() == followEarly
-		f.start(RoomStart{Last: last, Target: st.LastSeq, Reset: reset, Early: early})
-		cursor = last
-		f.cursor.Store(last)
 	}
-	f.created = info.Created
-	f.target.Store(st.LastSeq)
-	f.dseq.Store(0)
-	cons, err := f.r.n.js.CreateConsumer(ctx, roomStreamName(f.room), jetstream.ConsumerConfig{
+	name := roomStreamName(f.room)
+	cons, err := f.r.n.js.CreateConsumer(ctx, name, jetstream.ConsumerConfig{
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:       cursor + 1,
+		OptStartSeq:       from + 1,
 		AckPolicy:         jetstream.AckNonePolicy,
 		InactiveThreshold: consumerInactive,
 		MemoryStorage:     true,
@@ -224,6 +223,30 @@ func (f *Follower) attach() (jetstream.Consumer, jetstream.ConsumeContext, error
 	if err != nil {
 		return nil, nil, err
 	}
+	// The consumer is on the stream that has the room's name now, which
+	// need not be the one ensure described: NATS restarted between the
+	// two requests (ensure answered by the old server, the consumer made
+	// on the new one, where another node's publish had made the stream
+	// anew), or the stream was deleted and made again meanwhile. Going on
+	// after the cursor in another stream would skip its first messages,
+	// as if they were the old stream's. If the stream is still the one
+	// described now that the consumer exists, the consumer is on it (a
+	// stream made anew has another Created); else look again.
+	if s, err := f.r.n.js.Stream(ctx, name); err != nil || !s.CachedInfo().Created.Equal(info.Created) {
+		f.deleteConsumer(cons)
+		if err == nil {
+			err = errStreamReplaced
+		}
+		return nil, nil, err
+	}
+	if fresh || reset {
+		early := !f.phase.CompareAndSwap(followWaiting, followStarted) && f.phase.Load() == followEarly
+		f.start(RoomStart{Last: from, Target: st.LastSeq, Reset: reset, Early: early})
+		f.cursor.Store(from)
+	}
+	f.created = info.Created
+	f.target.Store(st.LastSeq)
+	f.dseq.Store(0)
 	cc, err := cons.Consume(f.deliver, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		f.r.n.log.Debug("cluster: room stream consumer", zap.String("room", f.room), zap.Error(err))
 		f.check()
@@ -233,11 +256,15 @@ func (f *Follower) attach() (jetstream.Consumer, jetstream.ConsumeContext, error
 	}
 	// Only now is every message stored from here on delivered: ready,
 	// unless the stream's earlier messages are still to come.
-	if cursor >= st.LastSeq {
+	if from >= st.LastSeq {
 		f.markReady()
 	}
 	return cons, cc, nil
 }
+
+// errStreamReplaced: the room's stream was made anew while a follower
+// attached to it; it attaches again.
+var errStreamReplaced = errors.New("the room's stream was made anew while the follower attached")
 
 // consumerInactive is how long NATS keeps a follower's consumer that no
 // longer asks for messages: its node died, or could not delete it.

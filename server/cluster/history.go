@@ -9,6 +9,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -94,6 +95,9 @@ type roomStreams struct {
 
 	slack        int           // streamSlack; tests change it
 	sweepConfirm time.Duration // sweepConfirm; tests change it
+	// afterEnsure, if set (tests), runs in a follower's attach between
+	// its look at the stream and the making of its consumer.
+	afterEnsure atomic.Pointer[func(room string)]
 
 	mu        sync.Mutex
 	cfg       RoomStreamsConfig

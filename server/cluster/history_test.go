@@ -254,3 +254,67 @@ func TestFollowerStopLeavesNoSubscription(t *testing.T) {
 		t.Fatalf("followers left: %d", len(a.streams.followers))
 	}
 }
+
+// TestRoomStreamReplacedWhileAttaching: the room's stream is replaced
+// between the follower's look at it and the making of its consumer (NATS
+// restarted in between: the look was answered by the old server, the
+// consumer made on the new one, where the publishes of another node had
+// already made the stream anew; or an operator deleted it). The follower
+// must not go on after its cursor in the new stream as if it were the old
+// one, skipping the new stream's first messages: it starts over (Reset)
+// and delivers every message of the new stream, once.
+func TestRoomStreamReplacedWhileAttaching(t *testing.T) {
+	s := natstest.Start(t)
+	a, b := testNode(t, s, "a", 5*time.Second), testNode(t, s, "b", 5*time.Second)
+	var mu sync.Mutex
+	var events []string // the follower's starts and messages, in order
+	f := a.FollowRoom("dev", func(st RoomStart) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, fmt.Sprintf("start reset=%v last=%d", st.Reset, st.Last))
+	}, func(m RoomMessage) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, fmt.Sprintf("%d:%s", m.Seq, m.Data))
+	})
+	defer f.Stop()
+	select {
+	case <-f.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("follower not ready")
+	}
+	for i := 1; i <= 3; i++ {
+		publishWait(t, b, "dev", 0, fmt.Sprint("old", i))
+	}
+	eventually(t, "the old messages", func() bool { mu.Lock(); defer mu.Unlock(); return len(events) == 4 })
+	var once sync.Once
+	hook := func(string) {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := b.js.DeleteStream(ctx, roomStreamName("dev")); err != nil {
+				t.Error(err)
+			}
+			for i := 1; i <= 4; i++ { // the new stream, made by b's first publish
+				done := make(chan error, 1)
+				b.PublishRoom("dev", 0, fmt.Append(nil, "new", i), func(_ uint64, err error) { done <- err })
+				if err := <-done; err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	a.streams.afterEnsure.Store(&hook)
+	a.streams.checkFollowers() // as when NATS came back
+	want := []string{"start reset=false last=0", "1:old1", "2:old2", "3:old3",
+		"start reset=true last=0", "1:new1", "2:new2", "3:new3", "4:new4"}
+	eventually(t, "the new stream from its start", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Sprint(events) == fmt.Sprint(want)
+	}, func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Sprintf("got %q\nwant %q", events, want)
+	})
+}
