@@ -46,10 +46,30 @@ type watching struct {
 	gone    []string  // keys known before that the first read did not have
 }
 
+// stop ends the watch. nats.go's handler may be blocked sending an update
+// nobody reads any more (its channel is full); stop reads the channel
+// until the handler's goroutine closes it, so that the goroutine ends,
+// within watchDrainTimeout.
 func (w *watching) stop() {
 	_ = w.w.Stop()
 	w.cancel()
+	timeout := time.NewTimer(watchDrainTimeout)
+	defer timeout.Stop()
+	for {
+		select {
+		case _, ok := <-w.w.Updates():
+			if !ok {
+				return
+			}
+		case <-timeout.C:
+			return
+		}
+	}
 }
+
+// watchDrainTimeout bounds watching.stop's wait for nats.go to close a
+// stopped watch's channel (it does once its handler returns).
+const watchDrainTimeout = 2 * time.Second
 
 // watch opens a watch of the whole bucket and applies its current content;
 // it returns once the content is in.
