@@ -62,20 +62,22 @@ func TestTLSKeyUpdateFlood(t *testing.T) {
 				n, err = r.raw.Write(batch)
 				sent += n
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				t.Fatalf("the server stopped reading after %d bytes but kept the connection", sent)
-			}
 			if err == nil {
 				t.Fatalf("the server read %d KiB of KeyUpdate requests from a client that reads nothing, and answered each into a buffer: pending ciphertext is not bounded by write_budget_bytes (%d)", sent>>10, budget)
 			}
-			t.Logf("dropped after the client sent %d KiB", sent>>10)
+			// A write that timed out: the server stopped reading (the
+			// budget) and has not closed the socket yet, or a loaded box
+			// read slowly. Either way the drop must follow, within
+			// close_timeout and a sweep, plus slack for a loaded box.
+			var ne net.Error
+			timedOut := errors.As(err, &ne) && ne.Timeout()
+			t.Logf("the client's writes ended after %d KiB (timed out: %v)", sent>>10, timedOut)
 			if upgraded {
-				if codes := waitCloseCodes(t, ts.Server, 1, 5*time.Second); codes[0] != int(server.CloseSlowConsumer) {
+				if codes := waitCloseCodes(t, ts.Server, 1, 20*time.Second); codes[0] != int(server.CloseSlowConsumer) {
 					t.Fatalf("close codes %v, want 4008", codes)
 				}
 			}
-			waitFor(t, 5*time.Second, "the connection released", func() bool { return ts.Srv.Stats().Open == 0 })
+			waitFor(t, 20*time.Second, "the connection released", func() bool { return ts.Srv.Stats().Open == 0 })
 		})
 	}
 }
