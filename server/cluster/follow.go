@@ -202,6 +202,7 @@ func (f *Follower) attach() (jetstream.Consumer, jetstream.ConsumeContext, error
 	fresh := f.created.IsZero()
 	reset := !fresh && (!info.Created.Equal(f.created) || st.LastSeq < cursor)
 	from := cursor
+	early := false
 	if fresh || reset {
 		// From the oldest message the node keeps (history.messages),
 		// not the stream's oldest: that one goes first, and the stream's
@@ -210,6 +211,10 @@ func (f *Follower) attach() (jetstream.Consumer, jetstream.ConsumeContext, error
 		if st.Msgs > 0 {
 			from = max(st.FirstSeq, st.LastSeq-min(st.LastSeq, f.r.keep())+1) - 1
 		}
+		// NATS answered: the follower has started, so Ready waits for
+		// the catch-up from here on, not Config.JoinWait (the two
+		// requests below are part of reading the stream).
+		early = !f.phase.CompareAndSwap(followWaiting, followStarted) && f.phase.Load() == followEarly
 	}
 	name := roomStreamName(f.room)
 	cons, err := f.r.n.js.CreateConsumer(ctx, name, jetstream.ConsumerConfig{
@@ -240,7 +245,6 @@ func (f *Follower) attach() (jetstream.Consumer, jetstream.ConsumeContext, error
 		return nil, nil, err
 	}
 	if fresh || reset {
-		early := !f.phase.CompareAndSwap(followWaiting, followStarted) && f.phase.Load() == followEarly
 		f.start(RoomStart{Last: from, Target: st.LastSeq, Reset: reset, Early: early})
 		f.cursor.Store(from)
 	}
