@@ -194,6 +194,7 @@ func (f *Follower) attach() (jetstream.Consumer, jetstream.ConsumeContext, error
 	if err != nil {
 		return nil, nil, err
 	}
+	f.r.order.markSeen(f.room) // publishes to the room need not ensure it
 	if hook := f.r.afterEnsure.Load(); hook != nil {
 		(*hook)(f.room)
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,6 +102,8 @@ type roomStreams struct {
 	cfg       RoomStreamsConfig
 	followers map[*Follower]bool
 	rooms     map[string]int // followers by room
+
+	order publishOrder // keeps a room's publishes in order while its stream is made
 }
 
 // publishStallWait bounds how long a room publish waits when
@@ -183,43 +184,6 @@ func (r *roomStreams) ensure(ctx context.Context, room string) (*jetstream.Strea
 		s = old
 	}
 	return s.CachedInfo(), nil
-}
-
-// publish appends data to room's stream; done gets the message's seq once
-// JetStream stored it, or the error. A room whose stream is missing (NATS
-// lost it) gets it again, once.
-func (r *roomStreams) publish(room string, conn uint64, data []byte, done func(uint64, error)) {
-	m := nats.NewMsg(roomSubject(room))
-	m.Data = data
-	m.Header.Set(hdrNode, r.n.name)
-	m.Header.Set(hdrConn, strconv.FormatUint(conn, 10))
-	retried := false
-	var send func()
-	settle := func(seq uint64, err error) {
-		if err != nil && !retried && noStream(err) {
-			retried = true
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), setupAttemptTimeout)
-				defer cancel()
-				if _, err := r.ensure(ctx, room); err != nil {
-					done(0, err)
-					return
-				}
-				send()
-			}()
-			return
-		}
-		done(seq, err)
-	}
-	send = func() {
-		r.pending.Store(m, settle)
-		if _, err := r.js.PublishMsgAsync(m, jetstream.WithStallWait(publishStallWait)); err != nil {
-			if _, mine := r.pending.LoadAndDelete(m); mine {
-				settle(0, err)
-			}
-		}
-	}
-	send()
 }
 
 // noStream reports whether err says no stream took a publish (or the

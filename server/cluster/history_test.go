@@ -318,3 +318,41 @@ func TestRoomStreamReplacedWhileAttaching(t *testing.T) {
 		return fmt.Sprintf("got %q\nwant %q", events, want)
 	})
 }
+
+// TestRoomStreamFirstPublishesKeepOrder: a node publishes to a room whose
+// stream does not exist yet, and another node makes the stream right after
+// the first publish went out: every message is stored in the publisher's
+// order. (Without publishOrder, the first publish failed for want of a
+// stream and was sent again after the later ones, stored on the stream b
+// made: 1, 2, ..., then 0.)
+func TestRoomStreamFirstPublishesKeepOrder(t *testing.T) {
+	s := natstest.Start(t)
+	a, b := testNode(t, s, "a", 5*time.Second), testNode(t, s, "b", 5*time.Second)
+	const n = 20
+	results := make(chan error, n)
+	publish := func(i int) {
+		a.PublishRoom("fresh", 7, fmt.Appendf(nil, "m%02d", i), func(_ uint64, err error) { results <- err })
+	}
+	publish(0)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := b.streams.ensure(ctx, "fresh"); err != nil { // b's follower would make it
+		t.Fatal(err)
+	}
+	for i := 1; i < n; i++ {
+		publish(i)
+	}
+	for range n {
+		if err := <-results; err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+	}
+	fb := follow(b, "fresh")
+	eventually(t, "20 messages", func() bool { _, m := fb.snapshot(); return len(m) == n })
+	_, got := fb.snapshot()
+	for i, m := range got {
+		if want := fmt.Sprintf("m%02d", i); string(m.Data) != want || m.Seq != uint64(i+1) {
+			t.Fatalf("seq %d is %q, want %q: stored out of the publisher's order", m.Seq, m.Data, want)
+		}
+	}
+}
