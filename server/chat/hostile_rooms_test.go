@@ -1033,7 +1033,7 @@ func TestHostileHistoryIdenticalWhileBusy(t *testing.T) {
 // messages — must be contiguous: the stream had every one of them when he
 // joined (the slack of 256 is for a follower that falls behind).
 func TestHostileCatchUpWhileBusy(t *testing.T) {
-	_, nodes, _ := hostileCluster(t, 2, options{chat: func(c *chat.Config) { c.History.Messages, c.History.MaxBytes = 300, 64<<20 }})
+	ns, nodes, _ := hostileCluster(t, 2, options{chat: func(c *chat.Config) { c.History.Messages, c.History.MaxBytes = 300, 64<<20 }})
 	alice := nodes[0].login(t, "alice")
 	join(alice, "dev")
 	ra := newReader(alice, "dev")
@@ -1055,6 +1055,8 @@ func TestHostileCatchUpWhileBusy(t *testing.T) {
 	time.Sleep(20 * time.Millisecond) // alice is under way
 	bob.sendJSON(map[string]any{"type": "join", "room": "dev", "since": 0, "id": 1})
 	wg.Wait()
+	// lastMsg: bob has the room's last message.
+	lastMsg := func() bool { return count(rb.msgs, fmt.Sprint(total)) > 0 }
 	if out := ra.outcomeOf(t, total); out != "sent" {
 		ra.mu.Lock()
 		end := ra.end
@@ -1063,11 +1065,19 @@ func TestHostileCatchUpWhileBusy(t *testing.T) {
 			t.Fatal(out)
 		}
 		// Node 0's own follower fell that far behind alice's burst:
-		// she is closed as a slow consumer, as bob may be below.
-		t.Logf("alice was closed: %s", end)
+		// she is closed as a slow consumer, as bob may be below. Her
+		// burst ended there: message total was never sent, so bob
+		// cannot get it. What he is promised is the room as the stream
+		// has it — every message up to its last, or a 4008 close.
+		last := lastStreamSeq(t, ns)
+		t.Logf("alice was closed (%s); the room's stream ends at seq %d", end, last)
+		lastMsg = func() bool {
+			n := len(rb.msgs)
+			return n > 0 && rb.msgs[n-1].seq >= last
+		}
 	}
 	closed := false
-	if !rb.waitUntil(30*time.Second, func() bool { return count(rb.msgs, fmt.Sprint(total)) > 0 }) {
+	if !rb.waitUntil(30*time.Second, lastMsg) {
 		rb.mu.Lock()
 		end := rb.end
 		rb.mu.Unlock()
@@ -1075,7 +1085,12 @@ func TestHostileCatchUpWhileBusy(t *testing.T) {
 		// such a burst (under -race on a busy box): then bob is closed as
 		// a slow consumer, never left with a gap (CLUSTER.md).
 		if !strings.Contains(end, "4008") {
-			t.Fatalf("bob never got the last message; has %d; reading ended with %q", len(rb.messages()), end)
+			got := rb.messages()
+			var lastSeq uint64
+			if len(got) > 0 {
+				lastSeq = got[len(got)-1].seq
+			}
+			t.Fatalf("bob never got the last message; has %d (last seq %d); reading ended with %q", len(got), lastSeq, end)
 		}
 		closed = true
 		t.Logf("bob was closed (%s) after %d messages: his node fell behind the stream", end, len(rb.messages()))
@@ -1095,6 +1110,40 @@ func TestHostileCatchUpWhileBusy(t *testing.T) {
 	}
 	if len(holes) > 0 {
 		t.Errorf("bob (joined %v) got seqs %d..%d with holes %v", j, got[0].seq, got[len(got)-1].seq, holes)
+	}
+}
+
+// lastStreamSeq is the last sequence of room dev's stream, once it stays
+// the same for a moment (a publish under way when its sender was closed
+// may still land).
+func lastStreamSeq(t *testing.T, ns *natsserver.Server) uint64 {
+	t.Helper()
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last uint64
+	for {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		st, err := js.Stream(ctx, "chatd_room_ZGV2") // base64url("dev")
+		var info *jetstream.StreamInfo
+		if err == nil {
+			info, err = st.Info(ctx)
+		}
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.LastSeq == last {
+			return last
+		}
+		last = info.State.LastSeq
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
